@@ -1,0 +1,87 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	cfn "github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/supportaccess/gateway/internal/policy"
+)
+
+// managementAccountNote is said in the template and the README: StackSets never reach the
+// organization's management account.
+const managementAccountNote = "StackSets never deploy to the organization's management account: " +
+	"to give support access there too, deploy the support-gateway template in it directly (quick-create link)."
+
+// NewStackSetStack is stacksets/support-gateway-stackset.yaml, seed 002's StackSet template: it
+// rolls the support-gateway template out to every account of the given OUs, and to accounts that
+// join them later.
+func NewStackSetStack(scope constructs.Construct, id string, c Config) awscdk.Stack {
+	v := c.Vendor
+	stack := newStandaloneStack(scope, id, v.Name+" Support Role StackSet (v"+policy.TemplateVersion+"): deploys the "+
+		"support-gateway template to every member account of the given OUs, in us-east-1, and to accounts that join them later. "+
+		managementAccountNote)
+
+	p := addParameters(stack,
+		group{title: "Where to deploy", params: []param{
+			{id: "OrganizationalUnitIds", label: "Organizational units",
+				description: "Provide the organizational root OU ID (Prefix like: r-) to apply to all the accounts under this " +
+					"Organization. Otherwise, provide a comma-separated list of OU ids (Prefix like: ou-). " + managementAccountNote,
+				props: awscdk.CfnParameterProps{Type: jsii.String("CommaDelimitedList"),
+					AllowedPattern:        jsii.String(`^(ou-|r-)[a-z0-9-]+(?:,( )*(ou-|r-)[a-z0-9-]+)*$`),
+					ConstraintDescription: jsii.String("must be r-... or a comma-separated list of ou-... IDs")}},
+		}},
+		group{title: "Optional capabilities", params: []param{
+			{id: "AllowSupportRunbooksExecutions", label: "Allow AWS Support runbooks",
+				description: "Passed to every account: true lets support engineers run the AWSSupport-* troubleshooting runbooks.",
+				props:       trueFalse("false")},
+			{id: "GrantDiagnosticToolAccess", label: "Grant diagnostic tool access",
+				description: "Passed to every account: true lets " + v.Name + "'s diagnostic tool read metrics, cost and right-sizing data.",
+				props:       trueFalse("true")},
+		}},
+		group{title: v.Name + " support (leave as they are)", params: []param{
+			{id: "TenantToken", label: "Organization token",
+				description: "The token " + v.Name + " issued for your organization, passed to every account so each registers " +
+					"under your organization.",
+				props: awscdk.CfnParameterProps{Default: jsii.String(""), NoEcho: jsii.Bool(true),
+					AllowedPattern: jsii.String(`^[A-Za-z0-9._~+/=-]{0,2048}$`)}},
+			{id: "TemplateURL", label: "Support-gateway template",
+				description: "The published support-gateway template the StackSet deploys.",
+				props: awscdk.CfnParameterProps{Default: jsii.String(c.GatewayTemplateURL),
+					AllowedPattern: jsii.String(`^https://[A-Za-z0-9.-]+\.amazonaws\.com/\S+$`)}},
+		}},
+	)
+
+	passed := func(key string) *cfn.CfnStackSet_ParameterProperty {
+		return &cfn.CfnStackSet_ParameterProperty{ParameterKey: jsii.String(key), ParameterValue: p[key].ValueAsString()}
+	}
+	cfn.NewCfnStackSet(stack, jsii.String("StackSetMember"), &cfn.CfnStackSetProps{
+		StackSetName:    jsii.String(strings.ToLower(v.Name) + "-support-gateway-stackset"),
+		Description:     jsii.String(v.Name + " support gateway in every account of the chosen OUs"),
+		PermissionModel: jsii.String("SERVICE_MANAGED"),
+		AutoDeployment: &cfn.CfnStackSet_AutoDeploymentProperty{
+			Enabled:                      jsii.Bool(true),
+			RetainStacksOnAccountRemoval: jsii.Bool(false),
+		},
+		Capabilities: jsii.Strings("CAPABILITY_NAMED_IAM"),
+		OperationPreferences: &cfn.CfnStackSet_OperationPreferencesProperty{
+			FailureTolerancePercentage: jsii.Number(0),
+			RegionConcurrencyType:      jsii.String("PARALLEL"),
+		},
+		Parameters: &[]any{
+			passed("AllowSupportRunbooksExecutions"),
+			passed("GrantDiagnosticToolAccess"),
+			passed("TenantToken"),
+		},
+		StackInstancesGroup: &[]any{&cfn.CfnStackSet_StackInstancesProperty{
+			DeploymentTargets: &cfn.CfnStackSet_DeploymentTargetsProperty{
+				OrganizationalUnitIds: p["OrganizationalUnitIds"].ValueAsList(),
+			},
+			Regions: jsii.Strings(Region),
+		}},
+		TemplateUrl: p["TemplateURL"].ValueAsString(),
+	})
+	return stack
+}

@@ -1,0 +1,162 @@
+package policy
+
+import (
+	"slices"
+	"strings"
+)
+
+// readOnlyServices is the boundary's read allow-list: for each service, the read verbs (Describe*,
+// Get*, List*) the boundary lets through. It covers the services SecurityAudit reads that support
+// work involves (the verbs are the ones SecurityAudit itself uses for that service), plus the cost
+// and right-sizing reads of the diagnostic tool (ce, compute-optimizer).
+//
+// IAM has no "read-only" wildcard: a service prefix cannot hold a wildcard ("*:Get*" is invalid),
+// so the cap has to name each service. A service missing here is unreadable under the boundary even
+// if SecurityAudit grants it; that is the price of a cap that fits IAM's 6,144-character limit.
+// Services whose Get* actions hand out data or credentials are listed without Get
+// (codecommit, codeartifact, cognito-identity, glacier).
+var readOnlyServices = map[string][]string{
+	"access-analyzer":         {"Get", "List"},
+	"account":                 {"Get"},
+	"acm":                     {"Describe", "List"},
+	"acm-pca":                 {"Describe", "Get", "List"},
+	"airflow":                 {"Get", "List"},
+	"application-autoscaling": {"Describe"},
+	"apprunner":               {"Describe", "List"},
+	"appsync":                 {"Get", "List"},
+	"athena":                  {"Get", "List"},
+	"autoscaling":             {"Describe"},
+	"autoscaling-plans":       {"Describe"},
+	"backup":                  {"Describe", "Get", "List"},
+	"batch":                   {"Describe"},
+	"bedrock":                 {"Get", "List"},
+	"ce":                      {"Describe", "Get", "List"},
+	"cloudformation":          {"Describe", "Get", "List"},
+	"cloudfront":              {"Get", "List"},
+	"cloudtrail":              {"Describe", "Get", "List"},
+	"cloudwatch":              {"Describe", "Get", "List"},
+	"codeartifact":            {"Describe", "List"},
+	"codebuild":               {"Get", "List"},
+	"codecommit":              {"List"},
+	"codedeploy":              {"Get", "List"},
+	"codepipeline":            {"Get", "List"},
+	"cognito-identity":        {"Describe", "List"},
+	"cognito-idp":             {"Describe", "List"},
+	"compute-optimizer":       {"Describe", "Get"},
+	"config":                  {"Describe", "Get", "List"},
+	"datasync":                {"Describe", "List"},
+	"dax":                     {"Describe", "List"},
+	"detective":               {"Get", "List"},
+	"directconnect":           {"Describe"},
+	"dms":                     {"Describe", "List"},
+	"docdb-elastic":           {"List"},
+	"ds":                      {"Describe"},
+	"dynamodb":                {"Describe", "Get", "List"},
+	"ec2":                     {"Describe", "Get"},
+	"ecr":                     {"Describe", "Get", "List"},
+	"ecr-public":              {"Describe", "Get", "List"},
+	"ecs":                     {"Describe", "List"},
+	"eks":                     {"Describe", "List"},
+	"elasticache":             {"Describe", "List"},
+	"elasticbeanstalk":        {"Describe", "List"},
+	"elasticfilesystem":       {"Describe"},
+	"elasticloadbalancing":    {"Describe"},
+	"elasticmapreduce":        {"Describe", "Get", "List"},
+	"emr-serverless":          {"Get", "List"},
+	"es":                      {"Describe", "Get", "List"},
+	"events":                  {"Describe", "List"},
+	"firehose":                {"Describe", "List"},
+	"fms":                     {"List"},
+	"fsx":                     {"Describe", "List"},
+	"glacier":                 {"Describe", "List"},
+	"globalaccelerator":       {"Describe", "List"},
+	"glue":                    {"Get"},
+	"grafana":                 {"List"},
+	"guardduty":               {"Describe", "Get", "List"},
+	"health":                  {"Describe"},
+	"iam":                     {"Get", "List"},
+	"identitystore":           {"Describe", "Get", "List"},
+	"inspector":               {"Describe", "Get", "List"},
+	"inspector2":              {"Describe", "Get", "List"},
+	"kafka":                   {"Describe", "Get", "List"},
+	"kafkaconnect":            {"Describe", "List"},
+	"kinesis":                 {"Describe", "List"},
+	"kinesisanalytics":        {"List"},
+	"kms":                     {"Describe", "Get", "List"},
+	"lambda":                  {"Get", "List"},
+	"license-manager":         {"List"},
+	"logs":                    {"Describe", "Get", "List"},
+	"macie2":                  {"List"},
+	"memorydb":                {"Describe"},
+	"mq":                      {"Describe", "List"},
+	"network-firewall":        {"Describe", "List"},
+	"networkmanager":          {"Describe"},
+	"organizations":           {"Describe", "List"},
+	"ram":                     {"Get", "List"},
+	"rds":                     {"Describe", "List"},
+	"redshift":                {"Describe"},
+	"redshift-serverless":     {"Get", "List"},
+	"resource-groups":         {"List"},
+	"rolesanywhere":           {"Get", "List"},
+	"route53":                 {"Get", "List"},
+	"route53domains":          {"Get", "List"},
+	"route53resolver":         {"Get", "List"},
+	"s3":                      {"Describe", "Get", "List"},
+	"sagemaker":               {"Describe", "List"},
+	"schemas":                 {"Describe", "Get", "List"},
+	"secretsmanager":          {"Describe", "Get", "List"},
+	"securityhub":             {"Describe", "Get", "List"},
+	"ses":                     {"Describe", "Get", "List"},
+	"shield":                  {"Describe", "Get", "List"},
+	"sns":                     {"Get", "List"},
+	"sqs":                     {"Get", "List"},
+	"ssm":                     {"Describe", "Get", "List"},
+	"sso":                     {"Describe", "Get", "List"},
+	"sso-directory":           {"List"},
+	"states":                  {"Describe", "List"},
+	"storagegateway":          {"Describe", "List"},
+	"synthetics":              {"Describe", "Get", "List"},
+	"tag":                     {"Get"},
+	"transfer":                {"Describe", "List"},
+	"trustedadvisor":          {"Describe", "List"},
+	"waf":                     {"Get", "List"},
+	"waf-regional":            {"Get", "List"},
+	"wafv2":                   {"Get", "List"},
+	"workspaces":              {"Describe"},
+	"xray":                    {"Get", "List"},
+}
+
+// ReadOnlyActions is the boundary's read allow-list as IAM action patterns, sorted.
+func ReadOnlyActions() Strings {
+	var out Strings
+	for svc, verbs := range readOnlyServices {
+		for _, verb := range verbs {
+			out = append(out, svc+":"+verb+"*")
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return strings.Compare(a, b) })
+	return out
+}
+
+// Boundary is the customer-owned permissions boundary that caps the provisioned support role. The
+// vendor can create its role only with this boundary and can neither edit nor remove it, so even a
+// vendor backend under an attacker's control cannot give its role more than this: metadata reads,
+// support cases, service-quota requests and the AWSSupport-* runbooks, minus the sensitive reads.
+// The customer owns the policy and may tighten it at any time.
+func (v Vendor) Boundary(t Target) Document {
+	support := supportStatement()
+	support.Sid = "AllowSupportCasesAndQuotaRequests"
+	support.Action = append(Strings{"support:*", "sts:GetCallerIdentity"}, support.Action...)
+	return NewDocument(
+		Statement{
+			Sid:      "AllowMetadataReads",
+			Effect:   Allow,
+			Action:   ReadOnlyActions(),
+			Resource: Strings{"*"},
+		},
+		support,
+		runbookStartStatement(t),
+		runbookControlStatement(t),
+		DenySensitiveReads(),
+	)
+}

@@ -1,0 +1,157 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// TemplateVersion identifies the IAM documents and templates of this release. The hook sends it to
+// the vendor and the provisioner tags what it creates with it. Change it whenever a document changes.
+const TemplateVersion = "2026.11.0"
+
+// Vendor is the support vendor's configuration. The defaults reproduce the source documents (DoiT).
+type Vendor struct {
+	// Name prefixes every name the vendor owns in a customer account ("DoiT").
+	Name string
+	// BackendRoleName is the role in the vendor's account that runs the backend; it is the only
+	// principal the management role trusts.
+	BackendRoleName string
+	// IssuerHosts are the primary and the standby host of the vendor's OIDC issuer. Each customer
+	// account gets one identity provider per host, at https://<host>/accounts/<account-id>.
+	IssuerHosts [2]string
+	// HookTopicName is the SNS topic in the vendor's account that the gateway template's hook
+	// notifies by default.
+	HookTopicName string
+}
+
+// DefaultVendor returns the vendor configuration of the source documents.
+func DefaultVendor() Vendor {
+	return Vendor{
+		Name:            "DoiT",
+		BackendRoleName: "DoiT-Support-Gateway-Backend",
+		IssuerHosts:     [2]string{"oidc.aws-ops.doit-intl.com", "oidc-standby.aws-ops.doit-intl.com"},
+		HookTopicName:   "doit-support-gateway-hook",
+	}
+}
+
+// Validate reports a configuration that would produce broken or unsafe documents.
+func (v Vendor) Validate() error {
+	if v.Name == "" || strings.ContainsAny(v.Name, " /*?${}") {
+		return fmt.Errorf("vendor name %q: must be non-empty, without spaces, slashes, wildcards or ${}", v.Name)
+	}
+	if v.BackendRoleName == "" || strings.ContainsAny(v.BackendRoleName, " *?${}") {
+		return fmt.Errorf("vendor backend role name %q: must be a plain role name", v.BackendRoleName)
+	}
+	for _, h := range v.IssuerHosts {
+		if h == "" || strings.ContainsAny(h, " /:*?${}") {
+			return fmt.Errorf("issuer host %q: must be a bare host name (no scheme, path or wildcard)", h)
+		}
+	}
+	if v.IssuerHosts[0] == v.IssuerHosts[1] {
+		return fmt.Errorf("issuer hosts: primary and standby must differ, both are %q", v.IssuerHosts[0])
+	}
+	if v.HookTopicName == "" {
+		return fmt.Errorf("hook topic name: must be set")
+	}
+	return nil
+}
+
+// Names every IAM entity the system creates or refers to in a customer account.
+
+// ManagementRoleName is the role the vendor's backend assumes (seed 000).
+func (v Vendor) ManagementRoleName() string { return v.Name + "_Management_Role_DO-NOT-DELETE" }
+
+// ManagementPolicyName is the management role's inline policy (seed 000).
+func (v Vendor) ManagementPolicyName() string { return v.Name + "_Customer_Policy_DO-NOT-DELETE" }
+
+// BoundaryName is the customer-owned permissions boundary. It deliberately does not match
+// "<Name>-*", the prefix of the policies the vendor may write.
+func (v Vendor) BoundaryName() string { return v.Name + "_Support_Boundary_DO-NOT-DELETE" }
+
+// SupportPath is the IAM path of the role and policy the provisioner creates.
+func (v Vendor) SupportPath() string { return "/" + strings.ToLower(v.Name) + "-support/" }
+
+// SupportRoleName is the role the provisioner creates through the management role.
+func (v Vendor) SupportRoleName() string { return v.Name + "-Support" }
+
+// SupportPolicyName is the one managed policy the provisioner writes.
+func (v Vendor) SupportPolicyName() string { return v.Name + "-Support-Permissions" }
+
+// GatewayRoleName is the role the support-gateway template creates (seed 002).
+func (v Vendor) GatewayRoleName() string { return v.Name + "-Support-Gateway" }
+
+// ManagedByTag is the value of the ManagedBy tag on everything the vendor's templates and
+// provisioner create.
+func (v Vendor) ManagedByTag() string { return strings.ToLower(v.Name) + "-support-gateway" }
+
+// Target is the customer account a document is built for. Its fields are concrete values for the
+// provisioner, or CloudFormation placeholders for the templates (see Template).
+type Target struct {
+	Partition string // "aws", or "${AWS::Partition}"
+	AccountID string // the customer's account, or "${AWS::AccountId}"
+}
+
+// Template is the Target of a CloudFormation template: the stack's own partition and account.
+var Template = Target{Partition: "${AWS::Partition}", AccountID: "${AWS::AccountId}"}
+
+func (t Target) iam(resource string) string {
+	return "arn:" + t.Partition + ":iam::" + t.AccountID + ":" + resource
+}
+
+// AWSManagedPolicyARN is the ARN of an AWS managed policy, such as SecurityAudit.
+func (t Target) AWSManagedPolicyARN(name string) string {
+	return "arn:" + t.Partition + ":iam::aws:policy/" + name
+}
+
+// ManagementRoleARN is the ARN of the management role.
+func (v Vendor) ManagementRoleARN(t Target) string { return t.iam("role/" + v.ManagementRoleName()) }
+
+// BoundaryARN is the ARN of the customer-owned boundary.
+func (v Vendor) BoundaryARN(t Target) string { return t.iam("policy/" + v.BoundaryName()) }
+
+// SupportRoleARN is the exact ARN of the provisioned support role, path included.
+func (v Vendor) SupportRoleARN(t Target) string {
+	return t.iam("role" + v.SupportPath() + v.SupportRoleName())
+}
+
+// SupportPolicyARN is the exact ARN of the provisioner's managed policy, path included.
+func (v Vendor) SupportPolicyARN(t Target) string {
+	return t.iam("policy" + v.SupportPath() + v.SupportPolicyName())
+}
+
+// GatewayRoleARN is the ARN of the support-gateway template's role.
+func (v Vendor) GatewayRoleARN(t Target) string { return t.iam("role/" + v.GatewayRoleName()) }
+
+// IssuerURL is the issuer of this account's tokens on the given host (0 primary, 1 standby).
+func (v Vendor) IssuerURL(t Target, host int) string {
+	return "https://" + v.issuerPath(t, host)
+}
+
+func (v Vendor) issuerPath(t Target, host int) string {
+	return v.IssuerHosts[host] + "/accounts/" + t.AccountID
+}
+
+// ProviderARN is the ARN of this account's identity provider for the given host.
+func (v Vendor) ProviderARN(t Target, host int) string {
+	return t.iam("oidc-provider/" + v.issuerPath(t, host))
+}
+
+// ProviderARNs are the ARNs of both identity providers, primary first.
+func (v Vendor) ProviderARNs(t Target) []string {
+	return []string{v.ProviderARN(t, 0), v.ProviderARN(t, 1)}
+}
+
+// Audience is the OIDC client ID (the token's aud) for this account. Binding it to the account
+// means a token minted for one account is refused by every other.
+func (v Vendor) Audience(t Target) string {
+	return "urn:" + strings.ToLower(v.Name) + ":support-gateway:" + t.AccountID
+}
+
+// AttachAllowList is every managed policy the management role may attach to the support role.
+func (v Vendor) AttachAllowList(t Target) []string {
+	return []string{
+		t.AWSManagedPolicyARN("SecurityAudit"),
+		t.AWSManagedPolicyARN("AWSSupportAccess"),
+		v.SupportPolicyARN(t),
+	}
+}

@@ -1,0 +1,203 @@
+package policy
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The longest concrete values a document can be built with: IAM counts characters of the stored
+// document, so sizes are checked on concrete documents, never on template placeholders.
+var longest = Target{Partition: "aws-iso-b", AccountID: "999999999999"}
+
+const (
+	trustLimit   = 2048  // role trust policy (default quota)
+	managedLimit = 6144  // managed policy
+	inlineLimit  = 10240 // all inline policies of one role, together
+)
+
+func TestDocumentsFitIAMLimits(t *testing.T) {
+	v := DefaultVendor()
+	gw := GatewayPermissions(longest)
+	tests := map[string]struct {
+		doc   Document
+		limit int
+	}{
+		"management trust":          {v.ManagementTrust(longest, "999999999999", strings.Repeat("x", 1224)), trustLimit},
+		"support role trust":        {v.WebIdentityTrust(longest, v.SupportRoleName()), trustLimit},
+		"gateway role trust":        {v.WebIdentityTrust(longest, v.GatewayRoleName()), trustLimit},
+		"boundary (managed)":        {v.Boundary(longest), managedLimit},
+		"support policy (managed)":  {SupportPermissions(longest, Features{Runbooks: true, Diagnostic: true}), managedLimit},
+		"management policy alone":   {v.ManagementPolicy(longest), inlineLimit},
+		"gateway inline, all three": {NewDocument(append(append(gw.Base.Statement, gw.Runbooks.Statement...), gw.Diagnostic.Statement...)...), inlineLimit},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			size := tc.doc.Size()
+			t.Logf("%d of %d characters", size, tc.limit)
+			assert.LessOrEqual(t, size, tc.limit)
+		})
+	}
+}
+
+func TestSizeIgnoresWhitespace(t *testing.T) {
+	d := NewDocument(Statement{Effect: Allow, Action: Strings{"s3:ListBucket"}, Resource: Strings{"*"}})
+	assert.Equal(t, len(d.JSON()), d.Size(), "compact JSON has no whitespace outside strings")
+	spaced := NewDocument(Statement{Sid: "a b", Effect: Allow, Action: Strings{"s3:ListBucket"}, Resource: Strings{"*"}})
+	assert.Equal(t, len(spaced.JSON())-1, spaced.Size())
+}
+
+func TestStringsMarshalling(t *testing.T) {
+	d := NewDocument(Statement{Effect: Allow, Action: Strings{"a:B"}, Resource: Strings{"x", "y"}})
+	assert.Equal(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"a:B","Resource":["x","y"]}]}`, d.JSON())
+	back, err := Parse(d.JSON())
+	require.NoError(t, err)
+	assert.Equal(t, d, back)
+	_, err = Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":3}]}`)
+	assert.ErrorContains(t, err, "want a string or a list of strings")
+}
+
+func TestEquivalent(t *testing.T) {
+	base := NewDocument(
+		Statement{Sid: "A", Effect: Allow, Action: Strings{"iam:GetRole", "iam:ListRoles"}, Resource: Strings{"*"}},
+		Statement{Sid: "B", Effect: Deny, Action: Strings{"s3:GetObject"}, Resource: Strings{"*"},
+			Condition: Condition{"StringEquals": {"aws:PrincipalTag/x": {"1", "2"}}}},
+	)
+	same := NewDocument(
+		Statement{Effect: Deny, Action: Strings{"S3:GetObject"}, Resource: Strings{"*"},
+			Condition: Condition{"StringEquals": {"AWS:PrincipalTag/x": {"2", "1"}}}},
+		Statement{Sid: "renamed", Effect: Allow, Action: Strings{"iam:ListRoles", "iam:GetRole", "iam:GetRole"}, Resource: Strings{"*"}},
+	)
+	assert.True(t, Equivalent(base, same), "order, Sid, case of actions and keys, duplicates do not change meaning")
+
+	changed := map[string]func(*Document){
+		"effect":          func(d *Document) { d.Statement[0].Effect = Deny },
+		"action":          func(d *Document) { d.Statement[0].Action = Strings{"iam:GetRole"} },
+		"resource":        func(d *Document) { d.Statement[0].Resource = Strings{"arn:aws:iam::1:role/x"} },
+		"condition value": func(d *Document) { d.Statement[1].Condition["StringEquals"]["aws:PrincipalTag/x"] = Strings{"1"} },
+		"version":         func(d *Document) { d.Version = "2008-10-17" },
+		"statement count": func(d *Document) { d.Statement = d.Statement[:1] },
+		"principal": func(d *Document) {
+			d.Statement[0].Principal = &Principal{AWS: Strings{"arn:aws:iam::1:root"}}
+		},
+	}
+	for name, change := range changed {
+		t.Run(name, func(t *testing.T) {
+			d, err := Parse(base.JSON())
+			require.NoError(t, err)
+			change(&d)
+			assert.False(t, Equivalent(base, d))
+		})
+	}
+}
+
+var actionPattern = regexp.MustCompile(`^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$`)
+
+// Every action in every document is well formed: a literal service prefix (IAM refuses wildcards
+// there) and an action name. IAM policy variables are refused: inside Fn::Sub they would have to be
+// escaped, and nothing here needs one.
+func TestDocumentsAreWellFormed(t *testing.T) {
+	v := DefaultVendor()
+	docs := map[string]Document{
+		"management trust":  v.ManagementTrust(Template, "${AccountNumberParameter}", "${ExternalId}"),
+		"management policy": v.ManagementPolicy(Template),
+		"boundary":          v.Boundary(Template),
+		"support trust":     v.WebIdentityTrust(Template, v.SupportRoleName()),
+		"support policy":    SupportPermissions(Template, Features{Runbooks: true, Diagnostic: true}),
+	}
+	for name, d := range docs {
+		t.Run(name, func(t *testing.T) {
+			assert.Equal(t, Version, d.Version)
+			sids := map[string]bool{}
+			for _, s := range d.Statement {
+				assert.Contains(t, []Effect{Allow, Deny}, s.Effect)
+				assert.False(t, sids[s.Sid], "duplicate Sid %q", s.Sid)
+				sids[s.Sid] = true
+				for _, a := range append(append(Strings{}, s.Action...), s.NotAction...) {
+					assert.Regexp(t, actionPattern, a)
+				}
+			}
+			assert.NotContains(t, d.JSON(), "${aws:")
+		})
+	}
+}
+
+func TestManagementPolicyUsesExactARNsOnly(t *testing.T) {
+	v := DefaultVendor()
+	for _, s := range v.ManagementPolicy(longest).Statement {
+		for _, r := range s.Resource {
+			if s.Effect == Allow {
+				assert.NotContains(t, r, "*", "allow statement %s must name exact ARNs", s.Sid)
+			}
+		}
+	}
+}
+
+func TestBoundaryIsNotVendorWritable(t *testing.T) {
+	v := DefaultVendor()
+	assert.False(t, strings.HasPrefix(v.BoundaryName(), v.Name+"-"), "boundary name must not match %s-*", v.Name)
+	assert.NotContains(t, v.AttachAllowList(Template), v.BoundaryARN(Template))
+	assert.NotEqual(t, v.BoundaryARN(Template), v.SupportPolicyARN(Template))
+}
+
+func TestReadOnlyActionsAreReadsOnly(t *testing.T) {
+	acts := ReadOnlyActions()
+	assert.IsNonDecreasing(t, []string(acts))
+	for _, a := range acts {
+		assert.Regexp(t, `^[a-z0-9-]+:(Describe|Get|List)\*$`, a)
+	}
+}
+
+// The gateway role, built from inline pieces, grants exactly what the provisioned role's single
+// policy grants for the same features.
+func TestGatewayAndSupportPermissionsAgree(t *testing.T) {
+	gw := GatewayPermissions(Template)
+	for _, f := range []Features{{}, {Runbooks: true}, {Diagnostic: true}, {Runbooks: true, Diagnostic: true}} {
+		statements := append([]Statement{}, gw.Base.Statement...)
+		if f.Runbooks {
+			statements = append(statements, gw.Runbooks.Statement...)
+		}
+		if f.Diagnostic {
+			statements = append(statements, gw.Diagnostic.Statement...)
+		}
+		assert.True(t, Equivalent(SupportPermissions(Template, f), NewDocument(statements...)), "%+v", f)
+	}
+}
+
+func TestWebIdentityTrustBindsAccountAndRole(t *testing.T) {
+	v := DefaultVendor()
+	a := Target{Partition: "aws", AccountID: "111111111111"}
+	trust := v.WebIdentityTrust(a, v.GatewayRoleName())
+	require.Len(t, trust.Statement, 2)
+	for i, s := range trust.Statement {
+		assert.Equal(t, Strings{v.ProviderARN(a, i)}, s.Principal.Federated)
+		eq := s.Condition["StringEquals"]
+		host := v.IssuerHosts[i] + "/accounts/111111111111"
+		assert.Equal(t, Strings{"urn:doit:support-gateway:111111111111"}, eq[host+":aud"])
+		assert.Equal(t, Strings{"role/DoiT-Support-Gateway"}, eq[host+":sub"])
+		assert.ElementsMatch(t, Strings{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"}, s.Action)
+	}
+	assert.Equal(t, "arn:aws:iam::111111111111:oidc-provider/oidc.aws-ops.doit-intl.com/accounts/111111111111", v.ProviderARN(a, 0))
+}
+
+func TestVendorValidate(t *testing.T) {
+	require.NoError(t, DefaultVendor().Validate())
+	bad := map[string]func(*Vendor){
+		"empty name":         func(v *Vendor) { v.Name = "" },
+		"wildcard name":      func(v *Vendor) { v.Name = "Do*T" },
+		"host with scheme":   func(v *Vendor) { v.IssuerHosts[0] = "https://oidc.example.com" },
+		"same hosts":         func(v *Vendor) { v.IssuerHosts[1] = v.IssuerHosts[0] },
+		"empty backend role": func(v *Vendor) { v.BackendRoleName = "" },
+		"empty topic":        func(v *Vendor) { v.HookTopicName = "" },
+	}
+	for name, change := range bad {
+		t.Run(name, func(t *testing.T) {
+			v := DefaultVendor()
+			change(&v)
+			assert.Error(t, v.Validate())
+		})
+	}
+}

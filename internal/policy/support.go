@@ -1,0 +1,147 @@
+package policy
+
+// Support roles: the DoiT-Support role the provisioner creates through the management role, and
+// the DoiT-Support-Gateway role the support-gateway template creates. Both are assumed only with a
+// web-identity token from this account's own issuer, and hold the same permissions.
+
+// WebIdentityTrust is a support role's trust policy. It admits a token from this account's primary
+// or standby identity provider, and only when the token's aud is this account's audience and its
+// sub names this very role, so a token minted for one account or one role is refused by every other.
+// sts:TagSession lets the broker set the DoiTEnvironment session tag.
+func (v Vendor) WebIdentityTrust(t Target, roleName string) Document {
+	var statements []Statement
+	for host, sid := range []string{"PrimaryIssuer", "StandbyIssuer"} {
+		path := v.issuerPath(t, host)
+		statements = append(statements, Statement{
+			Sid:       sid,
+			Effect:    Allow,
+			Principal: &Principal{Federated: Strings{v.ProviderARN(t, host)}},
+			Action:    Strings{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
+			Condition: Condition{"StringEquals": {
+				path + ":aud": {v.Audience(t)},
+				path + ":sub": {Subject(roleName)},
+			}},
+		})
+	}
+	return NewDocument(statements...)
+}
+
+// Subject is the sub claim of a token minted for the named role.
+func Subject(roleName string) string { return "role/" + roleName }
+
+// ServiceQuotaActions let engineers see quotas and request increases on the customer's behalf.
+var ServiceQuotaActions = Strings{"servicequotas:Get*", "servicequotas:List*", "servicequotas:RequestServiceQuotaIncrease"}
+
+func supportStatement() Statement {
+	return Statement{Sid: "ServiceQuotas", Effect: Allow, Action: ServiceQuotaActions, Resource: Strings{"*"}}
+}
+
+// DiagnosticActions are what the vendor's diagnostic tool reads beyond SecurityAudit: CloudWatch
+// metrics and alarms (performance), Cost Explorer totals, forecasts and reservation/savings-plan
+// utilisation (cost), and Compute Optimizer recommendations (right-sizing). All are aggregates or
+// metadata; none returns customer data.
+var DiagnosticActions = Strings{
+	"cloudwatch:GetMetricData",
+	"cloudwatch:GetMetricStatistics",
+	"cloudwatch:ListMetrics",
+	"cloudwatch:DescribeAlarms",
+	"ce:GetCostAndUsage",
+	"ce:GetCostForecast",
+	"ce:GetReservationUtilization",
+	"ce:GetSavingsPlansUtilization",
+	"ce:GetRightsizingRecommendation",
+	"compute-optimizer:GetEnrollmentStatus",
+	"compute-optimizer:GetEC2InstanceRecommendations",
+	"compute-optimizer:GetAutoScalingGroupRecommendations",
+	"compute-optimizer:GetEBSVolumeRecommendations",
+	"compute-optimizer:GetLambdaFunctionRecommendations",
+}
+
+// DiagnosticStatement grants DiagnosticActions.
+func DiagnosticStatement() Statement {
+	return Statement{Sid: "DiagnosticTool", Effect: Allow, Action: DiagnosticActions, Resource: Strings{"*"}}
+}
+
+// RunbookStatements grant what running the AWSSupport-* troubleshooting runbooks needs: starting
+// an automation of an AWS-owned AWSSupport-* document, following and stopping it, and reading the
+// document. Nothing else: no iam:PassRole, so a runbook runs with the session's own read-only
+// permissions, and a runbook that changes resources needs an AutomationAssumeRole the customer
+// passes themselves.
+func RunbookStatements(t Target) []Statement {
+	read := Statement{
+		Sid:      "ReadSupportRunbooks",
+		Effect:   Allow,
+		Action:   Strings{"ssm:DescribeDocument", "ssm:GetDocument"},
+		Resource: Strings{"arn:" + t.Partition + ":ssm:*::document/AWSSupport-*"},
+	}
+	list := Statement{
+		Sid:      "ListAutomationExecutions",
+		Effect:   Allow,
+		Action:   Strings{"ssm:DescribeAutomationExecutions"},
+		Resource: Strings{"*"},
+	}
+	return []Statement{runbookStartStatement(t), runbookControlStatement(t), read, list}
+}
+
+func runbookStartStatement(t Target) Statement {
+	return Statement{
+		Sid:      "StartSupportRunbooks",
+		Effect:   Allow,
+		Action:   Strings{"ssm:StartAutomationExecution"},
+		Resource: Strings{"arn:" + t.Partition + ":ssm:*:*:automation-definition/AWSSupport-*"},
+	}
+}
+
+func runbookControlStatement(t Target) Statement {
+	return Statement{
+		Sid:    "FollowSupportRunbooks",
+		Effect: Allow,
+		Action: Strings{
+			"ssm:GetAutomationExecution",
+			"ssm:DescribeAutomationStepExecutions",
+			"ssm:StopAutomationExecution",
+		},
+		Resource: Strings{"arn:" + t.Partition + ":ssm:*:" + t.AccountID + ":automation-execution/*"},
+	}
+}
+
+// Features are the optional grants a customer switches on (template parameters
+// AllowSupportRunbooksExecutions and GrantDiagnosticToolAccess).
+type Features struct {
+	Runbooks   bool
+	Diagnostic bool
+}
+
+// SupportManagedPolicies are the AWS managed policies both support roles hold: SecurityAudit
+// (read-only configuration, seed 001) and AWSSupportAccess (support cases; this makes the account
+// pass the CIS "support role" control, seed 003).
+var SupportManagedPolicies = []string{"SecurityAudit", "AWSSupportAccess"}
+
+// SupportPermissions is the provisioned role's own policy (SupportPolicyName): service quotas,
+// the optional features, and the sensitive-read deny set.
+func SupportPermissions(t Target, f Features) Document {
+	statements := []Statement{supportStatement()}
+	if f.Runbooks {
+		statements = append(statements, RunbookStatements(t)...)
+	}
+	if f.Diagnostic {
+		statements = append(statements, DiagnosticStatement())
+	}
+	return NewDocument(append(statements, DenySensitiveReads())...)
+}
+
+// GatewayPolicies are the gateway role's inline policies, as the template declares them: the
+// always-present base, and one document per optional feature.
+type GatewayPolicies struct {
+	Base, Runbooks, Diagnostic Document
+}
+
+// GatewayPermissions returns the gateway role's inline policies. Together they grant exactly what
+// SupportPermissions grants for the same features.
+func GatewayPermissions(t Target) GatewayPolicies {
+	return GatewayPolicies{
+		Base:       NewDocument(supportStatement(), DenySensitiveReads()),
+		Runbooks:   NewDocument(RunbookStatements(t)...),
+		Diagnostic: NewDocument(DiagnosticStatement()),
+	}
+}
