@@ -1,0 +1,55 @@
+# The two commands that work on a fresh machine (see README.md):
+#   make templates   synthesize the customer templates into templates/ and stacksets/
+#   make test        install pinned tools, then run every check; fails on the first that fails
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+GO      ?= go
+PYTHON  ?= python3
+TEMPLATES := templates/management-role.yaml templates/support-gateway.json stacksets/support-gateway-stackset.yaml
+
+.PHONY: help tools deps templates test fmt-check vet unit lint-templates iam-suite bench
+
+help:
+	@echo "make templates  synthesize the customer templates (go run ./cdk -export .)"
+	@echo "make test       install pinned dependencies and run every check"
+	@echo "make bench      run the benchmarks"
+
+# Every tool a check needs must be here; a missing one fails the run and says which.
+tools:
+	@missing=""; for t in $(GO) node npm $(PYTHON) git; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then echo "make: missing required tools:$$missing (see README.md, 'Requirements')" >&2; exit 1; fi
+
+deps: tools
+	$(GO) mod download
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	cd test/iam && npm ci --no-audit --no-fund --loglevel=error
+
+templates: tools
+	$(GO) run ./cdk -export .
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go') ); if [ -n "$$out" ]; then echo "gofmt would change:" $$out >&2; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# Go tests include the drift check: the committed templates must equal a fresh synth.
+unit:
+	$(GO) test -count=1 ./...
+
+lint-templates:
+	@command -v cfn-lint >/dev/null || { echo "make: cfn-lint is missing: pip install -r requirements.txt" >&2; exit 1; }
+	cfn-lint --non-zero-exit-code warning -- $(TEMPLATES)
+	@echo "cfn-lint: no errors or warnings in $(words $(TEMPLATES)) templates"
+
+iam-suite:
+	cd test/iam && node --test
+
+test: deps fmt-check vet unit lint-templates iam-suite
+	@echo "make test: all checks passed"
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
