@@ -147,16 +147,18 @@ func (v Vendor) Boundary(t Target) Document {
 	support := supportStatement()
 	support.Sid = "AllowSupportCasesAndQuotaRequests"
 	support.Action = append(Strings{"support:*", "sts:GetCallerIdentity"}, support.Action...)
+	reads := ReadOnlyActions()
 	return NewDocument(
 		Statement{
 			Sid:      "AllowMetadataReads",
 			Effect:   Allow,
-			Action:   ReadOnlyActions(),
+			Action:   reads,
 			Resource: Strings{"*"},
 		},
 		support,
 		runbookStartStatement(t),
 		runbookControlStatement(t),
-		DenySensitiveReads(),
+		// Only the sensitive reads the allow-list would admit: the others are outside the cap already.
+		denyReads(sensitiveReadsMatching(append(reads, support.Action...))),
 	)
 }

@@ -80,6 +80,10 @@ func (v Vendor) SupportPolicyName() string { return v.Name + "-Support-Permissio
 // GatewayRoleName is the role the support-gateway template creates (seed 002).
 func (v Vendor) GatewayRoleName() string { return v.Name + "-Support-Gateway" }
 
+// SessionTagKey is the one session tag the broker sets (seed 002: DoiTEnvironment); customers can
+// use it in their own resource policies.
+func (v Vendor) SessionTagKey() string { return v.Name + "Environment" }
+
 // ManagedByTag is the value of the ManagedBy tag on everything the vendor's templates and
 // provisioner create.
 func (v Vendor) ManagedByTag() string { return strings.ToLower(v.Name) + "-support-gateway" }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -200,4 +201,46 @@ func TestVendorValidate(t *testing.T) {
 			assert.Error(t, v.Validate())
 		})
 	}
+}
+
+func TestActionMatches(t *testing.T) {
+	for _, c := range []struct {
+		pattern, action string
+		want            bool
+	}{
+		{"s3:Get*", "s3:GetObject", true},
+		{"s3:get*", "S3:GETOBJECT", true},
+		{"s3:Get*", "s3:PutObject", false},
+		{"s3:Get*", "s3-object-lambda:GetObject", false},
+		{"*", "iam:CreateUser", true},
+		{"ec2:Describe*", "ec2:DescribeInstances", true},
+		{"ec2:?escribe*", "ec2:DescribeInstances", true},
+		{"ec2:Describe*Attribute", "ec2:DescribeInstanceAttribute", true},
+		{"ec2:Describe*Attribute", "ec2:DescribeInstances", false},
+		{"logs:GetLogEvents", "logs:GetLogEvents", true},
+		{"logs:GetLogEvents", "logs:GetLogEventsX", false},
+	} {
+		assert.Equal(t, c.want, ActionMatches(c.pattern, c.action), "%s ~ %s", c.pattern, c.action)
+	}
+}
+
+// The boundary admits no sensitive read: each one either matches none of its Allow patterns or is
+// in its Deny statement.
+func TestBoundaryAdmitsNoSensitiveRead(t *testing.T) {
+	b := DefaultVendor().Boundary(Template)
+	var allows, denies Strings
+	for _, s := range b.Statement {
+		if s.Effect == Allow {
+			allows = append(allows, s.Action...)
+		} else {
+			denies = append(denies, s.Action...)
+		}
+	}
+	for _, a := range SensitiveReads {
+		admitted := slices.ContainsFunc(allows, func(p string) bool { return ActionMatches(p, a) })
+		if admitted {
+			assert.Contains(t, denies, a, "the boundary admits %s and does not deny it", a)
+		}
+	}
+	assert.Less(t, len(denies), len(SensitiveReads), "the boundary's deny set is trimmed to what it would admit")
 }

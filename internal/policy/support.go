@@ -7,7 +7,8 @@ package policy
 // WebIdentityTrust is a support role's trust policy. It admits a token from this account's primary
 // or standby identity provider, and only when the token's aud is this account's audience and its
 // sub names this very role, so a token minted for one account or one role is refused by every other.
-// sts:TagSession lets the broker set the DoiTEnvironment session tag.
+// sts:TagSession lets the broker set the vendor's one session tag (DoiTEnvironment) and no other, so
+// a token cannot carry tags the customer's own ABAC policies might trust.
 func (v Vendor) WebIdentityTrust(t Target, roleName string) Document {
 	var statements []Statement
 	for host, sid := range []string{"PrimaryIssuer", "StandbyIssuer"} {
@@ -17,10 +18,13 @@ func (v Vendor) WebIdentityTrust(t Target, roleName string) Document {
 			Effect:    Allow,
 			Principal: &Principal{Federated: Strings{v.ProviderARN(t, host)}},
 			Action:    Strings{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
-			Condition: Condition{"StringEquals": {
-				path + ":aud": {v.Audience(t)},
-				path + ":sub": {Subject(roleName)},
-			}},
+			Condition: Condition{
+				"StringEquals": {
+					path + ":aud": {v.Audience(t)},
+					path + ":sub": {Subject(roleName)},
+				},
+				"ForAllValues:StringEquals": {"aws:TagKeys": {v.SessionTagKey()}},
+			},
 		})
 	}
 	return NewDocument(statements...)
