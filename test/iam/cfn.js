@@ -262,7 +262,9 @@ export function policyDocument(value) {
     throw new Error(`not an IAM policy document: ${JSON.stringify(value).slice(0, 200)}`)
   }
   const text = JSON.stringify(doc)
-  const leftover = text.match(/\$\{[^}]*\}|"Ref"|"Fn::[A-Za-z]+"/)
+  // ${AWS::AccountId}, ${Param} or ${Res.Attr} left over; IAM policy variables (${aws:username})
+  // are legitimate and stay.
+  const leftover = text.match(/\$\{(AWS::[A-Za-z]+|[A-Za-z0-9]+(\.[A-Za-z0-9.]+)?)\}|"Ref"|"Fn::[A-Za-z]+"/)
   if (leftover) throw new Error(`policy still holds an unresolved ${leftover[0]}`)
   return doc
 }

@@ -14,7 +14,7 @@ def main(names):
     try:
         from moto.iam.aws_managed_policies import aws_managed_policies_data
     except ImportError as err:
-        sys.exit(f"cannot import moto's AWS managed policies ({err}); install moto (pip install 'moto[iam]')")
+        sys.exit(f"cannot import moto's AWS managed policies ({err}); install it: pip install -r requirements.txt (repository root) or pip install moto==5.2.1")
     data = json.loads(aws_managed_policies_data)
     missing = [n for n in names if n not in data]
     if missing:

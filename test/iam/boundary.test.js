@@ -1,0 +1,79 @@
+// Guarantee 2's backstop: whatever the vendor attaches to (or writes into the policies of) its
+// DoiT-Support role, the customer-owned boundary caps it. Worst case: the role holds
+// AdministratorAccess.
+import { describe, it } from 'node:test'
+import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
+import { SUPPORT_ROLE, resourceFor } from './resources.js'
+import { CUSTOMER, expectDecision, simulate } from './sim.js'
+
+const ssmAutomation = (doc) => `arn:aws:ssm:us-east-1:${CUSTOMER}:automation-definition/${doc}:$DEFAULT`
+
+async function underBoundary(identity, { action, resource }) {
+  return simulate({
+    principal: SUPPORT_ROLE,
+    action,
+    resource: resource ?? (await resourceFor(action)),
+    identity,
+    boundary: management.boundary,
+  })
+}
+
+const adminCases = [
+  // Sensitive data reads the boundary's allow-list would admit: its own Deny removes them.
+  ...['s3:GetObject', 'secretsmanager:GetSecretValue', 'ssm:GetParameter', 'ssm:GetParameters', 'dynamodb:GetItem', 'ec2:GetPasswordData', 'lambda:GetFunction', 'logs:GetLogEvents']
+    .map((action) => ({ action, expect: 'ExplicitlyDenied', why: 'sensitive read, denied by the boundary' })),
+  // Sensitive data reads no allow pattern matches: outside the cap, so the boundary's Deny need not
+  // repeat them (that keeps it within IAM's size limit).
+  ...['kms:Decrypt', 'dynamodb:Query', 'sqs:ReceiveMessage']
+    .map((action) => ({ action, expect: 'ImplicitlyDenied', why: 'sensitive read, outside the cap' })),
+  // Writes: not in the boundary at all.
+  ...['iam:CreateUser', 'iam:AttachRolePolicy', 'iam:CreateAccessKey', 'ec2:RunInstances', 'ec2:TerminateInstances', 's3:PutObject', 's3:DeleteBucket', 'rds:DeleteDBInstance', 'lambda:UpdateFunctionCode', 'kms:ScheduleKeyDeletion', 'cloudformation:DeleteStack', 'sts:AssumeRole']
+    .map((action) => ({ action, expect: 'Denied', why: 'write, outside the boundary' })),
+  { action: 'ssm:StartAutomationExecution', resource: ssmAutomation('AWS-RestartEC2Instance'), expect: 'Denied', why: 'runbook that is not AWSSupport-*' },
+  // What the boundary lets through.
+  ...['support:CreateCase', 'support:AddCommunicationToCase', 'servicequotas:RequestServiceQuotaIncrease', 'servicequotas:GetServiceQuota', 'ec2:DescribeInstances', 's3:GetBucketPolicy', 'iam:GetRole']
+    .map((action) => ({ action, expect: 'Allowed', why: 'inside the boundary' })),
+  { action: 'ssm:StartAutomationExecution', resource: ssmAutomation('AWSSupport-TroubleshootSSH'), expect: 'Allowed', why: 'AWSSupport-* runbook' },
+  // STS answers GetCallerIdentity for every authenticated caller, whatever the policies say (and
+  // iam-simulate models that): this only documents it, it cannot fail on a policy change.
+  { action: 'sts:GetCallerIdentity', expect: 'Allowed', why: 'always allowed by STS' },
+]
+
+describe('boundary: the DoiT-Support role holding AdministratorAccess is still capped', () => {
+  for (const c of adminCases) {
+    const name = `${c.expect === 'Allowed' ? 'allows' : 'denies'} ${c.action}${c.resource ? ` on ${c.resource.split(':').slice(5).join(':')}` : ''} (${c.why})`
+    it(name, async () => {
+      const sim = await underBoundary([{ name: 'AdministratorAccess', policy: awsManagedPolicies().AdministratorAccess }], c)
+      expectDecision(name, sim, c.expect)
+    })
+  }
+})
+
+// The role as the provisioner builds it: SecurityAudit + AWSSupportAccess + DoiT-Support-Permissions.
+// There is no template for DoiT-Support-Permissions; per the design it holds what the gateway role's
+// base inline policy holds (service quotas + the sensitive-read deny), so that is used here.
+function provisionedIdentity() {
+  const aws = awsManagedPolicies()
+  const base = gatewayRole().inline.find((p) => p.name === 'DoiT-Support-Base')
+  if (!base) throw new Error('the gateway template has no DoiT-Support-Base inline policy')
+  return [
+    { name: 'SecurityAudit', policy: aws.SecurityAudit },
+    { name: 'AWSSupportAccess', policy: aws.AWSSupportAccess },
+    { name: 'DoiT-Support-Permissions', policy: base.policy },
+  ]
+}
+
+describe('boundary: the DoiT-Support role as provisioned (SecurityAudit + AWSSupportAccess + DoiT-Support-Permissions)', () => {
+  for (const c of [
+    { action: 'ec2:DescribeInstances', expect: 'Allowed' },
+    { action: 'iam:GetRole', expect: 'Allowed' },
+    { action: 'support:CreateCase', expect: 'Allowed' },
+    { action: 'servicequotas:RequestServiceQuotaIncrease', expect: 'Allowed' },
+    { action: 's3:GetObject', expect: 'ExplicitlyDenied' },
+    { action: 'secretsmanager:GetSecretValue', expect: 'ExplicitlyDenied' },
+    { action: 'ec2:RunInstances', expect: 'Denied' },
+  ]) {
+    const name = `${c.expect === 'Allowed' ? 'allows' : 'denies'} ${c.action}`
+    it(name, async () => expectDecision(name, await underBoundary(provisionedIdentity(), c), c.expect))
+  }
+})

@@ -1,0 +1,77 @@
+// Names and sample resources. The IAM names are written out literally (not read from the
+// templates) so the suite also checks that the templates use the names the design promises.
+import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate'
+import { CUSTOMER, OTHER, VENDOR } from './sim.js'
+
+const iam = (account, resource) => `arn:aws:iam::${account}:${resource}`
+
+export const MGMT_ROLE = iam(CUSTOMER, 'role/DoiT_Management_Role_DO-NOT-DELETE')
+export const SUPPORT_ROLE = iam(CUSTOMER, 'role/doit-support/DoiT-Support')
+export const GATEWAY_ROLE = iam(CUSTOMER, 'role/DoiT-Support-Gateway')
+export const BOUNDARY = iam(CUSTOMER, 'policy/DoiT_Support_Boundary_DO-NOT-DELETE')
+export const SUPPORT_POLICY = iam(CUSTOMER, 'policy/doit-support/DoiT-Support-Permissions')
+export const BACKEND_ROLE = iam(VENDOR, 'role/DoiT-Support-Gateway-Backend')
+export const awsPolicy = (name) => `arn:aws:iam::aws:policy/${name}`
+
+export const PRIMARY_HOST = 'oidc.aws-ops.doit-intl.com'
+export const STANDBY_HOST = 'oidc-standby.aws-ops.doit-intl.com'
+/** The issuer path of an account's tokens on a host, as in the provider URL and the claim keys. */
+export const issuerPath = (host, account = CUSTOMER) => `${host}/accounts/${account}`
+/** The ARN of the identity provider for issuerPath(host, forAccount), registered in inAccount. */
+export const providerArn = (host, forAccount = CUSTOMER, inAccount = forAccount) =>
+  iam(inAccount, `oidc-provider/${issuerPath(host, forAccount)}`)
+export const PROVIDERS = [providerArn(PRIMARY_HOST), providerArn(STANDBY_HOST)]
+export const audience = (account = CUSTOMER) => `urn:doit:support-gateway:${account}`
+
+// One sample resource of the right type per action with resource types; actions without any
+// (wildcard-only, such as ec2:DescribeInstances) use '*'.
+const bucket = 'arn:aws:s3:::customer-data'
+const region = `us-east-1:${CUSTOMER}`
+const SAMPLE = {
+  's3:GetObject': `${bucket}/payroll.csv`,
+  's3:PutObject': `${bucket}/payroll.csv`,
+  's3:GetBucketPolicy': bucket,
+  's3:DeleteBucket': bucket,
+  'kms:Decrypt': `arn:aws:kms:${region}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+  'kms:ScheduleKeyDeletion': `arn:aws:kms:${region}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+  'secretsmanager:GetSecretValue': `arn:aws:secretsmanager:${region}:secret:prod/db-AbCdEf`,
+  'ssm:GetParameter': `arn:aws:ssm:${region}:parameter/prod/db-password`,
+  'ssm:GetParameters': `arn:aws:ssm:${region}:parameter/prod/db-password`,
+  'ssm:GetCommandInvocation': '*',
+  'dynamodb:GetItem': `arn:aws:dynamodb:${region}:table/Orders`,
+  'dynamodb:Query': `arn:aws:dynamodb:${region}:table/Orders`,
+  'sqs:ReceiveMessage': `arn:aws:sqs:${region}:orders`,
+  'ec2:GetPasswordData': `arn:aws:ec2:${region}:instance/i-0123456789abcdef0`,
+  'ec2:RunInstances': `arn:aws:ec2:${region}:instance/i-0123456789abcdef0`,
+  'ec2:TerminateInstances': `arn:aws:ec2:${region}:instance/i-0123456789abcdef0`,
+  'lambda:GetFunction': `arn:aws:lambda:${region}:function:orders`,
+  'lambda:GetFunctionConfiguration': `arn:aws:lambda:${region}:function:orders`,
+  'lambda:UpdateFunctionCode': `arn:aws:lambda:${region}:function:orders`,
+  'logs:GetLogEvents': `arn:aws:logs:${region}:log-group:/app/orders:log-stream:web-1`,
+  'rds:DeleteDBInstance': `arn:aws:rds:${region}:db:prod`,
+  'cloudformation:DeleteStack': `arn:aws:cloudformation:${region}:stack/prod/0a1b2c3d-4e5f-6789-abcd-ef0123456789`,
+  'states:DescribeExecution': `arn:aws:states:${region}:execution:orders:run-1`,
+  'elasticmapreduce:GetClusterSessionCredentials': `arn:aws:elasticmapreduce:${region}:cluster/j-ABCDEFGHIJKLM`,
+  'iam:CreateUser': iam(CUSTOMER, 'user/backdoor'),
+  'iam:CreateAccessKey': iam(CUSTOMER, 'user/ci-deployer'),
+  'iam:AttachRolePolicy': SUPPORT_ROLE,
+  'iam:GetRole': SUPPORT_ROLE,
+  'sts:AssumeRole': iam(CUSTOMER, 'role/Admin'),
+  // Optional resource types only: callers name no resource, so '*'.
+  'ce:GetCostAndUsage': '*',
+  'ce:GetCostForecast': '*',
+  'cloudwatch:GetMetricData': '*',
+  'cloudwatch:DescribeAlarms': `arn:aws:cloudwatch:${region}:alarm:orders-5xx`,
+  'servicequotas:GetServiceQuota': `arn:aws:servicequotas:${region}:ec2/L-1216C47A`,
+  'servicequotas:RequestServiceQuotaIncrease': `arn:aws:servicequotas:${region}:ec2/L-1216C47A`,
+}
+
+/** A sample resource ARN for the action; throws for an action this table does not know. */
+export async function resourceFor(action) {
+  if (action in SAMPLE) return SAMPLE[action]
+  const [service, name] = action.split(':')
+  if (await isWildcardOnlyAction(service, name)) return '*'
+  throw new Error(`resources.js has no sample resource for ${action}: add one`)
+}
+
+export { CUSTOMER, OTHER, VENDOR }
