@@ -1,0 +1,31 @@
+// Package moto starts a real moto server (Python, pinned in requirements.txt)
+// for end-to-end tests and hands out aws-sdk-go-v2 configurations that talk to it.
+//
+// No AWS account is reachable from our machines. moto stands in for IAM, STS,
+// KMS, DynamoDB, S3, SNS, Organizations and CloudFormation, so the code under
+// test makes its real SDK calls over HTTP, with signing, retries and error
+// decoding, instead of calling hand-written fakes that agree with whatever we
+// believe AWS does.
+//
+// Things worth knowing:
+//
+//   - The server is started with MOTO_IAM_LOAD_MANAGED_POLICIES=true, so AWS
+//     managed policies (arn:aws:iam::aws:policy/...) exist, as in a real account.
+//   - Accounts: moto serves many accounts at once. Requests signed with unknown
+//     keys land in DefaultAccountID; Config for any other account assumes
+//     arn:aws:iam::<account>:role/<AssumedRoleName> through STS (the role need not
+//     exist) and signs with the returned keys, which moto maps to that account.
+//     This is the same switch the provisioner makes in production.
+//     moto also honours MOTO_ACCOUNT_ID (removed from the server's environment,
+//     it would pin every request to one account) and an x-moto-account-id header
+//     (not used, so that tests exercise the assume-role path).
+//   - Reset (POST /moto-api/reset) forgets everything, including assumed-role
+//     keys; configurations from Config re-assume their role afterwards.
+//   - S3 clients need path-style addressing (PathStyle): 127.0.0.1 has no
+//     bucket subdomains. Pre-signed URLs work, which is how tests play
+//     CloudFormation's pre-signed ResponseURL.
+//   - moto does not check trust policies, conditions or web-identity tokens;
+//     those are proven elsewhere (iam-simulate, go-jose).
+//
+// If moto is missing, Start fails and says how to install it; it never skips.
+package moto
