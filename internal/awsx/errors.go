@@ -1,0 +1,40 @@
+package awsx
+
+import (
+	"errors"
+
+	"github.com/aws/smithy-go"
+)
+
+// errorCode is the AWS error code of err, or "" if err is not an AWS API error.
+func errorCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// IsAccessDenied reports an authorization refusal. Right after IAM changes it can also mean "not
+// propagated yet", which is why callers retry it within a budget.
+func IsAccessDenied(err error) bool {
+	switch errorCode(err) {
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation":
+		return true
+	}
+	return false
+}
+
+// IsNotFound reports that the entity does not exist (IAM's NoSuchEntity and its kin).
+func IsNotFound(err error) bool {
+	switch errorCode(err) {
+	case "NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException", "NotFoundException":
+		return true
+	}
+	return false
+}
+
+// IsConditionFailed reports a DynamoDB conditional write that did not apply.
+func IsConditionFailed(err error) bool {
+	return errorCode(err) == "ConditionalCheckFailedException"
+}
