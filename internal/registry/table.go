@@ -1,0 +1,46 @@
+package registry
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Key attributes of the table: a partition per account (or per tenant-token hash) and a sort key per
+// kind of record.
+const (
+	attrPK = "pk"
+	attrSK = "sk"
+)
+
+// TableInput defines the registry table; tests create it from here and the vendor's backend stack
+// will declare the same keys. On-demand billing, encrypted at rest.
+func TableInput(name string) *dynamodb.CreateTableInput {
+	return &dynamodb.CreateTableInput{
+		TableName: aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(attrSK), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
+		},
+		BillingMode:      types.BillingModePayPerRequest,
+		SSESpecification: &types.SSESpecification{Enabled: aws.Bool(true)},
+	}
+}
+
+func accountKey(account string, kind Kind) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: "ACCOUNT#" + account},
+		attrSK: &types.AttributeValueMemberS{Value: string(kind)},
+	}
+}
+
+func tokenKey(hash string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: "TENANTTOKEN#" + hash},
+		attrSK: &types.AttributeValueMemberS{Value: "TOKEN"},
+	}
+}
