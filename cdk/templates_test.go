@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/test/cfntemplate"
 	"gopkg.in/yaml.v3"
 )
 
@@ -305,13 +305,12 @@ func assertRegionPinned(t *testing.T, tpl map[string]any) {
 	assert.NotEmpty(t, a["AssertDescription"])
 }
 
-var placeholder = regexp.MustCompile(`\$\{([^}]+)\}`)
-
 // resolveDocument evaluates the Fn::Sub and Ref of a policy document in a template, the only
-// intrinsics policies use here, and parses the result. Anything else fails the test.
+// intrinsics policies use here, and parses the result.
 func resolveDocument(t *testing.T, v any, vars map[string]string) policy.Document {
 	t.Helper()
-	resolved := resolveValue(t, v, vars)
+	resolved, err := cfntemplate.Resolve(v, vars)
+	require.NoError(t, err)
 	text, ok := resolved.(string)
 	if !ok {
 		b, err := json.Marshal(resolved)
@@ -321,37 +320,4 @@ func resolveDocument(t *testing.T, v any, vars map[string]string) policy.Documen
 	d, err := policy.Parse(text)
 	require.NoError(t, err)
 	return d
-}
-
-func resolveValue(t *testing.T, v any, vars map[string]string) any {
-	switch x := v.(type) {
-	case map[string]any:
-		if s, ok := x["Fn::Sub"].(string); ok && len(x) == 1 {
-			return placeholder.ReplaceAllStringFunc(s, func(m string) string {
-				name := m[2 : len(m)-1]
-				val, ok := vars[name]
-				require.True(t, ok, "no value for ${%s}", name)
-				return val
-			})
-		}
-		if name, ok := x["Ref"].(string); ok && len(x) == 1 {
-			val, ok := vars[name]
-			require.True(t, ok, "no value for Ref %s", name)
-			return val
-		}
-		out := map[string]any{}
-		for k, e := range x {
-			require.False(t, strings.HasPrefix(k, "Fn::"), "unexpected intrinsic %s in a policy", k)
-			out[k] = resolveValue(t, e, vars)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = resolveValue(t, e, vars)
-		}
-		return out
-	default:
-		return v
-	}
 }
