@@ -1,0 +1,103 @@
+// Command supportctl is the vendor operators' tool for the registry: onboarding links, tenant tokens
+// and the accounts waiting for a claim. AWS settings come from the SDK's standard sources
+// (AWS_REGION, AWS_ENDPOINT_URL, credentials); the table from REGISTRY_TABLE.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/supportaccess/gateway/internal/hook"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+const usage = `usage: supportctl <command> [flags]
+
+commands:
+  onboard -tenant T -account A   record a pending onboarding and print its quick-create link
+  tenant-token -tenant T         issue a tenant token for the StackSet's TenantToken (shown once)
+  list -status S                 list onboardings by status (PENDING, REGISTERED, UNCLAIMED, DEREGISTERED)
+  create-table                   create the registry table (local runs; production declares it in its stack)
+
+environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
+MANAGEMENT_TEMPLATE_URL (default: the published template)`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "supportctl:", err)
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	table := getenv("REGISTRY_TABLE")
+	if table == "" {
+		return errors.New("REGISTRY_TABLE is not set")
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	db := dynamodb.NewFromConfig(awsCfg)
+	reg := &registry.Registry{DB: db, Table: table}
+
+	cmd, flags := args[0], flag.NewFlagSet(args[0], flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	tenant := flags.String("tenant", "", "the vendor's customer organization")
+	account := flags.String("account", "", "the customer's 12-digit AWS account ID")
+	status := flags.String("status", string(registry.Unclaimed), "which onboardings to list")
+	if err := flags.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%s: %w\n%s", cmd, err, usage)
+	}
+	switch cmd {
+	case "onboard":
+		template := getenv("MANAGEMENT_TEMPLATE_URL")
+		if template == "" {
+			template = "https://doit-aws-ops-prod-templates.s3.amazonaws.com/doitmanagement.yaml"
+		}
+		link, err := hook.Link(ctx, reg, hook.LinkConfig{
+			TemplateURL: template, HookTopicARN: getenv("HOOK_TOPIC_ARN"), VendorAccountID: getenv("VENDOR_ACCOUNT_ID"),
+		}, *tenant, *account)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(out, link)
+		return err
+	case "tenant-token":
+		token, err := reg.IssueTenantToken(ctx, *tenant)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(out, token)
+		return err
+	case "list":
+		items, err := reg.ListByStatus(ctx, registry.Status(strings.ToUpper(*status)))
+		if err != nil {
+			return err
+		}
+		for _, o := range items {
+			if _, err := fmt.Fprintf(out, "%s\t%s\t%s\ttenant=%q\tstack=%s\n", o.AccountID, o.Kind, o.Status, o.Tenant, o.OwnerStackID); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "create-table":
+		if _, err := db.CreateTable(ctx, registry.TableInput(table)); err != nil {
+			return fmt.Errorf("creating table %s: %w", table, err)
+		}
+		_, err := fmt.Fprintln(out, "created", table)
+		return err
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+}

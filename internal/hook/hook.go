@@ -1,0 +1,274 @@
+package hook
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/supportaccess/gateway/internal/cfnresource"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+// Registry is the part of the registry the hook uses.
+type Registry interface {
+	Get(ctx context.Context, account string, kind registry.Kind) (registry.Onboarding, bool, error)
+	Register(ctx context.Context, reg registry.Registration) (registry.Onboarding, error)
+	Deregister(ctx context.Context, account string, kind registry.Kind, stackID, requestID string) (bool, error)
+	ResolveTenantToken(ctx context.Context, token string) (string, bool, error)
+}
+
+var _ Registry = (*registry.Registry)(nil)
+
+// ManagedAccount is a customer account the vendor acts on through its management role.
+type ManagedAccount struct {
+	AccountID   string
+	Partition   string
+	RoleARN     string
+	ExternalID  string
+	BoundaryARN string
+}
+
+// Provisioner is the step that converges an account to what the vendor manages there: Apply on
+// Create and Update, Remove on Delete. It must be idempotent. ErrRoleGone from Remove means the
+// management role can no longer be assumed: the Delete then succeeds without blocking the customer.
+type Provisioner interface {
+	Apply(ctx context.Context, acct ManagedAccount) error
+	Remove(ctx context.Context, acct ManagedAccount) error
+}
+
+// ErrRoleGone means the management role cannot be assumed any more.
+var ErrRoleGone = errors.New("the management role can no longer be assumed")
+
+// Hook is the Custom::Hook handler of both templates. It tells them apart by the role they name.
+type Hook struct {
+	Vendor          policy.Vendor
+	VendorAccountID string // the ServiceToken must be the vendor's; "" skips that check
+	Registry        Registry
+	Provisioner     Provisioner
+	Logger          *slog.Logger
+}
+
+var _ cfnresource.Handler = (*Hook)(nil)
+
+func (h *Hook) log() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+// Create registers the account.
+func (h *Hook) Create(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
+	return h.register(ctx, e)
+}
+
+// Update registers the account again with the new properties; a rollback is an Update too.
+func (h *Hook) Update(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
+	return h.register(ctx, e)
+}
+
+// Delete removes what the deleting stack owns, and nothing else. It never blocks the customer's
+// stack deletion: every outcome is a success, and what could not be done is logged for operators.
+func (h *Hook) Delete(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
+	kind, account, ok := h.parsePhysicalID(e.PhysicalResourceID)
+	ok = ok && h.eventAccount(e) == account
+	if !ok {
+		h.log().InfoContext(ctx, "delete of a resource this hook never created: nothing to do",
+			"physical_resource_id", e.PhysicalResourceID)
+		return cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}, nil
+	}
+	if kind == registry.Management {
+		if o, found, err := h.Registry.Get(ctx, account, registry.Management); err != nil {
+			h.log().ErrorContext(ctx, "delete: reading the registration failed; nothing removed", "account", account, "error", err)
+			return cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}, nil
+		} else if found && o.OwnerStackID == e.StackID {
+			acct := ManagedAccount{AccountID: account, RoleARN: o.RoleARN, ExternalID: o.ExternalID, BoundaryARN: o.BoundaryARN}
+			if a, err := parseARN(o.RoleARN); err == nil {
+				acct.Partition = a.Partition
+			}
+			if err := h.Provisioner.Remove(ctx, acct); err != nil {
+				h.log().ErrorContext(ctx, "delete: removing the vendor's resources failed; the stack is deleted anyway",
+					"account", account, "role_gone", errors.Is(err, ErrRoleGone), "error", err)
+			}
+		}
+	}
+	changed, err := h.Registry.Deregister(ctx, account, kind, e.StackID, e.RequestID)
+	if err != nil {
+		h.log().ErrorContext(ctx, "delete: deregistration not recorded", "account", account, "kind", kind, "error", err)
+	} else {
+		h.log().InfoContext(ctx, "deregistered", "account", account, "kind", kind, "changed", changed)
+	}
+	return cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}, nil
+}
+
+func (h *Hook) register(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
+	if err := h.checkServiceToken(e); err != nil {
+		return cfnresource.Result{}, err
+	}
+	roleARN, _ := e.ResourceProperties["RoleArn"].(string)
+	switch {
+	case strings.HasSuffix(roleARN, "/"+h.Vendor.ManagementRoleName()):
+		return h.registerManagement(ctx, e)
+	case strings.HasSuffix(roleARN, "/"+h.Vendor.GatewayRoleName()):
+		return h.registerGateway(ctx, e)
+	default:
+		return cfnresource.Result{}, fmt.Errorf("RoleArn %q names neither %s nor %s: deploy the template exactly as %s publishes it",
+			roleARN, h.Vendor.ManagementRoleName(), h.Vendor.GatewayRoleName(), h.Vendor.Name)
+	}
+}
+
+func (h *Hook) registerManagement(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
+	var p managementProps
+	if err := cfnresource.DecodeProperties(e.ResourceProperties, &p); err != nil {
+		return cfnresource.Result{}, err
+	}
+	target, err := h.agree(e, p.AccountID, p.RoleArn)
+	if err != nil {
+		return cfnresource.Result{}, err
+	}
+	if want := h.Vendor.ManagementRoleARN(target); p.RoleArn != want {
+		return cfnresource.Result{}, fmt.Errorf("RoleArn must be %s", want)
+	}
+	if p.ExternalID == "" {
+		return cfnresource.Result{}, fmt.Errorf("the stack has no ExternalId: update it with the template and link %s's console gives you", h.Vendor.Name)
+	}
+	if p.BoundaryArn != "" && p.BoundaryArn != h.Vendor.BoundaryARN(target) {
+		return cfnresource.Result{}, fmt.Errorf("BoundaryArn must be %s", h.Vendor.BoundaryARN(target))
+	}
+	// Refuse early, before touching the customer's account, what the registry would refuse anyway.
+	o, found, err := h.Registry.Get(ctx, p.AccountID, registry.Management)
+	if err != nil {
+		return cfnresource.Result{}, fmt.Errorf("the registry could not be read, try again: %w", err)
+	}
+	switch {
+	case !found:
+		return cfnresource.Result{}, fmt.Errorf("%w %s: start from the link in %s's console, which creates it", registry.ErrNoPendingOnboarding, p.AccountID, h.Vendor.Name)
+	case subtle.ConstantTimeCompare([]byte(o.ExternalID), []byte(p.ExternalID)) != 1:
+		return cfnresource.Result{}, fmt.Errorf("%w: use the link from %s's console without changing its ExternalId", registry.ErrExternalIDMismatch, h.Vendor.Name)
+	case o.Status == registry.Registered && o.OwnerStackID != e.StackID:
+		return cfnresource.Result{}, fmt.Errorf("account %s is already registered by stack %s: delete that stack first", p.AccountID, o.OwnerStackID)
+	}
+	acct := ManagedAccount{AccountID: p.AccountID, Partition: target.Partition, RoleARN: p.RoleArn,
+		ExternalID: p.ExternalID, BoundaryARN: h.Vendor.BoundaryARN(target)}
+	if err := h.Provisioner.Apply(ctx, acct); err != nil {
+		return cfnresource.Result{}, err
+	}
+	_, err = h.Registry.Register(ctx, registry.Registration{
+		AccountID: p.AccountID, Kind: registry.Management, ExternalID: p.ExternalID, RoleARN: p.RoleArn,
+		BoundaryARN: acct.BoundaryARN, TemplateVersion: p.TemplateVersion, StackID: e.StackID, RequestID: e.RequestID,
+	})
+	if err != nil {
+		return cfnresource.Result{}, registrationError(p.AccountID, err)
+	}
+	h.log().InfoContext(ctx, "registered", "account", p.AccountID, "kind", registry.Management, "template_version", p.TemplateVersion)
+	return cfnresource.Result{PhysicalResourceID: h.physicalID(registry.Management, p.AccountID)}, nil
+}
+
+func (h *Hook) registerGateway(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
+	var p gatewayProps
+	if err := cfnresource.DecodeProperties(e.ResourceProperties, &p); err != nil {
+		return cfnresource.Result{}, err
+	}
+	target, err := h.agree(e, p.AccountID, p.RoleArn)
+	if err != nil {
+		return cfnresource.Result{}, err
+	}
+	if want := h.Vendor.GatewayRoleARN(target); p.RoleArn != want {
+		return cfnresource.Result{}, fmt.Errorf("RoleArn must be %s", want)
+	}
+	if want := h.Vendor.ProviderARNs(target); !slices.Equal(p.ProviderArns, want) {
+		return cfnresource.Result{}, fmt.Errorf("ProviderArns must be %s", strings.Join(want, ", "))
+	}
+	tenant, ok, err := h.Registry.ResolveTenantToken(ctx, p.TenantToken)
+	if err != nil {
+		return cfnresource.Result{}, fmt.Errorf("the registry could not be read, try again: %w", err)
+	}
+	if !ok && p.TenantToken != "" {
+		h.log().WarnContext(ctx, "unknown tenant token: registering the account unclaimed", "account", p.AccountID)
+	}
+	o, err := h.Registry.Register(ctx, registry.Registration{
+		AccountID: p.AccountID, Kind: registry.Gateway, Tenant: tenant, RoleARN: p.RoleArn, ProviderARNs: p.ProviderArns,
+		Runbooks: p.Runbooks, DiagnosticTool: p.DiagnosticTool, TemplateVersion: p.TemplateVersion,
+		StackID: e.StackID, RequestID: e.RequestID,
+	})
+	if err != nil {
+		return cfnresource.Result{}, registrationError(p.AccountID, err)
+	}
+	h.log().InfoContext(ctx, "registered", "account", p.AccountID, "kind", registry.Gateway, "status", o.Status)
+	return cfnresource.Result{PhysicalResourceID: h.physicalID(registry.Gateway, p.AccountID)}, nil
+}
+
+// agree checks that the stack's account, the AccountId property and the role's account are one,
+// and returns that account as a Target.
+func (h *Hook) agree(e cfnresource.Event, accountID, roleARN string) (policy.Target, error) {
+	stack, err := stackAccount(e)
+	if err != nil {
+		return policy.Target{}, err
+	}
+	role, err := parseARN(roleARN)
+	if err != nil {
+		return policy.Target{}, fmt.Errorf("RoleArn: %w", err)
+	}
+	if stack.Account != accountID || role.Account != accountID {
+		return policy.Target{}, fmt.Errorf("accounts disagree: the stack is in %s, AccountId is %s, RoleArn is in %s",
+			stack.Account, accountID, role.Account)
+	}
+	if role.Partition != stack.Partition {
+		return policy.Target{}, fmt.Errorf("partitions disagree: the stack is in %s, RoleArn in %s", stack.Partition, role.Partition)
+	}
+	return policy.Target{Partition: role.Partition, AccountID: accountID}, nil
+}
+
+func (h *Hook) checkServiceToken(e cfnresource.Event) error {
+	if h.VendorAccountID == "" || e.ServiceToken == "" {
+		return nil
+	}
+	if a, err := parseARN(e.ServiceToken); err != nil || a.Account != h.VendorAccountID {
+		return fmt.Errorf("ServiceToken is not %s's: deploy the template exactly as %s publishes it", h.Vendor.Name, h.Vendor.Name)
+	}
+	return nil
+}
+
+func (h *Hook) eventAccount(e cfnresource.Event) string {
+	a, err := stackAccount(e)
+	if err != nil {
+		return ""
+	}
+	return a.Account
+}
+
+// physicalID is derived from what the hook owns: the vendor, the kind of registration and the
+// account. Stable across updates, never empty.
+func (h *Hook) physicalID(kind registry.Kind, account string) string {
+	return h.Vendor.ManagedByTag() + ":" + strings.ToLower(string(kind)) + ":" + account
+}
+
+func (h *Hook) parsePhysicalID(id string) (registry.Kind, string, bool) {
+	prefix, rest, ok := strings.Cut(id, ":")
+	if !ok || prefix != h.Vendor.ManagedByTag() {
+		return "", "", false
+	}
+	kind, account, ok := strings.Cut(rest, ":")
+	switch registry.Kind(strings.ToUpper(kind)) {
+	case registry.Management, registry.Gateway:
+		return registry.Kind(strings.ToUpper(kind)), account, ok && account != ""
+	}
+	return "", "", false
+}
+
+func registrationError(account string, err error) error {
+	var owned *registry.OwnedError
+	switch {
+	case errors.As(err, &owned):
+		return fmt.Errorf("account %s is already registered by stack %s: delete that stack first", account, owned.StackID)
+	case errors.Is(err, registry.ErrNoPendingOnboarding), errors.Is(err, registry.ErrExternalIDMismatch):
+		return fmt.Errorf("%w (account %s)", err, account)
+	default:
+		return fmt.Errorf("the registration could not be recorded, try again: %w", err)
+	}
+}

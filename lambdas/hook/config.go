@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/supportaccess/gateway/internal/awsx"
+	"github.com/supportaccess/gateway/internal/policy"
+)
+
+// config is the hook Lambda's configuration, from its environment (README: "Configuration").
+type config struct {
+	Table                string
+	Vendor               policy.Vendor
+	VendorAccountID      string
+	ResponseHosts        []string
+	ProbeWithoutExternal bool
+	PropagationBudget    time.Duration
+	ResponseMargin       time.Duration
+	LogLevel             slog.Level
+}
+
+var account = regexp.MustCompile(`^\d{12}$`)
+
+// loadConfig reads and checks every setting, and reports all problems at once.
+func loadConfig(getenv func(string) string) (config, error) {
+	var problems []error
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	duration := func(key string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(get(key, def.String()))
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Errorf("%s: want a positive duration such as 90s", key))
+			return def
+		}
+		return d
+	}
+	v := policy.DefaultVendor()
+	v.Name = get("VENDOR_NAME", v.Name)
+	v.IssuerHosts = [2]string{get("ISSUER_PRIMARY_HOST", v.IssuerHosts[0]), get("ISSUER_STANDBY_HOST", v.IssuerHosts[1])}
+	c := config{
+		Table:             get("REGISTRY_TABLE", ""),
+		Vendor:            v,
+		VendorAccountID:   get("VENDOR_ACCOUNT_ID", ""),
+		PropagationBudget: duration("PROPAGATION_BUDGET", awsx.PropagationBudget),
+		ResponseMargin:    duration("RESPONSE_MARGIN", 10*time.Second),
+	}
+	if c.Table == "" {
+		problems = append(problems, errors.New("REGISTRY_TABLE: required (the registry's DynamoDB table)"))
+	}
+	if !account.MatchString(c.VendorAccountID) {
+		problems = append(problems, errors.New("VENDOR_ACCOUNT_ID: required, a 12-digit account ID (the hook topic's account)"))
+	}
+	if err := v.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	for _, h := range strings.Split(get("RESPONSE_URL_EXTRA_HOSTS", ""), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.ResponseHosts = append(c.ResponseHosts, h)
+		}
+	}
+	probe, err := strconv.ParseBool(get("PROBE_WITHOUT_EXTERNAL_ID", "true"))
+	if err != nil {
+		problems = append(problems, errors.New("PROBE_WITHOUT_EXTERNAL_ID: want true or false"))
+	}
+	c.ProbeWithoutExternal = probe
+	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "INFO"))); err != nil {
+		problems = append(problems, errors.New("LOG_LEVEL: want DEBUG, INFO, WARN or ERROR"))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return config{}, fmt.Errorf("hook configuration:\n%w", err)
+	}
+	return c, nil
+}

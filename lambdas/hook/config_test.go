@@ -1,0 +1,44 @@
+package main
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfig(t *testing.T) {
+	c, err := loadConfig(env(map[string]string{
+		"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "999988887777",
+		"RESPONSE_URL_EXTRA_HOSTS": "127.0.0.1:4566, localhost:9000", "PROBE_WITHOUT_EXTERNAL_ID": "false",
+		"PROPAGATION_BUDGET": "30s", "LOG_LEVEL": "debug",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "onboardings", c.Table)
+	assert.Equal(t, "DoiT", c.Vendor.Name)
+	assert.Equal(t, []string{"127.0.0.1:4566", "localhost:9000"}, c.ResponseHosts)
+	assert.False(t, c.ProbeWithoutExternal)
+	assert.Equal(t, 30*time.Second, c.PropagationBudget)
+	assert.Equal(t, 10*time.Second, c.ResponseMargin)
+	assert.Equal(t, slog.LevelDebug, c.LogLevel)
+
+	c, err = loadConfig(env(map[string]string{"REGISTRY_TABLE": "t", "VENDOR_ACCOUNT_ID": "999988887777"}))
+	require.NoError(t, err)
+	assert.True(t, c.ProbeWithoutExternal, "the negative probe is on unless switched off")
+	assert.Empty(t, c.ResponseHosts)
+}
+
+func TestLoadConfigReportsEveryProblem(t *testing.T) {
+	_, err := loadConfig(env(map[string]string{
+		"VENDOR_ACCOUNT_ID": "12", "PROBE_WITHOUT_EXTERNAL_ID": "maybe", "PROPAGATION_BUDGET": "-1s",
+		"LOG_LEVEL": "loud", "ISSUER_PRIMARY_HOST": "https://x",
+	}))
+	require.Error(t, err)
+	for _, want := range []string{"REGISTRY_TABLE", "VENDOR_ACCOUNT_ID", "PROBE_WITHOUT_EXTERNAL_ID", "PROPAGATION_BUDGET", "LOG_LEVEL", "issuer host"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

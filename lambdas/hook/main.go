@@ -1,0 +1,56 @@
+// Command hook is the Custom::Hook Lambda of the customer templates (bootstrap, provided.al2023).
+// It is wiring only: configuration from the environment, SDK clients built once, lambda.Start.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/supportaccess/gateway/internal/awsx"
+	"github.com/supportaccess/gateway/internal/cfnresource"
+	"github.com/supportaccess/gateway/internal/hook"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+func main() {
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1) // an init error: Lambda reports it, and no event is lost (none was received)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
+		Level: cfg.LogLevel, ReplaceAttr: lambdacontext.ReplaceAttr,
+	}))
+	// AWS_REGION, AWS_ENDPOINT_URL and the credentials come from the SDK's standard sources.
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		logger.Error("loading the AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	runner := &cfnresource.Runner{
+		Handler: &hook.Hook{
+			Vendor:          cfg.Vendor,
+			VendorAccountID: cfg.VendorAccountID,
+			Registry:        &registry.Registry{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+			Provisioner: &hook.RoleCheck{
+				STS:               sts.NewFromConfig(awsCfg),
+				Budget:            cfg.PropagationBudget,
+				Backoff:           awsx.DefaultBackoff,
+				SessionName:       cfg.Vendor.ManagedByTag() + "-hook",
+				SkipNegativeProbe: !cfg.ProbeWithoutExternal,
+			},
+			Logger: logger,
+		},
+		Responder: &cfnresource.Responder{Hosts: cfnresource.ResponseHosts{Extra: cfg.ResponseHosts}},
+		Logger:    logger,
+		Margin:    cfg.ResponseMargin,
+	}
+	lambda.Start(runner) // a lambda.Handler: it receives each payload untouched
+}
