@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"context"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/cfnresource"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+// TestManagementRoleStackLifecycle plays a customer's management-role stack against the real hook
+// binary: onboarding link, Create (through SNS), a duplicate delivery, Update, a second stack's
+// failed Create and its rollback Delete, bad input, and the owner's Delete. Every response is read
+// back from the pre-signed S3 URL it was PUT to, and the registry is checked after each step.
+func TestManagementRoleStackLifecycle(t *testing.T) {
+	e := newEnv(t, buildHook(t))
+	ctx := context.Background()
+	ext := e.onboard(t)
+	props := e.deployManagementRole(t, ext)
+	stack := stackARN("doit-management-role")
+	wantID := "doit-support-gateway:management:" + customerAccount
+
+	status := func() registry.Onboarding {
+		o, found, err := e.reg.Get(ctx, customerAccount, registry.Management)
+		require.NoError(t, err)
+		require.True(t, found)
+		return o
+	}
+	assert.Equal(t, registry.Pending, status().Status)
+
+	// Create, delivered through SNS
+	create := e.newRequest(t, "Create", stack, "req-create", props)
+	e.invoke(t, viaSNS(t, create))
+	res, ok := e.answer(t, create.RequestID)
+	require.True(t, ok, "the hook answered")
+	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
+	assert.Equal(t, wantID, res.PhysicalResourceID)
+	assert.Equal(t, stack, res.StackID)
+	assert.Equal(t, "Hook", res.LogicalResourceID)
+	o := status()
+	assert.Equal(t, registry.Registered, o.Status)
+	assert.Equal(t, stack, o.OwnerStackID)
+	assert.Equal(t, "arn:aws:iam::111122223333:role/DoiT_Management_Role_DO-NOT-DELETE", o.RoleARN)
+	assert.Equal(t, policy.TemplateVersion, o.TemplateVersion)
+
+	// the same event again (SNS and Lambda deliver at least once), directly this time
+	dup := create
+	dup.RequestID, dup.ResponseURL = "req-create-dup", e.newRequest(t, "Create", stack, "req-create-dup", props).ResponseURL
+	e.invoke(t, direct(t, dup))
+	res, _ = e.answer(t, dup.RequestID)
+	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
+	assert.Equal(t, wantID, res.PhysicalResourceID)
+
+	// Update: a new template version, same physical ID
+	newProps := maps.Clone(props)
+	newProps["TemplateVersion"] = "next"
+	update := e.newRequest(t, "Update", stack, "req-update", newProps)
+	update.PhysicalResourceID, update.OldResourceProperties = wantID, props
+	e.invoke(t, direct(t, update))
+	res, _ = e.answer(t, update.RequestID)
+	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
+	assert.Equal(t, wantID, res.PhysicalResourceID)
+	assert.Equal(t, "next", status().TemplateVersion)
+
+	// a second stack in the same account (another region) cannot take the registration
+	other := stackARN("doit-management-role-eu")
+	taken := e.newRequest(t, "Create", other, "req-other", props)
+	e.invoke(t, viaSNS(t, taken))
+	res, _ = e.answer(t, taken.RequestID)
+	assert.Equal(t, "FAILED", res.Status)
+	assert.Contains(t, res.Reason, "already registered by stack "+stack)
+	assert.True(t, cfnresource.IsFailedCreateID(res.PhysicalResourceID), "a failed Create answers with the marker ID")
+	// ... and its rollback Delete succeeds at once, changing nothing
+	rollback := e.newRequest(t, "Delete", other, "req-other-delete", props)
+	rollback.PhysicalResourceID = res.PhysicalResourceID
+	e.invoke(t, direct(t, rollback))
+	res, _ = e.answer(t, rollback.RequestID)
+	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
+	assert.Equal(t, stack, status().OwnerStackID)
+
+	// bad input: an account mismatch is refused with a reason; nothing changes
+	spoof := maps.Clone(props)
+	spoof["AccountId"] = "444455556666"
+	bad := e.newRequest(t, "Update", stack, "req-spoof", spoof)
+	bad.PhysicalResourceID, bad.OldResourceProperties = wantID, newProps
+	e.invoke(t, direct(t, bad))
+	res, _ = e.answer(t, bad.RequestID)
+	assert.Equal(t, "FAILED", res.Status)
+	assert.Contains(t, res.Reason, "accounts disagree")
+	assert.Equal(t, wantID, res.PhysicalResourceID, "a failed Update keeps the old ID")
+	assert.Equal(t, "next", status().TemplateVersion)
+
+	// a ResponseURL on a foreign host is dropped: nothing is answered, nothing stored
+	foreign := e.newRequest(t, "Create", other, "req-foreign", props)
+	foreign.ResponseURL = "https://attacker.example.com/collect?X-Amz-Signature=abc"
+	e.invoke(t, direct(t, foreign))
+	_, answered := e.answer(t, foreign.RequestID)
+	assert.False(t, answered)
+	assert.Equal(t, stack, status().OwnerStackID)
+
+	// malformed JSON: nowhere to answer, logged and dropped, the function keeps serving
+	e.invoke(t, []byte(`{"RequestType": "Create", `))
+
+	// the owner's Delete deregisters
+	del := e.newRequest(t, "Delete", stack, "req-delete", newProps)
+	del.PhysicalResourceID = wantID
+	e.invoke(t, viaSNS(t, del))
+	res, _ = e.answer(t, del.RequestID)
+	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
+	assert.Equal(t, registry.Deregistered, status().Status)
+
+	logs := e.fn.Logs()
+	assert.NotContains(t, logs, "X-Amz-Signature", "pre-signed URLs are never logged")
+	assert.NotContains(t, logs, ext, "ExternalIds are never logged")
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		assert.True(t, strings.HasPrefix(line, "{"), "every log line is JSON: %s", line)
+	}
+}
+
+// An event from a stack whose onboarding was never started, or with another ExternalId, is refused
+// and stores nothing.
+func TestUnknownExternalIDIsRefused(t *testing.T) {
+	e := newEnv(t, buildHook(t))
+	ext := e.onboard(t)
+	props := e.deployManagementRole(t, ext)
+	forged := maps.Clone(props)
+	forged["ExternalId"] = "ext-forged-by-somebody-else"
+	r := e.newRequest(t, "Create", stackARN("doit-management-role"), "req-forged", forged)
+	e.invoke(t, viaSNS(t, r))
+	res, ok := e.answer(t, r.RequestID)
+	require.True(t, ok)
+	assert.Equal(t, "FAILED", res.Status)
+	assert.Contains(t, res.Reason, "does not match the one issued")
+	o, _, err := e.reg.Get(context.Background(), customerAccount, registry.Management)
+	require.NoError(t, err)
+	assert.Equal(t, registry.Pending, o.Status)
+}
