@@ -3,16 +3,13 @@ package hook
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
@@ -22,6 +19,7 @@ import (
 	"github.com/supportaccess/gateway/internal/cfnresource"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/internal/registry/registrytest"
 	"github.com/supportaccess/gateway/test/moto"
 )
 
@@ -61,18 +59,11 @@ func (f *fakeSTS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...fu
 	return &sts.AssumeRoleOutput{Credentials: &types.Credentials{AccessKeyId: aws.String("AKIA")}}, nil
 }
 
-var (
-	motoOnce sync.Once
-	motoSrv  *moto.Server
-	motoErr  error
-	tableN   atomic.Int64
-)
+var motoSrv moto.Shared
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if motoSrv != nil {
-		_ = motoSrv.Close()
-	}
+	_ = motoSrv.Close()
 	os.Exit(code)
 }
 
@@ -85,15 +76,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	motoOnce.Do(func() { motoSrv, motoErr = moto.Start(context.Background()) })
-	require.NoError(t, motoErr)
-	cfg, err := motoSrv.Config(t.Context(), "")
-	require.NoError(t, err)
-	db := dynamodb.NewFromConfig(cfg)
-	name := fmt.Sprintf("hook-%d", tableN.Add(1))
-	_, err = db.CreateTable(t.Context(), registry.TableInput(name))
-	require.NoError(t, err)
-	reg := &registry.Registry{DB: db, Table: name}
+	reg := registrytest.New(t, motoSrv.Server(t))
 	fs := &fakeSTS{}
 	logs := &bytes.Buffer{}
 	return &fixture{

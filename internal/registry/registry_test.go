@@ -1,13 +1,10 @@
-package registry
+package registry_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,39 +12,28 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/internal/registry/registrytest"
 	"github.com/supportaccess/gateway/test/moto"
 )
 
 // The registry's guarantees are its conditional writes, so it is tested against a real DynamoDB
 // stand-in (moto server), one table per test.
 
-var (
-	serverOnce sync.Once
-	server     *moto.Server
-	serverErr  error
-	tables     atomic.Int64
-)
+var server moto.Shared
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if server != nil {
-		_ = server.Close()
-	}
+	_ = server.Close()
 	os.Exit(code)
 }
 
-func newRegistry(t *testing.T) *Registry {
+func newRegistry(t *testing.T) *registry.Registry {
 	t.Helper()
-	serverOnce.Do(func() { server, serverErr = moto.Start(context.Background()) })
-	require.NoError(t, serverErr)
-	cfg, err := server.Config(t.Context(), "")
-	require.NoError(t, err)
-	db := dynamodb.NewFromConfig(cfg)
-	name := fmt.Sprintf("registry-%d", tables.Add(1))
-	_, err = db.CreateTable(t.Context(), TableInput(name))
-	require.NoError(t, err)
+	r := registrytest.New(t, server.Server(t))
 	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	return &Registry{DB: db, Table: name, Now: func() time.Time { return now }}
+	r.Now = func() time.Time { return now }
+	return r
 }
 
 const (
@@ -57,29 +43,29 @@ const (
 	role   = "arn:aws:iam::111122223333:role/DoiT_Management_Role_DO-NOT-DELETE"
 )
 
-func mgmt(ext, stack, request string) Registration {
-	return Registration{AccountID: acct, Kind: Management, ExternalID: ext, RoleARN: role, TemplateVersion: "v1",
+func mgmt(ext, stack, request string) registry.Registration {
+	return registry.Registration{AccountID: acct, Kind: registry.Management, ExternalID: ext, RoleARN: role, TemplateVersion: "v1",
 		BoundaryARN: "arn:aws:iam::111122223333:policy/DoiT_Support_Boundary_DO-NOT-DELETE", StackID: stack, RequestID: request}
 }
 
 func TestManagementLifecycle(t *testing.T) {
 	r, ctx := newRegistry(t), t.Context()
-	ext, err := NewExternalID()
+	ext, err := registry.NewExternalID()
 	require.NoError(t, err)
 
 	_, err = r.Register(ctx, mgmt(ext, stackA, "r1"))
-	assert.ErrorIs(t, err, ErrNoPendingOnboarding, "no link was issued")
+	assert.ErrorIs(t, err, registry.ErrNoPendingOnboarding, "no link was issued")
 
 	o, err := r.StartOnboarding(ctx, "tenant-1", acct, ext)
 	require.NoError(t, err)
-	assert.Equal(t, Pending, o.Status)
+	assert.Equal(t, registry.Pending, o.Status)
 
 	_, err = r.Register(ctx, mgmt("ext-wrong-wrong-wrong", stackA, "r1"))
-	assert.ErrorIs(t, err, ErrExternalIDMismatch)
+	assert.ErrorIs(t, err, registry.ErrExternalIDMismatch)
 
 	o, err = r.Register(ctx, mgmt(ext, stackA, "r1"))
 	require.NoError(t, err)
-	assert.Equal(t, Registered, o.Status)
+	assert.Equal(t, registry.Registered, o.Status)
 	assert.Equal(t, stackA, o.OwnerStackID)
 	assert.Equal(t, "tenant-1", o.Tenant, "the tenant comes from the pending onboarding")
 	assert.Equal(t, role, o.RoleARN)
@@ -91,27 +77,27 @@ func TestManagementLifecycle(t *testing.T) {
 
 	// a second stack (another region) cannot take the account
 	_, err = r.Register(ctx, mgmt(ext, stackB, "r2"))
-	var owned *OwnedError
+	var owned *registry.OwnedError
 	require.ErrorAs(t, err, &owned)
 	assert.Equal(t, stackA, owned.StackID)
-	assert.ErrorIs(t, err, ErrAlreadyRegistered)
+	assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
 
 	// nor can a new link be issued over it
 	_, err = r.StartOnboarding(ctx, "tenant-2", acct, ext)
 	assert.ErrorAs(t, err, &owned)
 
 	// stack B's rolled-back Create deletes nothing of A's
-	changed, err := r.Deregister(ctx, acct, Management, stackB, "r3")
+	changed, err := r.Deregister(ctx, acct, registry.Management, stackB, "r3")
 	require.NoError(t, err)
 	assert.False(t, changed)
-	got, _, err := r.Get(ctx, acct, Management)
+	got, _, err := r.Get(ctx, acct, registry.Management)
 	require.NoError(t, err)
-	assert.Equal(t, Registered, got.Status)
+	assert.Equal(t, registry.Registered, got.Status)
 
-	changed, err = r.Deregister(ctx, acct, Management, stackA, "r4")
+	changed, err = r.Deregister(ctx, acct, registry.Management, stackA, "r4")
 	require.NoError(t, err)
 	assert.True(t, changed)
-	changed, err = r.Deregister(ctx, acct, Management, stackA, "r4")
+	changed, err = r.Deregister(ctx, acct, registry.Management, stackA, "r4")
 	require.NoError(t, err)
 	assert.False(t, changed, "a repeated Delete changes nothing")
 
@@ -132,10 +118,10 @@ func TestRacingStacksOneWins(t *testing.T) {
 	require.NoError(t, err)
 	const racers = 8
 	for range racers {
-		o, found, err := r.Get(ctx, acct, Management)
+		o, found, err := r.Get(ctx, acct, registry.Management)
 		require.NoError(t, err)
 		require.True(t, found)
-		require.Equal(t, Pending, o.Status, "every racer saw the account pending")
+		require.Equal(t, registry.Pending, o.Status, "every racer saw the account pending")
 	}
 	var winners []string
 	for i := range racers {
@@ -145,10 +131,10 @@ func TestRacingStacksOneWins(t *testing.T) {
 			winners = append(winners, stack)
 			continue
 		}
-		assert.ErrorIs(t, err, ErrAlreadyRegistered)
+		assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
 	}
 	require.Len(t, winners, 1)
-	o, _, err := r.Get(ctx, acct, Management)
+	o, _, err := r.Get(ctx, acct, registry.Management)
 	require.NoError(t, err)
 	assert.Equal(t, winners[0], o.OwnerStackID)
 }
@@ -176,44 +162,44 @@ func TestGatewayRegistrationAndTenantTokens(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, fmt.Sprint(out.Items), token)
 
-	gw := func(tenant, stack string) Registration {
-		return Registration{AccountID: acct, Kind: Gateway, Tenant: tenant, RoleARN: "arn:aws:iam::111122223333:role/DoiT-Support-Gateway",
+	gw := func(tenant, stack string) registry.Registration {
+		return registry.Registration{AccountID: acct, Kind: registry.Gateway, Tenant: tenant, RoleARN: "arn:aws:iam::111122223333:role/DoiT-Support-registry.Gateway",
 			ProviderARNs: []string{"p1", "p2"}, Runbooks: true, StackID: stack, RequestID: "r"}
 	}
 	o, err := r.Register(ctx, gw("", stackA))
 	require.NoError(t, err)
-	assert.Equal(t, Unclaimed, o.Status)
+	assert.Equal(t, registry.Unclaimed, o.Status)
 	assert.Equal(t, []string{"p1", "p2"}, o.ProviderARNs)
 	assert.True(t, o.Runbooks)
-	unclaimed, err := r.ListByStatus(ctx, Unclaimed)
+	unclaimed, err := r.ListByStatus(ctx, registry.Unclaimed)
 	require.NoError(t, err)
 	require.Len(t, unclaimed, 1)
 	assert.Equal(t, acct, unclaimed[0].AccountID)
 
 	o, err = r.Register(ctx, gw("tenant-1", stackA))
 	require.NoError(t, err)
-	assert.Equal(t, Registered, o.Status, "an update with a valid token claims the account")
+	assert.Equal(t, registry.Registered, o.Status, "an update with a valid token claims the account")
 
 	_, err = r.Register(ctx, gw("tenant-2", stackB))
-	assert.ErrorIs(t, err, ErrAlreadyRegistered)
+	assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
 
 	// the management record of the same account is separate
-	_, found, err := r.Get(ctx, acct, Management)
+	_, found, err := r.Get(ctx, acct, registry.Management)
 	require.NoError(t, err)
 	assert.False(t, found)
 }
 
 func TestRegisterRefusesUnknownKind(t *testing.T) {
 	r := newRegistry(t)
-	_, err := r.Register(t.Context(), Registration{AccountID: acct, Kind: "OTHER"})
+	_, err := r.Register(t.Context(), registry.Registration{AccountID: acct, Kind: "OTHER"})
 	assert.ErrorContains(t, err, "unknown kind")
-	assert.False(t, errors.Is(err, ErrAlreadyRegistered))
+	assert.False(t, errors.Is(err, registry.ErrAlreadyRegistered))
 }
 
 func TestExternalIDsAreFreshAndValid(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
-		id, err := NewExternalID()
+		id, err := registry.NewExternalID()
 		require.NoError(t, err)
 		assert.Regexp(t, `^[A-Za-z0-9+=,.@:/_-]+$`, id, "the template's AllowedPattern")
 		assert.True(t, len(id) >= 16 && len(id) <= 1224, "the template's AllowedPattern: %d characters", len(id))

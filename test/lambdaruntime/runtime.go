@@ -1,7 +1,6 @@
 package lambdaruntime
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/supportaccess/gateway/test/internal/syncbuf"
 )
 
 // Defaults of the simulated function; any of the variables can be overridden through Config.Env.
@@ -77,7 +78,7 @@ type Runtime struct {
 	functionARN string
 	srv         *http.Server
 	cmd         *exec.Cmd
-	logs        *logBuffer
+	logs        *syncbuf.Buffer
 	started     time.Time
 
 	queue      chan *invocation // unbuffered: an Invoke waits here until GET /next takes its event
@@ -125,7 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Runtime, error) {
 	r := &Runtime{
 		cfg:         cfg,
 		functionARN: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, DefaultAccountID, name),
-		logs:        &logBuffer{},
+		logs:        &syncbuf.Buffer{},
 		queue:       make(chan *invocation),
 		ready:       make(chan struct{}),
 		initFailed:  make(chan struct{}),
@@ -386,29 +387,11 @@ func lookupEnv(env []string, key, def string) string {
 	return def
 }
 
-func teeTo(buf *logBuffer, w io.Writer) io.Writer {
+func teeTo(buf *syncbuf.Buffer, w io.Writer) io.Writer {
 	if w == nil {
 		return buf
 	}
 	return io.MultiWriter(buf, w)
-}
-
-// logBuffer collects the process's output; stdout and stderr write to it concurrently.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func randomHex(n int) string {

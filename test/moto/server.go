@@ -1,7 +1,6 @@
 package moto
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/supportaccess/gateway/test/internal/syncbuf"
 )
 
 const (
@@ -49,7 +49,7 @@ var runningOn = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
 type Server struct {
 	url    string
 	cmd    *exec.Cmd
-	logs   *logBuffer
+	logs   *syncbuf.Buffer
 	exited chan struct{} // closed once the process has exited
 
 	closeOnce sync.Once
@@ -66,7 +66,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{logs: &logBuffer{}, exited: make(chan struct{})}
+	s := &Server{logs: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(argv[0], append(argv[1:], "-H", "127.0.0.1", "-p", "0")...)
 	s.cmd.Env = append(withoutVar(os.Environ(), "MOTO_ACCOUNT_ID"),
 		"MOTO_IAM_LOAD_MANAGED_POLICIES=true",
@@ -214,7 +214,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 				s.url = m[1]
 			}
 		}
-		if s.url != "" && s.ping(ctx) == nil {
+		if s.url != "" && Ping(ctx, s.url) == nil {
 			return nil
 		}
 		select {
@@ -227,10 +227,11 @@ func (s *Server) waitReady(ctx context.Context) error {
 	}
 }
 
-func (s *Server) ping(ctx context.Context) error {
+// Ping reports whether a moto server answers at url.
+func Ping(ctx context.Context, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/moto-api/", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/moto-api/", nil)
 	if err != nil {
 		return err
 	}
@@ -283,20 +284,28 @@ func tail(s string, n int) string {
 	return "..." + s[len(s)-n:]
 }
 
-// logBuffer collects the server's output; stdout and stderr write to it concurrently.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// Shared is one server for a whole test binary: started on first use, closed by the package's
+// TestMain (Close), so packages with many tests pay moto's start-up once.
+type Shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+// Server returns the shared server, starting it if needed; it fails t if moto cannot start.
+func (s *Shared) Server(t testing.TB) *Server {
+	t.Helper()
+	s.once.Do(func() { s.srv, s.err = Start(context.Background()) })
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.srv
 }
 
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// Close stops the server if it was started.
+func (s *Shared) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Close()
 }

@@ -144,7 +144,7 @@ func TestCloseStopsTheServer(t *testing.T) {
 	require.NoError(t, srv.Close())
 	require.NoError(t, srv.Close(), "Close is idempotent")
 
-	err = get(srv.URL())
+	err = moto.Ping(context.Background(), srv.URL())
 	require.Error(t, err, "nothing listens after Close")
 	assert.False(t, errors.Is(err, context.DeadlineExceeded), "refused, not hanging: %v", err)
 }
@@ -187,29 +187,15 @@ func TestServerDiesWithTheTestProcess(t *testing.T) {
 	case <-time.After(moto.StartTimeout + 5*time.Second):
 		t.Fatal("the helper did not report its server")
 	}
-	require.NoError(t, get(url), "the helper's server answers")
+	require.NoError(t, moto.Ping(context.Background(), url), "the helper's server answers")
 
 	require.NoError(t, helper.Process.Kill())
 	_ = helper.Wait()
 	deadline := time.Now().Add(10 * time.Second)
-	for get(url) == nil {
+	for moto.Ping(context.Background(), url) == nil {
 		require.True(t, time.Now().Before(deadline), "the server outlived its test process")
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func get(url string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/moto-api/", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	return resp.Body.Close()
 }
 
 func callerAccount(t *testing.T, cfg aws.Config) string {
