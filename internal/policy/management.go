@@ -17,13 +17,12 @@ func (v Vendor) ManagementTrust(t Target, vendorAccount, externalID string) Docu
 // Actions the provisioner needs on each kind of resource it owns. Every one of them is granted on
 // exact ARNs only; none needs Resource "*".
 var (
+	// Wrong client IDs are repaired by recreating the provider, so no Add/RemoveClientID.
 	providerActions = Strings{
 		"iam:CreateOpenIDConnectProvider",
 		"iam:GetOpenIDConnectProvider",
 		"iam:DeleteOpenIDConnectProvider",
 		"iam:UpdateOpenIDConnectProviderThumbprint",
-		"iam:AddClientIDToOpenIDConnectProvider",
-		"iam:RemoveClientIDFromOpenIDConnectProvider",
 		"iam:TagOpenIDConnectProvider",
 		"iam:UntagOpenIDConnectProvider",
 		"iam:ListOpenIDConnectProviderTags",

@@ -116,8 +116,14 @@ table('management role: its own policy DoiT-Support-Permissions, and the boundar
 
 table('management role: its two identity providers, and no other', [
   ...PROVIDERS.flatMap((arn) =>
-    ['iam:CreateOpenIDConnectProvider', 'iam:GetOpenIDConnectProvider', 'iam:DeleteOpenIDConnectProvider', 'iam:UpdateOpenIDConnectProviderThumbprint', 'iam:AddClientIDToOpenIDConnectProvider', 'iam:TagOpenIDConnectProvider'].map((action) => ({
+    ['iam:CreateOpenIDConnectProvider', 'iam:GetOpenIDConnectProvider', 'iam:DeleteOpenIDConnectProvider', 'iam:UpdateOpenIDConnectProviderThumbprint', 'iam:TagOpenIDConnectProvider'].map((action) => ({
       name: `can ${action} on ${arn.split('oidc-provider/')[1]}`, action, resource: arn, expect: 'Allowed',
+    })),
+  ),
+  // The reconciler repairs wrong client IDs by recreating the provider: it needs neither of these.
+  ...PROVIDERS.flatMap((arn) =>
+    ['iam:AddClientIDToOpenIDConnectProvider', 'iam:RemoveClientIDFromOpenIDConnectProvider'].map((action) => ({
+      name: `cannot ${action} even on ${arn.split('oidc-provider/')[1]} (not needed)`, action, resource: arn, expect: 'Denied',
     })),
   ),
   ...[
