@@ -1,0 +1,97 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/supportaccess/gateway/internal/awsx"
+)
+
+// Reconciler converges one account through an IAM client that acts as the management role.
+type Reconciler struct {
+	IAM       IAMAPI
+	Budget    time.Duration // IAM propagation budget per step; default awsx.PropagationBudget
+	Backoff   awsx.Backoff  // zero: awsx.DefaultBackoff
+	MaxPasses int           // observe → plan → apply passes before giving up; default 3
+	Logger    *slog.Logger
+}
+
+// Report says what a reconcile did.
+type Report struct {
+	Applied []Step // every step applied, in order
+	Passes  int
+	Waves   int // sequential waves applied: the apply part of the critical path
+}
+
+// Changed reports whether anything was changed.
+func (r Report) Changed() bool { return len(r.Applied) > 0 }
+
+// Diff observes the account and returns the plan without applying it: the dry run.
+func (r *Reconciler) Diff(ctx context.Context, d Desired, goal Goal) ([]Step, error) {
+	o, err := Observe(ctx, r.IAM, d)
+	if err != nil {
+		return nil, err
+	}
+	return Plan(d, o, goal), nil
+}
+
+// Reconcile converges the account to goal. It observes, plans and applies; it observes again only
+// when IAM showed a state the plan did not expect (an entity created or deleted meanwhile). On an
+// account already at goal it makes no call that changes anything.
+func (r *Reconciler) Reconcile(ctx context.Context, d Desired, goal Goal) (Report, error) {
+	passes := r.MaxPasses
+	if passes <= 0 {
+		passes = 3
+	}
+	a := &applier{iam: r.IAM, d: d, budget: r.Budget, backoff: r.Backoff}
+	if a.budget == 0 {
+		a.budget = awsx.PropagationBudget
+	}
+	if a.backoff == (awsx.Backoff{}) {
+		a.backoff = awsx.DefaultBackoff
+	}
+	var rep Report
+	for rep.Passes < passes {
+		rep.Passes++
+		steps, err := r.Diff(ctx, d, goal)
+		if err != nil {
+			return rep, err
+		}
+		if len(steps) == 0 {
+			return rep, nil
+		}
+		r.log().InfoContext(ctx, "applying plan", "role", d.Role.ARN, "pass", rep.Passes, "steps", len(steps), "waves", Waves(steps))
+		recheck, err := a.apply(ctx, steps)
+		rep.Applied = append(rep.Applied, steps...)
+		rep.Waves += Waves(steps)
+		if err != nil {
+			return rep, err
+		}
+		if !recheck {
+			return rep, nil
+		}
+	}
+	steps, err := r.Diff(ctx, d, goal)
+	if err == nil && len(steps) > 0 {
+		err = fmt.Errorf("still not converged after %d passes; left to do: %s", passes, describe(steps))
+	}
+	return rep, err
+}
+
+func (r *Reconciler) log() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+func describe(steps []Step) string {
+	var parts []string
+	for _, s := range steps {
+		parts = append(parts, s.String())
+	}
+	return strings.Join(parts, "; ")
+}
