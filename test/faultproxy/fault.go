@@ -1,0 +1,199 @@
+package faultproxy
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Fault is what the proxy does to a matching call instead of (or before) forwarding it.
+type Fault int
+
+const (
+	// Latency forwards the call after Rule.Latency.
+	Latency Fault = iota + 1
+	// Throttle answers with the protocol's throttling error (see the package documentation).
+	Throttle
+	// ServerError answers 500 (InternalFailure on query services).
+	ServerError
+	// Unavailable answers 503 ServiceUnavailable.
+	Unavailable
+	// Reset closes the TCP connection with a RST, without a response.
+	Reset
+	// Timeout holds the call until the client gives up, Rule.Hold passes (if
+	// set) or the proxy closes, then closes the connection without a response.
+	Timeout
+	// AccessDenied answers 403 AccessDenied (400 AccessDeniedException on JSON services).
+	AccessDenied
+)
+
+var faultNames = [...]string{
+	Latency:      "Latency",
+	Throttle:     "Throttle",
+	ServerError:  "ServerError",
+	Unavailable:  "Unavailable",
+	Reset:        "Reset",
+	Timeout:      "Timeout",
+	AccessDenied: "AccessDenied",
+}
+
+func (f Fault) String() string {
+	if f > 0 && int(f) < len(faultNames) {
+		return faultNames[f]
+	}
+	return fmt.Sprintf("Fault(%d)", int(f))
+}
+
+func (f Fault) valid() bool { return f > 0 && int(f) < len(faultNames) }
+
+// Rule says which calls get which fault, and for how long.
+type Rule struct {
+	// Service is the signing name of the AWS service ("iam", "sts",
+	// "dynamodb", "s3"); "" matches any. Compared case-insensitively.
+	Service string
+	// Operation is the API operation ("CreateRole", "AssumeRole", "PutItem",
+	// "PutObject"); "" matches any. Compared case-insensitively.
+	Operation string
+	Fault     Fault
+	// Times limits the rule to its first Times calls (0: no count limit).
+	Times int
+	// For limits the rule to this long after the first call it handled (0: no time limit).
+	// With both Times and For set, both limits apply.
+	For time.Duration
+	// Latency delays the call before the fault (or before forwarding, for the Latency fault).
+	Latency time.Duration
+	// Hold bounds a Timeout fault: the connection is closed after Hold even
+	// if the client is still waiting (0: wait for the client to give up).
+	Hold time.Duration
+}
+
+func (r Rule) validate() error {
+	switch {
+	case !r.Fault.valid():
+		return fmt.Errorf("faultproxy: rule %+v: unknown fault %v", r, r.Fault)
+	case r.Times < 0 || r.For < 0 || r.Latency < 0 || r.Hold < 0:
+		return fmt.Errorf("faultproxy: rule %+v: negative limit", r)
+	}
+	return nil
+}
+
+func (r Rule) matches(service, operation string) bool {
+	return (r.Service == "" || strings.EqualFold(r.Service, service)) &&
+		(r.Operation == "" || strings.EqualFold(r.Operation, operation))
+}
+
+// activeRule is a Rule with its use so far.
+type activeRule struct {
+	Rule
+	fired int       // calls handled
+	first time.Time // when it handled its first call
+}
+
+// take reports whether the rule handles a call of service/operation arriving
+// at now, and if so counts the call. The caller holds the proxy's lock.
+func (a *activeRule) take(service, operation string, now time.Time) bool {
+	if !a.matches(service, operation) ||
+		(a.Times > 0 && a.fired >= a.Times) ||
+		(a.For > 0 && !a.first.IsZero() && now.Sub(a.first) >= a.For) {
+		return false
+	}
+	if a.first.IsZero() {
+		a.first = now
+	}
+	a.fired++
+	return true
+}
+
+// wireError is the status and error code of a fault in one protocol.
+type wireError struct {
+	status int
+	code   string
+	msg    string
+}
+
+// wireErrors are the answers of real AWS services, which the SDK decodes into
+// these error codes (see the package documentation for how it treats them).
+var wireErrors = map[protocol]map[Fault]wireError{
+	queryProtocol: {
+		Throttle:     {400, "Throttling", "Rate exceeded"},
+		ServerError:  {500, "InternalFailure", "The request processing has failed because of an unknown error."},
+		Unavailable:  {503, "ServiceUnavailable", "Service is unable to handle request."},
+		AccessDenied: {403, "AccessDenied", "User is not authorized to perform this action."},
+	},
+	jsonProtocol: {
+		Throttle:     {400, "ThrottlingException", "Rate of requests exceeds the allowed throughput."},
+		ServerError:  {500, "InternalServerError", "Internal server error."},
+		Unavailable:  {503, "ServiceUnavailable", "Service is unable to handle request."},
+		AccessDenied: {400, "AccessDeniedException", "User is not authorized to perform this action."},
+	},
+	restXMLProtocol: {
+		Throttle:     {503, "SlowDown", "Please reduce your request rate."},
+		ServerError:  {500, "InternalError", "We encountered an internal error. Please try again."},
+		Unavailable:  {503, "ServiceUnavailable", "Service is unable to handle request."},
+		AccessDenied: {403, "AccessDenied", "Access Denied"},
+	},
+}
+
+const injectedNote = " (injected by faultproxy)"
+
+// errorAnswer is the error fault f in req's protocol.
+func errorAnswer(req request, f Fault, requestID string) answer {
+	e := wireErrors[req.protocol][f]
+	msg := e.msg + injectedNote
+	h := http.Header{}
+	var body []byte
+	switch req.protocol {
+	case queryProtocol:
+		// <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>...
+		type errorResponse struct {
+			XMLName   xml.Name `xml:"ErrorResponse"`
+			NS        string   `xml:"xmlns,attr"`
+			Type      string   `xml:"Error>Type"`
+			Code      string   `xml:"Error>Code"`
+			Message   string   `xml:"Error>Message"`
+			RequestID string   `xml:"RequestId"`
+		}
+		typ := "Sender"
+		if e.status >= 500 {
+			typ = "Receiver"
+		}
+		ns := "https://" + req.service + ".amazonaws.com/doc/" + req.version + "/"
+		body = xmlDocument(errorResponse{NS: ns, Type: typ, Code: e.code, Message: msg, RequestID: requestID})
+		h.Set("Content-Type", "text/xml")
+		h.Set("X-Amzn-Requestid", requestID)
+	case jsonProtocol:
+		ns := "com.amazonaws." + req.service
+		if req.service == "dynamodb" {
+			ns = "com.amazonaws.dynamodb.v20120810"
+		}
+		body, _ = json.Marshal(map[string]string{"__type": ns + "#" + e.code, "message": msg}) // cannot fail
+		h.Set("Content-Type", req.contentType)
+		h.Set("X-Amzn-Errortype", e.code)
+		h.Set("X-Amzn-Requestid", requestID)
+	default:
+		// S3: <Error><Code>SlowDown</Code><Message>...</Message><RequestId>...</RequestId></Error>
+		type s3Error struct {
+			XMLName   xml.Name `xml:"Error"`
+			Code      string
+			Message   string
+			RequestID string `xml:"RequestId"`
+			HostID    string `xml:"HostId"`
+		}
+		body = xmlDocument(s3Error{Code: e.code, Message: msg, RequestID: requestID, HostID: "faultproxy"})
+		h.Set("Content-Type", "application/xml")
+		h.Set("X-Amz-Request-Id", requestID)
+		h.Set("X-Amz-Id-2", "faultproxy")
+	}
+	return answer{status: e.status, header: h, body: body}
+}
+
+func xmlDocument(v any) []byte {
+	b, err := xml.Marshal(v)
+	if err != nil {
+		panic(err) // our own fixed types
+	}
+	return append([]byte(xml.Header), b...)
+}
