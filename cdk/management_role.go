@@ -20,7 +20,7 @@ func NewManagementRoleStack(scope constructs.Construct, id string, c Config) aws
 		"Delete the stack to revoke all access. Deploy in us-east-1.")
 	requireRegion(stack)
 
-	p := addParameters(stack, group{
+	p := addParameters(stack, capabilities(v), group{
 		title: v.Name + " support (filled in by " + v.Name + "'s link: do not change)",
 		params: []param{
 			{id: "AccountNumberParameter", label: v.Name + " account ID",
@@ -72,6 +72,8 @@ func NewManagementRoleStack(scope constructs.Construct, id string, c Config) aws
 			"AccountId":       awscdk.Aws_ACCOUNT_ID(),
 			"ExternalId":      p["ExternalId"].ValueAsString(),
 			"BoundaryArn":     boundary.Ref(),
+			"Runbooks":        p["AllowSupportRunbooksExecutions"].ValueAsString(),
+			"DiagnosticTool":  p["GrantDiagnosticToolAccess"].ValueAsString(),
 			"TemplateVersion": policy.TemplateVersion,
 		},
 	})

@@ -82,6 +82,20 @@ func addParameters(stack awscdk.Stack, groups ...group) map[string]awscdk.CfnPar
 	return out
 }
 
+// capabilities are the optional grants both account templates offer (seed 002), off by default.
+func capabilities(v policy.Vendor) group {
+	return group{title: "Optional capabilities", params: []param{
+		{id: "AllowSupportRunbooksExecutions", label: "Allow AWS Support runbooks",
+			description: "true lets support engineers run the AWS-owned AWSSupport-* troubleshooting runbooks " +
+				"(SSM Automation) with their own read-only permissions. No role can be passed to a runbook.",
+			props: trueFalse("false")},
+		{id: "GrantDiagnosticToolAccess", label: "Grant diagnostic tool access",
+			description: "true lets " + v.Name + "'s diagnostic tool read CloudWatch metrics and alarms, Cost Explorer " +
+				"totals and forecasts, and Compute Optimizer recommendations. No customer data.",
+			props: trueFalse("false")},
+	}}
+}
+
 // trueFalse is the props of a "true"/"false" switch.
 func trueFalse(def string) awscdk.CfnParameterProps {
 	return awscdk.CfnParameterProps{Default: jsii.String(def), AllowedValues: jsii.Strings("true", "false")}

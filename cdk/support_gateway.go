@@ -23,16 +23,7 @@ func NewSupportGatewayStack(scope constructs.Construct, id string, c Config) aws
 
 	defaultToken := "arn:aws:sns:" + Region + ":" + c.VendorAccountID + ":" + v.HookTopicName
 	p := addParameters(stack,
-		group{title: "Optional capabilities", params: []param{
-			{id: "AllowSupportRunbooksExecutions", label: "Allow AWS Support runbooks",
-				description: "true lets support engineers run the AWS-owned AWSSupport-* troubleshooting runbooks " +
-					"(SSM Automation) with their own read-only permissions. No role can be passed to a runbook.",
-				props: trueFalse("false")},
-			{id: "GrantDiagnosticToolAccess", label: "Grant diagnostic tool access",
-				description: "true lets " + v.Name + "'s diagnostic tool read CloudWatch metrics and alarms, Cost Explorer " +
-					"totals and forecasts, and Compute Optimizer recommendations. No customer data.",
-				props: trueFalse("false")},
-		}},
+		capabilities(v),
 		group{title: v.Name + " support (leave as they are)", params: []param{
 			{id: "TenantToken", label: "Organization token",
 				description: "The token " + v.Name + " issued for your organization; it links this account to your " +
