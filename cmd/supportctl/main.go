@@ -12,9 +12,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/supportaccess/gateway/internal/awsx"
 	"github.com/supportaccess/gateway/internal/hook"
+	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 )
 
@@ -24,10 +27,13 @@ commands:
   onboard -tenant T -account A   record a pending onboarding and print its quick-create link
   tenant-token -tenant T         issue a tenant token for the StackSet's TenantToken (shown once)
   list -status S                 list onboardings by status (PENDING, REGISTERED, UNCLAIMED, DEREGISTERED)
+  repair [-account A] [-dry-run]  converge one account, or every registered one, to what the vendor
+                                 manages there now (drift repair, a new policy version); -dry-run prints
+                                 each account's plan and changes nothing
   create-table                   create the registry table (local runs; production declares it in its stack)
 
 environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
-MANAGEMENT_TEMPLATE_URL (default: the published template)`
+MANAGEMENT_TEMPLATE_URL (default: the published template); for repair VENDOR_NAME (default DoiT)`
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout); err != nil {
@@ -44,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if table == "" {
 		return errors.New("REGISTRY_TABLE is not set")
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryMode(aws.RetryModeAdaptive))
 	if err != nil {
 		return fmt.Errorf("loading the AWS configuration: %w", err)
 	}
@@ -56,6 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	tenant := flags.String("tenant", "", "the vendor's customer organization")
 	account := flags.String("account", "", "the customer's 12-digit AWS account ID")
 	status := flags.String("status", string(registry.Unclaimed), "which onboardings to list")
+	dryRun := flags.Bool("dry-run", false, "print the plan, change nothing")
 	if err := flags.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%s: %w\n%s", cmd, err, usage)
 	}
@@ -91,6 +98,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			}
 		}
 		return nil
+	case "repair":
+		var accounts []string
+		if *account != "" {
+			accounts = []string{*account}
+		}
+		vendor := policy.DefaultVendor()
+		if name := getenv("VENDOR_NAME"); name != "" {
+			vendor.Name = name
+		}
+		p := hook.NewReconciling(awsCfg, hook.ReconcilingConfig{Vendor: vendor, Budget: awsx.PropagationBudget,
+			SkipNegativeProbe: getenv("PROBE_WITHOUT_EXTERNAL_ID") == "false"})
+		return hook.Repair(ctx, reg, p, accounts, *dryRun, out)
 	case "create-table":
 		if _, err := db.CreateTable(ctx, registry.TableInput(table)); err != nil {
 			return fmt.Errorf("creating table %s: %w", table, err)

@@ -45,6 +45,12 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `^tt-[0-9a-f]{64}\n$`, out)
 
+	_, err = sh("repair", "-account", "111122223333", "-dry-run")
+	assert.ErrorContains(t, err, "has no registered management stack", "a pending onboarding is not repaired")
+	out, err = sh("repair", "-dry-run")
+	require.NoError(t, err, "no registered account: nothing to do")
+	assert.Empty(t, out)
+
 	_, err = sh("onboard", "-tenant", "acme", "-account", "42")
 	assert.ErrorContains(t, err, "12-digit")
 	_, err = sh("frobnicate")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/supportaccess/gateway/internal/cfnresource"
 	"github.com/supportaccess/gateway/internal/policy"
@@ -18,7 +19,7 @@ import (
 type Registry interface {
 	Get(ctx context.Context, account string, kind registry.Kind) (registry.Onboarding, bool, error)
 	Register(ctx context.Context, reg registry.Registration) (registry.Onboarding, error)
-	Deregister(ctx context.Context, account string, kind registry.Kind, stackID, requestID string) (bool, error)
+	Deregister(ctx context.Context, account string, kind registry.Kind, stackID, requestID string, leftovers []string) (bool, error)
 	ResolveTenantToken(ctx context.Context, token string) (string, bool, error)
 }
 
@@ -26,20 +27,40 @@ var _ Registry = (*registry.Registry)(nil)
 
 // ManagedAccount is a customer account the vendor acts on through its management role.
 type ManagedAccount struct {
-	AccountID   string
-	Partition   string
-	RoleARN     string
-	ExternalID  string
-	BoundaryARN string
+	AccountID       string
+	Partition       string
+	RoleARN         string
+	ExternalID      string
+	BoundaryARN     string
+	Features        policy.Features
+	TemplateVersion string
+}
+
+// Target is the account as the IAM documents address it.
+func (a ManagedAccount) Target() policy.Target {
+	return policy.Target{Partition: a.Partition, AccountID: a.AccountID}
 }
 
 // Provisioner is the step that converges an account to what the vendor manages there: Apply on
-// Create and Update, Remove on Delete. It must be idempotent. ErrRoleGone from Remove means the
-// management role can no longer be assumed: the Delete then succeeds without blocking the customer.
+// Create and Update (its outputs become the response's Data), Remove on Delete. It must be
+// idempotent. ErrRoleGone from Remove means the management role can no longer be assumed: the
+// Delete then succeeds without blocking the customer, and *LeftoversError says what stayed behind.
 type Provisioner interface {
-	Apply(ctx context.Context, acct ManagedAccount) error
+	Apply(ctx context.Context, acct ManagedAccount) (map[string]string, error)
 	Remove(ctx context.Context, acct ManagedAccount) error
 }
+
+// LeftoversError is a Remove that could not remove everything.
+type LeftoversError struct {
+	Leftovers []string
+	Err       error
+}
+
+func (e *LeftoversError) Error() string {
+	return fmt.Sprintf("left behind %s: %v", strings.Join(e.Leftovers, ", "), e.Err)
+}
+
+func (e *LeftoversError) Unwrap() error { return e.Err }
 
 // ErrRoleGone means the management role cannot be assumed any more.
 var ErrRoleGone = errors.New("the management role can no longer be assumed")
@@ -82,22 +103,28 @@ func (h *Hook) Delete(ctx context.Context, e cfnresource.Event) (cfnresource.Res
 			"physical_resource_id", e.PhysicalResourceID)
 		return cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}, nil
 	}
+	var leftovers []string
 	if kind == registry.Management {
 		if o, found, err := h.Registry.Get(ctx, account, registry.Management); err != nil {
 			h.log().ErrorContext(ctx, "delete: reading the registration failed; nothing removed", "account", account, "error", err)
 			return cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}, nil
 		} else if found && o.OwnerStackID == e.StackID {
-			acct := ManagedAccount{AccountID: account, RoleARN: o.RoleARN, ExternalID: o.ExternalID, BoundaryARN: o.BoundaryARN}
+			acct := ManagedAccount{AccountID: account, RoleARN: o.RoleARN, ExternalID: o.ExternalID, BoundaryARN: o.BoundaryARN,
+				Features: policy.Features{Runbooks: o.Runbooks, Diagnostic: o.DiagnosticTool}, TemplateVersion: o.TemplateVersion}
 			if a, err := parseARN(o.RoleARN); err == nil {
 				acct.Partition = a.Partition
 			}
 			if err := h.Provisioner.Remove(ctx, acct); err != nil {
+				var left *LeftoversError
+				if errors.As(err, &left) {
+					leftovers = left.Leftovers
+				}
 				h.log().ErrorContext(ctx, "delete: removing the vendor's resources failed; the stack is deleted anyway",
-					"account", account, "role_gone", errors.Is(err, ErrRoleGone), "error", err)
+					"account", account, "role_gone", errors.Is(err, ErrRoleGone), "leftovers", leftovers, "error", err)
 			}
 		}
 	}
-	changed, err := h.Registry.Deregister(ctx, account, kind, e.StackID, e.RequestID)
+	changed, err := h.Registry.Deregister(ctx, account, kind, e.StackID, e.RequestID, leftovers)
 	if err != nil {
 		h.log().ErrorContext(ctx, "delete: deregistration not recorded", "account", account, "kind", kind, "error", err)
 	} else {
@@ -154,19 +181,39 @@ func (h *Hook) registerManagement(ctx context.Context, e cfnresource.Event) (cfn
 		return cfnresource.Result{}, fmt.Errorf("account %s is already registered by stack %s: delete that stack first", p.AccountID, o.OwnerStackID)
 	}
 	acct := ManagedAccount{AccountID: p.AccountID, Partition: target.Partition, RoleARN: p.RoleArn,
-		ExternalID: p.ExternalID, BoundaryARN: h.Vendor.BoundaryARN(target)}
-	if err := h.Provisioner.Apply(ctx, acct); err != nil {
+		ExternalID: p.ExternalID, BoundaryARN: h.Vendor.BoundaryARN(target),
+		Features: policy.Features{Runbooks: p.Runbooks, Diagnostic: p.DiagnosticTool}, TemplateVersion: p.TemplateVersion}
+	outputs, err := h.Provisioner.Apply(ctx, acct)
+	if err != nil {
+		if e.RequestType == cfnresource.Create {
+			h.undo(ctx, acct)
+		}
 		return cfnresource.Result{}, err
 	}
 	_, err = h.Registry.Register(ctx, registry.Registration{
 		AccountID: p.AccountID, Kind: registry.Management, ExternalID: p.ExternalID, RoleARN: p.RoleArn,
-		BoundaryARN: acct.BoundaryARN, TemplateVersion: p.TemplateVersion, StackID: e.StackID, RequestID: e.RequestID,
+		BoundaryARN: acct.BoundaryARN, Runbooks: p.Runbooks, DiagnosticTool: p.DiagnosticTool,
+		TemplateVersion: p.TemplateVersion, StackID: e.StackID, RequestID: e.RequestID,
 	})
 	if err != nil {
 		return cfnresource.Result{}, registrationError(p.AccountID, err)
 	}
 	h.log().InfoContext(ctx, "registered", "account", p.AccountID, "kind", registry.Management, "template_version", p.TemplateVersion)
-	return cfnresource.Result{PhysicalResourceID: h.physicalID(registry.Management, p.AccountID)}, nil
+	return cfnresource.Result{PhysicalResourceID: h.physicalID(registry.Management, p.AccountID), Data: outputs}, nil
+}
+
+// undoBudget bounds the clean-up after a failed Create; the Lambda's own deadline bounds it too.
+const undoBudget = 2 * time.Minute
+
+// undo removes what a failed Create made, so the rollback that follows (whose Delete of the
+// failed-Create marker does nothing) leaves nothing of the vendor's behind. It takes the time left
+// before the watchdog; what it cannot remove is logged for operators.
+func (h *Hook) undo(ctx context.Context, acct ManagedAccount) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoBudget)
+	defer cancel()
+	if err := h.Provisioner.Remove(ctx, acct); err != nil {
+		h.log().ErrorContext(ctx, "a failed Create could not remove what it made", "account", acct.AccountID, "error", err)
+	}
 }
 
 func (h *Hook) registerGateway(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {

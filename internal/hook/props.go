@@ -14,6 +14,8 @@ type managementProps struct {
 	AccountID       string `cfn:"AccountId,required"`
 	ExternalID      string `cfn:"ExternalId"`
 	BoundaryArn     string `cfn:"BoundaryArn"`
+	Runbooks        bool   `cfn:"Runbooks"`
+	DiagnosticTool  bool   `cfn:"DiagnosticTool"`
 	TemplateVersion string `cfn:"TemplateVersion"`
 }
 

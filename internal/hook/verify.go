@@ -25,8 +25,13 @@ type RoleCheck struct {
 
 var _ Provisioner = (*RoleCheck)(nil)
 
-// Apply proves the role.
-func (c *RoleCheck) Apply(ctx context.Context, acct ManagedAccount) error {
+// Apply proves the role; it has no outputs.
+func (c *RoleCheck) Apply(ctx context.Context, acct ManagedAccount) (map[string]string, error) {
+	return nil, c.Verify(ctx, acct)
+}
+
+// Verify proves the role.
+func (c *RoleCheck) Verify(ctx context.Context, acct ManagedAccount) error {
 	budget, backoff := c.Budget, c.Backoff
 	if budget == 0 {
 		budget = awsx.PropagationBudget

@@ -33,21 +33,23 @@ const (
 
 // Onboarding is one account's registration of one kind.
 type Onboarding struct {
-	AccountID       string    `dynamodbav:"AccountId"`
-	Kind            Kind      `dynamodbav:"Kind"`
-	Tenant          string    `dynamodbav:"Tenant,omitempty"`
-	ExternalID      string    `dynamodbav:"ExternalId,omitempty"`
-	Status          Status    `dynamodbav:"Status"`
-	RoleARN         string    `dynamodbav:"RoleArn,omitempty"`
-	BoundaryARN     string    `dynamodbav:"BoundaryArn,omitempty"`
-	ProviderARNs    []string  `dynamodbav:"ProviderArns,omitempty"`
-	Runbooks        bool      `dynamodbav:"Runbooks"`
-	DiagnosticTool  bool      `dynamodbav:"DiagnosticTool"`
-	TemplateVersion string    `dynamodbav:"TemplateVersion,omitempty"`
-	OwnerStackID    string    `dynamodbav:"OwnerStackId,omitempty"`
-	LastRequestID   string    `dynamodbav:"LastRequestId,omitempty"`
-	CreatedAt       time.Time `dynamodbav:"CreatedAt"`
-	UpdatedAt       time.Time `dynamodbav:"UpdatedAt"`
+	AccountID       string   `dynamodbav:"AccountId"`
+	Kind            Kind     `dynamodbav:"Kind"`
+	Tenant          string   `dynamodbav:"Tenant,omitempty"`
+	ExternalID      string   `dynamodbav:"ExternalId,omitempty"`
+	Status          Status   `dynamodbav:"Status"`
+	RoleARN         string   `dynamodbav:"RoleArn,omitempty"`
+	BoundaryARN     string   `dynamodbav:"BoundaryArn,omitempty"`
+	ProviderARNs    []string `dynamodbav:"ProviderArns,omitempty"`
+	Runbooks        bool     `dynamodbav:"Runbooks"`
+	DiagnosticTool  bool     `dynamodbav:"DiagnosticTool"`
+	TemplateVersion string   `dynamodbav:"TemplateVersion,omitempty"`
+	OwnerStackID    string   `dynamodbav:"OwnerStackId,omitempty"`
+	// Leftovers are what a Delete could not remove (the management role was gone): operators' to clean.
+	Leftovers     []string  `dynamodbav:"Leftovers,omitempty"`
+	LastRequestID string    `dynamodbav:"LastRequestId,omitempty"`
+	CreatedAt     time.Time `dynamodbav:"CreatedAt"`
+	UpdatedAt     time.Time `dynamodbav:"UpdatedAt"`
 }
 
 // Registration is what a stack's hook reports, once verified.

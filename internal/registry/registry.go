@@ -191,15 +191,21 @@ func (r *Registry) explainOwned(ctx context.Context, account string, kind Kind) 
 	return &OwnedError{Kind: kind, StackID: o.OwnerStackID}
 }
 
-// Deregister marks the account's registration deregistered if, and only if, stackID owns it. It
-// reports whether it changed anything: a rolled-back Create of another stack, or a repeated Delete,
-// changes nothing.
-func (r *Registry) Deregister(ctx context.Context, account string, kind Kind, stackID, requestID string) (bool, error) {
+// Deregister marks the account's registration deregistered if, and only if, stackID owns it, with
+// the leftovers the Delete could not remove (none: the field is cleared). It reports whether it
+// changed anything: a rolled-back Create of another stack, or a repeated Delete, changes nothing.
+func (r *Registry) Deregister(ctx context.Context, account string, kind Kind, stackID, requestID string, leftovers []string) (bool, error) {
 	n, v := expression.Name, expression.Value
+	update := expression.Set(n("Status"), v(Deregistered)).
+		Set(n("LastRequestId"), v(requestID)).
+		Set(n("UpdatedAt"), v(r.now().Format(time.RFC3339Nano)))
+	if len(leftovers) > 0 {
+		update = update.Set(n("Leftovers"), v(leftovers))
+	} else {
+		update = update.Remove(n("Leftovers"))
+	}
 	expr, err := expression.NewBuilder().
-		WithUpdate(expression.Set(n("Status"), v(Deregistered)).
-			Set(n("LastRequestId"), v(requestID)).
-			Set(n("UpdatedAt"), v(r.now().Format(time.RFC3339Nano)))).
+		WithUpdate(update).
 		WithCondition(n("OwnerStackId").Equal(v(stackID)).And(n("Status").NotEqual(v(Deregistered)))).
 		Build()
 	if err != nil {

@@ -87,17 +87,20 @@ func TestManagementLifecycle(t *testing.T) {
 	assert.ErrorAs(t, err, &owned)
 
 	// stack B's rolled-back Create deletes nothing of A's
-	changed, err := r.Deregister(ctx, acct, registry.Management, stackB, "r3")
+	changed, err := r.Deregister(ctx, acct, registry.Management, stackB, "r3", nil)
 	require.NoError(t, err)
 	assert.False(t, changed)
 	got, _, err := r.Get(ctx, acct, registry.Management)
 	require.NoError(t, err)
 	assert.Equal(t, registry.Registered, got.Status)
 
-	changed, err = r.Deregister(ctx, acct, registry.Management, stackA, "r4")
+	changed, err = r.Deregister(ctx, acct, registry.Management, stackA, "r4", []string{"role/doit-support/DoiT-Support"})
 	require.NoError(t, err)
 	assert.True(t, changed)
-	changed, err = r.Deregister(ctx, acct, registry.Management, stackA, "r4")
+	got, _, err = r.Get(ctx, acct, registry.Management)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"role/doit-support/DoiT-Support"}, got.Leftovers, "what the Delete could not remove is on record")
+	changed, err = r.Deregister(ctx, acct, registry.Management, stackA, "r4", nil)
 	require.NoError(t, err)
 	assert.False(t, changed, "a repeated Delete changes nothing")
 

@@ -19,13 +19,17 @@ type config struct {
 	Vendor               policy.Vendor
 	VendorAccountID      string
 	ResponseHosts        []string
+	Thumbprints          []string // the issuer certificate thumbprints the providers must carry; none: IAM's own
 	ProbeWithoutExternal bool
 	PropagationBudget    time.Duration
 	ResponseMargin       time.Duration
 	LogLevel             slog.Level
 }
 
-var account = regexp.MustCompile(`^\d{12}$`)
+var (
+	account    = regexp.MustCompile(`^\d{12}$`)
+	thumbprint = regexp.MustCompile(`^[0-9a-f]{40}$`)
+)
 
 // loadConfig reads and checks every setting, and reports all problems at once.
 func loadConfig(getenv func(string) string) (config, error) {
@@ -66,6 +70,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	for _, h := range strings.Split(get("RESPONSE_URL_EXTRA_HOSTS", ""), ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			c.ResponseHosts = append(c.ResponseHosts, h)
+		}
+	}
+	for _, tp := range strings.Split(get("ISSUER_THUMBPRINTS", ""), ",") {
+		if tp = strings.ToLower(strings.TrimSpace(tp)); tp == "" {
+			continue
+		} else if !thumbprint.MatchString(tp) {
+			problems = append(problems, fmt.Errorf("ISSUER_THUMBPRINTS: %q is not a 40-character hex SHA-1 thumbprint", tp))
+		} else {
+			c.Thumbprints = append(c.Thumbprints, tp)
 		}
 	}
 	probe, err := strconv.ParseBool(get("PROBE_WITHOUT_EXTERNAL_ID", "true"))

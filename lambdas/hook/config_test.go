@@ -16,6 +16,7 @@ func TestLoadConfig(t *testing.T) {
 		"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "999988887777",
 		"RESPONSE_URL_EXTRA_HOSTS": "127.0.0.1:4566, localhost:9000", "PROBE_WITHOUT_EXTERNAL_ID": "false",
 		"PROPAGATION_BUDGET": "30s", "LOG_LEVEL": "debug",
+		"ISSUER_THUMBPRINTS": "9E99A48A9960B14926BB7F3B02E22DA2B0AB7280, ",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, "onboardings", c.Table)
@@ -25,6 +26,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 30*time.Second, c.PropagationBudget)
 	assert.Equal(t, 10*time.Second, c.ResponseMargin)
 	assert.Equal(t, slog.LevelDebug, c.LogLevel)
+	assert.Equal(t, []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}, c.Thumbprints)
 
 	c, err = loadConfig(env(map[string]string{"REGISTRY_TABLE": "t", "VENDOR_ACCOUNT_ID": "999988887777"}))
 	require.NoError(t, err)
@@ -35,10 +37,10 @@ func TestLoadConfig(t *testing.T) {
 func TestLoadConfigReportsEveryProblem(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{
 		"VENDOR_ACCOUNT_ID": "12", "PROBE_WITHOUT_EXTERNAL_ID": "maybe", "PROPAGATION_BUDGET": "-1s",
-		"LOG_LEVEL": "loud", "ISSUER_PRIMARY_HOST": "https://x",
+		"LOG_LEVEL": "loud", "ISSUER_PRIMARY_HOST": "https://x", "ISSUER_THUMBPRINTS": "abc",
 	}))
 	require.Error(t, err)
-	for _, want := range []string{"REGISTRY_TABLE", "VENDOR_ACCOUNT_ID", "PROBE_WITHOUT_EXTERNAL_ID", "PROPAGATION_BUDGET", "LOG_LEVEL", "issuer host"} {
+	for _, want := range []string{"REGISTRY_TABLE", "VENDOR_ACCOUNT_ID", "PROBE_WITHOUT_EXTERNAL_ID", "PROPAGATION_BUDGET", "LOG_LEVEL", "issuer host", "ISSUER_THUMBPRINTS"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }

@@ -10,10 +10,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/supportaccess/gateway/internal/awsx"
 	"github.com/supportaccess/gateway/internal/cfnresource"
 	"github.com/supportaccess/gateway/internal/hook"
 	"github.com/supportaccess/gateway/internal/registry"
@@ -28,25 +27,25 @@ func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
 		Level: cfg.LogLevel, ReplaceAttr: lambdacontext.ReplaceAttr,
 	}))
-	// AWS_REGION, AWS_ENDPOINT_URL and the credentials come from the SDK's standard sources.
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	// AWS_REGION, AWS_ENDPOINT_URL and the credentials come from the SDK's standard sources. Throttling
+	// slows every client down (adaptive retry) instead of only retrying.
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(),
+		awsconfig.WithRetryMode(aws.RetryModeAdaptive), awsconfig.WithRetryMaxAttempts(8))
 	if err != nil {
 		logger.Error("loading the AWS configuration", "error", err)
 		os.Exit(1)
 	}
+	provisioner := hook.NewReconciling(awsCfg, hook.ReconcilingConfig{
+		Vendor: cfg.Vendor, Budget: cfg.PropagationBudget, Thumbprints: cfg.Thumbprints,
+		SkipNegativeProbe: !cfg.ProbeWithoutExternal, Logger: logger,
+	})
 	runner := &cfnresource.Runner{
 		Handler: &hook.Hook{
 			Vendor:          cfg.Vendor,
 			VendorAccountID: cfg.VendorAccountID,
 			Registry:        &registry.Registry{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
-			Provisioner: &hook.RoleCheck{
-				STS:               sts.NewFromConfig(awsCfg),
-				Budget:            cfg.PropagationBudget,
-				Backoff:           awsx.DefaultBackoff,
-				SessionName:       cfg.Vendor.ManagedByTag() + "-hook",
-				SkipNegativeProbe: !cfg.ProbeWithoutExternal,
-			},
-			Logger: logger,
+			Provisioner:     provisioner,
+			Logger:          logger,
 		},
 		Responder: &cfnresource.Responder{Hosts: cfnresource.ResponseHosts{Extra: cfg.ResponseHosts}},
 		Logger:    logger,

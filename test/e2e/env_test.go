@@ -17,7 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/gateway"
 	"github.com/supportaccess/gateway/internal/hook"
+	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/test/cfntemplate"
 	"github.com/supportaccess/gateway/test/lambdaruntime"
@@ -115,6 +117,7 @@ func templateVars(externalID string) map[string]string {
 	return map[string]string{
 		"AWS::Partition": "aws", "AWS::AccountId": customerAccount, "AWS::Region": "us-east-1",
 		"AccountNumberParameter": vendorAccount, "ExternalId": externalID, "ServiceToken": hookTopic,
+		"AllowSupportRunbooksExecutions": "false", "GrantDiagnosticToolAccess": "false",
 		"AssumeableRole":      "DoiT_Management_Role_DO-NOT-DELETE",
 		"AssumeableRole.Arn":  "arn:aws:iam::" + customerAccount + ":role/DoiT_Management_Role_DO-NOT-DELETE",
 		"SupportBoundary":     "arn:aws:iam::" + customerAccount + ":policy/DoiT_Support_Boundary_DO-NOT-DELETE",
@@ -155,6 +158,16 @@ func (e *env) deployManagementRole(t testing.TB, externalID string) map[string]a
 		PolicyName: aws.String(policyProps["PolicyName"].(string)), PolicyDocument: doc(policyProps["PolicyDocument"])})
 	require.NoError(t, err)
 	return cfntemplate.Stringify(resolved("Hook")).(map[string]any)
+}
+
+// customerState observes, with the customer's own access, what the vendor manages in the account.
+func (e *env) customerState(t testing.TB, features policy.Features, version string) (gateway.Desired, gateway.Observed) {
+	t.Helper()
+	d := gateway.DesiredState(policy.DefaultVendor(), policy.Target{Partition: "aws", AccountID: customerAccount},
+		gateway.Options{Features: features, TemplateVersion: version})
+	o, err := gateway.Observe(context.Background(), iam.NewFromConfig(e.customer), d)
+	require.NoError(t, err)
+	return d, o
 }
 
 // request is a CloudFormation custom-resource request, shaped as AWS documents it.

@@ -6,9 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/cfnresource"
+	"github.com/supportaccess/gateway/internal/gateway"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 )
@@ -47,6 +50,14 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Equal(t, stack, o.OwnerStackID)
 	assert.Equal(t, "arn:aws:iam::111122223333:role/DoiT_Management_Role_DO-NOT-DELETE", o.RoleARN)
 	assert.Equal(t, policy.TemplateVersion, o.TemplateVersion)
+	// the account holds exactly what the vendor manages, as desired
+	d, got := e.customerState(t, policy.Features{}, policy.TemplateVersion)
+	assert.Empty(t, gateway.Plan(d, got, gateway.Present), "providers, role, policy and attachments exist as desired")
+	assert.Equal(t, map[string]string{
+		"SupportRoleArn":             "arn:aws:iam::111122223333:role/doit-support/DoiT-Support",
+		"PrimaryIdentityProviderArn": "arn:aws:iam::111122223333:oidc-provider/oidc.aws-ops.doit-intl.com/accounts/111122223333",
+		"StandbyIdentityProviderArn": "arn:aws:iam::111122223333:oidc-provider/oidc-standby.aws-ops.doit-intl.com/accounts/111122223333",
+	}, res.Data)
 
 	// the same event again (SNS and Lambda deliver at least once), directly this time
 	dup := create
@@ -56,9 +67,10 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
 	assert.Equal(t, wantID, res.PhysicalResourceID)
 
-	// Update: a new template version, same physical ID
+	// Update: a new template version that switches the diagnostic tool on rolls the policy; same ID
 	newProps := maps.Clone(props)
 	newProps["TemplateVersion"] = "next"
+	newProps["DiagnosticTool"] = "true"
 	update := e.newRequest(t, "Update", stack, "req-update", newProps)
 	update.PhysicalResourceID, update.OldResourceProperties = wantID, props
 	e.invoke(t, direct(t, update))
@@ -66,6 +78,9 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
 	assert.Equal(t, wantID, res.PhysicalResourceID)
 	assert.Equal(t, "next", status().TemplateVersion)
+	d, got = e.customerState(t, policy.Features{Diagnostic: true}, "next")
+	assert.Empty(t, gateway.Plan(d, got, gateway.Present), "the policy rolled to the new document")
+	assert.Len(t, got.Policy.Versions, 2)
 
 	// a second stack in the same account (another region) cannot take the registration
 	other := stackARN("doit-management-role-eu")
@@ -106,13 +121,26 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	// malformed JSON: nowhere to answer, logged and dropped, the function keeps serving
 	e.invoke(t, []byte(`{"RequestType": "Create", `))
 
-	// the owner's Delete deregisters
+	// the customer's own role, next to ours
+	c := iam.NewFromConfig(e.customer)
+	_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Admin"), AssumeRolePolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}`)})
+	require.NoError(t, err)
+
+	// the owner's Delete removes everything of the vendor's and deregisters
 	del := e.newRequest(t, "Delete", stack, "req-delete", newProps)
 	del.PhysicalResourceID = wantID
 	e.invoke(t, viaSNS(t, del))
 	res, _ = e.answer(t, del.RequestID)
 	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
 	assert.Equal(t, registry.Deregistered, status().Status)
+	assert.Empty(t, status().Leftovers)
+	d, got = e.customerState(t, policy.Features{Diagnostic: true}, "next")
+	assert.Empty(t, gateway.Plan(d, got, gateway.Absent), "nothing of the vendor's is left")
+	for _, name := range []string{"Admin", "DoiT_Management_Role_DO-NOT-DELETE"} {
+		_, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+		assert.NoError(t, err, "%s is untouched (CloudFormation deletes the management role itself, after the hook)", name)
+	}
 
 	logs := e.fn.Logs()
 	assert.NotContains(t, logs, "X-Amz-Signature", "pre-signed URLs are never logged")
