@@ -47,7 +47,7 @@ func TestRetryStopsOnTerminalError(t *testing.T) {
 		return apiError("MalformedPolicyDocument")
 	})
 	assert.Equal(t, 1, calls)
-	assert.Equal(t, "MalformedPolicyDocument", errorCode(err))
+	assert.Equal(t, "MalformedPolicyDocument", ErrorCode(err))
 }
 
 func TestRetryRespectsBudget(t *testing.T) {

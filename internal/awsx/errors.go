@@ -6,8 +6,8 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// errorCode is the AWS error code of err, or "" if err is not an AWS API error.
-func errorCode(err error) string {
+// ErrorCode is the AWS error code of err, or "" if err is not an AWS API error.
+func ErrorCode(err error) string {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.ErrorCode()
@@ -18,7 +18,7 @@ func errorCode(err error) string {
 // IsAccessDenied reports an authorization refusal. Right after IAM changes it can also mean "not
 // propagated yet", which is why callers retry it within a budget.
 func IsAccessDenied(err error) bool {
-	switch errorCode(err) {
+	switch ErrorCode(err) {
 	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation":
 		return true
 	}
@@ -27,7 +27,7 @@ func IsAccessDenied(err error) bool {
 
 // IsNotFound reports that the entity does not exist (IAM's NoSuchEntity and its kin).
 func IsNotFound(err error) bool {
-	switch errorCode(err) {
+	switch ErrorCode(err) {
 	case "NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException", "NotFoundException":
 		return true
 	}
@@ -36,5 +36,5 @@ func IsNotFound(err error) bool {
 
 // IsConditionFailed reports a DynamoDB conditional write that did not apply.
 func IsConditionFailed(err error) bool {
-	return errorCode(err) == "ConditionalCheckFailedException"
+	return ErrorCode(err) == "ConditionalCheckFailedException"
 }

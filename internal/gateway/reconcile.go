@@ -29,13 +29,34 @@ type Report struct {
 // Changed reports whether anything was changed.
 func (r Report) Changed() bool { return len(r.Applied) > 0 }
 
-// Diff observes the account and returns the plan without applying it: the dry run.
+// Diff observes the account and returns the plan without applying it: the dry run. AccessDenied is
+// retried within the budget: right after the management stack is created, IAM may not honour the
+// management role's policy yet.
 func (r *Reconciler) Diff(ctx context.Context, d Desired, goal Goal) ([]Step, error) {
-	o, err := Observe(ctx, r.IAM, d)
+	var o Observed
+	err := awsx.Retry(ctx, r.budget(), r.backoff(), awsx.IsAccessDenied, func(ctx context.Context) error {
+		var err error
+		o, err = Observe(ctx, r.IAM, d)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	return Plan(d, o, goal), nil
+}
+
+func (r *Reconciler) budget() time.Duration {
+	if r.Budget > 0 {
+		return r.Budget
+	}
+	return awsx.PropagationBudget
+}
+
+func (r *Reconciler) backoff() awsx.Backoff {
+	if r.Backoff != (awsx.Backoff{}) {
+		return r.Backoff
+	}
+	return awsx.DefaultBackoff
 }
 
 // Reconcile converges the account to goal. It observes, plans and applies; it observes again only
@@ -46,13 +67,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Desired, goal Goal) (Repor
 	if passes <= 0 {
 		passes = 3
 	}
-	a := &applier{iam: r.IAM, d: d, budget: r.Budget, backoff: r.Backoff}
-	if a.budget == 0 {
-		a.budget = awsx.PropagationBudget
-	}
-	if a.backoff == (awsx.Backoff{}) {
-		a.backoff = awsx.DefaultBackoff
-	}
+	a := &applier{iam: r.IAM, d: d, budget: r.budget(), backoff: r.backoff()}
 	var rep Report
 	for rep.Passes < passes {
 		rep.Passes++

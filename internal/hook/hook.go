@@ -185,7 +185,7 @@ func (h *Hook) registerManagement(ctx context.Context, e cfnresource.Event) (cfn
 		Features: policy.Features{Runbooks: p.Runbooks, Diagnostic: p.DiagnosticTool}, TemplateVersion: p.TemplateVersion}
 	outputs, err := h.Provisioner.Apply(ctx, acct)
 	if err != nil {
-		if e.RequestType == cfnresource.Create {
+		if e.RequestType == cfnresource.Create && !errors.As(err, new(unchanged)) {
 			h.undo(ctx, acct)
 		}
 		return cfnresource.Result{}, err
@@ -196,6 +196,9 @@ func (h *Hook) registerManagement(ctx context.Context, e cfnresource.Event) (cfn
 		TemplateVersion: p.TemplateVersion, StackID: e.StackID, RequestID: e.RequestID,
 	})
 	if err != nil {
+		if e.RequestType == cfnresource.Create {
+			h.undo(ctx, acct) // unregistered, it would be orphaned by the rollback
+		}
 		return cfnresource.Result{}, registrationError(p.AccountID, err)
 	}
 	h.log().InfoContext(ctx, "registered", "account", p.AccountID, "kind", registry.Management, "template_version", p.TemplateVersion)

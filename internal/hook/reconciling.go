@@ -39,7 +39,7 @@ func (r *Reconciling) reconciler(acct ManagedAccount) *gateway.Reconciler {
 // Apply proves the role and converges the account; its outputs are the ARNs the stack can output.
 func (r *Reconciling) Apply(ctx context.Context, acct ManagedAccount) (map[string]string, error) {
 	if err := r.Check.Verify(ctx, acct); err != nil {
-		return nil, err
+		return nil, unchanged{err}
 	}
 	d := r.desired(acct)
 	rep, err := r.reconciler(acct).Reconcile(ctx, d, gateway.Present)
@@ -55,10 +55,22 @@ func (r *Reconciling) Apply(ctx context.Context, acct ManagedAccount) (map[strin
 	}, nil
 }
 
+// unchanged marks an Apply error that came before any change: there is nothing to undo.
+type unchanged struct{ error }
+
+func (u unchanged) Unwrap() error { return u.error }
+
 // Remove deletes everything the vendor owns in the account. If the management role cannot be
 // assumed any more, it says what was left behind, as best it knows, and returns ErrRoleGone.
 func (r *Reconciling) Remove(ctx context.Context, acct ManagedAccount) error {
 	d := r.desired(acct)
+	// A refusal that outlasts the budget means the role is gone or no longer trusts the vendor.
+	if err := r.Check.Assume(ctx, acct); err != nil {
+		if awsx.IsAccessDenied(err) {
+			err = errors.Join(ErrRoleGone, err)
+		}
+		return &LeftoversError{Leftovers: owned(d), Err: err}
+	}
 	rep, err := r.reconciler(acct).Reconcile(ctx, d, gateway.Absent)
 	if err == nil {
 		r.log().InfoContext(ctx, "account cleaned", "account", acct.AccountID, "steps", len(rep.Applied))

@@ -30,8 +30,9 @@ func (c *RoleCheck) Apply(ctx context.Context, acct ManagedAccount) (map[string]
 	return nil, c.Verify(ctx, acct)
 }
 
-// Verify proves the role.
-func (c *RoleCheck) Verify(ctx context.Context, acct ManagedAccount) error {
+// Assume assumes the role with its ExternalId, retrying AccessDenied within the budget (IAM
+// propagating a role created seconds ago, or a passing refusal).
+func (c *RoleCheck) Assume(ctx context.Context, acct ManagedAccount) error {
 	budget, backoff := c.Budget, c.Backoff
 	if budget == 0 {
 		budget = awsx.PropagationBudget
@@ -39,9 +40,14 @@ func (c *RoleCheck) Verify(ctx context.Context, acct ManagedAccount) error {
 	if backoff == (awsx.Backoff{}) {
 		backoff = awsx.DefaultBackoff
 	}
-	err := awsx.Retry(ctx, budget, backoff, awsx.IsAccessDenied, func(ctx context.Context) error {
+	return awsx.Retry(ctx, budget, backoff, awsx.IsAccessDenied, func(ctx context.Context) error {
 		return awsx.AssumeOnce(ctx, c.STS, acct.RoleARN, acct.ExternalID, c.session())
 	})
+}
+
+// Verify proves the role.
+func (c *RoleCheck) Verify(ctx context.Context, acct ManagedAccount) error {
+	err := c.Assume(ctx, acct)
 	if awsx.IsAccessDenied(err) {
 		return fmt.Errorf("the management role %s cannot be assumed with this stack's ExternalId: check that the stack's "+
 			"AccountNumberParameter and ExternalId are the ones in the link, then update the stack (%v)", acct.RoleARN, err)

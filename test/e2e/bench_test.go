@@ -27,7 +27,7 @@ func BenchmarkHookColdStart(b *testing.B) {
 		start := time.Now()
 		fn, err := lambdaruntime.Start(context.Background(), lambdaruntime.Config{Binary: binary, Env: e.fnEnv})
 		require.NoError(b, err)
-		r := e.newRequest(b, "Delete", stackARN("cold"), fmt.Sprintf("cold-%d", n), map[string]any{"ServiceToken": hookTopic})
+		r := e.newRequest(b, "Delete", stackARN(customerAccount, "cold"), fmt.Sprintf("cold-%d", n), map[string]any{"ServiceToken": hookTopic})
 		r.PhysicalResourceID = "never-created"
 		inv, err := fn.Invoke(context.Background(), direct(b, r), time.Minute)
 		require.NoError(b, err)
@@ -47,9 +47,9 @@ func BenchmarkHookColdStart(b *testing.B) {
 func BenchmarkHookUpdateEvent(b *testing.B) {
 	binary := buildHook(b)
 	e := newEnv(b, binary)
-	ext := e.onboard(b)
-	props := e.deployManagementRole(b, ext)
-	stack := stackARN("doit-management-role")
+	ext := e.onboard(b, customerAccount)
+	props := e.deployManagementRole(b, customerAccount, ext)
+	stack := stackARN(customerAccount, "doit-management-role")
 	create := e.newRequest(b, "Create", stack, "bench-create", props)
 	e.invoke(b, direct(b, create))
 	if res, ok := e.answer(b, create.RequestID); !ok || res.Status != "SUCCESS" {

@@ -22,6 +22,7 @@ import (
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/test/cfntemplate"
+	"github.com/supportaccess/gateway/test/faultproxy"
 	"github.com/supportaccess/gateway/test/lambdaruntime"
 	"github.com/supportaccess/gateway/test/moto"
 )
@@ -34,15 +35,15 @@ const (
 	table           = "onboardings"
 )
 
-// env is one vendor backend and one customer account on a moto server, with the hook Lambda running.
+// env is one vendor backend on a moto server, with the hook Lambda running, and any number of
+// customer accounts on the same server.
 type env struct {
-	moto     *moto.Server
-	reg      *registry.Registry
-	s3       *s3.Client
-	presign  *s3.PresignClient
-	customer aws.Config
-	fn       *lambdaruntime.Runtime
-	fnEnv    []string // the function's environment, to start more processes like fn
+	moto    *moto.Server
+	reg     *registry.Registry
+	s3      *s3.Client
+	presign *s3.PresignClient
+	fn      *lambdaruntime.Runtime
+	fnEnv   []string // the function's environment, to start more processes like fn
 }
 
 // buildHook compiles the hook Lambda as it ships (lambda.norpc), for this machine's architecture.
@@ -59,12 +60,30 @@ func buildHook(t testing.TB) string {
 
 func newEnv(t testing.TB, binary string) *env {
 	t.Helper()
+	return startEnv(t, binary, func(srv *moto.Server) string { return srv.URL() })
+}
+
+// newEnvWithFaults puts a fault-injecting proxy between the hook Lambda and moto: every AWS call of
+// the function, and its response PUT, go through it.
+func newEnvWithFaults(t testing.TB, binary string) (*env, *faultproxy.Proxy) {
+	t.Helper()
+	var proxy *faultproxy.Proxy
+	e := startEnv(t, binary, func(srv *moto.Server) string {
+		proxy = faultproxy.StartForTest(t, srv.URL())
+		return proxy.URL()
+	})
+	return e, proxy
+}
+
+// startEnv starts moto, the registry, the response bucket and the hook Lambda, whose AWS endpoint
+// (and response URLs) are endpoint(moto).
+func startEnv(t testing.TB, binary string, endpoint func(*moto.Server) string) *env {
+	t.Helper()
 	ctx := context.Background()
 	srv := moto.StartForTest(t)
 	vendor, err := srv.Config(ctx, vendorAccount)
 	require.NoError(t, err)
-	customer, err := srv.Config(ctx, customerAccount)
-	require.NoError(t, err)
+	url := endpoint(srv)
 
 	db := dynamodb.NewFromConfig(vendor)
 	_, err = db.CreateTable(ctx, registry.TableInput(table))
@@ -74,12 +93,12 @@ func newEnv(t testing.TB, binary string) *env {
 	require.NoError(t, err)
 
 	fnEnv := []string{
-		"AWS_ENDPOINT_URL=" + srv.URL(),
+		"AWS_ENDPOINT_URL=" + url,
 		"AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", // the vendor account's
 		"REGISTRY_TABLE=" + table,
 		"VENDOR_ACCOUNT_ID=" + vendorAccount,
-		"RESPONSE_URL_EXTRA_HOSTS=" + strings.TrimPrefix(srv.URL(), "http://"),
+		"RESPONSE_URL_EXTRA_HOSTS=" + strings.TrimPrefix(url, "http://"),
 		// moto does not evaluate trust policies: AssumeRole without the ExternalId succeeds there,
 		// so the negative probe is off here; it is unit-tested (internal/hook) and the trust policy's
 		// ExternalId condition is proven by iam-simulate (test/iam).
@@ -95,16 +114,25 @@ func newEnv(t testing.TB, binary string) *env {
 		}
 		_ = fn.Close()
 	})
+	presigner := s3.NewFromConfig(vendor, moto.PathStyle, func(o *s3.Options) { o.BaseEndpoint = aws.String(url) })
 	return &env{moto: srv, reg: &registry.Registry{DB: db, Table: table}, s3: s3c,
-		presign: s3.NewPresignClient(s3c), customer: customer, fn: fn, fnEnv: fnEnv}
+		presign: s3.NewPresignClient(presigner), fn: fn, fnEnv: fnEnv}
+}
+
+// customer is the customer's own (administrator) access to its account.
+func (e *env) customer(t testing.TB, account string) aws.Config {
+	t.Helper()
+	cfg, err := e.moto.Config(context.Background(), account)
+	require.NoError(t, err)
+	return cfg
 }
 
 // onboard issues a link for the customer account, as an operator would, and returns its ExternalId.
-func (e *env) onboard(t testing.TB) string {
+func (e *env) onboard(t testing.TB, account string) string {
 	t.Helper()
 	link, err := hook.Link(context.Background(), e.reg, hook.LinkConfig{
 		TemplateURL: "https://example.com/management-role.yaml", HookTopicARN: hookTopic, VendorAccountID: vendorAccount,
-	}, "tenant-1", customerAccount)
+	}, "tenant-1", account)
 	require.NoError(t, err)
 	_, after, _ := strings.Cut(link, "param_ExternalId=")
 	ext, _, _ := strings.Cut(after, "&")
@@ -113,27 +141,27 @@ func (e *env) onboard(t testing.TB) string {
 }
 
 // templateVars are the values CloudFormation would substitute in the customer's stack.
-func templateVars(externalID string) map[string]string {
+func templateVars(account, externalID string) map[string]string {
 	return map[string]string{
-		"AWS::Partition": "aws", "AWS::AccountId": customerAccount, "AWS::Region": "us-east-1",
+		"AWS::Partition": "aws", "AWS::AccountId": account, "AWS::Region": "us-east-1",
 		"AccountNumberParameter": vendorAccount, "ExternalId": externalID, "ServiceToken": hookTopic,
 		"AllowSupportRunbooksExecutions": "false", "GrantDiagnosticToolAccess": "false",
 		"AssumeableRole":      "DoiT_Management_Role_DO-NOT-DELETE",
-		"AssumeableRole.Arn":  "arn:aws:iam::" + customerAccount + ":role/DoiT_Management_Role_DO-NOT-DELETE",
-		"SupportBoundary":     "arn:aws:iam::" + customerAccount + ":policy/DoiT_Support_Boundary_DO-NOT-DELETE",
-		"SupportBoundary.Arn": "arn:aws:iam::" + customerAccount + ":policy/DoiT_Support_Boundary_DO-NOT-DELETE",
+		"AssumeableRole.Arn":  "arn:aws:iam::" + account + ":role/DoiT_Management_Role_DO-NOT-DELETE",
+		"SupportBoundary":     "arn:aws:iam::" + account + ":policy/DoiT_Support_Boundary_DO-NOT-DELETE",
+		"SupportBoundary.Arn": "arn:aws:iam::" + account + ":policy/DoiT_Support_Boundary_DO-NOT-DELETE",
 	}
 }
 
 // deployManagementRole creates the management-role stack's IAM resources in the customer account
 // from the committed template, as CloudFormation would, and returns the Hook's properties as the
 // hook receives them.
-func (e *env) deployManagementRole(t testing.TB, externalID string) map[string]any {
+func (e *env) deployManagementRole(t testing.TB, account, externalID string) map[string]any {
 	t.Helper()
 	ctx := context.Background()
 	tpl, err := cfntemplate.Load("../../templates/management-role.yaml")
 	require.NoError(t, err)
-	vars := templateVars(externalID)
+	vars := templateVars(account, externalID)
 	resolved := func(id string) map[string]any {
 		props, err := tpl.Properties(id)
 		require.NoError(t, err)
@@ -146,7 +174,7 @@ func (e *env) deployManagementRole(t testing.TB, externalID string) map[string]a
 		require.NoError(t, err)
 		return aws.String(string(b))
 	}
-	c := iam.NewFromConfig(e.customer)
+	c := iam.NewFromConfig(e.customer(t, account))
 	boundary, roleProps, policyProps := resolved("SupportBoundary"), resolved("AssumeableRole"), resolved("CustomerPolicy")
 	_, err = c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(boundary["ManagedPolicyName"].(string)),
 		PolicyDocument: doc(boundary["PolicyDocument"])})
@@ -161,11 +189,11 @@ func (e *env) deployManagementRole(t testing.TB, externalID string) map[string]a
 }
 
 // customerState observes, with the customer's own access, what the vendor manages in the account.
-func (e *env) customerState(t testing.TB, features policy.Features, version string) (gateway.Desired, gateway.Observed) {
+func (e *env) customerState(t testing.TB, account string, features policy.Features, version string) (gateway.Desired, gateway.Observed) {
 	t.Helper()
-	d := gateway.DesiredState(policy.DefaultVendor(), policy.Target{Partition: "aws", AccountID: customerAccount},
+	d := gateway.DesiredState(policy.DefaultVendor(), policy.Target{Partition: "aws", AccountID: account},
 		gateway.Options{Features: features, TemplateVersion: version})
-	o, err := gateway.Observe(context.Background(), iam.NewFromConfig(e.customer), d)
+	o, err := gateway.Observe(context.Background(), iam.NewFromConfig(e.customer(t, account)), d)
 	require.NoError(t, err)
 	return d, o
 }
@@ -258,6 +286,6 @@ func (e *env) answer(t testing.TB, requestID string) (response, bool) {
 	return r, true
 }
 
-func stackARN(name string) string {
-	return fmt.Sprintf("arn:aws:cloudformation:us-east-1:%s:stack/%s/1f2e3d4c-5b6a-4789-9abc-def012345678", customerAccount, name)
+func stackARN(account, name string) string {
+	return fmt.Sprintf("arn:aws:cloudformation:us-east-1:%s:stack/%s/1f2e3d4c-5b6a-4789-9abc-def012345678", account, name)
 }

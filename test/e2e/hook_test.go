@@ -23,9 +23,9 @@ import (
 func TestManagementRoleStackLifecycle(t *testing.T) {
 	e := newEnv(t, buildHook(t))
 	ctx := context.Background()
-	ext := e.onboard(t)
-	props := e.deployManagementRole(t, ext)
-	stack := stackARN("doit-management-role")
+	ext := e.onboard(t, customerAccount)
+	props := e.deployManagementRole(t, customerAccount, ext)
+	stack := stackARN(customerAccount, "doit-management-role")
 	wantID := "doit-support-gateway:management:" + customerAccount
 
 	status := func() registry.Onboarding {
@@ -51,7 +51,7 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Equal(t, "arn:aws:iam::111122223333:role/DoiT_Management_Role_DO-NOT-DELETE", o.RoleARN)
 	assert.Equal(t, policy.TemplateVersion, o.TemplateVersion)
 	// the account holds exactly what the vendor manages, as desired
-	d, got := e.customerState(t, policy.Features{}, policy.TemplateVersion)
+	d, got := e.customerState(t, customerAccount, policy.Features{}, policy.TemplateVersion)
 	assert.Empty(t, gateway.Plan(d, got, gateway.Present), "providers, role, policy and attachments exist as desired")
 	assert.Equal(t, map[string]string{
 		"SupportRoleArn":             "arn:aws:iam::111122223333:role/doit-support/DoiT-Support",
@@ -78,12 +78,12 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
 	assert.Equal(t, wantID, res.PhysicalResourceID)
 	assert.Equal(t, "next", status().TemplateVersion)
-	d, got = e.customerState(t, policy.Features{Diagnostic: true}, "next")
+	d, got = e.customerState(t, customerAccount, policy.Features{Diagnostic: true}, "next")
 	assert.Empty(t, gateway.Plan(d, got, gateway.Present), "the policy rolled to the new document")
 	assert.Len(t, got.Policy.Versions, 2)
 
 	// a second stack in the same account (another region) cannot take the registration
-	other := stackARN("doit-management-role-eu")
+	other := stackARN(customerAccount, "doit-management-role-eu")
 	taken := e.newRequest(t, "Create", other, "req-other", props)
 	e.invoke(t, viaSNS(t, taken))
 	res, _ = e.answer(t, taken.RequestID)
@@ -122,7 +122,7 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	e.invoke(t, []byte(`{"RequestType": "Create", `))
 
 	// the customer's own role, next to ours
-	c := iam.NewFromConfig(e.customer)
+	c := iam.NewFromConfig(e.customer(t, customerAccount))
 	_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Admin"), AssumeRolePolicyDocument: aws.String(
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}`)})
 	require.NoError(t, err)
@@ -135,7 +135,7 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
 	assert.Equal(t, registry.Deregistered, status().Status)
 	assert.Empty(t, status().Leftovers)
-	d, got = e.customerState(t, policy.Features{Diagnostic: true}, "next")
+	d, got = e.customerState(t, customerAccount, policy.Features{Diagnostic: true}, "next")
 	assert.Empty(t, gateway.Plan(d, got, gateway.Absent), "nothing of the vendor's is left")
 	for _, name := range []string{"Admin", "DoiT_Management_Role_DO-NOT-DELETE"} {
 		_, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
@@ -154,11 +154,11 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 // and stores nothing.
 func TestUnknownExternalIDIsRefused(t *testing.T) {
 	e := newEnv(t, buildHook(t))
-	ext := e.onboard(t)
-	props := e.deployManagementRole(t, ext)
+	ext := e.onboard(t, customerAccount)
+	props := e.deployManagementRole(t, customerAccount, ext)
 	forged := maps.Clone(props)
 	forged["ExternalId"] = "ext-forged-by-somebody-else"
-	r := e.newRequest(t, "Create", stackARN("doit-management-role"), "req-forged", forged)
+	r := e.newRequest(t, "Create", stackARN(customerAccount, "doit-management-role"), "req-forged", forged)
 	e.invoke(t, viaSNS(t, r))
 	res, ok := e.answer(t, r.RequestID)
 	require.True(t, ok)
