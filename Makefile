@@ -10,13 +10,14 @@ GO      ?= go
 PYTHON  ?= python3
 TEMPLATES := templates/management-role.yaml templates/support-gateway.json stacksets/support-gateway-stackset.yaml
 
-.PHONY: help tools deps templates build test fmt-check vet unit fuzz lint-templates iam-suite bench
+.PHONY: help tools deps templates build test fmt-check vet unit fuzz lint-templates iam-suite bench fault-matrix
 
 help:
 	@echo "make templates  synthesize the customer templates (go run ./cdk -export .)"
 	@echo "make test       install pinned dependencies and run every check"
 	@echo "make build      build the hook Lambda as it deploys (bin/hook/bootstrap, bin/hook.zip)"
 	@echo "make bench      run the benchmarks"
+	@echo "make fault-matrix  print the fault-injection matrix"
 
 # Every tool a check needs must be here; a missing one fails the run and says which.
 tools:
@@ -65,6 +66,10 @@ iam-suite:
 
 test: deps fmt-check vet unit fuzz build lint-templates iam-suite
 	@echo "make test: all checks passed"
+
+# The fault matrix alone, printed as a table (it also runs in make test, quietly).
+fault-matrix:
+	$(GO) test -count=1 -run '^TestFaultMatrix$$' -v ./test/e2e | grep '^ *|' | sed 's/^ *//'
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out

@@ -15,10 +15,11 @@ import (
 
 // applier runs a plan's steps against IAM.
 type applier struct {
-	iam     IAMAPI
-	d       Desired
-	budget  time.Duration // for IAM propagation (AccessDenied, NoSuchEntity right after a create)
-	backoff awsx.Backoff
+	iam        IAMAPI
+	d          Desired
+	budget     time.Duration // for IAM propagation (AccessDenied, NoSuchEntity right after a create)
+	backoff    awsx.Backoff
+	sequential bool
 }
 
 // apply runs the plan wave by wave, the steps of a wave concurrently. It reports whether a step met
@@ -28,7 +29,7 @@ type applier struct {
 func (a *applier) apply(ctx context.Context, steps []Step) (recheck bool, err error) {
 	for wave := 0; wave < Waves(steps); wave++ {
 		var (
-			wg   sync.WaitGroup
+			wg   = group{sequential: a.sequential}
 			mu   sync.Mutex
 			errs []error
 		)

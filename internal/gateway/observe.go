@@ -16,9 +16,12 @@ import (
 // Observe reads what the account holds at the desired ARNs, with independent reads concurrent: two
 // round trips (the policy's version documents need its version list).
 func Observe(ctx context.Context, c IAMAPI, d Desired) (Observed, error) {
+	return observe(ctx, c, d, &group{})
+}
+
+func observe(ctx context.Context, c IAMAPI, d Desired, wg *group) (Observed, error) {
 	o := Observed{Providers: map[string]*ObservedProvider{}}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
 	var errs []error
 	run := func(what string, f func() error) {
 		wg.Go(func() {
@@ -108,7 +111,7 @@ func Observe(ctx context.Context, c IAMAPI, d Desired) (Observed, error) {
 		return nil
 	})
 	run(d.Policy.ARN, func() error {
-		p, err := observePolicy(ctx, c, d.Policy.ARN)
+		p, err := observePolicy(ctx, c, d.Policy.ARN, &group{sequential: wg.sequential})
 		mu.Lock()
 		o.Policy = p
 		mu.Unlock()
@@ -127,13 +130,12 @@ func Observe(ctx context.Context, c IAMAPI, d Desired) (Observed, error) {
 
 // observePolicy reads the policy, its versions and every version's document (to reuse a stored
 // version instead of creating one).
-func observePolicy(ctx context.Context, c IAMAPI, arn string) (*ObservedPolicy, error) {
+func observePolicy(ctx context.Context, c IAMAPI, arn string, wg *group) (*ObservedPolicy, error) {
 	var (
 		got      *iam.GetPolicyOutput
 		versions *iam.ListPolicyVersionsOutput
 		gErr     error
 		vErr     error
-		wg       sync.WaitGroup
 	)
 	wg.Go(func() { got, gErr = c.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)}) })
 	wg.Go(func() {
@@ -182,3 +184,20 @@ func versionNumber(id string) int {
 	_, _ = fmt.Sscanf(strings.TrimPrefix(id, "v"), "%d", &n)
 	return n
 }
+
+// group runs tasks concurrently, or one after another when sequential (only to measure what the
+// concurrency buys: see Reconciler.Sequential).
+type group struct {
+	sequential bool
+	wg         sync.WaitGroup
+}
+
+func (g *group) Go(f func()) {
+	if g.sequential {
+		f()
+		return
+	}
+	g.wg.Go(f)
+}
+
+func (g *group) Wait() { g.wg.Wait() }

@@ -17,6 +17,9 @@ type Reconciler struct {
 	Backoff   awsx.Backoff  // zero: awsx.DefaultBackoff
 	MaxPasses int           // observe → plan → apply passes before giving up; default 3
 	Logger    *slog.Logger
+	// Sequential makes every call wait for the one before: only to measure, in the same run, what
+	// running independent calls concurrently buys (make bench).
+	Sequential bool
 }
 
 // Report says what a reconcile did.
@@ -36,7 +39,7 @@ func (r *Reconciler) Diff(ctx context.Context, d Desired, goal Goal) ([]Step, er
 	var o Observed
 	err := awsx.Retry(ctx, r.budget(), r.backoff(), awsx.IsAccessDenied, func(ctx context.Context) error {
 		var err error
-		o, err = Observe(ctx, r.IAM, d)
+		o, err = observe(ctx, r.IAM, d, &group{sequential: r.Sequential})
 		return err
 	})
 	if err != nil {
@@ -67,7 +70,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Desired, goal Goal) (Repor
 	if passes <= 0 {
 		passes = 3
 	}
-	a := &applier{iam: r.IAM, d: d, budget: r.budget(), backoff: r.backoff()}
+	a := &applier{iam: r.IAM, d: d, budget: r.budget(), backoff: r.backoff(), sequential: r.Sequential}
 	var rep Report
 	for rep.Passes < passes {
 		rep.Passes++

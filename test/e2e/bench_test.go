@@ -3,13 +3,20 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/gateway"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/test/faultproxy"
 	"github.com/supportaccess/gateway/test/lambdaruntime"
+	"github.com/supportaccess/gateway/test/moto"
 )
 
 // The hook's performance, on the real binary (make bench). Figures go in the README with the
@@ -75,4 +82,70 @@ func BenchmarkHookUpdateEvent(b *testing.B) {
 	info, err := os.Stat(binary)
 	require.NoError(b, err)
 	b.ReportMetric(float64(info.Size())/(1<<20), "binary-MiB")
+}
+
+// BenchmarkReconcileCriticalPath measures the management flow's reconcile with a fixed latency
+// injected on every IAM call (so wall time is dominated by round trips, as against real IAM): the
+// Create (empty account → converged) and the Delete (→ nothing left), concurrent as shipped and
+// strictly sequential, in the same run, each on a fresh account. It reports wall time, the number
+// of sequential round trips on the critical path (faultproxy.CriticalPath) and the ratios.
+func BenchmarkReconcileCriticalPath(b *testing.B) {
+	const latency = 25 * time.Millisecond
+	srv := moto.StartForTest(b)
+	proxy := faultproxy.StartForTest(b, srv.URL())
+	proxy.Inject(faultproxy.Rule{Service: "iam", Fault: faultproxy.Latency, Latency: latency})
+	v := policy.DefaultVendor()
+
+	type totals struct {
+		create, del            time.Duration
+		createRT, delRT, calls int
+	}
+	var conc, seq totals
+	n := 0
+	run := func(sequential bool, t *totals) {
+		n++
+		account := fmt.Sprintf("4000000%05d", n)
+		cfg, err := srv.Config(context.Background(), account)
+		require.NoError(b, err)
+		target := policy.Target{Partition: "aws", AccountID: account}
+		_, err = iam.NewFromConfig(cfg).CreatePolicy(context.Background(), &iam.CreatePolicyInput{
+			PolicyName: aws.String(v.BoundaryName()), PolicyDocument: aws.String(v.Boundary(target).JSON())})
+		require.NoError(b, err)
+		client := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(proxy.URL()) })
+		r := &gateway.Reconciler{IAM: client, Sequential: sequential, Logger: slog.New(slog.DiscardHandler)}
+		d := gateway.DesiredState(v, target, gateway.Options{TemplateVersion: "bench"})
+		for _, phase := range []struct {
+			goal gateway.Goal
+			wall *time.Duration
+			rt   *int
+		}{{gateway.Present, &t.create, &t.createRT}, {gateway.Absent, &t.del, &t.delRT}} {
+			proxy.ResetCalls()
+			start := time.Now()
+			_, err := r.Reconcile(context.Background(), d, phase.goal)
+			*phase.wall += time.Since(start)
+			require.NoError(b, err)
+			calls := proxy.Calls()
+			*phase.rt += faultproxy.CriticalPath(calls)
+			t.calls += len(calls)
+		}
+	}
+	iterations := 0
+	for b.Loop() {
+		run(false, &conc)
+		run(true, &seq)
+		iterations++
+	}
+	per := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(iterations) }
+	rt := func(x int) float64 { return float64(x) / float64(iterations) }
+	b.ReportMetric(per(conc.create), "create-ms")
+	b.ReportMetric(rt(conc.createRT), "create-roundtrips")
+	b.ReportMetric(per(conc.del), "delete-ms")
+	b.ReportMetric(rt(conc.delRT), "delete-roundtrips")
+	b.ReportMetric(per(seq.create), "seq-create-ms")
+	b.ReportMetric(rt(seq.createRT), "seq-create-roundtrips")
+	b.ReportMetric(per(seq.del), "seq-delete-ms")
+	b.ReportMetric(rt(seq.delRT), "seq-delete-roundtrips")
+	b.ReportMetric(float64(seq.create)/float64(conc.create), "create-speedup")
+	b.ReportMetric(float64(seq.del)/float64(conc.del), "delete-speedup")
+	b.ReportMetric(rt(conc.calls), "calls")
 }
