@@ -183,7 +183,14 @@ func (h *Hook) registerManagement(ctx context.Context, e cfnresource.Event) (cfn
 	acct := ManagedAccount{AccountID: p.AccountID, Partition: target.Partition, RoleARN: p.RoleArn,
 		ExternalID: p.ExternalID, BoundaryARN: h.Vendor.BoundaryARN(target),
 		Features: policy.Features{Runbooks: p.Runbooks, Diagnostic: p.DiagnosticTool}, TemplateVersion: p.TemplateVersion}
-	outputs, err := h.Provisioner.Apply(ctx, acct)
+	applyCtx, cancel := ctx, context.CancelFunc(func() {})
+	if e.RequestType == cfnresource.Create {
+		// Keep time to undo a failed Create before the watchdog answers: once the invocation has
+		// answered, Lambda may freeze the process, and the rollback's Delete does nothing.
+		applyCtx, cancel = withUndoReserve(ctx)
+	}
+	outputs, err := h.Provisioner.Apply(applyCtx, acct)
+	cancel()
 	if err != nil {
 		if e.RequestType == cfnresource.Create && !errors.As(err, new(unchanged)) {
 			h.undo(ctx, acct)
@@ -208,12 +215,29 @@ func (h *Hook) registerManagement(ctx context.Context, e cfnresource.Event) (cfn
 // undoBudget bounds the clean-up after a failed Create; the Lambda's own deadline bounds it too.
 const undoBudget = 2 * time.Minute
 
+// undoReserve is the share of the time left that a Create keeps for undoing itself, at most undoBudget.
+const undoReserve = 3 // a third
+
+// withUndoReserve ends the context a third of the time left (at most undoBudget) before ctx ends.
+func withUndoReserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	reserve := min(time.Until(deadline)/undoReserve, undoBudget)
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
+}
+
 // undo removes what a failed Create made, so the rollback that follows (whose Delete of the
 // failed-Create marker does nothing) leaves nothing of the vendor's behind. It takes the time left
 // before the watchdog; what it cannot remove is logged for operators.
 func (h *Hook) undo(ctx context.Context, acct ManagedAccount) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoBudget)
-	defer cancel()
+	if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) <= 0 {
+		// No time left before the watchdog: try anyway, bounded, rather than orphan.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), undoBudget)
+		defer cancel()
+	}
 	if err := h.Provisioner.Remove(ctx, acct); err != nil {
 		h.log().ErrorContext(ctx, "a failed Create could not remove what it made", "account", acct.AccountID, "error", err)
 	}

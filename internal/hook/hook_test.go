@@ -3,6 +3,7 @@ package hook
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -301,4 +302,40 @@ func TestGatewayRegistration(t *testing.T) {
 	assert.ErrorContains(t, err, "ProviderArns must be")
 	_, err = f.hook.Create(t.Context(), gwEvent(cfnresource.Create, map[string]any{"Runbooks": "yes"}))
 	assert.ErrorContains(t, err, "Runbooks")
+}
+
+// slowProvisioner's Apply makes something, then hangs until its context ends (a call that never
+// returns); Remove records that it ran and when.
+type slowProvisioner struct {
+	applied, removed chan time.Time
+}
+
+func (s *slowProvisioner) Apply(ctx context.Context, _ ManagedAccount) (map[string]string, error) {
+	s.applied <- time.Now()
+	<-ctx.Done()
+	return nil, fmt.Errorf("creating the role: %w", ctx.Err())
+}
+
+func (s *slowProvisioner) Remove(context.Context, ManagedAccount) error {
+	s.removed <- time.Now()
+	return nil
+}
+
+// A Create that outlives its time undoes what it made before the deadline the watchdog answers at,
+// so the rollback that follows (its Delete of the failed-Create marker does nothing) leaves nothing.
+func TestCreateThatRunsOutOfTimeUndoesItselfBeforeTheDeadline(t *testing.T) {
+	f := newFixture(t)
+	f.pending(t)
+	slow := &slowProvisioner{applied: make(chan time.Time, 1), removed: make(chan time.Time, 1)}
+	f.hook.Provisioner = slow
+	ctx, cancel := context.WithTimeout(t.Context(), 900*time.Millisecond)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	_, err := f.hook.Create(ctx, mgmtEvent(cfnresource.Create, stackA, nil))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Len(t, slow.applied, 1)
+	require.Len(t, slow.removed, 1, "the failed Create was undone")
+	assert.True(t, (<-slow.removed).Before(deadline), "before the deadline, while the invocation still runs")
+	assert.True(t, time.Now().Before(deadline), "the handler returned before the deadline")
+	assert.Equal(t, registry.Pending, f.status(t, registry.Management), "nothing registered")
 }
