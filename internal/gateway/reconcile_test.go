@@ -222,3 +222,32 @@ func TestReconcileAbsentRemovesOnlyWhatIsOurs(t *testing.T) {
 	assert.False(t, rep.Changed())
 	assert.Empty(t, a.log.mutations(), "deleting again changes nothing")
 }
+
+// Two reconciles of one account at once (a duplicate delivery, a repair during a hook): both
+// observe the same state and race on every create, then on every delete. EntityAlreadyExists and
+// NoSuchEntity mean the other got there first; both converge.
+func TestConcurrentReconcilesConverge(t *testing.T) {
+	a := newAccount(t)
+	d := DesiredState(vendor, a.target(), opts)
+	for _, goal := range []Goal{Present, Absent} {
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				_, err := a.rec.Reconcile(t.Context(), d, goal)
+				errs <- err
+			}()
+		}
+		require.NoError(t, <-errs)
+		require.NoError(t, <-errs)
+		o, err := Observe(t.Context(), a.iam, d)
+		require.NoError(t, err)
+		assert.Empty(t, Plan(d, o, goal), "converged to %v", goal)
+	}
+	raced := 0
+	for _, op := range a.log.mutations() {
+		if strings.HasPrefix(op, "Create") || strings.HasPrefix(op, "Delete") {
+			raced++
+		}
+	}
+	assert.Greater(t, raced, 8, "both sides sent creates and deletes: the race really happened")
+}

@@ -40,6 +40,7 @@ var transientFaults = []struct {
 	{"500 ×2", faultproxy.Rule{Fault: faultproxy.ServerError, Times: 2}},
 	{"503 ×2", faultproxy.Rule{Fault: faultproxy.Unavailable, Times: 2}},
 	{"reset ×1", faultproxy.Rule{Fault: faultproxy.Reset, Times: 1}},
+	{"no answer for 2 s ×1", faultproxy.Rule{Fault: faultproxy.Timeout, Hold: 2 * time.Second, Times: 1}},
 	{"+300 ms ×3", faultproxy.Rule{Fault: faultproxy.Latency, Latency: 300 * time.Millisecond, Times: 3}},
 	{"denied for 2 s", faultproxy.Rule{Fault: faultproxy.AccessDenied, For: 2 * time.Second}},
 }
@@ -196,4 +197,34 @@ func TestPersistentRefusalFailsBeforeTheDeadline(t *testing.T) {
 	res, _ = e.answer(t, rollback.RequestID)
 	assert.Equal(t, "SUCCESS", res.Status)
 	assert.Less(t, time.Since(start), 5*time.Second, "the Delete of a failed Create succeeds at once")
+}
+
+// The management role no longer trusts the vendor when its stack is deleted (the customer edited it,
+// say): the Delete still answers SUCCESS, within the propagation budget, and the registry says what
+// was left behind, for operators.
+func TestDeleteWhenTheRoleIsGoneRecordsLeftovers(t *testing.T) {
+	e, proxy := newEnvWithFaults(t, buildHook(t))
+	account := "300000000098"
+	ext := e.onboard(t, account)
+	props := e.deployManagementRole(t, account, ext)
+	stack := stackARN(account, "doit-management-role")
+	create := e.newRequest(t, "Create", stack, "create-gone", props)
+	e.invoke(t, viaSNS(t, create))
+	res, _ := e.answer(t, create.RequestID)
+	require.Equal(t, "SUCCESS", res.Status, res.Reason)
+
+	proxy.Inject(faultproxy.Rule{Service: "sts", Operation: "AssumeRole", Fault: faultproxy.AccessDenied})
+	del := e.newRequest(t, "Delete", stack, "delete-gone", props)
+	del.PhysicalResourceID = res.PhysicalResourceID
+	start := time.Now()
+	e.invoke(t, viaSNS(t, del))
+	res, _ = e.answer(t, del.RequestID)
+	assert.Equal(t, "SUCCESS", res.Status, "never block the customer's deletion")
+	assert.Less(t, time.Since(start), 30*time.Second)
+	o, _, err := e.reg.Get(context.Background(), account, registry.Management)
+	require.NoError(t, err)
+	assert.Equal(t, registry.Deregistered, o.Status)
+	d, got := e.customerState(t, account, policy.Features{}, policy.TemplateVersion)
+	assert.ElementsMatch(t, []string{d.Role.ARN, d.Policy.ARN, d.Providers[0].ARN, d.Providers[1].ARN}, o.Leftovers)
+	assert.NotNil(t, got.Role, "the leftovers are really there, and on record")
 }
