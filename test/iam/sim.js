@@ -27,8 +27,9 @@ const DECISIONS = ['Allowed', 'ExplicitlyDenied', 'ImplicitlyDenied']
  * @param r.boundary the principal's permissions boundary document, if any
  * @param r.resourcePolicy the resource's policy (a role's trust policy for sts:* on a role)
  */
-export async function simulate({ principal, action, resource, context = {}, identity = [], boundary, resourcePolicy, resourceAccount = CUSTOMER }) {
+export async function simulate({ principal, action, resource, context = {}, identity = [], boundary, resourcePolicy, session, resourceAccount = CUSTOMER }) {
   const simulation = buildSimulation({ principal, action, resource, context, identity, boundary, resourcePolicy, resourceAccount })
+  if (session) simulation.sessionPolicy = session
   const raw = await runSimulation(simulation, {})
   if (raw.resultType === 'error') {
     assert.fail(`iam-simulate could not evaluate ${action} on ${resource}: ${JSON.stringify(raw.errors, null, 2)}`)

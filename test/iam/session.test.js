@@ -1,0 +1,80 @@
+// Sessions: what an engineer's session can do is the role's policies ∩ its boundary ∩ the session
+// policy the broker passes. The session policy is the one internal/policy builds (rendered to
+// internal/policy/testdata/session-policy.json, kept current by a Go golden test): the managed policies
+// it names by ARN and its inline document together, which is how STS combines them.
+import { readFileSync } from 'node:fs'
+import { describe, it } from 'node:test'
+import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
+import { SUPPORT_ROLE, resourceFor } from './resources.js'
+import { CUSTOMER, expectDecision, simulate } from './sim.js'
+
+const rendered = JSON.parse(readFileSync(new URL('../../internal/policy/testdata/session-policy.json', import.meta.url)))
+
+// sessionDocument merges the session's managed policies (by ARN) and its inline policy into one
+// document: the session policies' allows are a union, their denies all apply.
+function sessionDocument(variant) {
+  const aws = awsManagedPolicies()
+  const { ManagedArns, Inline } = rendered[variant]
+  const statements = ManagedArns.flatMap((arn) => {
+    const name = /^arn:aws:iam::aws:policy\/(.+)$/.exec(arn)?.[1]
+    if (!name || !aws[name]) throw new Error(`session policy names ${arn}, which this suite cannot load`)
+    const st = aws[name].Statement
+    return Array.isArray(st) ? st : [st]
+  })
+  return { Version: '2012-10-17', Statement: [...statements, ...Inline.Statement] }
+}
+
+const sensitive = gatewayRole().inline.find((p) => p.name === 'DoiT-Support-Base').policy.Statement
+  .filter((s) => s.Effect === 'Deny').flatMap((s) => s.Action)
+const writes = ['iam:CreateUser', 'iam:AttachRolePolicy', 'iam:PutRolePolicy', 'ec2:RunInstances', 'ec2:TerminateInstances',
+  's3:PutObject', 's3:DeleteBucket', 'rds:DeleteDBInstance', 'lambda:UpdateFunctionCode', 'kms:ScheduleKeyDeletion',
+  'cloudformation:DeleteStack', 'sts:AssumeRole', 'dynamodb:PutItem', 'sns:Publish', 'ssm:SendCommand']
+const allowed = ['support:CreateCase', 'support:AddCommunicationToCase', 'servicequotas:RequestServiceQuotaIncrease',
+  'servicequotas:GetServiceQuota', 'ec2:DescribeInstances', 'iam:GetRole', 's3:GetBucketPolicy']
+
+const admin = () => [{ name: 'AdministratorAccess', policy: awsManagedPolicies().AdministratorAccess }]
+
+// Who the session is for: the gateway role as the template makes it; the same role after a customer
+// gave it AdministratorAccess (seed 002: customers may grant it anything); the vendor's DoiT-Support
+// role under the customer's boundary, also holding AdministratorAccess.
+const principals = [
+  { what: 'gateway role as deployed', principal: () => gatewayRole().arn, identity: () => gatewayRole().identity },
+  { what: 'gateway role given AdministratorAccess', principal: () => gatewayRole().arn, identity: () => [...gatewayRole().identity, ...admin()] },
+  { what: 'DoiT-Support under the boundary, given AdministratorAccess', principal: () => SUPPORT_ROLE, identity: admin, boundary: () => management.boundary },
+]
+
+for (const p of principals) {
+  describe(`session on the ${p.what}: read-only, support cases and quota requests`, () => {
+    const run = async (action, expected, variant = 'default', resource) => {
+      const name = `${action}: ${expected}`
+      const sim = await simulate({
+        principal: p.principal(), action, resource: resource ?? (await resourceFor(action)), identity: p.identity(),
+        boundary: p.boundary?.(), session: sessionDocument(variant),
+      })
+      expectDecision(name, sim, expected)
+    }
+    for (const action of allowed) it(`allows ${action}`, () => run(action, 'Allowed'))
+    for (const action of sensitive) it(`denies the sensitive read ${action}`, () => run(action, 'Denied'))
+    for (const action of writes) it(`denies the write ${action}`, () => run(action, 'Denied'))
+    it('runbooks: starting an AWSSupport-* runbook needs the feature', async () => {
+      const doc = `arn:aws:ssm:us-east-1:${CUSTOMER}:automation-definition/AWSSupport-TroubleshootSSH:$DEFAULT`
+      await run('ssm:StartAutomationExecution', 'Denied', 'default', doc)
+    })
+  })
+}
+
+describe('session with every feature on the gateway role with every feature', () => {
+  const role = () => gatewayRole({ AllowSupportRunbooksExecutions: 'true', GrantDiagnosticToolAccess: 'true' })
+  const run = async (action, expected, resource) => {
+    const sim = await simulate({ principal: role().arn, action, resource: resource ?? (await resourceFor(action)),
+      identity: role().identity, session: sessionDocument('all') })
+    expectDecision(`${action}: ${expected}`, sim, expected)
+  }
+  it('allows starting an AWSSupport-* runbook', () => run('ssm:StartAutomationExecution', 'Allowed',
+    `arn:aws:ssm:us-east-1:${CUSTOMER}:automation-definition/AWSSupport-TroubleshootSSH:$DEFAULT`))
+  it('denies starting any other runbook', () => run('ssm:StartAutomationExecution', 'Denied',
+    `arn:aws:ssm:us-east-1:${CUSTOMER}:automation-definition/AWS-RestartEC2Instance:$DEFAULT`))
+  it('allows the diagnostic tool\'s cost reads', () => run('ce:GetCostAndUsage', 'Allowed'))
+  it('allows the diagnostic tool\'s right-sizing reads', () => run('compute-optimizer:GetEC2InstanceRecommendations', 'Allowed'))
+  for (const action of sensitive) it(`still denies ${action}`, () => run(action, 'Denied'))
+})
