@@ -50,11 +50,12 @@ vet:
 unit:
 	$(GO) test -count=1 -race ./...
 
-# A short fuzz run of each decoder on top of its seed corpus (internal/cfnresource/testdata/fuzz).
+# A short fuzz run of each decoder on top of its seed corpus (testdata/fuzz in each package).
 FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/cfnresource
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeProperties$$' -fuzztime $(FUZZTIME) ./internal/cfnresource
+	$(GO) test -run '^$$' -fuzz '^FuzzDERToRS$$' -fuzztime $(FUZZTIME) ./internal/issuer
 
 lint-templates:
 	@command -v cfn-lint >/dev/null || { echo "make: cfn-lint is missing: pip install -r requirements.txt" >&2; exit 1; }

@@ -1,0 +1,183 @@
+package issuer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/supportaccess/gateway/internal/awsx"
+)
+
+// DeletionWindowDays is how long KMS keeps an offboarded account's keys before deleting them:
+// the shortest it allows. Until then CancelKeyDeletion can undo an offboarding by mistake.
+const DeletionWindowDays = 7
+
+// Alias is the KMS alias of the account's active key.
+func (i *Issuer) Alias(account string) string {
+	return "alias/" + strings.ToLower(i.vendor.Name) + "-support-issuer/" + account
+}
+
+// CreateAccountKey gives the account its signing key and returns the key's record. It is
+// idempotent: an account that already has an active key keeps it.
+func (i *Issuer) CreateAccountKey(ctx context.Context, account string) (KeyRecord, error) {
+	if err := checkAccount(account); err != nil {
+		return KeyRecord{}, err
+	}
+	keys, err := i.store.Keys(ctx, account)
+	if err != nil {
+		return KeyRecord{}, err
+	}
+	if active, ok := activeKey(keys); ok {
+		return active, nil
+	}
+	k, err := i.newKey(ctx, account, keys)
+	if err != nil {
+		return KeyRecord{}, err
+	}
+	if err := i.pointAlias(ctx, account, k.KeyID); err != nil {
+		return KeyRecord{}, err
+	}
+	return k, nil
+}
+
+// Rotate makes a new key the account's signing key. Every older key retires: it signs nothing
+// more and stays published until RetireAfter, when all tokens it signed have expired.
+func (i *Issuer) Rotate(ctx context.Context, account string) (KeyRecord, error) {
+	keys, err := i.accountKeys(ctx, account)
+	if err != nil {
+		return KeyRecord{}, err
+	}
+	k, err := i.newKey(ctx, account, keys)
+	if err != nil {
+		return KeyRecord{}, err
+	}
+	if err := i.pointAlias(ctx, account, k.KeyID); err != nil {
+		return KeyRecord{}, err
+	}
+	retired := i.Now().UTC()
+	for _, old := range keys {
+		if old.State != KeyActive {
+			continue
+		}
+		old.State, old.RetireAfter = KeyRetiring, retired.Add(MaxTokenLifetime)
+		if err := i.store.Put(ctx, old); err != nil {
+			return KeyRecord{}, fmt.Errorf("retiring key %s: %w", old.KeyID, err)
+		}
+	}
+	return k, nil
+}
+
+// Offboard schedules every key of the account for deletion and removes its alias. From then on
+// the account's JWKS is empty (404), Mint refuses it, and no token ever minted for it verifies.
+// Running it again is harmless.
+func (i *Issuer) Offboard(ctx context.Context, account string) error {
+	if err := checkAccount(account); err != nil {
+		return err
+	}
+	keys, err := i.store.Keys(ctx, account)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return fmt.Errorf("offboarding %s: %w", account, ErrUnknownAccount)
+	}
+	// Mark first: the store is what publishing and signing read, so the account stops being served
+	// even if KMS fails below; a retry schedules what is left.
+	for _, k := range keys {
+		if k.State == KeyDeleted {
+			continue
+		}
+		k.State, k.RetireAfter = KeyDeleted, time.Time{}
+		if err := i.store.Put(ctx, k); err != nil {
+			return fmt.Errorf("offboarding key %s: %w", k.KeyID, err)
+		}
+	}
+	if _, err := i.kms.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(i.Alias(account))}); err != nil && !awsx.IsNotFound(err) {
+		return fmt.Errorf("deleting alias %s: %w", i.Alias(account), err)
+	}
+	for _, k := range keys {
+		_, err := i.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{
+			KeyId:               aws.String(k.KeyID),
+			PendingWindowInDays: aws.Int32(DeletionWindowDays),
+		})
+		var invalidState *types.KMSInvalidStateException // already pending deletion
+		if err != nil && !awsx.IsNotFound(err) && !errors.As(err, &invalidState) {
+			return fmt.Errorf("scheduling deletion of key %s: %w", k.KeyID, err)
+		}
+	}
+	return nil
+}
+
+// accountKeys returns the account's records, refusing an unknown or offboarded account.
+func (i *Issuer) accountKeys(ctx context.Context, account string) ([]KeyRecord, error) {
+	if err := checkAccount(account); err != nil {
+		return nil, err
+	}
+	keys, err := i.store.Keys(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("account %s: %w", account, ErrUnknownAccount)
+	}
+	if _, ok := activeKey(keys); !ok {
+		return nil, fmt.Errorf("account %s: %w", account, ErrOffboarded)
+	}
+	return keys, nil
+}
+
+// activeKey is the newest active key (keys are sorted oldest first).
+func activeKey(keys []KeyRecord) (KeyRecord, bool) {
+	for j := len(keys) - 1; j >= 0; j-- {
+		if keys[j].State == KeyActive {
+			return keys[j], true
+		}
+	}
+	return KeyRecord{}, false
+}
+
+// newKey creates a key in KMS and records it as active, created after every key in existing so
+// that it is the newest even when the clock has not moved.
+func (i *Issuer) newKey(ctx context.Context, account string, existing []KeyRecord) (KeyRecord, error) {
+	out, err := i.kms.CreateKey(ctx, &kms.CreateKeyInput{
+		KeyUsage:    types.KeyUsageTypeSignVerify,
+		KeySpec:     types.KeySpecEccNistP256,
+		Policy:      aws.String(i.keyPolicy),
+		Description: aws.String(fmt.Sprintf("%s support gateway: OIDC token signing key of account %s", i.vendor.Name, account)),
+		Tags: []types.Tag{
+			{TagKey: aws.String("ManagedBy"), TagValue: aws.String(i.vendor.ManagedByTag())},
+			{TagKey: aws.String("Account"), TagValue: aws.String(account)},
+		},
+	})
+	if err != nil {
+		return KeyRecord{}, fmt.Errorf("creating signing key for account %s: %w", account, err)
+	}
+	created := i.Now().UTC()
+	if n := len(existing); n > 0 && !created.After(existing[n-1].Created) {
+		created = existing[n-1].Created.Add(time.Microsecond)
+	}
+	k := KeyRecord{Account: account, KeyID: aws.ToString(out.KeyMetadata.KeyId), Created: created, State: KeyActive}
+	// A crash before this Put leaves a KMS key no record names; its Account tag finds it.
+	if err := i.store.Put(ctx, k); err != nil {
+		return KeyRecord{}, fmt.Errorf("recording key %s: %w", k.KeyID, err)
+	}
+	return k, nil
+}
+
+// pointAlias points the account's alias at keyID, creating it the first time.
+func (i *Issuer) pointAlias(ctx context.Context, account, keyID string) error {
+	alias := i.Alias(account)
+	_, err := i.kms.UpdateAlias(ctx, &kms.UpdateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyID)})
+	if awsx.IsNotFound(err) {
+		_, err = i.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyID)})
+	}
+	if err != nil {
+		return fmt.Errorf("pointing %s at key %s: %w", alias, keyID, err)
+	}
+	return nil
+}
