@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/supportaccess/gateway/internal/cfnresource"
+	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 )
@@ -71,7 +72,50 @@ type Hook struct {
 	VendorAccountID string // the ServiceToken must be the vendor's; "" skips that check
 	Registry        Registry
 	Provisioner     Provisioner
-	Logger          *slog.Logger
+	// Keys gives every registered account its own signing key, and retires the keys with the
+	// account's last registration. nil: no issuer is configured.
+	Keys   SigningKeys
+	Logger *slog.Logger
+}
+
+// SigningKeys are the per-account keys of the vendor's issuer (internal/issuer).
+type SigningKeys interface {
+	CreateAccountKey(ctx context.Context, account string) (issuer.KeyRecord, error)
+	Offboard(ctx context.Context, account string) error
+}
+
+var _ SigningKeys = (*issuer.Issuer)(nil)
+
+// ensureKey gives the account its signing key (idempotent: an account keeps its key).
+func (h *Hook) ensureKey(ctx context.Context, account string) error {
+	if h.Keys == nil {
+		return nil
+	}
+	if _, err := h.Keys.CreateAccountKey(ctx, account); err != nil {
+		return fmt.Errorf("%s could not create this account's signing key, try again: %w", h.Vendor.Name, err)
+	}
+	return nil
+}
+
+// retireKeysIfLast schedules the account's signing keys for deletion once neither kind of stack is
+// registered any more: no token for the account can be minted after that.
+func (h *Hook) retireKeysIfLast(ctx context.Context, account string) {
+	if h.Keys == nil {
+		return
+	}
+	for _, kind := range []registry.Kind{registry.Management, registry.Gateway} {
+		o, found, err := h.Registry.Get(ctx, account, kind)
+		if err != nil {
+			h.log().ErrorContext(ctx, "delete: could not check the account's other registration; keys kept", "account", account, "error", err)
+			return
+		}
+		if found && (o.Status == registry.Registered || o.Status == registry.Unclaimed) {
+			return
+		}
+	}
+	if err := h.Keys.Offboard(ctx, account); err != nil {
+		h.log().ErrorContext(ctx, "delete: the account's signing keys were not retired", "account", account, "error", err)
+	}
 }
 
 var _ cfnresource.Handler = (*Hook)(nil)
@@ -129,6 +173,9 @@ func (h *Hook) Delete(ctx context.Context, e cfnresource.Event) (cfnresource.Res
 		h.log().ErrorContext(ctx, "delete: deregistration not recorded", "account", account, "kind", kind, "error", err)
 	} else {
 		h.log().InfoContext(ctx, "deregistered", "account", account, "kind", kind, "changed", changed)
+		if changed {
+			h.retireKeysIfLast(ctx, account)
+		}
 	}
 	return cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}, nil
 }
@@ -191,6 +238,9 @@ func (h *Hook) registerManagement(ctx context.Context, e cfnresource.Event) (cfn
 	}
 	outputs, err := h.Provisioner.Apply(applyCtx, acct)
 	cancel()
+	if err == nil {
+		err = h.ensureKey(ctx, p.AccountID)
+	}
 	if err != nil {
 		if e.RequestType == cfnresource.Create && !errors.As(err, new(unchanged)) {
 			h.undo(ctx, acct)
@@ -264,6 +314,9 @@ func (h *Hook) registerGateway(ctx context.Context, e cfnresource.Event) (cfnres
 	}
 	if !ok && p.TenantToken != "" {
 		h.log().WarnContext(ctx, "unknown tenant token: registering the account unclaimed", "account", p.AccountID)
+	}
+	if err := h.ensureKey(ctx, p.AccountID); err != nil {
+		return cfnresource.Result{}, err
 	}
 	o, err := h.Registry.Register(ctx, registry.Registration{
 		AccountID: p.AccountID, Kind: registry.Gateway, Tenant: tenant, RoleARN: p.RoleArn, ProviderARNs: p.ProviderArns,

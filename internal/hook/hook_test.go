@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/awsx"
 	"github.com/supportaccess/gateway/internal/cfnresource"
+	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/internal/registry/registrytest"
@@ -337,5 +338,62 @@ func TestCreateThatRunsOutOfTimeUndoesItselfBeforeTheDeadline(t *testing.T) {
 	require.Len(t, slow.removed, 1, "the failed Create was undone")
 	assert.True(t, (<-slow.removed).Before(deadline), "before the deadline, while the invocation still runs")
 	assert.True(t, time.Now().Before(deadline), "the handler returned before the deadline")
+	assert.Equal(t, registry.Pending, f.status(t, registry.Management), "nothing registered")
+}
+
+// keysFake records which accounts got a signing key and which were offboarded.
+type keysFake struct {
+	mu               sync.Mutex
+	created, retired []string
+	failCreate       bool
+}
+
+func (k *keysFake) CreateAccountKey(_ context.Context, account string) (issuer.KeyRecord, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.failCreate {
+		return issuer.KeyRecord{}, fmt.Errorf("kms: throttled")
+	}
+	k.created = append(k.created, account)
+	return issuer.KeyRecord{Account: account, KeyID: "k1"}, nil
+}
+
+func (k *keysFake) Offboard(_ context.Context, account string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.retired = append(k.retired, account)
+	return nil
+}
+
+func TestSigningKeysFollowTheRegistrations(t *testing.T) {
+	f := newFixture(t)
+	keys := &keysFake{}
+	f.hook.Keys = keys
+	f.pending(t)
+	_, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackA, nil))
+	require.NoError(t, err)
+	_, err = f.hook.Create(t.Context(), gwEvent(cfnresource.Create, nil))
+	require.NoError(t, err)
+	assert.Equal(t, []string{acct, acct}, keys.created, "every registration makes sure the account has its key")
+
+	del := mgmtEvent(cfnresource.Delete, stackA, nil)
+	del.PhysicalResourceID = "doit-support-gateway:management:111122223333"
+	_, err = f.hook.Delete(t.Context(), del)
+	require.NoError(t, err)
+	assert.Empty(t, keys.retired, "the gateway stack is still registered: the key stays")
+
+	gwDel := gwEvent(cfnresource.Delete, nil)
+	gwDel.PhysicalResourceID = "doit-support-gateway:gateway:111122223333"
+	_, err = f.hook.Delete(t.Context(), gwDel)
+	require.NoError(t, err)
+	assert.Equal(t, []string{acct}, keys.retired, "the last registration gone: the keys are retired")
+}
+
+func TestCreateFailsWhenTheKeyCannotBeMade(t *testing.T) {
+	f := newFixture(t)
+	f.hook.Keys = &keysFake{failCreate: true}
+	f.pending(t)
+	_, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackA, nil))
+	assert.ErrorContains(t, err, "could not create this account's signing key, try again")
 	assert.Equal(t, registry.Pending, f.status(t, registry.Management), "nothing registered")
 }

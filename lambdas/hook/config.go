@@ -20,6 +20,7 @@ type config struct {
 	VendorAccountID      string
 	ResponseHosts        []string
 	Thumbprints          []string // the issuer certificate thumbprints the providers must carry; none: IAM's own
+	SignerRoleARN        string   // the role that signs tokens; set: every registered account gets a signing key
 	ProbeWithoutExternal bool
 	PropagationBudget    time.Duration
 	ResponseMargin       time.Duration
@@ -80,6 +81,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		} else {
 			c.Thumbprints = append(c.Thumbprints, tp)
 		}
+	}
+	c.SignerRoleARN = get("SIGNER_ROLE_ARN", "")
+	if c.SignerRoleARN != "" && !strings.HasPrefix(c.SignerRoleARN, "arn:aws:iam::"+c.VendorAccountID+":role/") {
+		problems = append(problems, errors.New("SIGNER_ROLE_ARN: must be a role in VENDOR_ACCOUNT_ID"))
 	}
 	probe, err := strconv.ParseBool(get("PROBE_WITHOUT_EXTERNAL_ID", "true"))
 	if err != nil {

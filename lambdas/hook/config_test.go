@@ -17,6 +17,7 @@ func TestLoadConfig(t *testing.T) {
 		"RESPONSE_URL_EXTRA_HOSTS": "127.0.0.1:4566, localhost:9000", "PROBE_WITHOUT_EXTERNAL_ID": "false",
 		"PROPAGATION_BUDGET": "30s", "LOG_LEVEL": "debug",
 		"ISSUER_THUMBPRINTS": "9E99A48A9960B14926BB7F3B02E22DA2B0AB7280, ",
+		"SIGNER_ROLE_ARN":    "arn:aws:iam::999988887777:role/DoiT-Support-Broker",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, "onboardings", c.Table)
@@ -27,6 +28,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 10*time.Second, c.ResponseMargin)
 	assert.Equal(t, slog.LevelDebug, c.LogLevel)
 	assert.Equal(t, []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}, c.Thumbprints)
+	assert.Equal(t, "arn:aws:iam::999988887777:role/DoiT-Support-Broker", c.SignerRoleARN)
 
 	c, err = loadConfig(env(map[string]string{"REGISTRY_TABLE": "t", "VENDOR_ACCOUNT_ID": "999988887777"}))
 	require.NoError(t, err)
@@ -38,9 +40,10 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{
 		"VENDOR_ACCOUNT_ID": "12", "PROBE_WITHOUT_EXTERNAL_ID": "maybe", "PROPAGATION_BUDGET": "-1s",
 		"LOG_LEVEL": "loud", "ISSUER_PRIMARY_HOST": "https://x", "ISSUER_THUMBPRINTS": "abc",
+		"SIGNER_ROLE_ARN": "arn:aws:iam::111111111111:role/x",
 	}))
 	require.Error(t, err)
-	for _, want := range []string{"REGISTRY_TABLE", "VENDOR_ACCOUNT_ID", "PROBE_WITHOUT_EXTERNAL_ID", "PROPAGATION_BUDGET", "LOG_LEVEL", "issuer host", "ISSUER_THUMBPRINTS"} {
+	for _, want := range []string{"REGISTRY_TABLE", "VENDOR_ACCOUNT_ID", "PROBE_WITHOUT_EXTERNAL_ID", "PROPAGATION_BUDGET", "LOG_LEVEL", "issuer host", "ISSUER_THUMBPRINTS", "SIGNER_ROLE_ARN"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }

@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/supportaccess/gateway/internal/cfnresource"
 	"github.com/supportaccess/gateway/internal/hook"
+	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/registry"
 )
 
@@ -39,11 +41,23 @@ func main() {
 		Vendor: cfg.Vendor, Budget: cfg.PropagationBudget, Thumbprints: cfg.Thumbprints,
 		SkipNegativeProbe: !cfg.ProbeWithoutExternal, Logger: logger,
 	})
+	db := dynamodb.NewFromConfig(awsCfg)
+	var keys hook.SigningKeys
+	if cfg.SignerRoleARN != "" {
+		iss, err := issuer.New(issuer.Config{Vendor: cfg.Vendor, Partition: "aws", VendorAccount: cfg.VendorAccountID,
+			SignerRoleARN: cfg.SignerRoleARN}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: cfg.Table})
+		if err != nil {
+			logger.Error("configuring the issuer", "error", err)
+			os.Exit(1)
+		}
+		keys = iss
+	}
 	runner := &cfnresource.Runner{
 		Handler: &hook.Hook{
 			Vendor:          cfg.Vendor,
 			VendorAccountID: cfg.VendorAccountID,
-			Registry:        &registry.Registry{DB: dynamodb.NewFromConfig(awsCfg), Table: cfg.Table},
+			Registry:        &registry.Registry{DB: db, Table: cfg.Table},
+			Keys:            keys,
 			Provisioner:     provisioner,
 			Logger:          logger,
 		},

@@ -15,10 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/gateway"
 	"github.com/supportaccess/gateway/internal/hook"
+	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/test/cfntemplate"
@@ -33,6 +35,7 @@ const (
 	hookTopic       = "arn:aws:sns:us-east-1:123456789012:doit-support-gateway-hook"
 	responseBucket  = "cloudformation-custom-resource-response-useast1"
 	table           = "onboardings"
+	signerRole      = "arn:aws:iam::123456789012:role/DoiT-Support-Broker"
 )
 
 // env is one vendor backend on a moto server, with the hook Lambda running, and any number of
@@ -103,6 +106,7 @@ func startEnv(t testing.TB, binary string, endpoint func(*moto.Server) string) *
 		// so the negative probe is off here; it is unit-tested (internal/hook) and the trust policy's
 		// ExternalId condition is proven by iam-simulate (test/iam).
 		"PROBE_WITHOUT_EXTERNAL_ID=false",
+		"SIGNER_ROLE_ARN=" + signerRole,
 		"PROPAGATION_BUDGET=20s",
 		"RESPONSE_MARGIN=3s",
 	}
@@ -117,6 +121,17 @@ func startEnv(t testing.TB, binary string, endpoint func(*moto.Server) string) *
 	presigner := s3.NewFromConfig(vendor, moto.PathStyle, func(o *s3.Options) { o.BaseEndpoint = aws.String(url) })
 	return &env{moto: srv, reg: &registry.Registry{DB: db, Table: table}, s3: s3c,
 		presign: s3.NewPresignClient(presigner), fn: fn, fnEnv: fnEnv}
+}
+
+// issuer is the vendor's issuer over the same keys and table as the hook Lambda's.
+func (e *env) issuer(t testing.TB) *issuer.Issuer {
+	t.Helper()
+	cfg, err := e.moto.Config(context.Background(), vendorAccount)
+	require.NoError(t, err)
+	iss, err := issuer.New(issuer.Config{Vendor: policy.DefaultVendor(), Partition: "aws", VendorAccount: vendorAccount,
+		SignerRoleARN: signerRole}, kms.NewFromConfig(cfg), &issuer.DynamoStore{DB: dynamodb.NewFromConfig(cfg), Table: table})
+	require.NoError(t, err)
+	return iss
 }
 
 // customer is the customer's own (administrator) access to its account.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/cfnresource"
 	"github.com/supportaccess/gateway/internal/gateway"
+	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 )
@@ -58,6 +59,10 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 		"PrimaryIdentityProviderArn": "arn:aws:iam::111122223333:oidc-provider/oidc.aws-ops.doit-intl.com/accounts/111122223333",
 		"StandbyIdentityProviderArn": "arn:aws:iam::111122223333:oidc-provider/oidc-standby.aws-ops.doit-intl.com/accounts/111122223333",
 	}, res.Data)
+	jwks, err := e.issuer(t).JWKS(ctx, customerAccount)
+	require.NoError(t, err)
+	require.Len(t, jwks.Keys, 1, "the account has its own signing key, published")
+	assert.Equal(t, "ES256", jwks.Keys[0].Alg)
 
 	// the same event again (SNS and Lambda deliver at least once), directly this time
 	dup := create
@@ -123,7 +128,7 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 
 	// the customer's own role, next to ours
 	c := iam.NewFromConfig(e.customer(t, customerAccount))
-	_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Admin"), AssumeRolePolicyDocument: aws.String(
+	_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("Admin"), AssumeRolePolicyDocument: aws.String(
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}`)})
 	require.NoError(t, err)
 
@@ -135,6 +140,8 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
 	assert.Equal(t, registry.Deregistered, status().Status)
 	assert.Empty(t, status().Leftovers)
+	_, err = e.issuer(t).JWKS(ctx, customerAccount)
+	assert.ErrorIs(t, err, issuer.ErrOffboarded, "the account's keys are retired with its last registration")
 	d, got = e.customerState(t, customerAccount, policy.Features{Diagnostic: true}, "next")
 	assert.Empty(t, gateway.Plan(d, got, gateway.Absent), "nothing of the vendor's is left")
 	for _, name := range []string{"Admin", "DoiT_Management_Role_DO-NOT-DELETE"} {
