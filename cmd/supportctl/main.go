@@ -31,6 +31,8 @@ commands:
                                  manages there now (drift repair, a new policy version); -dry-run prints
                                  each account's plan and changes nothing
   create-table                   create the registry table (local runs; production declares it in its stack)
+  broker <command> [flags]       access requests: request, approve, dismiss, revoke, pre-approve,
+                                 credentials, audit, create-table (supportctl broker for details)
 
 environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
 MANAGEMENT_TEMPLATE_URL (default: the published template); for repair VENDOR_NAME (default DoiT)`
@@ -110,6 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		p := hook.NewReconciling(awsCfg, hook.ReconcilingConfig{Vendor: vendor, Budget: awsx.PropagationBudget,
 			SkipNegativeProbe: getenv("PROBE_WITHOUT_EXTERNAL_ID") == "false"})
 		return hook.Repair(ctx, reg, p, accounts, *dryRun, out)
+	case "broker":
+		return runBroker(ctx, flags.Args(), getenv, awsCfg, reg, out)
 	case "create-table":
 		if _, err := db.CreateTable(ctx, registry.TableInput(table)); err != nil {
 			return fmt.Errorf("creating table %s: %w", table, err)

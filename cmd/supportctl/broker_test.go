@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/issuer"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/test/moto"
+)
+
+func TestBrokerCommandsAgainstMoto(t *testing.T) {
+	srv := moto.StartForTest(t)
+	ctx := t.Context()
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL())
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	const (
+		account = "111122223333"
+		signer  = "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"
+	)
+	vars := map[string]string{"REGISTRY_TABLE": "onboardings", "BROKER_TABLE": "broker", "VENDOR_ACCOUNT_ID": "123456789012",
+		"SIGNER_ROLE_ARN": signer, "SUPPORT_PRINCIPAL": "alice@doit.com"}
+	getenv := func(k string) string { return vars[k] }
+	sh := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append([]string{"broker"}, args...), getenv, &out)
+		return out.String(), err
+	}
+
+	// a registered account, with its signing key, as the hook leaves it
+	err := run(ctx, []string{"create-table"}, getenv, &bytes.Buffer{})
+	require.NoError(t, err)
+	out, err := sh("create-table")
+	require.NoError(t, err)
+	assert.Equal(t, "created broker\n", out)
+	cfg, err := srv.Config(ctx, "")
+	require.NoError(t, err)
+	db := dynamodb.NewFromConfig(cfg)
+	reg := &registry.Registry{DB: db, Table: "onboardings"}
+	_, err = reg.StartOnboarding(ctx, "acme", account, "ext-1")
+	require.NoError(t, err)
+	_, err = reg.Register(ctx, registry.Registration{AccountID: account, Kind: registry.Management, ExternalID: "ext-1",
+		RoleARN: "arn:aws:iam::" + account + ":role/DoiT_Management_Role_DO-NOT-DELETE", StackID: "stack-1", RequestID: "r1"})
+	require.NoError(t, err)
+	iss, err := issuer.New(issuer.Config{Vendor: policy.DefaultVendor(), Partition: "aws", VendorAccount: "123456789012",
+		SignerRoleARN: signer}, kms.NewFromConfig(cfg), &issuer.DynamoStore{DB: db, Table: "onboardings"})
+	require.NoError(t, err)
+	_, err = iss.CreateAccountKey(ctx, account)
+	require.NoError(t, err)
+
+	out, err = sh("request", "-account", account, "-ticket", "SUP-9", "-justification", "slow queries", "-duration", "30m")
+	require.NoError(t, err)
+	var req broker.Request
+	require.NoError(t, json.Unmarshal([]byte(out), &req), out)
+	assert.Equal(t, broker.Pending, req.State)
+	assert.Equal(t, "alice@doit.com", req.Engineer)
+
+	_, err = sh("approve", "-id", req.ID)
+	assert.ErrorContains(t, err, "your own request")
+	out, err = sh("approve", "-id", req.ID, "-as", "tenant:acme/bob")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"state": "APPROVED"`)
+
+	_, err = sh("credentials", "-id", req.ID, "-as", "mallory@doit.com")
+	assert.ErrorContains(t, err, "only the requester")
+	out, err = sh("credentials", "-id", req.ID, "-format", "env")
+	require.NoError(t, err)
+	assert.Regexp(t, `^export AWS_ACCESS_KEY_ID=\S+\nexport AWS_SECRET_ACCESS_KEY=\S+\nexport AWS_SESSION_TOKEN=\S+\n# expires `, out)
+	assert.Contains(t, out, "session alice@doit.com-SUP-9 in arn:aws:iam::111122223333:role/doit-support/DoiT-Support")
+	out, err = sh("credentials", "-id", req.ID)
+	require.NoError(t, err)
+	var creds broker.Credentials
+	require.NoError(t, json.Unmarshal([]byte(out), &creds))
+	assert.NotEmpty(t, creds.SecretAccessKey)
+
+	out, err = sh("revoke", "-id", req.ID, "-as", "tenant:acme/bob")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"state": "REVOKED"`)
+	_, err = sh("credentials", "-id", req.ID)
+	assert.ErrorContains(t, err, "revoked")
+
+	out, err = sh("pre-approve", "-account", account, "-max-duration", "20m", "-as", "tenant:acme/bob")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"maxDurationSeconds": 1200`)
+	out, err = sh("request", "-account", account, "-ticket", "SUP-10", "-justification", "again")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"state": "APPROVED"`)
+	out, err = sh("dismiss", "-id", "req-nope", "-as", "tenant:acme/bob")
+	assert.ErrorContains(t, err, "no access request")
+
+	out, err = sh("audit", "-account", account)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var types []string
+	for _, l := range lines {
+		var e broker.Event
+		require.NoError(t, json.Unmarshal([]byte(l), &e), l)
+		types = append(types, string(e.Type))
+		assert.NotContains(t, l, creds.SecretAccessKey)
+		assert.NotContains(t, l, creds.SessionToken)
+	}
+	assert.Equal(t, []string{"REQUESTED", "REFUSED", "APPROVED", "REFUSED", "TOKEN_MINTED", "SESSION_ISSUED", "TOKEN_MINTED",
+		"SESSION_ISSUED", "REVOKED", "REFUSED", "PRE_APPROVAL", "REQUESTED", "APPROVED"}, types)
+	out, err = sh("audit", "-engineer", "mallory@doit.com")
+	require.NoError(t, err)
+	assert.Contains(t, out, "only the requester")
+	out, err = sh("audit", "-engineer", "tenant:acme/bob", "-since", "2000-01-01T00:00:00Z")
+	require.NoError(t, err)
+	assert.Contains(t, out, "no access request")
+
+	_, err = sh("audit")
+	assert.ErrorContains(t, err, "exactly one of account or engineer")
+	_, err = sh("credentials", "-id", req.ID, "-format", "xml")
+	assert.ErrorContains(t, err, "want json or env")
+	_, err = sh("frobnicate")
+	assert.ErrorContains(t, err, "unknown broker command")
+	_, err = sh()
+	assert.ErrorContains(t, err, "usage: supportctl broker")
+	vars["SUPPORT_PRINCIPAL"] = ""
+	_, err = sh("request", "-account", account)
+	assert.ErrorContains(t, err, "who is acting")
+	vars["BROKER_TABLE"] = ""
+	_, err = sh("audit", "-account", account)
+	assert.ErrorContains(t, err, "BROKER_TABLE is not set")
+}

@@ -1,0 +1,203 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// EventType is what an audit event records.
+type EventType string
+
+const (
+	EventRequested   EventType = "REQUESTED"
+	EventApproved    EventType = "APPROVED"
+	EventDismissed   EventType = "DISMISSED"
+	EventRevoked     EventType = "REVOKED"
+	EventPreApproval EventType = "PRE_APPROVAL" // a standing approval was set or removed
+	EventTokenMinted EventType = "TOKEN_MINTED"
+	EventSession     EventType = "SESSION_ISSUED"
+	EventRefused     EventType = "REFUSED" // a rule refused it; Reason says which
+	EventFailed      EventType = "FAILED"  // an error stopped it (AWS, the issuer); nothing was issued
+)
+
+// Event is one audit record. It never holds a token or a secret.
+type Event struct {
+	ID        string    `dynamodbav:"EventId" json:"id"`
+	Time      time.Time `dynamodbav:"Time" json:"time"`
+	Type      EventType `dynamodbav:"Type" json:"type"`
+	Action    string    `dynamodbav:"Action,omitempty" json:"action,omitempty"` // what was attempted (refusals)
+	Actor     string    `dynamodbav:"Actor" json:"actor"`                       // who did it
+	Engineer  string    `dynamodbav:"Engineer,omitempty" json:"engineer,omitempty"`
+	Account   string    `dynamodbav:"AccountId,omitempty" json:"account,omitempty"`
+	RequestID string    `dynamodbav:"RequestId,omitempty" json:"requestId,omitempty"`
+	Ticket    string    `dynamodbav:"Ticket,omitempty" json:"ticket,omitempty"`
+	Reason    string    `dynamodbav:"Reason,omitempty" json:"reason,omitempty"` // a refusal's, or the justification
+	// DurationSeconds is the requested, approved or pre-approved length of access.
+	DurationSeconds int64 `dynamodbav:"DurationSeconds,omitempty" json:"durationSeconds,omitempty"`
+	// TokenID and TokenExpiry identify a minted token (its jti and exp), never the token.
+	TokenID     string    `dynamodbav:"TokenId,omitempty" json:"tokenId,omitempty"`
+	TokenExpiry time.Time `dynamodbav:"TokenExpiry,omitempty" json:"tokenExpiry,omitzero"`
+	// A session: the role, session name, last four characters of the access key ID, and expiry.
+	RoleARN       string    `dynamodbav:"RoleArn,omitempty" json:"roleArn,omitempty"`
+	SessionName   string    `dynamodbav:"SessionName,omitempty" json:"sessionName,omitempty"`
+	AccessKeyLast string    `dynamodbav:"AccessKeyLast4,omitempty" json:"accessKeyLast4,omitempty"`
+	SessionExpiry time.Time `dynamodbav:"SessionExpiry,omitempty" json:"sessionExpiry,omitzero"`
+}
+
+var sequence atomic.Uint64
+
+// AuditLog stores events in the broker's table, each under its account's and its people's
+// partitions, with a TTL of Retention.
+type AuditLog struct {
+	DB    DynamoAPI
+	Table string
+	Now   func() time.Time // nil: time.Now
+}
+
+func (a *AuditLog) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Record stores e, filling in its ID and time if they are empty.
+func (a *AuditLog) Record(ctx context.Context, e Event) error {
+	if e.ID == "" {
+		id, err := newID("evt-")
+		if err != nil {
+			return err
+		}
+		e.ID = id
+	}
+	if e.Time.IsZero() {
+		e.Time = a.now()
+	}
+	e.Time = e.Time.UTC()
+	item, err := attributevalue.MarshalMap(e)
+	if err != nil {
+		return fmt.Errorf("encoding audit event %s: %w", e.Type, err)
+	}
+	item[attrTTL] = &types.AttributeValueMemberN{Value: fmt.Sprint(e.Time.Add(Retention).Unix())}
+	// the sequence orders this process's events of one instant (a fake clock, or a coarse one)
+	sk := fmt.Sprintf("%s#%016x#%s", e.Time.Format(sortTime), sequence.Add(1), e.ID)
+	var puts []types.TransactWriteItem
+	for _, pk := range partitions(e) {
+		it := make(map[string]types.AttributeValue, len(item)+2)
+		for k, v := range item {
+			it[k] = v
+		}
+		it[attrPK], it[attrSK] = str(pk), str(sk)
+		puts = append(puts, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(a.Table), Item: it}})
+	}
+	if len(puts) == 0 {
+		return fmt.Errorf("audit event %s names no account and no person", e.Type)
+	}
+	if _, err := a.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: puts}); err != nil {
+		return fmt.Errorf("recording audit event %s for %s: %w", e.Type, e.Account, err)
+	}
+	return nil
+}
+
+// partitions are the indexes an event is listed under: its account, its engineer, and its actor.
+func partitions(e Event) []string {
+	var out []string
+	if e.Account != "" {
+		out = append(out, accountPartition(e.Account))
+	}
+	if e.Engineer != "" {
+		out = append(out, principalPartition(e.Engineer))
+	}
+	if e.Actor != "" && e.Actor != e.Engineer {
+		out = append(out, principalPartition(e.Actor))
+	}
+	return out
+}
+
+// Filter selects events: those of one account, or of one person (as engineer or actor), optionally
+// in [Since, Until).
+type Filter struct {
+	Account  string
+	Engineer string
+	Since    time.Time
+	Until    time.Time
+}
+
+// ErrFilter: a filter must name exactly one account or one person.
+var ErrFilter = errors.New("the audit filter needs exactly one of account or engineer")
+
+// List returns the events that match f, oldest first.
+func (a *AuditLog) List(ctx context.Context, f Filter) ([]Event, error) {
+	var out []Event
+	err := a.each(ctx, f, func(e Event) error { out = append(out, e); return nil })
+	return out, err
+}
+
+// Export writes the events that match f to w as JSON lines, oldest first.
+func (a *AuditLog) Export(ctx context.Context, w io.Writer, f Filter) error {
+	enc := json.NewEncoder(w)
+	return a.each(ctx, f, func(e Event) error { return enc.Encode(e) })
+}
+
+func (a *AuditLog) each(ctx context.Context, f Filter, fn func(Event) error) error {
+	var pk string
+	switch {
+	case (f.Account == "") == (f.Engineer == ""):
+		return refuse(ErrInvalid, "%s", ErrFilter.Error())
+	case f.Account != "":
+		pk = accountPartition(f.Account)
+	default:
+		pk = principalPartition(f.Engineer)
+	}
+	since, until := "0", "9"
+	if !f.Since.IsZero() {
+		since = f.Since.UTC().Format(sortTime)
+	}
+	if !f.Until.IsZero() {
+		until = f.Until.UTC().Format(sortTime)
+	}
+	cond := expression.Key(attrPK).Equal(expression.Value(pk)).
+		And(expression.Key(attrSK).Between(expression.Value(since), expression.Value(until)))
+	expr, err := expression.NewBuilder().WithKeyCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("building the audit query: %w", err)
+	}
+	var start map[string]types.AttributeValue
+	for {
+		page, err := a.DB.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(a.Table),
+			KeyConditionExpression:    expr.KeyCondition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ExclusiveStartKey:         start,
+			ConsistentRead:            aws.Bool(true),
+		})
+		if err != nil {
+			return fmt.Errorf("listing audit events: %w", err)
+		}
+		var events []Event
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &events); err != nil {
+			return fmt.Errorf("decoding audit events: %w", err)
+		}
+		for _, e := range events {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		start = page.LastEvaluatedKey
+	}
+}

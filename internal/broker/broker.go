@@ -1,0 +1,182 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/supportaccess/gateway/internal/issuer"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+// Registry is the part of the registry the broker reads: who owns an account and which stacks are
+// registered there.
+type Registry interface {
+	Get(ctx context.Context, account string, kind registry.Kind) (registry.Onboarding, bool, error)
+}
+
+var _ Registry = (*registry.Registry)(nil)
+
+// Minter mints a web-identity token for an account.
+type Minter interface {
+	Mint(ctx context.Context, account string, c issuer.Claims) (string, error)
+}
+
+var _ Minter = (*issuer.Issuer)(nil)
+
+// STSAPI is the part of STS the broker uses.
+type STSAPI interface {
+	AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+}
+
+var _ STSAPI = (*sts.Client)(nil)
+
+// Defaults of Config.
+const (
+	DefaultMaxDuration   = time.Hour
+	DefaultPendingFor    = 3 * time.Hour
+	DefaultTokenLifetime = 2 * time.Minute
+	DefaultEnvironment   = "support"
+	// MaxSession is the longest session the broker asks STS for (the support roles' maximum).
+	MaxSession = time.Hour
+	// MinSession is STS's shortest session: a window with less left gives nothing.
+	MinSession = 15 * time.Minute
+)
+
+// Config is the broker's policy. Zero values take the defaults.
+type Config struct {
+	Vendor        policy.Vendor // zero: policy.DefaultVendor()
+	Partition     string        // of the customer accounts; "aws"
+	Environment   string        // the session tag value; DefaultEnvironment
+	MaxDuration   time.Duration // longest access a request may ask for; DefaultMaxDuration
+	PendingFor    time.Duration // how long a request waits for a decision; DefaultPendingFor
+	TokenLifetime time.Duration // of the web-identity token; DefaultTokenLifetime
+	IssuerHost    int           // which issuer host tokens name: 0 primary, 1 standby
+}
+
+func (c Config) withDefaults() Config {
+	if c.Vendor.Name == "" {
+		c.Vendor = policy.DefaultVendor()
+	}
+	if c.Partition == "" {
+		c.Partition = "aws"
+	}
+	if c.Environment == "" {
+		c.Environment = DefaultEnvironment
+	}
+	if c.MaxDuration == 0 {
+		c.MaxDuration = DefaultMaxDuration
+	}
+	if c.PendingFor == 0 {
+		c.PendingFor = DefaultPendingFor
+	}
+	if c.TokenLifetime == 0 {
+		c.TokenLifetime = DefaultTokenLifetime
+	}
+	return c
+}
+
+// Broker runs access requests. It is safe for concurrent use.
+type Broker struct {
+	cfg   Config
+	reg   Registry
+	mint  Minter
+	sts   STSAPI
+	store *store
+	audit *AuditLog
+	now   func() time.Time
+}
+
+// New returns a Broker with its requests and audit log in table.
+func New(cfg Config, reg Registry, mint Minter, stsClient STSAPI, db DynamoAPI, table string) (*Broker, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Vendor.Validate(); err != nil {
+		return nil, fmt.Errorf("broker config: %w", err)
+	}
+	switch {
+	case cfg.MaxDuration < MinSession:
+		return nil, fmt.Errorf("broker config: maximum duration %s is shorter than a session (%s)", cfg.MaxDuration, MinSession)
+	case cfg.TokenLifetime > issuer.MaxTokenLifetime:
+		return nil, fmt.Errorf("broker config: token lifetime %s is over %s", cfg.TokenLifetime, issuer.MaxTokenLifetime)
+	case cfg.IssuerHost != 0 && cfg.IssuerHost != 1:
+		return nil, fmt.Errorf("broker config: issuer host %d, want 0 or 1", cfg.IssuerHost)
+	case table == "":
+		return nil, errors.New("broker config: no table")
+	}
+	b := &Broker{cfg: cfg, reg: reg, mint: mint, sts: stsClient, store: &store{db: db, table: table}, now: time.Now}
+	b.audit = &AuditLog{DB: db, Table: table, Now: func() time.Time { return b.now() }}
+	return b, nil
+}
+
+// SetClock replaces the broker's clock (tests).
+func (b *Broker) SetClock(now func() time.Time) { b.now = now }
+
+// Audit is the broker's audit log.
+func (b *Broker) Audit() *AuditLog { return b.audit }
+
+func (b *Broker) clock() time.Time { return b.now().UTC().Truncate(time.Second) }
+
+// Get returns a request.
+func (b *Broker) Get(ctx context.Context, id string) (Request, error) {
+	r, found, err := b.store.getRequest(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	if !found {
+		return Request{}, refuse(ErrNotFound, "there is no access request %q", id)
+	}
+	return r, nil
+}
+
+var accountPattern = regexp.MustCompile(`^\d{12}$`)
+
+// tenantPrincipal parses a customer principal "tenant:<tenant>/<user>".
+func tenantPrincipal(p string) (tenant string, ok bool) {
+	rest, ok := strings.CutPrefix(p, "tenant:")
+	if !ok {
+		return "", false
+	}
+	tenant, user, ok := strings.Cut(rest, "/")
+	return tenant, ok && tenant != "" && user != ""
+}
+
+// active is an account's registered onboarding the broker uses: the gateway stack's if registered
+// (the customer deployed the support role), else the management stack's.
+func (b *Broker) active(ctx context.Context, account string) (registry.Onboarding, error) {
+	if !accountPattern.MatchString(account) {
+		return registry.Onboarding{}, refuse(ErrInvalid, "account ID %q is not 12 digits", account)
+	}
+	known := false
+	for _, kind := range []registry.Kind{registry.Gateway, registry.Management} {
+		o, found, err := b.reg.Get(ctx, account, kind)
+		if err != nil {
+			return registry.Onboarding{}, err
+		}
+		known = known || found
+		if found && o.Status == registry.Registered && o.Tenant != "" {
+			return o, nil
+		}
+	}
+	if !known {
+		return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s is not onboarded", account)
+	}
+	return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s has no registered stack: the customer has to deploy (or finish deploying) the support stack", account)
+}
+
+// refused records that action by actor was refused (a rule) or failed (AWS, the issuer) and returns
+// err. A failure to record it is joined.
+func (b *Broker) refused(ctx context.Context, err error, e Event) error {
+	e.Type, e.Reason = EventRefused, err.Error()
+	if !isRefusal(err) {
+		e.Type = EventFailed
+	}
+	if aerr := b.audit.Record(ctx, e); aerr != nil {
+		return errors.Join(err, aerr)
+	}
+	return err
+}

@@ -1,0 +1,344 @@
+package broker_test
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/policy"
+)
+
+func TestBrokerRequestApproveCredentials(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	r := f.request(t)
+	assert.Equal(t, broker.Pending, r.State)
+	assert.Equal(t, "acme", r.Tenant)
+	assert.Equal(t, f.clock.Now().Add(3*time.Hour), r.PendingUntil)
+
+	_, err := f.b.Credentials(ctx, engineer, r.ID)
+	require.ErrorIs(t, err, broker.ErrConflict, "not approved yet")
+	assert.Contains(t, err.Error(), "waiting for the customer's approval")
+
+	f.clock.Advance(10 * time.Minute)
+	a, err := f.b.Approve(ctx, approver, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, broker.Approved, a.State)
+	assert.Equal(t, approver, a.DecidedBy)
+	assert.Equal(t, f.clock.Now().Add(time.Hour), a.AccessUntil, "the window starts at the approval")
+
+	f.clock.Advance(5 * time.Minute)
+	c, err := f.b.Credentials(ctx, engineer, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "ASIAEXAMPLEKEY1WXYZ", c.AccessKeyID)
+	assert.Equal(t, "arn:aws:iam::111122223333:role/doit-support/DoiT-Support", c.RoleARN)
+	assert.Equal(t, "alice@doit.com-SUP-1234", c.SessionName)
+
+	require.Len(t, f.mint.calls, 1)
+	claims := f.mint.calls[0]
+	assert.Equal(t, policy.Subject("DoiT-Support"), claims.Subject, "sub is the role's, never the engineer's")
+	assert.Equal(t, "support", claims.Environment)
+	require.Len(t, f.sts.calls, 1)
+	in := f.sts.calls[0]
+	assert.Equal(t, c.RoleARN, aws.ToString(in.RoleArn))
+	assert.Equal(t, int32(55*60), aws.ToInt32(in.DurationSeconds), "the window left, under an hour")
+	sp := policy.NewSessionPolicy(policy.Target{Partition: "aws", AccountID: acct}, policy.Features{})
+	assert.JSONEq(t, sp.Inline.JSON(), aws.ToString(in.Policy))
+	var arns []string
+	for _, p := range in.PolicyArns {
+		arns = append(arns, aws.ToString(p.Arn))
+	}
+	assert.Equal(t, sp.ManagedARNs, arns)
+	assert.NotEmpty(t, aws.ToString(in.WebIdentityToken))
+
+	// the audit shows every step, with no token and no secret
+	events := f.events(t, broker.Filter{Account: acct})
+	var types []broker.EventType
+	for _, e := range events {
+		types = append(types, e.Type)
+	}
+	assert.Equal(t, []broker.EventType{broker.EventRequested, broker.EventRefused, broker.EventApproved,
+		broker.EventTokenMinted, broker.EventSession}, types)
+	assert.Equal(t, "jti-1", events[3].TokenID)
+	assert.Equal(t, f.clock.Now().Add(2*time.Minute), events[3].TokenExpiry)
+	assert.Equal(t, "WXYZ", events[4].AccessKeyLast)
+	assert.Equal(t, c.Expiration, events[4].SessionExpiry)
+	blob, err := json.Marshal(events)
+	require.NoError(t, err)
+	for _, secret := range []string{aws.ToString(in.WebIdentityToken), "secret-value", "session-token-value", "ASIAEXAMPLEKEY1"} {
+		assert.NotContains(t, string(blob), secret)
+	}
+	// listed for the engineer, and for the approver (as actor)
+	assert.Len(t, f.events(t, broker.Filter{Engineer: engineer}), 5)
+	assert.Len(t, f.events(t, broker.Filter{Engineer: approver}), 1)
+}
+
+func TestBrokerGatewayAccountUsesTheGatewayRole(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	r, err := f.b.Request(ctx, engineer, gwAcct, ticket, "why", 30*time.Minute)
+	require.NoError(t, err)
+	_, err = f.b.Approve(ctx, approver, r.ID)
+	require.NoError(t, err)
+	c, err := f.b.Credentials(ctx, engineer, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "arn:aws:iam::"+gwAcct+":role/DoiT-Support-Gateway", c.RoleARN)
+	assert.Equal(t, policy.Subject("DoiT-Support-Gateway"), f.mint.calls[0].Subject)
+	assert.Equal(t, int32(30*60), aws.ToInt32(f.sts.calls[0].DurationSeconds))
+	sp := policy.NewSessionPolicy(policy.Target{Partition: "aws", AccountID: gwAcct}, policy.Features{Diagnostic: true})
+	assert.JSONEq(t, sp.Inline.JSON(), aws.ToString(f.sts.calls[0].Policy), "the account's enabled features")
+}
+
+func TestBrokerRequestRefusals(t *testing.T) {
+	for name, tc := range map[string]struct {
+		engineer, account, ticket, justification string
+		duration                                 time.Duration
+		kind                                     error
+		reason                                   string
+	}{
+		"unknown account":    {engineer, "999999999999", ticket, "why", time.Hour, broker.ErrAccountUnavailable, "not onboarded"},
+		"not registered":     {engineer, pending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
+		"bad account":        {engineer, "42", ticket, "why", time.Hour, broker.ErrInvalid, "12 digits"},
+		"over the maximum":   {engineer, acct, ticket, "why", time.Hour + time.Second, broker.ErrInvalid, "over the maximum"},
+		"under a session":    {engineer, acct, ticket, "why", 10 * time.Minute, broker.ErrInvalid, "shorter than the minimum"},
+		"empty ticket":       {engineer, acct, " ", "why", time.Hour, broker.ErrInvalid, "ticket is required"},
+		"empty reason":       {engineer, acct, ticket, "", time.Hour, broker.ErrInvalid, "justification is required"},
+		"customer principal": {approver, acct, ticket, "why", time.Hour, broker.ErrInvalid, "only a support engineer"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			_, err := f.b.Request(t.Context(), tc.engineer, tc.account, tc.ticket, tc.justification, tc.duration)
+			require.ErrorIs(t, err, tc.kind)
+			assert.Contains(t, err.Error(), tc.reason)
+			refusal := lastRefusal(t, f.events(t, broker.Filter{Engineer: tc.engineer}))
+			assert.Equal(t, "request", refusal.Action)
+			assert.Equal(t, err.Error(), refusal.Reason)
+		})
+	}
+}
+
+func TestBrokerDecisionRefusals(t *testing.T) {
+	for name, tc := range map[string]struct {
+		prepare  func(t *testing.T, f *fixture, id string)
+		approver string
+		kind     error
+		reason   string
+		issued   bool // the request is approved (by someone else): credentials are fine
+	}{
+		"self-approval":          {approver: engineer, kind: broker.ErrForbidden, reason: "your own request"},
+		"not a customer":         {approver: "mallory@doit.com", kind: broker.ErrForbidden, reason: "not a customer principal"},
+		"malformed principal":    {approver: "tenant:acme", kind: broker.ErrForbidden, reason: "not a customer principal"},
+		"another tenant":         {approver: "tenant:globex/eve", kind: broker.ErrForbidden, reason: `does not belong to tenant "globex"`},
+		"expired":                {prepare: func(t *testing.T, f *fixture, _ string) { f.clock.Advance(3 * time.Hour) }, approver: approver, kind: broker.ErrConflict, reason: "expired"},
+		"dismissed":              {prepare: decided("dismiss"), approver: approver, kind: broker.ErrConflict, reason: "dismissed by tenant:acme/carol"},
+		"revoked":                {prepare: decided("revoke"), approver: approver, kind: broker.ErrConflict, reason: "revoked by tenant:acme/carol"},
+		"approved twice":         {prepare: decided("approve"), approver: approver, kind: broker.ErrConflict, reason: "approved by tenant:acme/carol", issued: true},
+		"account left the owner": {prepare: func(t *testing.T, f *fixture, _ string) { delete(f.reg, acct+"/MANAGEMENT") }, approver: approver, kind: broker.ErrAccountUnavailable, reason: "not onboarded"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			r := f.request(t)
+			if tc.prepare != nil {
+				tc.prepare(t, f, r.ID)
+			}
+			_, err := f.b.Approve(t.Context(), tc.approver, r.ID)
+			require.ErrorIs(t, err, tc.kind)
+			assert.Contains(t, err.Error(), tc.reason)
+			refusal := lastRefusal(t, f.events(t, broker.Filter{Account: acct}))
+			assert.Equal(t, "approve", refusal.Action)
+			assert.Equal(t, tc.approver, refusal.Actor)
+			assert.Equal(t, err.Error(), refusal.Reason)
+			if tc.issued {
+				return
+			}
+			_, err = f.b.Credentials(t.Context(), engineer, r.ID)
+			assert.Error(t, err, "nothing is issued")
+			assert.Zero(t, f.sts.count())
+			assert.Zero(t, f.mint.count())
+		})
+	}
+}
+
+func decided(action string) func(t *testing.T, f *fixture, id string) {
+	return func(t *testing.T, f *fixture, id string) {
+		var err error
+		switch action {
+		case "dismiss":
+			_, err = f.b.Dismiss(t.Context(), "tenant:acme/carol", id)
+		case "revoke":
+			_, err = f.b.Revoke(t.Context(), "tenant:acme/carol", id)
+		case "approve":
+			_, err = f.b.Approve(t.Context(), "tenant:acme/carol", id)
+		}
+		require.NoError(t, err)
+	}
+}
+
+func TestBrokerUnknownRequest(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.b.Approve(t.Context(), approver, "req-nope")
+	require.ErrorIs(t, err, broker.ErrNotFound)
+	_, err = f.b.Credentials(t.Context(), engineer, "req-nope")
+	require.ErrorIs(t, err, broker.ErrNotFound)
+	assert.Len(t, f.events(t, broker.Filter{Engineer: engineer}), 1, "the refusal is on the engineer's record")
+	assert.Len(t, f.events(t, broker.Filter{Engineer: approver}), 1, "and on the approver's")
+}
+
+func TestBrokerRacingDecisionsApplyOnce(t *testing.T) {
+	f := newFixture(t)
+	r := f.request(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() {
+			if i%2 == 0 {
+				_, errs[i] = f.b.Approve(t.Context(), approver, r.ID)
+			} else {
+				_, errs[i] = f.b.Dismiss(t.Context(), "tenant:acme/carol", r.ID)
+			}
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			assert.ErrorIs(t, err, broker.ErrConflict)
+		}
+	}
+	assert.Equal(t, 1, ok, "exactly one decision applies")
+	decisions := 0
+	for _, e := range f.events(t, broker.Filter{Account: acct}) {
+		if e.Type == broker.EventApproved || e.Type == broker.EventDismissed {
+			decisions++
+		}
+	}
+	assert.Equal(t, 1, decisions)
+}
+
+func TestBrokerCredentialsRefusals(t *testing.T) {
+	for name, tc := range map[string]struct {
+		prepare  func(t *testing.T, f *fixture, id string)
+		engineer string
+		kind     error
+		reason   string
+	}{
+		"someone else": {engineer: "mallory@doit.com", kind: broker.ErrForbidden, reason: "only the requester"},
+		"revoked": {prepare: func(t *testing.T, f *fixture, id string) {
+			_, err := f.b.Revoke(t.Context(), approver, id)
+			require.NoError(t, err)
+		}, engineer: engineer, kind: broker.ErrConflict, reason: "revoked"},
+		"window over": {prepare: func(t *testing.T, f *fixture, _ string) { f.clock.Advance(time.Hour) },
+			engineer: engineer, kind: broker.ErrConflict, reason: "expired"},
+		"under 15 minutes left": {prepare: func(t *testing.T, f *fixture, _ string) { f.clock.Advance(45*time.Minute + time.Second) },
+			engineer: engineer, kind: broker.ErrConflict, reason: "less than the shortest session"},
+		"account deregistered": {prepare: func(t *testing.T, f *fixture, _ string) {
+			o := f.reg[acct+"/MANAGEMENT"]
+			o.Status = "DEREGISTERED"
+			f.reg[acct+"/MANAGEMENT"] = o
+		}, engineer: engineer, kind: broker.ErrAccountUnavailable, reason: "no registered stack"},
+		"token for another account": {prepare: func(t *testing.T, f *fixture, _ string) { f.mint.forAccount = other },
+			engineer: engineer, reason: "names issuer"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			r := f.request(t)
+			_, err := f.b.Approve(t.Context(), approver, r.ID)
+			require.NoError(t, err)
+			if tc.prepare != nil {
+				tc.prepare(t, f, r.ID)
+			}
+			_, err = f.b.Credentials(t.Context(), tc.engineer, r.ID)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.reason)
+			assert.Zero(t, f.sts.count(), "no session")
+			if tc.kind == nil { // a failure, not a refusal
+				events := f.events(t, broker.Filter{Account: acct})
+				assert.Equal(t, broker.EventFailed, events[len(events)-1].Type)
+				assert.Equal(t, err.Error(), events[len(events)-1].Reason)
+				return
+			}
+			require.ErrorIs(t, err, tc.kind)
+			assert.Zero(t, f.mint.count(), "no token")
+			refusal := lastRefusal(t, f.events(t, broker.Filter{Engineer: tc.engineer}))
+			assert.Equal(t, "credentials", refusal.Action)
+			assert.Equal(t, err.Error(), refusal.Reason)
+		})
+	}
+}
+
+func TestBrokerSessionNeverOutlivesTheApproval(t *testing.T) {
+	f := newFixture(t)
+	r := f.request(t)
+	_, err := f.b.Approve(t.Context(), approver, r.ID)
+	require.NoError(t, err)
+	f.clock.Advance(40 * time.Minute)
+	c, err := f.b.Credentials(t.Context(), engineer, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, int32(20*60), aws.ToInt32(f.sts.calls[0].DurationSeconds))
+	assert.Equal(t, f.clock.Now().Add(20*time.Minute).UTC(), c.Expiration)
+}
+
+func TestBrokerPreApproval(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	_, err := f.b.PreApprove(ctx, "tenant:globex/eve", acct, time.Hour)
+	require.ErrorIs(t, err, broker.ErrForbidden, "another tenant")
+	_, err = f.b.PreApprove(ctx, engineer, acct, time.Hour)
+	require.ErrorIs(t, err, broker.ErrForbidden, "the vendor cannot pre-approve itself")
+	_, err = f.b.PreApprove(ctx, approver, acct, 2*time.Hour)
+	require.ErrorIs(t, err, broker.ErrInvalid, "over the maximum")
+
+	_, err = f.b.PreApprove(ctx, approver, acct, 30*time.Minute)
+	require.NoError(t, err)
+	r := f.request(t)
+	assert.Equal(t, broker.Approved, r.State, "approved at once")
+	assert.True(t, r.PreApproved)
+	assert.Equal(t, approver, r.DecidedBy)
+	assert.Equal(t, int64(30*60), r.DurationSeconds, "capped by the standing approval")
+	_, err = f.b.Credentials(ctx, engineer, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, int32(30*60), aws.ToInt32(f.sts.calls[0].DurationSeconds))
+	// a pre-approved request can still be revoked
+	_, err = f.b.Revoke(ctx, approver, r.ID)
+	require.NoError(t, err)
+	_, err = f.b.Credentials(ctx, engineer, r.ID)
+	require.ErrorIs(t, err, broker.ErrConflict)
+
+	// removing it: requests wait again
+	_, err = f.b.PreApprove(ctx, approver, acct, 0)
+	require.NoError(t, err)
+	assert.Equal(t, broker.Pending, f.request(t).State)
+}
+
+func TestBrokerSessionName(t *testing.T) {
+	for in, want := range map[[2]string]string{
+		{"alice@doit.com", "SUP-1"}:                   "alice@doit.com-SUP-1",
+		{"bob smith", "T#1/2"}:                        "bob_smith-T_1_2",
+		{strings.Repeat("a", 70), "X"}:                strings.Repeat("a", 64),
+		{"élodie", "1"}:                               "_lodie-1",
+		{"x+y=z,w.v@u", "1"}:                          "x+y=z,w.v@u-1",
+		{"", ""}:                                      "-_",
+		{"eng", strings.Repeat("9", 60) + "tail-cut"}: "eng-" + strings.Repeat("9", 60),
+	} {
+		got := broker.SessionName(in[0], in[1])
+		assert.Equal(t, want, got, "%q", in)
+		assert.Regexp(t, `^[\w+=,.@-]{2,64}$`, got)
+	}
+}
+
+func TestBrokerNewRefusesBadConfig(t *testing.T) {
+	_, err := broker.New(broker.Config{MaxDuration: time.Minute}, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, "t")
+	assert.ErrorContains(t, err, "shorter than a session")
+	_, err = broker.New(broker.Config{TokenLifetime: time.Hour}, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, "t")
+	assert.ErrorContains(t, err, "token lifetime")
+	_, err = broker.New(broker.Config{}, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, "")
+	assert.ErrorContains(t, err, "no table")
+}

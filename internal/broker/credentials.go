@@ -1,0 +1,195 @@
+package broker
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/supportaccess/gateway/internal/issuer"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+// Credentials gives the requester of an approved request a session in the account's support role:
+// a token minted for that account, exchanged with sts:AssumeRoleWithWebIdentity under the session
+// policy, for min(the approved window left, MaxSession). Nothing is issued on any refusal.
+func (b *Broker) Credentials(ctx context.Context, engineer, id string) (Credentials, error) {
+	ev := Event{Action: "credentials", Actor: engineer, Engineer: engineer, RequestID: id}
+	r, found, err := b.store.getRequest(ctx, id)
+	if err != nil {
+		return Credentials{}, err
+	}
+	if !found {
+		return Credentials{}, b.refused(ctx, refuse(ErrNotFound, "there is no access request %q", id), ev)
+	}
+	ev.Account, ev.Ticket = r.Account, r.Ticket
+	creds, err := b.credentials(ctx, engineer, r)
+	if err != nil {
+		return Credentials{}, b.refused(ctx, err, ev)
+	}
+	return creds, nil
+}
+
+func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (Credentials, error) {
+	if engineer != r.Engineer {
+		return Credentials{}, refuse(ErrForbidden, "request %s is %s's: only the requester gets its credentials", r.ID, r.Engineer)
+	}
+	now := b.clock()
+	if err := checkState(r, now, "get credentials for", []State{Approved}); err != nil {
+		if r.Status(now) == Pending {
+			return Credentials{}, refuse(ErrConflict, "request %s is waiting for the customer's approval", r.ID)
+		}
+		return Credentials{}, err
+	}
+	left := r.AccessUntil.Sub(now)
+	if left < MinSession {
+		return Credentials{}, refuse(ErrConflict, "request %s has %s of its window left, less than the shortest session (%s): request access again", r.ID, left, MinSession)
+	}
+	session := min(left, MaxSession)
+
+	o, err := b.active(ctx, r.Account)
+	if err != nil {
+		return Credentials{}, err
+	}
+	if o.Tenant != r.Tenant {
+		return Credentials{}, refuse(ErrForbidden, "account %s changed hands since request %s was approved: request access again", r.Account, r.ID)
+	}
+	target := policy.Target{Partition: b.cfg.Partition, AccountID: r.Account}
+	roleARN := b.supportRole(o, target)
+	roleName := roleARN[strings.LastIndex(roleARN, "/")+1:]
+	sessionPolicy := policy.NewSessionPolicy(target, policy.Features{Runbooks: o.Runbooks, Diagnostic: o.DiagnosticTool})
+
+	token, err := b.mint.Mint(ctx, r.Account, issuer.Claims{Host: b.cfg.IssuerHost, Subject: policy.Subject(roleName),
+		Environment: b.cfg.Environment, Lifetime: b.cfg.TokenLifetime})
+	if err != nil {
+		return Credentials{}, fmt.Errorf("minting a token for %s: %w", r.Account, err)
+	}
+	claims, err := readClaims(token)
+	if err != nil {
+		return Credentials{}, err
+	}
+	// the token must be good for this account only: its issuer and audience are the account's
+	if want := b.cfg.Vendor.IssuerURL(target, b.cfg.IssuerHost); claims.Iss != want {
+		return Credentials{}, fmt.Errorf("the token minted for %s names issuer %q, want %q: not used", r.Account, claims.Iss, want)
+	}
+	if want := b.cfg.Vendor.Audience(target); claims.Aud != want {
+		return Credentials{}, fmt.Errorf("the token minted for %s names audience %q, want %q: not used", r.Account, claims.Aud, want)
+	}
+	base := Event{Actor: engineer, Engineer: engineer, Account: r.Account, RequestID: r.ID, Ticket: r.Ticket, RoleARN: roleARN}
+	minted := base
+	minted.Type, minted.TokenID, minted.TokenExpiry = EventTokenMinted, claims.Jti, time.Unix(claims.Exp, 0).UTC()
+	if err := b.audit.Record(ctx, minted); err != nil {
+		return Credentials{}, err
+	}
+
+	name := SessionName(engineer, r.Ticket)
+	out, err := b.sts.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:          aws.String(roleARN),
+		RoleSessionName:  aws.String(name),
+		WebIdentityToken: aws.String(token),
+		DurationSeconds:  aws.Int32(int32(session / time.Second)),
+		Policy:           aws.String(sessionPolicy.Inline.JSON()),
+		PolicyArns:       policyARNs(sessionPolicy.ManagedARNs),
+	})
+	if err != nil {
+		return Credentials{}, fmt.Errorf("assuming %s for request %s: %w", roleARN, r.ID, err)
+	}
+	if out.Credentials == nil {
+		return Credentials{}, fmt.Errorf("assuming %s for request %s: STS returned no credentials", roleARN, r.ID)
+	}
+	c := Credentials{
+		AccessKeyID:     aws.ToString(out.Credentials.AccessKeyId),
+		SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey),
+		SessionToken:    aws.ToString(out.Credentials.SessionToken),
+		Expiration:      aws.ToTime(out.Credentials.Expiration).UTC(),
+		RoleARN:         roleARN,
+		SessionName:     name,
+	}
+	if out.AssumedRoleUser != nil {
+		c.AssumedRoleARN = aws.ToString(out.AssumedRoleUser.Arn)
+	}
+	issued := base
+	issued.Type, issued.SessionName, issued.AccessKeyLast, issued.SessionExpiry = EventSession, name, last4(c.AccessKeyID), c.Expiration
+	issued.DurationSeconds = int64(session / time.Second)
+	if err := b.audit.Record(ctx, issued); err != nil {
+		// fail closed: a session the log does not show is not handed out
+		return Credentials{}, err
+	}
+	return c, nil
+}
+
+// supportRole is the role sessions use: the gateway template's (its ARN as registered), or the
+// role the vendor provisions through the management stack.
+func (b *Broker) supportRole(o registry.Onboarding, t policy.Target) string {
+	if o.Kind == registry.Gateway {
+		if o.RoleARN != "" {
+			return o.RoleARN
+		}
+		return b.cfg.Vendor.GatewayRoleARN(t)
+	}
+	return b.cfg.Vendor.SupportRoleARN(t)
+}
+
+func policyARNs(arns []string) []ststypes.PolicyDescriptorType {
+	out := make([]ststypes.PolicyDescriptorType, 0, len(arns))
+	for _, a := range arns {
+		out = append(out, ststypes.PolicyDescriptorType{Arn: aws.String(a)})
+	}
+	return out
+}
+
+func last4(s string) string {
+	if len(s) <= 4 {
+		return s
+	}
+	return s[len(s)-4:]
+}
+
+var sessionNameInvalid = regexp.MustCompile(`[^\w+=,.@-]`)
+
+// SessionName is the RoleSessionName for engineer's session for ticket, "<engineer>-<ticket>" in
+// the characters STS accepts ([\w+=,.@-]{2,64}); it is what the customer's CloudTrail shows.
+func SessionName(engineer, ticket string) string {
+	s := sessionNameInvalid.ReplaceAllString(engineer+"-"+ticket, "_")
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	for len(s) < 2 {
+		s += "_"
+	}
+	return s
+}
+
+// tokenClaims are the minted token's claims the broker checks and records.
+type tokenClaims struct {
+	Iss string `json:"iss"`
+	Aud string `json:"aud"`
+	Sub string `json:"sub"`
+	Exp int64  `json:"exp"`
+	Jti string `json:"jti"`
+}
+
+// readClaims decodes the payload of a compact JWS the broker's own issuer just signed (the
+// signature is STS's to check).
+func readClaims(token string) (tokenClaims, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return tokenClaims{}, fmt.Errorf("the minted token is not a compact JWS")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return tokenClaims{}, fmt.Errorf("decoding the minted token: %w", err)
+	}
+	var c tokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return tokenClaims{}, fmt.Errorf("decoding the minted token's claims: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,176 @@
+package broker_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/issuer"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/test/moto"
+)
+
+// The broker's store and audit log are conditional DynamoDB writes, so they run against moto (one
+// server per test binary, one table per test); the registry, the issuer and STS are fakes.
+var server moto.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	_ = server.Close()
+	os.Exit(code)
+}
+
+var tables atomic.Int64
+
+// newTable creates a broker table (with its TTL) on moto and returns a client for it.
+func newTable(t *testing.T) (*dynamodb.Client, string) {
+	t.Helper()
+	cfg, err := server.Server(t).Config(t.Context(), "")
+	require.NoError(t, err)
+	db := dynamodb.NewFromConfig(cfg)
+	name := fmt.Sprintf("broker-%d", tables.Add(1))
+	require.NoError(t, broker.CreateTable(t.Context(), db, name))
+	return db, name
+}
+
+const (
+	acct     = "111122223333"
+	other    = "444455556666"
+	pending  = "777788889999" // onboarding started, no stack registered
+	gwAcct   = "222233334444" // gateway stack registered
+	engineer = "alice@doit.com"
+	ticket   = "SUP-1234"
+	approver = "tenant:acme/bob"
+)
+
+// fakeRegistry holds onboardings by account and kind.
+type fakeRegistry map[string]registry.Onboarding
+
+func (f fakeRegistry) Get(_ context.Context, account string, kind registry.Kind) (registry.Onboarding, bool, error) {
+	o, ok := f[account+"/"+string(kind)]
+	return o, ok, nil
+}
+
+func newRegistry() fakeRegistry {
+	return fakeRegistry{
+		acct + "/MANAGEMENT":    {AccountID: acct, Kind: registry.Management, Tenant: "acme", Status: registry.Registered},
+		other + "/MANAGEMENT":   {AccountID: other, Kind: registry.Management, Tenant: "globex", Status: registry.Registered},
+		pending + "/MANAGEMENT": {AccountID: pending, Kind: registry.Management, Tenant: "acme", Status: registry.Pending},
+		gwAcct + "/MANAGEMENT":  {AccountID: gwAcct, Kind: registry.Management, Tenant: "acme", Status: registry.Registered},
+		gwAcct + "/GATEWAY": {AccountID: gwAcct, Kind: registry.Gateway, Tenant: "acme", Status: registry.Registered,
+			RoleARN: "arn:aws:iam::" + gwAcct + ":role/DoiT-Support-Gateway", DiagnosticTool: true},
+	}
+}
+
+// fakeMinter makes unsigned tokens with the claims the real issuer would set; forAccount, if set,
+// makes every token name that account instead (a broken issuer).
+type fakeMinter struct {
+	mu         sync.Mutex
+	calls      []issuer.Claims
+	forAccount string
+	now        func() time.Time
+}
+
+func (f *fakeMinter) Mint(_ context.Context, account string, c issuer.Claims) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, c)
+	if f.forAccount != "" {
+		account = f.forAccount
+	}
+	v, t := policy.DefaultVendor(), policy.Target{AccountID: account}
+	claims, _ := json.Marshal(map[string]any{"iss": v.IssuerURL(t, c.Host), "aud": v.Audience(t), "sub": c.Subject,
+		"exp": f.now().Add(c.Lifetime).Unix(), "jti": fmt.Sprintf("jti-%d", len(f.calls))})
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(`{"alg":"ES256"}`)) + "." + enc.EncodeToString(claims) + ".c2ln", nil
+}
+
+func (f *fakeMinter) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.calls) }
+
+// fakeSTS answers AssumeRoleWithWebIdentity and remembers the inputs.
+type fakeSTS struct {
+	mu    sync.Mutex
+	calls []*sts.AssumeRoleWithWebIdentityInput
+	now   func() time.Time
+}
+
+func (f *fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.AssumeRoleWithWebIdentityInput, _ ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, in)
+	return &sts.AssumeRoleWithWebIdentityOutput{
+		Credentials: &ststypes.Credentials{AccessKeyId: aws.String("ASIAEXAMPLEKEY1WXYZ"), SecretAccessKey: aws.String("secret-value"),
+			SessionToken: aws.String("session-token-value"),
+			Expiration:   aws.Time(f.now().Add(time.Duration(aws.ToInt32(in.DurationSeconds)) * time.Second))},
+		AssumedRoleUser: &ststypes.AssumedRoleUser{Arn: aws.String("arn:aws:sts::" + acct + ":assumed-role/x/" + aws.ToString(in.RoleSessionName))},
+	}, nil
+}
+
+func (f *fakeSTS) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.calls) }
+
+// clock is a settable clock.
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+type fixture struct {
+	b     *broker.Broker
+	reg   fakeRegistry
+	mint  *fakeMinter
+	sts   *fakeSTS
+	clock *clock
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	c := &clock{}
+	c.ns.Store(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC).UnixNano())
+	f := &fixture{reg: newRegistry(), mint: &fakeMinter{now: c.Now}, sts: &fakeSTS{now: c.Now}, clock: c}
+	db, table := newTable(t)
+	b, err := broker.New(broker.Config{}, f.reg, f.mint, f.sts, db, table)
+	require.NoError(t, err)
+	b.SetClock(c.Now)
+	f.b = b
+	return f
+}
+
+// request makes a pending request by engineer for acct, for an hour.
+func (f *fixture) request(t *testing.T) broker.Request {
+	t.Helper()
+	r, err := f.b.Request(t.Context(), engineer, acct, ticket, "customer reports failing deploys", time.Hour)
+	require.NoError(t, err)
+	return r
+}
+
+// events lists the audit events of acct.
+func (f *fixture) events(t *testing.T, filter broker.Filter) []broker.Event {
+	t.Helper()
+	ev, err := f.b.Audit().List(t.Context(), filter)
+	require.NoError(t, err)
+	return ev
+}
+
+func lastRefusal(t *testing.T, events []broker.Event) broker.Event {
+	t.Helper()
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Type == broker.EventRefused {
+			return events[i]
+		}
+	}
+	t.Fatalf("no refusal among %d events", len(events))
+	return broker.Event{}
+}

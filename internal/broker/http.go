@@ -1,0 +1,192 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// PrincipalHeader carries the caller's principal. The broker's API sits behind an authenticating
+// front end (the vendor's SSO proxy for engineers, the customer portal for tenants) that sets it
+// after authenticating the caller and strips any value the client sent; the API trusts it as is
+// and refuses a request without it (401). Engineers are vendor identities ("alice@doit.com");
+// customers are "tenant:<tenant>/<user>".
+const PrincipalHeader = "X-Support-Principal"
+
+const maxBody = 64 << 10
+
+// Handler is the broker's HTTP API (JSON):
+//
+//	POST /requests                          {"account","ticket","justification","duration":"30m"} → 201 request
+//	POST /requests/{id}/approve             → 200 request (a customer principal)
+//	POST /requests/{id}/dismiss             → 200 request
+//	POST /requests/{id}/revoke              → 200 request
+//	POST /requests/{id}/credentials         → 200 credentials (the requester; Cache-Control: no-store)
+//	POST /accounts/{account}/pre-approval   {"maxDuration":"1h"} ("0s" removes it) → 200 pre-approval
+//	GET  /audit?account=A | ?engineer=E [&since=&until= RFC 3339] → 200 JSON lines
+//
+// A customer reads the audit of its own accounts only; a vendor principal reads any. Refusals are
+// {"error": reason} with 400 (invalid), 401 (no principal), 403 (forbidden), 404 (no such request),
+// 409 (state or account does not allow it); failures are 500 and logged, never shown.
+func Handler(b *Broker) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /requests", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+		var in struct {
+			Account       string `json:"account"`
+			Ticket        string `json:"ticket"`
+			Justification string `json:"justification"`
+			Duration      string `json:"duration"`
+		}
+		if !decode(w, r, &in) {
+			return
+		}
+		d, err := time.ParseDuration(in.Duration)
+		if err != nil {
+			writeError(w, r, refuse(ErrInvalid, "duration %q is not a duration such as 30m or 1h", in.Duration))
+			return
+		}
+		req, err := b.Request(r.Context(), who, in.Account, in.Ticket, in.Justification, d)
+		reply(w, r, http.StatusCreated, req, err)
+	}))
+	for action, decide := range map[string]func(context.Context, string, string) (Request, error){
+		"approve": b.Approve, "dismiss": b.Dismiss, "revoke": b.Revoke,
+	} {
+		mux.HandleFunc("POST /requests/{id}/"+action, withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+			req, err := decide(r.Context(), who, r.PathValue("id"))
+			reply(w, r, http.StatusOK, req, err)
+		}))
+	}
+	mux.HandleFunc("POST /requests/{id}/credentials", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+		w.Header().Set("Cache-Control", "no-store")
+		c, err := b.Credentials(r.Context(), who, r.PathValue("id"))
+		reply(w, r, http.StatusOK, c, err)
+	}))
+	mux.HandleFunc("POST /accounts/{account}/pre-approval", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+		var in struct {
+			MaxDuration string `json:"maxDuration"`
+		}
+		if !decode(w, r, &in) {
+			return
+		}
+		d, err := time.ParseDuration(in.MaxDuration)
+		if err != nil {
+			writeError(w, r, refuse(ErrInvalid, "maxDuration %q is not a duration such as 30m or 1h", in.MaxDuration))
+			return
+		}
+		p, err := b.PreApprove(r.Context(), who, r.PathValue("account"), d)
+		reply(w, r, http.StatusOK, p, err)
+	}))
+	mux.HandleFunc("GET /audit", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+		q := r.URL.Query()
+		f := Filter{Account: q.Get("account"), Engineer: q.Get("engineer")}
+		for name, t := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+			if v := q.Get(name); v != "" {
+				var err error
+				if *t, err = time.Parse(time.RFC3339, v); err != nil {
+					writeError(w, r, refuse(ErrInvalid, "%s %q is not an RFC 3339 time", name, v))
+					return
+				}
+			}
+		}
+		if err := b.mayReadAudit(r, who, f); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if (f.Account == "") == (f.Engineer == "") {
+			writeError(w, r, refuse(ErrInvalid, "%s", ErrFilter.Error()))
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := b.audit.Export(r.Context(), w, f); err != nil {
+			// the status line may be out already: log, and cut the stream short
+			slog.ErrorContext(r.Context(), "exporting the audit log", "principal", who, "error", err)
+		}
+	}))
+	return mux
+}
+
+// mayReadAudit: a customer reads only the audit of accounts its tenant owns.
+func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) error {
+	if !strings.HasPrefix(who, "tenant:") {
+		return nil
+	}
+	tenant, ok := tenantPrincipal(who)
+	if !ok || f.Account == "" {
+		return refuse(ErrForbidden, "a customer can read the audit of its own accounts only (?account=)")
+	}
+	o, err := b.active(r.Context(), f.Account)
+	if err != nil {
+		return err
+	}
+	if o.Tenant != tenant {
+		return refuse(ErrForbidden, "account %s does not belong to tenant %q", f.Account, tenant)
+	}
+	return nil
+}
+
+func withPrincipal(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		who := strings.TrimSpace(r.Header.Get(PrincipalHeader))
+		if who == "" {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no caller principal (" + PrincipalHeader + ")"})
+			return
+		}
+		h(w, r, who)
+	}
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, r, refuse(ErrInvalid, "the request body is not the expected JSON: %v", err))
+		return false
+	}
+	return true
+}
+
+func reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var refusal *Refusal
+	if !errors.As(err, &refusal) {
+		slog.ErrorContext(r.Context(), "broker request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		return
+	}
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, ErrInvalid):
+		status = http.StatusBadRequest
+	case errors.Is(err, ErrForbidden):
+		status = http.StatusForbidden
+	case errors.Is(err, ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrAccountUnavailable):
+		status = http.StatusConflict
+	}
+	writeJSON(w, status, map[string]string{"error": refusal.Reason})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, fmt.Sprintf(`{"error":%q}`, "internal error"), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,224 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Request records engineer's request for access to account for ticket. It starts approved when the
+// account has a standing approval (capped at its maximum), else pending for Config.PendingFor.
+func (b *Broker) Request(ctx context.Context, engineer, account, ticket, justification string, duration time.Duration) (Request, error) {
+	ev := Event{Action: "request", Actor: engineer, Engineer: engineer, Account: account, Ticket: ticket,
+		DurationSeconds: int64(duration / time.Second)}
+	r, err := b.request(ctx, engineer, account, ticket, justification, duration)
+	if err != nil {
+		if !accountPattern.MatchString(account) {
+			ev.Account = "" // never index by a made-up account
+		}
+		return Request{}, b.refused(ctx, err, ev)
+	}
+	return r, nil
+}
+
+func (b *Broker) request(ctx context.Context, engineer, account, ticket, justification string, duration time.Duration) (Request, error) {
+	ticket, justification = strings.TrimSpace(ticket), strings.TrimSpace(justification)
+	switch {
+	case strings.TrimSpace(engineer) == "" || strings.HasPrefix(engineer, "tenant:"):
+		return Request{}, refuse(ErrInvalid, "only a support engineer can request access (got %q)", engineer)
+	case ticket == "":
+		return Request{}, refuse(ErrInvalid, "a ticket is required")
+	case justification == "":
+		return Request{}, refuse(ErrInvalid, "a justification is required")
+	case duration < MinSession:
+		return Request{}, refuse(ErrInvalid, "duration %s is shorter than the minimum session, %s", duration, MinSession)
+	case duration > b.cfg.MaxDuration:
+		return Request{}, refuse(ErrInvalid, "duration %s is over the maximum, %s", duration, b.cfg.MaxDuration)
+	}
+	o, err := b.active(ctx, account)
+	if err != nil {
+		return Request{}, err
+	}
+	id, err := newID("req-")
+	if err != nil {
+		return Request{}, err
+	}
+	now := b.clock()
+	r := Request{ID: id, Engineer: engineer, Account: account, Tenant: o.Tenant, Ticket: ticket, Justification: justification,
+		DurationSeconds: int64(duration / time.Second), State: Pending, CreatedAt: now, PendingUntil: now.Add(b.cfg.PendingFor)}
+	pre, found, err := b.store.getPreApproval(ctx, account)
+	if err != nil {
+		return Request{}, err
+	}
+	if found && pre.Tenant == o.Tenant {
+		if max := time.Duration(pre.MaxDurationSeconds) * time.Second; duration > max {
+			r.DurationSeconds = pre.MaxDurationSeconds
+		}
+		r.State, r.PreApproved, r.DecidedBy, r.DecidedAt = Approved, true, pre.ApprovedBy, now
+		r.AccessUntil = now.Add(r.Duration())
+	}
+	r.ExpiresAt = now.Add(b.cfg.PendingFor + b.cfg.MaxDuration + Retention).Unix()
+	if err := b.store.putRequest(ctx, r); err != nil {
+		return Request{}, err
+	}
+	events := []Event{{Type: EventRequested, Actor: engineer, Engineer: engineer, Account: account, RequestID: id,
+		Ticket: ticket, Reason: justification, DurationSeconds: int64(duration / time.Second)}}
+	if r.PreApproved {
+		events = append(events, Event{Type: EventApproved, Actor: r.DecidedBy, Engineer: engineer, Account: account,
+			RequestID: id, Ticket: ticket, Reason: "standing pre-approval", DurationSeconds: r.DurationSeconds})
+	}
+	for _, e := range events {
+		if err := b.audit.Record(ctx, e); err != nil {
+			return Request{}, err
+		}
+	}
+	return r, nil
+}
+
+// Approve approves a pending request: its window (the requested duration) starts now.
+func (b *Broker) Approve(ctx context.Context, approver, id string) (Request, error) {
+	return b.decide(ctx, "approve", approver, id, []State{Pending}, Approved, EventApproved)
+}
+
+// Dismiss refuses a pending request.
+func (b *Broker) Dismiss(ctx context.Context, approver, id string) (Request, error) {
+	return b.decide(ctx, "dismiss", approver, id, []State{Pending}, Dismissed, EventDismissed)
+}
+
+// Revoke withdraws a pending or approved request: no credentials are issued for it from now on.
+// (Sessions already issued run out at their expiry, at most an hour; STS cannot end them early.)
+func (b *Broker) Revoke(ctx context.Context, approver, id string) (Request, error) {
+	return b.decide(ctx, "revoke", approver, id, []State{Pending, Approved}, Revoked, EventRevoked)
+}
+
+func (b *Broker) decide(ctx context.Context, action, approver, id string, from []State, to State, typ EventType) (Request, error) {
+	ev := Event{Action: action, Actor: approver, RequestID: id}
+	r, found, err := b.store.getRequest(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	if !found {
+		return Request{}, b.refused(ctx, refuse(ErrNotFound, "there is no access request %q", id), ev)
+	}
+	ev.Account, ev.Engineer, ev.Ticket = r.Account, r.Engineer, r.Ticket
+	if err := b.mayDecide(ctx, approver, r); err != nil {
+		return Request{}, b.refused(ctx, err, ev)
+	}
+	now := b.clock()
+	if err := checkState(r, now, action, from); err != nil {
+		return Request{}, b.refused(ctx, err, ev)
+	}
+	updated, ok, err := b.store.decide(ctx, id, from, to, approver, now, r.Duration())
+	if err != nil {
+		return Request{}, err
+	}
+	if !ok { // another decision, or the clock, got there first
+		cur, _, rerr := b.store.getRequest(ctx, id)
+		if rerr != nil {
+			return Request{}, rerr
+		}
+		err := checkState(cur, now, action, from)
+		if err == nil {
+			err = refuse(ErrConflict, "request %s changed while deciding; try again", id)
+		}
+		return Request{}, b.refused(ctx, err, ev)
+	}
+	e := Event{Type: typ, Actor: approver, Engineer: r.Engineer, Account: r.Account, RequestID: id, Ticket: r.Ticket}
+	if to == Approved {
+		e.DurationSeconds = r.DurationSeconds
+	}
+	if err := b.audit.Record(ctx, e); err != nil {
+		return Request{}, err
+	}
+	return updated, nil
+}
+
+// mayDecide: the approver is a person of the tenant that owns the account now, and not the requester.
+func (b *Broker) mayDecide(ctx context.Context, approver string, r Request) error {
+	if approver == r.Engineer {
+		return refuse(ErrForbidden, "you cannot decide on your own request %s", r.ID)
+	}
+	tenant, ok := tenantPrincipal(approver)
+	if !ok {
+		return refuse(ErrForbidden, "only the customer can decide on access requests; %q is not a customer principal (tenant:<tenant>/<user>)", approver)
+	}
+	o, err := b.active(ctx, r.Account)
+	if err != nil {
+		return err
+	}
+	if tenant != o.Tenant {
+		return refuse(ErrForbidden, "account %s does not belong to tenant %q", r.Account, tenant)
+	}
+	return nil
+}
+
+// checkState says why r cannot go through action at now, or nil.
+func checkState(r Request, now time.Time, action string, from []State) error {
+	st := r.Status(now)
+	for _, f := range from {
+		if st == f {
+			return nil
+		}
+	}
+	switch st {
+	case Expired:
+		return refuse(ErrConflict, "cannot %s request %s: it has expired", action, r.ID)
+	case Dismissed, Revoked, Approved:
+		return refuse(ErrConflict, "cannot %s request %s: it was %s by %s", action, r.ID, strings.ToLower(string(st)), r.DecidedBy)
+	}
+	return refuse(ErrConflict, "cannot %s request %s: it is %s", action, r.ID, st)
+}
+
+// PreApprove sets a standing approval for account: requests then start approved, for at most
+// maxDuration. A maxDuration of zero removes it.
+func (b *Broker) PreApprove(ctx context.Context, approver, account string, maxDuration time.Duration) (PreApproval, error) {
+	ev := Event{Action: "pre-approve", Actor: approver, Account: account, DurationSeconds: int64(maxDuration / time.Second)}
+	p, err := b.preApprove(ctx, approver, account, maxDuration)
+	if err != nil {
+		if !accountPattern.MatchString(account) {
+			ev.Account = ""
+		}
+		return PreApproval{}, b.refused(ctx, err, ev)
+	}
+	return p, nil
+}
+
+func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDuration time.Duration) (PreApproval, error) {
+	tenant, ok := tenantPrincipal(approver)
+	if !ok {
+		return PreApproval{}, refuse(ErrForbidden, "only the customer can pre-approve access; %q is not a customer principal (tenant:<tenant>/<user>)", approver)
+	}
+	switch {
+	case maxDuration < 0 || (maxDuration > 0 && maxDuration < MinSession):
+		return PreApproval{}, refuse(ErrInvalid, "maximum duration %s is shorter than the minimum session, %s", maxDuration, MinSession)
+	case maxDuration > b.cfg.MaxDuration:
+		return PreApproval{}, refuse(ErrInvalid, "maximum duration %s is over the maximum, %s", maxDuration, b.cfg.MaxDuration)
+	}
+	o, err := b.active(ctx, account)
+	if err != nil {
+		return PreApproval{}, err
+	}
+	if tenant != o.Tenant {
+		return PreApproval{}, refuse(ErrForbidden, "account %s does not belong to tenant %q", account, tenant)
+	}
+	now := b.clock()
+	p := PreApproval{Account: account, Tenant: tenant, ApprovedBy: approver, MaxDurationSeconds: int64(maxDuration / time.Second), CreatedAt: now}
+	if maxDuration == 0 {
+		err = b.store.deletePreApproval(ctx, account)
+	} else {
+		err = b.store.putPreApproval(ctx, p)
+	}
+	if err != nil {
+		return PreApproval{}, err
+	}
+	reason := fmt.Sprintf("standing approval up to %s", maxDuration)
+	if maxDuration == 0 {
+		reason = "standing approval removed"
+	}
+	if err := b.audit.Record(ctx, Event{Type: EventPreApproval, Actor: approver, Account: account, Reason: reason,
+		DurationSeconds: p.MaxDurationSeconds}); err != nil {
+		return PreApproval{}, err
+	}
+	return p, nil
+}
