@@ -25,7 +25,8 @@ commands:
   request -account A -ticket T -justification J [-duration 1h]   ask for access (prints the request)
   approve -id R | dismiss -id R | revoke -id R                   the customer's decisions (-as tenant:<tenant>/<user>)
   pre-approve -account A -max-duration D                         a standing approval (0 removes it)
-  credentials -id R [-format json|env]                           the requester's session credentials
+  credentials -id R [-format json|env|console]                   the requester's session: credentials, or a
+                                                                 console sign-in URL (FEDERATION_ENDPOINT)
   audit -account A | -engineer E [-since T] [-until T]           the audit log as JSON lines (T: RFC 3339)
   create-table                                                   create the broker table, with its TTL
 
@@ -54,7 +55,7 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, a
 	duration := flags.Duration("duration", time.Hour, "how long access is needed")
 	maxDuration := flags.Duration("max-duration", time.Hour, "the standing approval's longest access")
 	id := flags.String("id", "", "the request ID")
-	format := flags.String("format", "json", "credentials as json or env (export lines)")
+	format := flags.String("format", "json", "credentials as json, env (export lines) or console (a sign-in URL)")
 	since := flags.String("since", "", "audit events from (RFC 3339)")
 	until := flags.String("until", "", "audit events until (RFC 3339)")
 	if err := flags.Parse(args[1:]); err != nil {
@@ -94,15 +95,23 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, a
 	case "pre-approve":
 		return emit(b.PreApprove(ctx, *as, *account, *maxDuration))
 	case "credentials":
-		if *format != "json" && *format != "env" {
-			return fmt.Errorf("broker credentials: -format %q, want json or env", *format)
+		if *format != "json" && *format != "env" && *format != "console" {
+			return fmt.Errorf("broker credentials: -format %q, want json, env or console", *format)
 		}
 		c, err := b.Credentials(ctx, *as, *id)
 		if err != nil {
 			return err
 		}
-		if *format == "json" {
+		switch *format {
+		case "json":
 			return emit(c, nil)
+		case "console":
+			link, err := (&broker.Console{Endpoint: getenv("FEDERATION_ENDPOINT"), Issuer: getenv("CONSOLE_ISSUER")}).SignInURL(ctx, c)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(out, link)
+			return err
 		}
 		_, err = fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_SESSION_TOKEN=%s\n# expires %s; session %s in %s\n",
 			c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expiration.Format(time.RFC3339), c.SessionName, c.RoleARN)

@@ -123,7 +123,7 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 	_, err = sh("audit")
 	assert.ErrorContains(t, err, "exactly one of account or engineer")
 	_, err = sh("credentials", "-id", req.ID, "-format", "xml")
-	assert.ErrorContains(t, err, "want json or env")
+	assert.ErrorContains(t, err, "want json, env or console")
 	_, err = sh("frobnicate")
 	assert.ErrorContains(t, err, "unknown broker command")
 	_, err = sh()
