@@ -6,14 +6,21 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/broker"
 	"github.com/supportaccess/gateway/internal/gateway"
+	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/test/faultproxy"
 	"github.com/supportaccess/gateway/test/lambdaruntime"
 	"github.com/supportaccess/gateway/test/moto"
@@ -148,4 +155,53 @@ func BenchmarkReconcileCriticalPath(b *testing.B) {
 	b.ReportMetric(float64(seq.create)/float64(conc.create), "create-speedup")
 	b.ReportMetric(float64(seq.del)/float64(conc.del), "delete-speedup")
 	b.ReportMetric(rt(conc.calls), "calls")
+}
+
+// BenchmarkBrokerCredentials measures what an engineer waits for once access is approved: a token
+// minted with the account's KMS key, AssumeRoleWithWebIdentity with the session policy, and the audit
+// writes, all against moto. It reports the p50 and p99 latency and the throughput of one client.
+func BenchmarkBrokerCredentials(b *testing.B) {
+	srv := moto.StartForTest(b)
+	ctx := context.Background()
+	vendorCfg, err := srv.Config(ctx, vendorAccount)
+	require.NoError(b, err)
+	db := dynamodb.NewFromConfig(vendorCfg)
+	reg := &registry.Registry{DB: db, Table: table}
+	_, err = db.CreateTable(ctx, registry.TableInput(table))
+	require.NoError(b, err)
+	_, err = reg.StartOnboarding(ctx, "tenant-1", customerAccount, "ext-bench-bench-bench-bench")
+	require.NoError(b, err)
+	_, err = reg.Register(ctx, registry.Registration{AccountID: customerAccount, Kind: registry.Management,
+		ExternalID: "ext-bench-bench-bench-bench", RoleARN: "arn:aws:iam::" + customerAccount + ":role/DoiT_Management_Role_DO-NOT-DELETE",
+		StackID: stackARN(customerAccount, "bench"), RequestID: "bench"})
+	require.NoError(b, err)
+	iss, err := issuer.New(issuer.Config{Vendor: policy.DefaultVendor(), Partition: "aws", VendorAccount: vendorAccount,
+		SignerRoleARN: signerRole}, kms.NewFromConfig(vendorCfg), &issuer.DynamoStore{DB: db, Table: table})
+	require.NoError(b, err)
+	_, err = iss.CreateAccountKey(ctx, customerAccount)
+	require.NoError(b, err)
+	require.NoError(b, broker.CreateTable(ctx, db, "broker"))
+	br, err := broker.New(broker.Config{}, reg, iss, sts.NewFromConfig(vendorCfg), db, "broker")
+	require.NoError(b, err)
+	r, err := br.Request(ctx, "alice@doit.com", customerAccount, "SUP-1", "benchmark", time.Hour)
+	require.NoError(b, err)
+	_, err = br.Approve(ctx, "tenant:tenant-1/bob", r.ID)
+	require.NoError(b, err)
+
+	var lat []time.Duration
+	start := time.Now()
+	for b.Loop() {
+		t0 := time.Now()
+		_, err := br.Credentials(ctx, "alice@doit.com", r.ID)
+		lat = append(lat, time.Since(t0))
+		require.NoError(b, err)
+	}
+	total := time.Since(start)
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(len(lat))/total.Seconds(), "sessions/s")
 }
