@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/broker"
@@ -190,37 +192,48 @@ func TestBrokerUnknownRequest(t *testing.T) {
 	assert.Len(t, f.events(t, broker.Filter{Engineer: approver}), 1, "and on the approver's")
 }
 
-func TestBrokerRacingDecisionsApplyOnce(t *testing.T) {
+// interleavingDB runs before once, just ahead of the first UpdateItem: another decision lands
+// between this broker's read of the request and its conditional write.
+type interleavingDB struct {
+	broker.DynamoAPI
+	once   sync.Once
+	before func()
+}
+
+func (d *interleavingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	d.once.Do(d.before)
+	return d.DynamoAPI.UpdateItem(ctx, in, o...)
+}
+
+// Two decisions race: the customer's approval reads a pending request, a colleague's dismissal is
+// written before the approval's write. The approval's condition refuses it, so exactly one
+// decision applies and is logged. (The decisions run in turn, with the interleaving forced: moto's
+// threaded server does not serialize concurrent conditional writes as DynamoDB does, see README.)
+func TestBrokerStaleDecisionIsRefused(t *testing.T) {
 	f := newFixture(t)
 	r := f.request(t)
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Go(func() {
-			if i%2 == 0 {
-				_, errs[i] = f.b.Approve(t.Context(), approver, r.ID)
-			} else {
-				_, errs[i] = f.b.Dismiss(t.Context(), "tenant:acme/carol", r.ID)
-			}
-		})
-	}
-	wg.Wait()
-	ok := 0
-	for _, err := range errs {
-		if err == nil {
-			ok++
-		} else {
-			assert.ErrorIs(t, err, broker.ErrConflict)
-		}
-	}
-	assert.Equal(t, 1, ok, "exactly one decision applies")
+	db, table := f.db, f.table
+	var dismissErr error
+	racing := &interleavingDB{DynamoAPI: db, before: func() {
+		_, dismissErr = f.b.Dismiss(t.Context(), "tenant:acme/carol", r.ID)
+	}}
+	stale, err := broker.New(broker.Config{}, f.reg, f.mint, f.sts, racing, table)
+	require.NoError(t, err)
+	stale.SetClock(f.clock.Now)
+
+	_, err = stale.Approve(t.Context(), approver, r.ID)
+	require.NoError(t, dismissErr, "the dismissal landed first")
+	require.ErrorIs(t, err, broker.ErrConflict, "the approval saw a pending request, but its write is refused")
+	got, err := f.b.Get(t.Context(), r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, broker.Dismissed, got.State)
 	decisions := 0
 	for _, e := range f.events(t, broker.Filter{Account: acct}) {
 		if e.Type == broker.EventApproved || e.Type == broker.EventDismissed {
 			decisions++
 		}
 	}
-	assert.Equal(t, 1, decisions)
+	assert.Equal(t, 1, decisions, "exactly one decision applies")
 }
 
 func TestBrokerCredentialsRefusals(t *testing.T) {

@@ -128,6 +128,8 @@ func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC(
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 type fixture struct {
+	db    *dynamodb.Client
+	table string
 	b     *broker.Broker
 	reg   fakeRegistry
 	mint  *fakeMinter
@@ -144,7 +146,7 @@ func newFixture(t *testing.T) *fixture {
 	b, err := broker.New(broker.Config{}, f.reg, f.mint, f.sts, db, table)
 	require.NoError(t, err)
 	b.SetClock(c.Now)
-	f.b = b
+	f.b, f.db, f.table = b, db, table
 	return f
 }
 
