@@ -66,7 +66,7 @@ func NewSupportGatewayStack(scope constructs.Construct, id string, c Config) aws
 	role := iam.NewCfnRole(stack, jsii.String("SupportGatewayRole"), &iam.CfnRoleProps{
 		RoleName:                 jsii.String(v.GatewayRoleName()),
 		Description:              jsii.String(v.Name + " support engineers' read-only access, through " + v.Name + "'s identity providers only."),
-		AssumeRolePolicyDocument: cfnDocument(v.WebIdentityTrust(policy.Template, v.GatewayRoleName())),
+		AssumeRolePolicyDocument: cfnDocument(v.WebIdentityTrust(policy.Template)),
 		ManagedPolicyArns:        &managed,
 		Policies: &[]any{
 			&iam.CfnRole_PolicyProperty{PolicyName: jsii.String(v.Name + "-Support-Base"), PolicyDocument: cfnDocument(perms.Base)},

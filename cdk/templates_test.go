@@ -259,7 +259,7 @@ func TestTemplatesCarryThePolicyDocuments(t *testing.T) {
 		"management trust":  {props(mgmt, "AssumeableRole")["AssumeRolePolicyDocument"], v.ManagementTrust(acct, "999988887777", "ext-0123456789abcdef")},
 		"management policy": {props(mgmt, "CustomerPolicy")["PolicyDocument"], v.ManagementPolicy(acct)},
 		"boundary":          {props(mgmt, "SupportBoundary")["PolicyDocument"], v.Boundary(acct)},
-		"gateway trust":     {gwRole["AssumeRolePolicyDocument"], v.WebIdentityTrust(acct, v.GatewayRoleName())},
+		"gateway trust":     {gwRole["AssumeRolePolicyDocument"], v.WebIdentityTrust(acct)},
 		"gateway base":      {inline["DoiT-Support-Base"], perms.Base},
 		"gateway runbooks":  {inline["DoiT-Support-Runbooks"], perms.Runbooks},
 		"gateway diagnosis": {inline["DoiT-Support-Diagnostics"], perms.Diagnostic},

@@ -29,6 +29,8 @@ commands:
                                                                  console sign-in URL (FEDERATION_ENDPOINT)
   audit -account A | -engineer E [-since T] [-until T]           the audit log as JSON lines (T: RFC 3339)
   create-table                                                   create the broker table, with its TTL
+  create-subject-key                                             create the issuer's pairwise-subject HMAC key
+                                                                 (once per vendor account; idempotent)
 
 PRINCIPAL (-as, or SUPPORT_PRINCIPAL) is who acts: an engineer, or a customer tenant:<tenant>/<user>.
 environment: BROKER_TABLE (required), REGISTRY_TABLE; for credentials also VENDOR_ACCOUNT_ID and
@@ -68,7 +70,26 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, a
 		_, err := fmt.Fprintln(out, "created", table)
 		return err
 	}
-	b, err := newBroker(getenv, awsCfg, reg, db, table)
+	iss, err := newIssuer(getenv, awsCfg, reg, db)
+	if err != nil {
+		return err
+	}
+	if cmd == "create-subject-key" {
+		if iss == nil {
+			return errIssuerNotConfigured
+		}
+		id, err := iss.EnsureSubjectKey(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(out, iss.SubjectAlias(), "→", id)
+		return err
+	}
+	var mint broker.Minter = noIssuer{}
+	if iss != nil {
+		mint = iss
+	}
+	b, err := newBroker(getenv, awsCfg, reg, mint, db, table)
 	if err != nil {
 		return err
 	}
@@ -135,13 +156,30 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, a
 	}
 }
 
-// newBroker wires a broker from the environment. The issuer is configured only if its settings are
-// there; without them, every command but credentials works.
-func newBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, db *dynamodb.Client, table string) (*broker.Broker, error) {
-	cfg := broker.Config{Vendor: policy.DefaultVendor(), Environment: getenv("SUPPORT_ENVIRONMENT")}
+// vendorFromEnv is the default vendor, renamed by VENDOR_NAME.
+func vendorFromEnv(getenv func(string) string) policy.Vendor {
+	v := policy.DefaultVendor()
 	if name := getenv("VENDOR_NAME"); name != "" {
-		cfg.Vendor.Name = name
+		v.Name = name
 	}
+	return v
+}
+
+var errIssuerNotConfigured = errors.New("the issuer is not configured: set VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN")
+
+// newIssuer wires the issuer from the environment, or returns nil if its settings are not there:
+// without them, every broker command but credentials and create-subject-key works.
+func newIssuer(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, db *dynamodb.Client) (*issuer.Issuer, error) {
+	if getenv("VENDOR_ACCOUNT_ID") == "" || getenv("SIGNER_ROLE_ARN") == "" {
+		return nil, nil
+	}
+	return issuer.New(issuer.Config{Vendor: vendorFromEnv(getenv), Partition: "aws", VendorAccount: getenv("VENDOR_ACCOUNT_ID"),
+		SignerRoleARN: getenv("SIGNER_ROLE_ARN")}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: reg.Table})
+}
+
+// newBroker wires a broker from the environment.
+func newBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, mint broker.Minter, db *dynamodb.Client, table string) (*broker.Broker, error) {
+	cfg := broker.Config{Vendor: vendorFromEnv(getenv), Environment: getenv("SUPPORT_ENVIRONMENT")}
 	for _, d := range []struct {
 		name string
 		v    *time.Duration
@@ -154,15 +192,6 @@ func newBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Regi
 			*d.v = v
 		}
 	}
-	var mint broker.Minter = noIssuer{}
-	if getenv("VENDOR_ACCOUNT_ID") != "" && getenv("SIGNER_ROLE_ARN") != "" {
-		iss, err := issuer.New(issuer.Config{Vendor: cfg.Vendor, Partition: "aws", VendorAccount: getenv("VENDOR_ACCOUNT_ID"),
-			SignerRoleARN: getenv("SIGNER_ROLE_ARN")}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: reg.Table})
-		if err != nil {
-			return nil, err
-		}
-		mint = iss
-	}
 	return broker.New(cfg, reg, mint, sts.NewFromConfig(awsCfg), db, table)
 }
 
@@ -170,5 +199,5 @@ func newBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Regi
 type noIssuer struct{}
 
 func (noIssuer) Mint(context.Context, string, issuer.Claims) (string, error) {
-	return "", errors.New("the issuer is not configured: set VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN")
+	return "", errIssuerNotConfigured
 }

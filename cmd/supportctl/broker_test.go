@@ -75,6 +75,14 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 
 	_, err = sh("credentials", "-id", req.ID, "-as", "mallory@doit.com")
 	assert.ErrorContains(t, err, "only the requester")
+	_, err = sh("credentials", "-id", req.ID)
+	assert.ErrorContains(t, err, "create it once with `supportctl broker create-subject-key`", "the operator is told what to run")
+	out, err = sh("create-subject-key")
+	require.NoError(t, err)
+	assert.Regexp(t, `^alias/doit-support-issuer/subjects → \S+\n$`, out)
+	again, err := sh("create-subject-key")
+	require.NoError(t, err)
+	assert.Equal(t, out, again, "idempotent")
 	out, err = sh("credentials", "-id", req.ID, "-format", "env")
 	require.NoError(t, err)
 	assert.Regexp(t, `^export AWS_ACCESS_KEY_ID=\S+\nexport AWS_SECRET_ACCESS_KEY=\S+\nexport AWS_SESSION_TOKEN=\S+\n# expires `, out)
@@ -111,7 +119,7 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 		assert.NotContains(t, l, creds.SecretAccessKey)
 		assert.NotContains(t, l, creds.SessionToken)
 	}
-	assert.Equal(t, []string{"REQUESTED", "REFUSED", "APPROVED", "REFUSED", "TOKEN_MINTED", "SESSION_ISSUED", "TOKEN_MINTED",
+	assert.Equal(t, []string{"REQUESTED", "REFUSED", "APPROVED", "REFUSED", "FAILED", "TOKEN_MINTED", "SESSION_ISSUED", "TOKEN_MINTED",
 		"SESSION_ISSUED", "REVOKED", "REFUSED", "PRE_APPROVAL", "REQUESTED", "APPROVED"}, types)
 	out, err = sh("audit", "-engineer", "mallory@doit.com")
 	require.NoError(t, err)

@@ -32,7 +32,7 @@ commands:
                                  each account's plan and changes nothing
   create-table                   create the registry table (local runs; production declares it in its stack)
   broker <command> [flags]       access requests: request, approve, dismiss, revoke, pre-approve,
-                                 credentials, audit, create-table (supportctl broker for details)
+                                 credentials, audit, create-table, create-subject-key (supportctl broker for details)
 
 environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
 MANAGEMENT_TEMPLATE_URL (default: the published template); for repair VENDOR_NAME (default DoiT)`

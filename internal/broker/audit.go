@@ -48,6 +48,9 @@ type Event struct {
 	// TokenID and TokenExpiry identify a minted token (its jti and exp), never the token.
 	TokenID     string    `dynamodbav:"TokenId,omitempty" json:"tokenId,omitempty"`
 	TokenExpiry time.Time `dynamodbav:"TokenExpiry,omitempty" json:"tokenExpiry,omitzero"`
+	// Subject is the token's sub: the engineer's pairwise identifier in this account, which the
+	// customer's CloudTrail shows for the session's AssumeRoleWithWebIdentity call.
+	Subject string `dynamodbav:"Subject,omitempty" json:"subject,omitempty"`
 	// A session: the role, session name, last four characters of the access key ID, and expiry.
 	RoleARN       string    `dynamodbav:"RoleArn,omitempty" json:"roleArn,omitempty"`
 	SessionName   string    `dynamodbav:"SessionName,omitempty" json:"sessionName,omitempty"`

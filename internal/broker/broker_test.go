@@ -44,7 +44,7 @@ func TestBrokerRequestApproveCredentials(t *testing.T) {
 
 	require.Len(t, f.mint.calls, 1)
 	claims := f.mint.calls[0]
-	assert.Equal(t, policy.Subject("DoiT-Support"), claims.Subject, "sub is the role's, never the engineer's")
+	assert.Equal(t, engineer, claims.Engineer, "the issuer turns the engineer into the pairwise sub")
 	assert.Equal(t, "support", claims.Environment)
 	require.Len(t, f.sts.calls, 1)
 	in := f.sts.calls[0]
@@ -68,6 +68,9 @@ func TestBrokerRequestApproveCredentials(t *testing.T) {
 	assert.Equal(t, []broker.EventType{broker.EventRequested, broker.EventRefused, broker.EventApproved,
 		broker.EventTokenMinted, broker.EventSession}, types)
 	assert.Equal(t, "jti-1", events[3].TokenID)
+	sub := fakeSubject(acct, engineer)
+	assert.Equal(t, sub, events[3].Subject, "the audit maps the sub CloudTrail shows to the engineer")
+	assert.Equal(t, sub, events[4].Subject)
 	assert.Equal(t, f.clock.Now().Add(2*time.Minute), events[3].TokenExpiry)
 	assert.Equal(t, "WXYZ", events[4].AccessKeyLast)
 	assert.Equal(t, c.Expiration, events[4].SessionExpiry)
@@ -91,7 +94,7 @@ func TestBrokerGatewayAccountUsesTheGatewayRole(t *testing.T) {
 	c, err := f.b.Credentials(ctx, engineer, r.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "arn:aws:iam::"+gwAcct+":role/DoiT-Support-Gateway", c.RoleARN)
-	assert.Equal(t, policy.Subject("DoiT-Support-Gateway"), f.mint.calls[0].Subject)
+	assert.Equal(t, engineer, f.mint.calls[0].Engineer)
 	assert.Equal(t, int32(30*60), aws.ToInt32(f.sts.calls[0].DurationSeconds))
 	sp := policy.NewSessionPolicy(policy.Target{Partition: "aws", AccountID: gwAcct}, policy.Features{Diagnostic: true})
 	assert.JSONEq(t, sp.Inline.JSON(), aws.ToString(f.sts.calls[0].Policy), "the account's enabled features")
@@ -259,6 +262,10 @@ func TestBrokerCredentialsRefusals(t *testing.T) {
 		}, engineer: engineer, kind: broker.ErrAccountUnavailable, reason: "no registered stack"},
 		"token for another account": {prepare: func(t *testing.T, f *fixture, _ string) { f.mint.forAccount = other },
 			engineer: engineer, reason: "names issuer"},
+		"token with a role's sub": {prepare: func(t *testing.T, f *fixture, _ string) { f.mint.sub = "role/DoiT-Support" },
+			engineer: engineer, reason: "not an engineer identifier"},
+		"token with the engineer's name as sub": {prepare: func(t *testing.T, f *fixture, _ string) { f.mint.sub = "urn:doit:engineer:alice" },
+			engineer: engineer, reason: "not an engineer identifier"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)

@@ -63,10 +63,9 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 	}
 	target := policy.Target{Partition: b.cfg.Partition, AccountID: r.Account}
 	roleARN := b.supportRole(o, target)
-	roleName := roleARN[strings.LastIndex(roleARN, "/")+1:]
 	sessionPolicy := policy.NewSessionPolicy(target, policy.Features{Runbooks: o.Runbooks, Diagnostic: o.DiagnosticTool})
 
-	token, err := b.mint.Mint(ctx, r.Account, issuer.Claims{Host: b.cfg.IssuerHost, Subject: policy.Subject(roleName),
+	token, err := b.mint.Mint(ctx, r.Account, issuer.Claims{Host: b.cfg.IssuerHost, Engineer: engineer,
 		Environment: b.cfg.Environment, Lifetime: b.cfg.TokenLifetime})
 	if err != nil {
 		return Credentials{}, fmt.Errorf("minting a token for %s: %w", r.Account, err)
@@ -82,7 +81,13 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 	if want := b.cfg.Vendor.Audience(target); claims.Aud != want {
 		return Credentials{}, fmt.Errorf("the token minted for %s names audience %q, want %q: not used", r.Account, claims.Aud, want)
 	}
-	base := Event{Actor: engineer, Engineer: engineer, Account: r.Account, RequestID: r.ID, Ticket: r.Ticket, RoleARN: roleARN}
+	if !b.cfg.Vendor.ValidSubject(claims.Sub) {
+		return Credentials{}, fmt.Errorf("the token minted for %s has sub %q, not an engineer identifier the trust policies admit: not used", r.Account, claims.Sub)
+	}
+	// Subject is what the customer's CloudTrail shows for the AssumeRoleWithWebIdentity call
+	// (userIdentity.userName); the audit maps it back to the engineer.
+	base := Event{Actor: engineer, Engineer: engineer, Account: r.Account, RequestID: r.ID, Ticket: r.Ticket, RoleARN: roleARN,
+		Subject: claims.Sub}
 	minted := base
 	minted.Type, minted.TokenID, minted.TokenExpiry = EventTokenMinted, claims.Jti, time.Unix(claims.Exp, 0).UTC()
 	if err := b.audit.Record(ctx, minted); err != nil {

@@ -2,10 +2,13 @@ package broker_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -81,6 +84,7 @@ type fakeMinter struct {
 	mu         sync.Mutex
 	calls      []issuer.Claims
 	forAccount string
+	sub        string // if set, every token's sub (a broken issuer)
 	now        func() time.Time
 }
 
@@ -92,10 +96,20 @@ func (f *fakeMinter) Mint(_ context.Context, account string, c issuer.Claims) (s
 		account = f.forAccount
 	}
 	v, t := policy.DefaultVendor(), policy.Target{AccountID: account}
-	claims, _ := json.Marshal(map[string]any{"iss": v.IssuerURL(t, c.Host), "aud": v.Audience(t), "sub": c.Subject,
+	sub := f.sub
+	if sub == "" {
+		sub = fakeSubject(account, c.Engineer)
+	}
+	claims, _ := json.Marshal(map[string]any{"iss": v.IssuerURL(t, c.Host), "aud": v.Audience(t), "sub": sub,
 		"exp": f.now().Add(c.Lifetime).Unix(), "jti": fmt.Sprintf("jti-%d", len(f.calls))})
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString([]byte(`{"alg":"ES256"}`)) + "." + enc.EncodeToString(claims) + ".c2ln", nil
+}
+
+// fakeSubject is a pairwise sub of the issuer's shape (the derivation is the issuer's, tested there).
+func fakeSubject(account, engineer string) string {
+	h := sha256.Sum256([]byte(account + "\x00" + engineer))
+	return policy.DefaultVendor().SubjectPrefix() + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:16]))
 }
 
 func (f *fakeMinter) count() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.calls) }

@@ -49,7 +49,7 @@ func DesiredState(v policy.Vendor, t policy.Target, o Options) Desired {
 	d := Desired{
 		Role: Role{
 			Name: v.SupportRoleName(), Path: v.SupportPath(), ARN: v.SupportRoleARN(t),
-			Trust:              v.WebIdentityTrust(t, v.SupportRoleName()),
+			Trust:              v.WebIdentityTrust(t),
 			Boundary:           v.BoundaryARN(t),
 			MaxSessionDuration: 3600,
 			Description:        v.Name + " support engineers' read-only access, through " + v.Name + "'s identity providers only.",

@@ -152,7 +152,7 @@ func TestReconcileRepairsDrift(t *testing.T) {
 	_, err = a.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(d.Role.Name), PolicyArn: aws.String(d.Attachments[0])})
 	require.NoError(t, err)
 	_, err = a.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(d.Role.Name),
-		PolicyDocument: aws.String(vendor.WebIdentityTrust(a.target(), "Someone-Else").JSON())})
+		PolicyDocument: aws.String(vendor.WebIdentityTrust(policy.Target{Partition: "aws", AccountID: "999999999999"}).JSON())})
 	require.NoError(t, err)
 	_, err = a.iam.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(d.Providers[1].ARN)})
 	require.NoError(t, err)

@@ -27,7 +27,7 @@ func (i *Issuer) Discovery(account string, host int) (Discovery, error) {
 		Issuer:                           iss,
 		JWKSURI:                          iss + "/" + jwksPath,
 		ResponseTypesSupported:           []string{"id_token"},
-		SubjectTypesSupported:            []string{"public"},
+		SubjectTypesSupported:            []string{"pairwise"},
 		IDTokenSigningAlgValuesSupported: []string{"ES256"},
 	}, nil
 }

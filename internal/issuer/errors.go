@@ -10,4 +10,6 @@ var (
 	ErrOffboarded = errors.New("issuer: account offboarded")
 	// ErrInvalidRequest: a token request the issuer refuses to sign (lifetime, subject, tag, host).
 	ErrInvalidRequest = errors.New("issuer: invalid token request")
+	// ErrNoSubjectKey: the pairwise-subject key has not been created (EnsureSubjectKey).
+	ErrNoSubjectKey = errors.New("issuer: no pairwise-subject key")
 )

@@ -73,6 +73,8 @@ func newMotoIssuer(t *testing.T) (*Issuer, *kms.Client, *clock) {
 	c := newClock()
 	iss.Now = c.Now
 	iss.messageType = types.MessageTypeRaw
+	_, err = iss.EnsureSubjectKey(t.Context()) // one per vendor account: every test finds the same
+	require.NoError(t, err)
 	return iss, client, c
 }
 

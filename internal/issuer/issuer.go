@@ -30,6 +30,8 @@ type Issuer struct {
 	kms       KMSAPI
 	store     KeyStore
 	keyPolicy string
+	// subjectKeyPolicy is the pairwise-subject key's (EnsureSubjectKey).
+	subjectKeyPolicy string
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -38,8 +40,9 @@ type Issuer struct {
 	// policy requires. Only this package's tests change it, for moto, whose Sign ignores DIGEST.
 	messageType types.MessageType
 
-	mu      sync.Mutex
-	pubKeys map[string]*ecdsa.PublicKey // key ID → public key; a KMS key's public key never changes
+	mu       sync.Mutex
+	pubKeys  map[string]*ecdsa.PublicKey // key ID → public key; a KMS key's public key never changes
+	subjects map[string]string           // HMAC message → sub; a sub never changes
 }
 
 // New returns an Issuer for cfg, with keys in kms and their list in store.
@@ -54,13 +57,15 @@ func New(cfg Config, kms KMSAPI, store KeyStore) (*Issuer, error) {
 		return nil, fmt.Errorf("issuer config: signer %q must be a role of the vendor account", cfg.SignerRoleARN)
 	}
 	return &Issuer{
-		vendor:      cfg.Vendor,
-		kms:         kms,
-		store:       store,
-		keyPolicy:   cfg.Vendor.SigningKeyPolicy(cfg.Partition, cfg.VendorAccount, cfg.SignerRoleARN).JSON(),
-		Now:         time.Now,
-		messageType: types.MessageTypeDigest,
-		pubKeys:     map[string]*ecdsa.PublicKey{},
+		vendor:           cfg.Vendor,
+		kms:              kms,
+		store:            store,
+		keyPolicy:        cfg.Vendor.SigningKeyPolicy(cfg.Partition, cfg.VendorAccount, cfg.SignerRoleARN).JSON(),
+		subjectKeyPolicy: cfg.Vendor.SubjectKeyPolicy(cfg.Partition, cfg.VendorAccount, cfg.SignerRoleARN).JSON(),
+		Now:              time.Now,
+		messageType:      types.MessageTypeDigest,
+		pubKeys:          map[string]*ecdsa.PublicKey{},
+		subjects:         map[string]string{},
 	}, nil
 }
 

@@ -23,16 +23,19 @@ import (
 	"github.com/supportaccess/gateway/internal/policy"
 )
 
+const engineer = "alice@doit.com"
+
 func mintRequest(host int) Claims {
-	return Claims{Host: host, Subject: policy.Subject(vendor.GatewayRoleName()), Environment: "production", Lifetime: 5 * time.Minute}
+	return Claims{Host: host, Engineer: engineer, Environment: "production", Lifetime: 5 * time.Minute}
 }
 
-// wantClaims is the exact payload of a token minted with mintRequest at iat, minus the random jti.
-func wantClaims(account string, host int, iat int64) map[string]any {
+// wantClaims is the exact payload of a token minted with mintRequest at iat, minus the random jti,
+// with sub the engineer's pairwise identifier in the account.
+func wantClaims(account, sub string, host int, iat int64) map[string]any {
 	t := policy.Target{AccountID: account}
 	return map[string]any{
 		"iss": vendor.IssuerURL(t, host),
-		"sub": "role/DoiT-Support-Gateway",
+		"sub": sub,
 		"aud": vendor.Audience(t),
 		"iat": float64(iat),
 		"nbf": float64(iat),
@@ -70,7 +73,7 @@ func TestMintedTokensVerifyAgainstServedJWKS(t *testing.T) {
 				"jwks_uri":                              issuerURL + "/.well-known/jwks.json",
 				"id_token_signing_alg_values_supported": []any{"ES256"},
 				"response_types_supported":              []any{"id_token"},
-				"subject_types_supported":               []any{"public"},
+				"subject_types_supported":               []any{"pairwise"},
 			}, d)
 
 			resp, body = get(t, server, name, "/accounts/"+a+"/.well-known/jwks.json")
@@ -85,6 +88,9 @@ func TestMintedTokensVerifyAgainstServedJWKS(t *testing.T) {
 			assert.Len(t, k.Y, 43)
 			setA, setB := fetchJWKS(t, server, host, a), fetchJWKS(t, server, host, b)
 			require.True(t, setA.Keys[0].Valid())
+			sub, err := iss.Subject(ctx, a, engineer)
+			require.NoError(t, err)
+			require.True(t, vendor.ValidSubject(sub), sub)
 
 			for range 20 { // many signatures: R and S of every DER length go through the conversion
 				token, err := iss.Mint(ctx, a, mintRequest(host))
@@ -97,7 +103,7 @@ func TestMintedTokensVerifyAgainstServedJWKS(t *testing.T) {
 				jti, _ := claims["jti"].(string)
 				assert.Len(t, jti, 22, "128 random bits")
 				delete(claims, "jti")
-				assert.Equal(t, wantClaims(a, host, clk.Now().Unix()), claims)
+				assert.Equal(t, wantClaims(a, sub, host, clk.Now().Unix()), claims)
 
 				_, _, err = verify(token, setB)
 				assert.Error(t, err, "a token for account A does not verify with account B's keys")
@@ -191,11 +197,14 @@ func TestRefusals(t *testing.T) {
 	require.NoError(t, err)
 
 	for name, c := range map[string]Claims{
-		"lifetime over 5 minutes": {Subject: "role/x", Environment: "e", Lifetime: MaxTokenLifetime + time.Second},
-		"no lifetime":             {Subject: "role/x", Environment: "e"},
-		"no subject":              {Environment: "e", Lifetime: time.Minute},
-		"no tag value":            {Subject: "role/x", Lifetime: time.Minute},
-		"unknown host":            {Host: 2, Subject: "role/x", Environment: "e", Lifetime: time.Minute},
+		"lifetime over 5 minutes": {Engineer: engineer, Environment: "e", Lifetime: MaxTokenLifetime + time.Second},
+		"no lifetime":             {Engineer: engineer, Environment: "e"},
+		"no engineer":             {Environment: "e", Lifetime: time.Minute},
+		"engineer with NUL":       {Engineer: "alice\x00bob", Environment: "e", Lifetime: time.Minute},
+		"engineer not UTF-8":      {Engineer: "alice\xff", Environment: "e", Lifetime: time.Minute},
+		"engineer too long":       {Engineer: strings.Repeat("a", 513), Environment: "e", Lifetime: time.Minute},
+		"no tag value":            {Engineer: engineer, Lifetime: time.Minute},
+		"unknown host":            {Host: 2, Engineer: engineer, Environment: "e", Lifetime: time.Minute},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := iss.Mint(ctx, a, c)
@@ -294,6 +303,8 @@ func TestMintSignsDigestWithES256(t *testing.T) {
 	iss, err := New(testConfig, fake, &MemoryStore{})
 	require.NoError(t, err)
 	ctx := t.Context()
+	_, err = iss.EnsureSubjectKey(ctx)
+	require.NoError(t, err)
 	a, b := newAccount(), newAccount()
 	_, err = iss.CreateAccountKey(ctx, a)
 	require.NoError(t, err)

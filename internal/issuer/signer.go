@@ -19,8 +19,9 @@ import (
 type Claims struct {
 	// Host is the issuer host the token names (0 primary, 1 standby).
 	Host int
-	// Subject is the sub claim; the support roles' trust policies pin it (policy.Subject).
-	Subject string
+	// Engineer is who the token is for; its sub is the engineer's pairwise identifier in the
+	// account (Issuer.Subject), never the engineer's own name.
+	Engineer string
 	// Environment is the value of the vendor's one session tag (DoiTEnvironment).
 	Environment string
 	// Lifetime is exp − iat (truncated to whole seconds): 1 s to MaxTokenLifetime.
@@ -31,8 +32,8 @@ func (c Claims) validate() error {
 	switch {
 	case c.Host != 0 && c.Host != 1:
 		return fmt.Errorf("%w: issuer host %d, want 0 or 1", ErrInvalidRequest, c.Host)
-	case c.Subject == "":
-		return fmt.Errorf("%w: empty subject", ErrInvalidRequest)
+	case c.Engineer == "":
+		return fmt.Errorf("%w: no engineer", ErrInvalidRequest)
 	case c.Environment == "" || len(c.Environment) > 256:
 		return fmt.Errorf("%w: session tag value must have 1 to 256 characters", ErrInvalidRequest)
 	case c.Lifetime < time.Second || c.Lifetime > MaxTokenLifetime:
@@ -74,6 +75,10 @@ func (i *Issuer) Mint(ctx context.Context, account string, c Claims) (string, er
 		return "", err
 	}
 	key, _ := activeKey(keys) // accountKeys guarantees one
+	sub, err := i.Subject(ctx, account, c.Engineer)
+	if err != nil {
+		return "", err
+	}
 	jti, err := newJTI()
 	if err != nil {
 		return "", err
@@ -82,7 +87,7 @@ func (i *Issuer) Mint(ctx context.Context, account string, c Claims) (string, er
 	tagKey := i.vendor.SessionTagKey()
 	claims := tokenClaims{
 		Iss: i.vendor.IssuerURL(i.target(account), c.Host),
-		Sub: c.Subject,
+		Sub: sub,
 		Aud: i.vendor.Audience(i.target(account)),
 		Iat: iat,
 		Nbf: iat,

@@ -71,3 +71,57 @@ func (v Vendor) SigningKeyPolicy(partition, vendorAccount, signerRoleARN string)
 		},
 	)
 }
+
+// MacAlgorithmHMACSHA256 is the only algorithm the issuer's pairwise-subject key computes.
+const MacAlgorithmHMACSHA256 = "HMAC_SHA_256"
+
+// SubjectKeyPolicy is the key policy of the issuer's one HMAC key, which turns an engineer and an
+// account into the token's pairwise sub. Only signerRoleARN may compute with it, and only
+// HMAC-SHA-256; nobody may verify with it (the issuer never needs to), so the key cannot be used
+// as an oracle for guessing which engineer a sub names. The vendor account's root administers it,
+// as with the signing keys.
+func (v Vendor) SubjectKeyPolicy(partition, vendorAccount, signerRoleARN string) Document {
+	anyone := &Principal{AWS: Strings{"*"}}
+	mac := Strings{"kms:GenerateMac"}
+	all := Strings{"*"}
+	return NewDocument(
+		Statement{
+			Sid:       "VendorAccountAdministers",
+			Effect:    Allow,
+			Principal: &Principal{AWS: Strings{"arn:" + partition + ":iam::" + vendorAccount + ":root"}},
+			Action:    Strings{"kms:*"},
+			Resource:  all,
+		},
+		Statement{
+			Sid:       "SignerComputesSubjects",
+			Effect:    Allow,
+			Principal: &Principal{AWS: Strings{signerRoleARN}},
+			Action:    mac,
+			Resource:  all,
+			Condition: Condition{"StringEquals": {"kms:MacAlgorithm": {MacAlgorithmHMACSHA256}}},
+		},
+		Statement{
+			Sid:       "DenyMacByOthers",
+			Effect:    Deny,
+			Principal: anyone,
+			Action:    mac,
+			Resource:  all,
+			Condition: Condition{"ArnNotEquals": {"aws:PrincipalArn": {signerRoleARN}}},
+		},
+		Statement{
+			Sid:       "DenyOtherMacAlgorithms",
+			Effect:    Deny,
+			Principal: anyone,
+			Action:    mac,
+			Resource:  all,
+			Condition: Condition{"StringNotEquals": {"kms:MacAlgorithm": {MacAlgorithmHMACSHA256}}},
+		},
+		Statement{
+			Sid:       "DenyVerifyMac",
+			Effect:    Deny,
+			Principal: anyone,
+			Action:    Strings{"kms:VerifyMac"},
+			Resource:  all,
+		},
+	)
+}

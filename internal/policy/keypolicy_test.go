@@ -76,3 +76,44 @@ func TestSigningKeyPolicyFitsKMSLimit(t *testing.T) {
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal([]byte(d.JSON()), &raw))
 }
+
+// Only the signer computes subjects, only with HMAC-SHA-256; nobody verifies (no oracle for
+// guessing which engineer a sub names); each Deny refuses on its own.
+func TestSubjectKeyPolicyMakesMacExclusive(t *testing.T) {
+	d := DefaultVendor().SubjectKeyPolicy("aws", "210987654321", keyPolicySigner)
+	parsed, err := Parse(d.JSON())
+	require.NoError(t, err)
+	require.True(t, Equivalent(d, parsed))
+	var allowsMac int
+	denied := map[string]string{}
+	for _, s := range d.Statement {
+		switch {
+		case s.Effect == Allow && slices.Contains(s.Action, "kms:GenerateMac"):
+			allowsMac++
+			assert.Equal(t, Strings{keyPolicySigner}, s.Principal.AWS)
+			assert.Equal(t, Condition{"StringEquals": {"kms:MacAlgorithm": {"HMAC_SHA_256"}}}, s.Condition)
+		case s.Effect == Allow:
+			assert.Equal(t, Strings{"arn:aws:iam::210987654321:root"}, s.Principal.AWS, "only the account root gets kms:*")
+		case s.Effect == Deny && slices.Equal(s.Action, Strings{"kms:VerifyMac"}):
+			assert.Empty(t, s.Condition, "VerifyMac is denied to everyone, unconditionally")
+			denied["kms:VerifyMac"] = "always"
+		case s.Effect == Deny:
+			assert.Equal(t, Strings{"kms:GenerateMac"}, s.Action)
+			assert.Equal(t, Strings{"*"}, s.Principal.AWS)
+			require.Len(t, s.Condition, 1)
+			for op, kv := range s.Condition {
+				require.Len(t, kv, 1)
+				for k := range kv {
+					denied[k] = op
+				}
+			}
+		}
+	}
+	assert.Equal(t, 1, allowsMac)
+	assert.Equal(t, map[string]string{
+		"aws:PrincipalArn": "ArnNotEquals",
+		"kms:MacAlgorithm": "StringNotEquals",
+		"kms:VerifyMac":    "always",
+	}, denied)
+	assert.Less(t, len(d.JSON()), 4096)
+}

@@ -28,8 +28,7 @@ func TestDocumentsFitIAMLimits(t *testing.T) {
 		limit int
 	}{
 		"management trust":          {v.ManagementTrust(longest, "999999999999", strings.Repeat("x", 1224)), trustLimit},
-		"support role trust":        {v.WebIdentityTrust(longest, v.SupportRoleName()), trustLimit},
-		"gateway role trust":        {v.WebIdentityTrust(longest, v.GatewayRoleName()), trustLimit},
+		"support role trust":        {v.WebIdentityTrust(longest), trustLimit},
 		"boundary (managed)":        {v.Boundary(longest), managedLimit},
 		"support policy (managed)":  {SupportPermissions(longest, Features{Runbooks: true, Diagnostic: true}), managedLimit},
 		"management policy alone":   {v.ManagementPolicy(longest), inlineLimit},
@@ -106,7 +105,7 @@ func TestDocumentsAreWellFormed(t *testing.T) {
 		"management trust":  v.ManagementTrust(Template, "${AccountNumberParameter}", "${ExternalId}"),
 		"management policy": v.ManagementPolicy(Template),
 		"boundary":          v.Boundary(Template),
-		"support trust":     v.WebIdentityTrust(Template, v.SupportRoleName()),
+		"support trust":     v.WebIdentityTrust(Template),
 		"support policy":    SupportPermissions(Template, Features{Runbooks: true, Diagnostic: true}),
 	}
 	for name, d := range docs {
@@ -168,20 +167,34 @@ func TestGatewayAndSupportPermissionsAgree(t *testing.T) {
 	}
 }
 
-func TestWebIdentityTrustBindsAccountAndRole(t *testing.T) {
+func TestWebIdentityTrustBindsAccountAndSubjectShape(t *testing.T) {
 	v := DefaultVendor()
 	a := Target{Partition: "aws", AccountID: "111111111111"}
-	trust := v.WebIdentityTrust(a, v.GatewayRoleName())
+	trust := v.WebIdentityTrust(a)
 	require.Len(t, trust.Statement, 2)
 	for i, s := range trust.Statement {
 		assert.Equal(t, Strings{v.ProviderARN(a, i)}, s.Principal.Federated)
-		eq := s.Condition["StringEquals"]
 		host := v.IssuerHosts[i] + "/accounts/111111111111"
-		assert.Equal(t, Strings{"urn:doit:support-gateway:111111111111"}, eq[host+":aud"])
-		assert.Equal(t, Strings{"role/DoiT-Support-Gateway"}, eq[host+":sub"])
+		assert.Equal(t, Strings{"urn:doit:support-gateway:111111111111"}, s.Condition["StringEquals"][host+":aud"])
+		assert.Equal(t, Strings{"urn:doit:engineer:" + strings.Repeat("?", 26)}, s.Condition["StringLike"][host+":sub"])
+		assert.Len(t, s.Condition["StringLike"], 1, "only sub is matched by pattern")
 		assert.ElementsMatch(t, Strings{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"}, s.Action)
 	}
 	assert.Equal(t, "arn:aws:iam::111111111111:oidc-provider/oidc.aws-ops.doit-intl.com/accounts/111111111111", v.ProviderARN(a, 0))
+}
+
+func TestValidSubject(t *testing.T) {
+	v := DefaultVendor()
+	id := "abcdefghijklmnopqrstuvwxyz"
+	assert.True(t, v.ValidSubject("urn:doit:engineer:"+id))
+	assert.True(t, v.ValidSubject("urn:doit:engineer:"+strings.Repeat("7", 26)))
+	for _, bad := range []string{
+		"", "role/DoiT-Support", "urn:doit:engineer:", "urn:doit:engineer:" + id[:25], "urn:doit:engineer:" + id + "a",
+		"urn:doit:engineer:" + strings.ToUpper(id), "urn:doit:engineer:" + id[:25] + "1", "urn:doit:engineer:" + id[:25] + "/",
+		"urn:acme:engineer:" + id, "alice@doit.com",
+	} {
+		assert.False(t, v.ValidSubject(bad), bad)
+	}
 }
 
 func TestVendorValidate(t *testing.T) {

@@ -1,15 +1,23 @@
 package policy
 
+import "strings"
+
 // Support roles: the DoiT-Support role the provisioner creates through the management role, and
 // the DoiT-Support-Gateway role the support-gateway template creates. Both are assumed only with a
 // web-identity token from this account's own issuer, and hold the same permissions.
 
 // WebIdentityTrust is a support role's trust policy. It admits a token from this account's primary
 // or standby identity provider, and only when the token's aud is this account's audience and its
-// sub names this very role, so a token minted for one account or one role is refused by every other.
+// sub is one of the vendor's engineer identifiers (SubjectPattern), so a token minted for one
+// account is refused by every other, and a token that names no engineer is refused everywhere.
 // sts:TagSession lets the broker set the vendor's one session tag (DoiTEnvironment) and no other, so
 // a token cannot carry tags the customer's own ABAC policies might trust.
-func (v Vendor) WebIdentityTrust(t Target, roleName string) Document {
+//
+// aud is pinned with StringEquals. sub cannot be: it differs for every engineer (and for every
+// account an engineer works in), so it is pinned to its exact shape with StringLike, the way AWS
+// pins the sub of CI tokens. An account has one support role, never both kinds: both templates
+// create the same two provider URLs, which IAM allows once per account.
+func (v Vendor) WebIdentityTrust(t Target) Document {
 	var statements []Statement
 	for host, sid := range []string{"PrimaryIssuer", "StandbyIssuer"} {
 		path := v.issuerPath(t, host)
@@ -19,10 +27,8 @@ func (v Vendor) WebIdentityTrust(t Target, roleName string) Document {
 			Principal: &Principal{Federated: Strings{v.ProviderARN(t, host)}},
 			Action:    Strings{"sts:AssumeRoleWithWebIdentity", "sts:TagSession"},
 			Condition: Condition{
-				"StringEquals": {
-					path + ":aud": {v.Audience(t)},
-					path + ":sub": {Subject(roleName)},
-				},
+				"StringEquals":              {path + ":aud": {v.Audience(t)}},
+				"StringLike":                {path + ":sub": {v.SubjectPattern()}},
 				"ForAllValues:StringEquals": {"aws:TagKeys": {v.SessionTagKey()}},
 			},
 		})
@@ -30,8 +36,33 @@ func (v Vendor) WebIdentityTrust(t Target, roleName string) Document {
 	return NewDocument(statements...)
 }
 
-// Subject is the sub claim of a token minted for the named role.
-func Subject(roleName string) string { return "role/" + roleName }
+// SubjectLength is the length of the pairwise part of an engineer's sub: 128 bits in lower-case
+// base32 without padding.
+const SubjectLength = 26
+
+// SubjectPrefix starts every token's sub: "urn:doit:engineer:".
+func (v Vendor) SubjectPrefix() string { return "urn:" + strings.ToLower(v.Name) + ":engineer:" }
+
+// SubjectPattern is the trust policies' StringLike pattern of sub: the prefix and exactly
+// SubjectLength characters ("?" matches one character in IAM).
+func (v Vendor) SubjectPattern() string {
+	return v.SubjectPrefix() + strings.Repeat("?", SubjectLength)
+}
+
+// ValidSubject reports whether sub is an engineer identifier the trust policies admit, in the
+// alphabet the issuer writes (lower-case base32).
+func (v Vendor) ValidSubject(sub string) bool {
+	id, ok := strings.CutPrefix(sub, v.SubjectPrefix())
+	if !ok || len(id) != SubjectLength {
+		return false
+	}
+	for _, c := range id {
+		if (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}
 
 // ServiceQuotaActions let engineers see quotas and request increases on the customer's behalf.
 var ServiceQuotaActions = Strings{"servicequotas:Get*", "servicequotas:List*", "servicequotas:RequestServiceQuotaIncrease"}

@@ -180,6 +180,8 @@ func BenchmarkBrokerCredentials(b *testing.B) {
 	require.NoError(b, err)
 	_, err = iss.CreateAccountKey(ctx, customerAccount)
 	require.NoError(b, err)
+	_, err = iss.EnsureSubjectKey(ctx)
+	require.NoError(b, err)
 	require.NoError(b, broker.CreateTable(ctx, db, "broker"))
 	br, err := broker.New(broker.Config{}, reg, iss, sts.NewFromConfig(vendorCfg), db, "broker")
 	require.NoError(b, err)

@@ -88,6 +88,8 @@ func TestBrokerEndToEnd(t *testing.T) {
 		_, err = iss.CreateAccountKey(ctx, a)
 		require.NoError(t, err)
 	}
+	_, err = iss.EnsureSubjectKey(ctx)
+	require.NoError(t, err)
 	issuerSrv := httptest.NewServer(iss.Handler())
 	t.Cleanup(issuerSrv.Close)
 
@@ -123,7 +125,7 @@ func TestBrokerEndToEnd(t *testing.T) {
 	assert.Equal(t, customerAccount, aws.ToString(who.Account))
 	assert.Equal(t, "arn:aws:sts::"+customerAccount+":assumed-role/DoiT-Support/alice@doit.com-SUP-4242", aws.ToString(who.Arn))
 
-	// the token STS received: the account's issuer and audience, the role's subject, signed by the
+	// the token STS received: the account's issuer and audience, the engineer's pairwise sub, signed by the
 	// account's key as published in its JWKS, and by no key of another account
 	require.Len(t, stsRec.tokens, 1)
 	token := stsRec.tokens[0]
@@ -138,7 +140,14 @@ func TestBrokerEndToEnd(t *testing.T) {
 	vendor := policy.DefaultVendor()
 	assert.Equal(t, vendor.IssuerURL(target, 0), claims.Iss)
 	assert.Equal(t, vendor.Audience(target), claims.Aud)
-	assert.Equal(t, "role/DoiT-Support", claims.Sub)
+	assert.True(t, vendor.ValidSubject(claims.Sub), "a sub the trust policy admits: %s", claims.Sub)
+	assert.NotContains(t, claims.Sub, "alice")
+	wantSub, err := iss.Subject(ctx, customerAccount, engineer)
+	require.NoError(t, err)
+	assert.Equal(t, wantSub, claims.Sub)
+	otherSub, err := iss.Subject(ctx, otherAccount, engineer)
+	require.NoError(t, err)
+	assert.NotEqual(t, claims.Sub, otherSub, "pairwise: the same engineer is someone else in another account")
 	assert.LessOrEqual(t, claims.Exp-claims.Iat, int64(issuer.MaxTokenLifetime/time.Second))
 	own := fetchJWKS(t, issuerSrv, vendor.IssuerHosts[0], customerAccount)
 	others := fetchJWKS(t, issuerSrv, vendor.IssuerHosts[0], otherAccount)
@@ -200,6 +209,8 @@ func TestBrokerEndToEnd(t *testing.T) {
 	minted, session := events[4], events[5]
 	assert.Equal(t, claims.Jti, minted.TokenID)
 	assert.Equal(t, claims.Exp, minted.TokenExpiry.Unix())
+	assert.Equal(t, claims.Sub, minted.Subject, "the audit maps the sub back to the engineer")
+	assert.Equal(t, claims.Sub, session.Subject)
 	assert.Equal(t, creds.AccessKeyID[len(creds.AccessKeyID)-4:], session.AccessKeyLast)
 	assert.Equal(t, creds.SessionName, session.SessionName)
 	var export strings.Builder

@@ -3,7 +3,7 @@
 // direction is noticed (see README.md, "Findings").
 import { describe, it } from 'node:test'
 import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
-import { GATEWAY_ROLE, PRIMARY_HOST, SUPPORT_ROLE, audience, issuerPath, providerArn } from './resources.js'
+import { ENGINEER_SUB, GATEWAY_ROLE, PRIMARY_HOST, SUPPORT_ROLE, audience, issuerPath, providerArn } from './resources.js'
 import { CUSTOMER, expectDecision, simulate, simulateWebIdentity } from './sim.js'
 
 const r = `us-east-1:${CUSTOMER}`
@@ -85,7 +85,7 @@ describe('fixed finding: gateway trust lets a token set only the DoiTEnvironment
         role: GATEWAY_ROLE,
         claims: {
           [`${path}:aud`]: audience(),
-          [`${path}:sub`]: 'role/DoiT-Support-Gateway',
+          [`${path}:sub`]: ENGINEER_SUB,
           'aws:TagKeys': keys,
           ...tags,
         },

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import { Stack } from './cfn.js'
 import { awsManagedPolicies, gatewayRole, templates } from './fixtures.js'
 import {
-  BACKEND_ROLE, GATEWAY_ROLE, OTHER, PRIMARY_HOST, STANDBY_HOST, VENDOR, audience, issuerPath, providerArn, resourceFor,
+  BACKEND_ROLE, ENGINEER_SUB, GATEWAY_ROLE, OTHER, PRIMARY_HOST, STANDBY_HOST, VENDOR, audience, issuerPath, providerArn, resourceFor,
 } from './resources.js'
 import { CUSTOMER, expectDecision, simulate, simulateWebIdentity } from './sim.js'
 
@@ -67,7 +67,7 @@ describe('gateway role deployed by the StackSet with its default parameters', ()
 
 // ---- Guarantee 3: the gateway role's trust policy ----
 
-const SUB = 'role/DoiT-Support-Gateway'
+const SUB = ENGINEER_SUB
 /** Token claims as IAM exposes them: "<issuer host>/accounts/<id>:aud" and ":sub". */
 function claims(host, { account = CUSTOMER, aud = audience(account), sub = SUB } = {}) {
   const out = {}
@@ -81,7 +81,14 @@ const webIdentityCases = [
     { name: `${action}: a token from this account's primary provider, right aud and sub, is allowed`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST), expect: 'Allowed' },
     { name: `${action}: a token from this account's standby provider, right aud and sub, is allowed`, action, provider: providerArn(STANDBY_HOST), claims: claims(STANDBY_HOST), expect: 'Allowed' },
     { name: `${action}: a token with another account's audience is denied`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { aud: audience(OTHER) }), expect: 'Denied' },
-    { name: `${action}: a token for the DoiT-Support role (sub role/DoiT-Support) is denied`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { sub: 'role/DoiT-Support' }), expect: 'Denied' },
+    { name: `${action}: another engineer's sub (any 26 characters after the prefix) is allowed`, action, provider: providerArn(STANDBY_HOST), claims: claims(STANDBY_HOST, { sub: 'urn:doit:engineer:77777777777777777777777777' }), expect: 'Allowed' },
+    { name: `${action}: a role-named sub (role/DoiT-Support-Gateway, the old form) is denied`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { sub: 'role/DoiT-Support-Gateway' }), expect: 'Denied' },
+    { name: `${action}: a sub naming the engineer (urn:doit:engineer:alice@doit.com) is denied`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { sub: 'urn:doit:engineer:alice@doit.com' }), expect: 'Denied' },
+    { name: `${action}: a sub one character short is denied`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { sub: SUB.slice(0, -1) }), expect: 'Denied' },
+    { name: `${action}: a sub one character long is denied`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { sub: SUB + 'a' }), expect: 'Denied' },
+    { name: `${action}: the bare prefix as sub is denied`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { sub: 'urn:doit:engineer:' }), expect: 'Denied' },
+    { name: `${action}: another vendor's engineer sub is denied`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { sub: SUB.replace('doit', 'acme') }), expect: 'Denied' },
+    { name: `${action}: a sub of '*' after the prefix is denied (the pattern has one '?' per character, no '*')`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { sub: 'urn:doit:engineer:*' }), expect: 'Denied' },
     { name: `${action}: a token without aud is denied`, action, provider: providerArn(PRIMARY_HOST), claims: claims(PRIMARY_HOST, { aud: null }), expect: 'Denied' },
     { name: `${action}: a token without sub is denied`, action, provider: providerArn(STANDBY_HOST), claims: claims(STANDBY_HOST, { sub: null }), expect: 'Denied' },
   ]),

@@ -22,6 +22,8 @@ export const providerArn = (host, forAccount = CUSTOMER, inAccount = forAccount)
   iam(inAccount, `oidc-provider/${issuerPath(host, forAccount)}`)
 export const PROVIDERS = [providerArn(PRIMARY_HOST), providerArn(STANDBY_HOST)]
 export const audience = (account = CUSTOMER) => `urn:doit:support-gateway:${account}`
+/** An engineer's pairwise sub as the issuer writes it: the prefix and 26 lower-case base32 characters. */
+export const ENGINEER_SUB = 'urn:doit:engineer:mfrggzdfmztwq2lknnwg23tpoa'
 
 // One sample resource of the right type per action with resource types; actions without any
 // (wildcard-only, such as ec2:DescribeInstances) use '*'.
