@@ -29,8 +29,6 @@ commands:
                                                                  console sign-in URL (FEDERATION_ENDPOINT)
   audit -account A | -engineer E [-since T] [-until T]           the audit log as JSON lines (T: RFC 3339)
   create-table                                                   create the broker table, with its TTL
-  create-subject-key                                             create the issuer's pairwise-subject HMAC key
-                                                                 (once per vendor account; idempotent)
 
 PRINCIPAL (-as, or SUPPORT_PRINCIPAL) is who acts: an engineer, or a customer tenant:<tenant>/<user>.
 environment: BROKER_TABLE (required), REGISTRY_TABLE; for credentials also VENDOR_ACCOUNT_ID and
@@ -72,17 +70,6 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, a
 	}
 	iss, err := newIssuer(getenv, awsCfg, reg, db)
 	if err != nil {
-		return err
-	}
-	if cmd == "create-subject-key" {
-		if iss == nil {
-			return errIssuerNotConfigured
-		}
-		id, err := iss.EnsureSubjectKey(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(out, iss.SubjectAlias(), "→", id)
 		return err
 	}
 	var mint broker.Minter = noIssuer{}

@@ -32,7 +32,9 @@ commands:
                                  each account's plan and changes nothing
   create-table                   create the registry table (local runs; production declares it in its stack)
   broker <command> [flags]       access requests: request, approve, dismiss, revoke, pre-approve,
-                                 credentials, audit, create-table, create-subject-key (supportctl broker for details)
+                                 credentials, audit, create-table (supportctl broker for details)
+  issuer <command> [flags]       the issuer's keys: create-subject-key, keys, rotate, render
+                                 (supportctl issuer for details)
 
 environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
 MANAGEMENT_TEMPLATE_URL (default: the published template); for repair VENDOR_NAME (default DoiT)`
@@ -114,6 +116,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return hook.Repair(ctx, reg, p, accounts, *dryRun, out)
 	case "broker":
 		return runBroker(ctx, flags.Args(), getenv, awsCfg, reg, out)
+	case "issuer":
+		return runIssuer(ctx, flags.Args(), getenv, awsCfg, reg, out)
 	case "create-table":
 		if _, err := db.CreateTable(ctx, registry.TableInput(table)); err != nil {
 			return fmt.Errorf("creating table %s: %w", table, err)

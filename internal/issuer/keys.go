@@ -113,6 +113,14 @@ func (i *Issuer) Offboard(ctx context.Context, account string) error {
 	return nil
 }
 
+// Keys lists the account's key records, oldest first (none for an unknown account).
+func (i *Issuer) Keys(ctx context.Context, account string) ([]KeyRecord, error) {
+	if err := checkAccount(account); err != nil {
+		return nil, err
+	}
+	return i.store.Keys(ctx, account)
+}
+
 // accountKeys returns the account's records, refusing an unknown or offboarded account.
 func (i *Issuer) accountKeys(ctx context.Context, account string) ([]KeyRecord, error) {
 	if err := checkAccount(account); err != nil {

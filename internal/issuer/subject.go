@@ -106,7 +106,7 @@ func (i *Issuer) Subject(ctx context.Context, account, engineer string) (string,
 		Message:      []byte(msg),
 	})
 	if awsx.IsNotFound(err) {
-		return "", fmt.Errorf("%w: %s does not exist: create it once with `supportctl broker create-subject-key`", ErrNoSubjectKey, i.SubjectAlias())
+		return "", fmt.Errorf("%w: %s does not exist: create it once with `supportctl issuer create-subject-key`", ErrNoSubjectKey, i.SubjectAlias())
 	}
 	if err != nil {
 		return "", fmt.Errorf("computing the sub for account %s: %w", account, err)

@@ -69,7 +69,7 @@ func TestSubjectDerivation(t *testing.T) {
 	ctx := t.Context()
 	_, err = iss.Subject(ctx, "111122223333", engineer)
 	require.ErrorIs(t, err, ErrNoSubjectKey, "before the key exists")
-	assert.Contains(t, err.Error(), "supportctl broker create-subject-key")
+	assert.Contains(t, err.Error(), "supportctl issuer create-subject-key")
 
 	keyID, err := iss.EnsureSubjectKey(ctx)
 	require.NoError(t, err)

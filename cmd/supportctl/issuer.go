@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/supportaccess/gateway/internal/issuer"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+const issuerUsage = `usage: supportctl issuer <command> [flags]
+
+commands:
+  create-subject-key        create the pairwise-subject HMAC key (once per vendor account; idempotent)
+  keys -account A           list the account's signing keys: state, created, published until
+  rotate -account A         give the account a new signing key; the old one stays in the JWKS until
+                            every token it signed has expired (5 minutes)
+  render -dir D [-account A]
+                            write the discovery documents and JWKS of one account, or of every
+                            registered or unclaimed one, as D/<issuer host>/accounts/<account>/.well-known/…
+                            for publishing to S3/CloudFront (upload with Content-Type application/json;
+                            sync with --delete so offboarded accounts disappear)
+
+environment: REGISTRY_TABLE (the keys' table), VENDOR_ACCOUNT_ID, SIGNER_ROLE_ARN; optional VENDOR_NAME`
+
+// runIssuer runs "supportctl issuer <command>".
+func runIssuer(ctx context.Context, args []string, getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(issuerUsage)
+	}
+	cmd, flags := args[0], flag.NewFlagSet("issuer "+args[0], flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	account := flags.String("account", "", "the customer's 12-digit AWS account ID")
+	dir := flags.String("dir", "", "where render writes the files")
+	if err := flags.Parse(args[1:]); err != nil {
+		return fmt.Errorf("issuer %s: %w\n%s", cmd, err, issuerUsage)
+	}
+	iss, err := newIssuer(getenv, awsCfg, reg, dynamodb.NewFromConfig(awsCfg))
+	if err != nil {
+		return err
+	}
+	if iss == nil {
+		return errIssuerNotConfigured
+	}
+	needAccount := func() error {
+		if *account == "" {
+			return fmt.Errorf("issuer %s: -account is required", cmd)
+		}
+		return nil
+	}
+	switch cmd {
+	case "create-subject-key":
+		id, err := iss.EnsureSubjectKey(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(out, iss.SubjectAlias(), "→", id)
+		return err
+	case "keys":
+		if err := needAccount(); err != nil {
+			return err
+		}
+		keys, err := iss.Keys(ctx, *account)
+		if err != nil {
+			return err
+		}
+		return printKeys(out, keys)
+	case "rotate":
+		if err := needAccount(); err != nil {
+			return err
+		}
+		if _, err := iss.Rotate(ctx, *account); err != nil {
+			return err
+		}
+		keys, err := iss.Keys(ctx, *account)
+		if err != nil {
+			return err
+		}
+		return printKeys(out, keys)
+	case "render":
+		if *dir == "" {
+			return errors.New("issuer render: -dir is required")
+		}
+		accounts := []string{*account}
+		if *account == "" {
+			if accounts, err = onboardedAccounts(ctx, reg); err != nil {
+				return err
+			}
+		}
+		rendered := 0
+		for _, a := range accounts {
+			err := iss.RenderStatic(ctx, *dir, []string{a})
+			if *account == "" && (errors.Is(err, issuer.ErrUnknownAccount) || errors.Is(err, issuer.ErrOffboarded)) {
+				continue // a stack without a key yet, or one being removed: nothing to publish
+			}
+			if err != nil {
+				return err
+			}
+			rendered++
+		}
+		_, err = fmt.Fprintf(out, "rendered %d account(s) into %s\n", rendered, *dir)
+		return err
+	default:
+		return fmt.Errorf("unknown issuer command %q\n%s", cmd, issuerUsage)
+	}
+}
+
+// onboardedAccounts are the accounts with a registered or unclaimed stack, sorted, once each.
+func onboardedAccounts(ctx context.Context, reg *registry.Registry) ([]string, error) {
+	var accounts []string
+	for _, status := range []registry.Status{registry.Registered, registry.Unclaimed} {
+		items, err := reg.ListByStatus(ctx, status)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range items {
+			accounts = append(accounts, o.AccountID)
+		}
+	}
+	slices.Sort(accounts)
+	return slices.Compact(accounts), nil
+}
+
+func printKeys(out io.Writer, keys []issuer.KeyRecord) error {
+	for _, k := range keys {
+		until := "while active"
+		switch k.State {
+		case issuer.KeyRetiring:
+			until = k.RetireAfter.Format(time.RFC3339)
+		case issuer.KeyDeleted:
+			until = "no longer"
+		}
+		if _, err := fmt.Fprintf(out, "%s\t%s\tcreated %s\tpublished %s\n", k.KeyID, k.State, k.Created.Format(time.RFC3339), until); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/issuer"
+	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/test/moto"
+)
+
+func TestIssuerCommandsAgainstMoto(t *testing.T) {
+	srv := moto.StartForTest(t)
+	ctx := t.Context()
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL": srv.URL(), "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+		"AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"} {
+		t.Setenv(k, v)
+	}
+	const account, pending = "111122223333", "444455556666"
+	vars := map[string]string{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012",
+		"SIGNER_ROLE_ARN": "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"}
+	getenv := func(k string) string { return vars[k] }
+	sh := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append([]string{"issuer"}, args...), getenv, &out)
+		return out.String(), err
+	}
+	require.NoError(t, run(ctx, []string{"create-table"}, getenv, &bytes.Buffer{}))
+
+	// one registered account with its key (as the hook leaves it), one onboarding still pending
+	cfg, err := srv.Config(ctx, "")
+	require.NoError(t, err)
+	reg := &registry.Registry{DB: dynamodb.NewFromConfig(cfg), Table: "onboardings"}
+	_, err = reg.StartOnboarding(ctx, "acme", account, "ext-1")
+	require.NoError(t, err)
+	_, err = reg.Register(ctx, registry.Registration{AccountID: account, Kind: registry.Management, ExternalID: "ext-1",
+		RoleARN: "arn:aws:iam::" + account + ":role/DoiT_Management_Role_DO-NOT-DELETE", StackID: "stack-1", RequestID: "r1"})
+	require.NoError(t, err)
+	_, err = reg.StartOnboarding(ctx, "acme", pending, "ext-2")
+	require.NoError(t, err)
+	iss, err := newIssuer(getenv, cfg, reg, dynamodb.NewFromConfig(cfg))
+	require.NoError(t, err)
+	first, err := iss.CreateAccountKey(ctx, account)
+	require.NoError(t, err)
+
+	out, err := sh("keys", "-account", account)
+	require.NoError(t, err)
+	assert.Regexp(t, `^`+first.KeyID+`\tactive\tcreated \S+\tpublished while active\n$`, out)
+
+	out, err = sh("rotate", "-account", account)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	assert.Regexp(t, `^`+first.KeyID+`\tretiring\tcreated \S+\tpublished \d{4}-\d\d-\d\dT`, lines[0], "the old key stays published")
+	assert.Contains(t, lines[1], "\tactive\t")
+
+	dir := t.TempDir()
+	out, err = sh("render", "-dir", dir)
+	require.NoError(t, err)
+	assert.Equal(t, "rendered 1 account(s) into "+dir+"\n", out, "the pending account has no key: skipped")
+	for _, host := range []string{"oidc.aws-ops.doit-intl.com", "oidc-standby.aws-ops.doit-intl.com"} {
+		base := filepath.Join(dir, host, "accounts", account, ".well-known")
+		raw, err := os.ReadFile(filepath.Join(base, "jwks.json"))
+		require.NoError(t, err)
+		var set issuer.JWKS
+		require.NoError(t, json.Unmarshal(raw, &set))
+		assert.Len(t, set.Keys, 2, "both keys while the old one's tokens may live")
+		raw, err = os.ReadFile(filepath.Join(base, "openid-configuration"))
+		require.NoError(t, err)
+		assert.Contains(t, string(raw), `"issuer":"https://`+host+`/accounts/`+account+`"`)
+	}
+	_, err = os.Stat(filepath.Join(dir, "oidc.aws-ops.doit-intl.com", "accounts", pending))
+	assert.True(t, os.IsNotExist(err))
+
+	_, err = sh("render", "-dir", t.TempDir(), "-account", pending)
+	assert.ErrorIs(t, err, issuer.ErrUnknownAccount, "one named account must have a key")
+	_, err = sh("rotate")
+	assert.ErrorContains(t, err, "-account is required")
+	_, err = sh("render")
+	assert.ErrorContains(t, err, "-dir is required")
+	_, err = sh("rotate", "-account", pending)
+	assert.ErrorIs(t, err, issuer.ErrUnknownAccount)
+	_, err = sh("frobnicate")
+	assert.ErrorContains(t, err, "unknown issuer command")
+	delete(vars, "SIGNER_ROLE_ARN")
+	_, err = sh("keys", "-account", account)
+	assert.ErrorContains(t, err, "set VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN")
+}
