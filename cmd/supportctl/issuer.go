@@ -19,9 +19,13 @@ const issuerUsage = `usage: supportctl issuer <command> [flags]
 
 commands:
   create-subject-key        create the pairwise-subject HMAC key (once per vendor account; idempotent)
-  keys -account A           list the account's signing keys: state, created, published until
-  rotate -account A         give the account a new signing key; the old one stays in the JWKS until
-                            every token it signed has expired (5 minutes)
+  keys -account A           list the account's signing keys: state, when each signs, until when it
+                            is published
+  rotate -account A [-lead 10m]
+                            give the account a new signing key: published at once, signing after
+                            -lead (time to render and upload the JWKS; 0 for a key that must stop
+                            signing now); the old key signs until then and stays published until
+                            every token it signed has expired (5 minutes later)
   render -dir D [-account A]
                             write the discovery documents and JWKS of one account, or of every
                             registered or unclaimed one, as D/<issuer host>/accounts/<account>/.well-known/…
@@ -39,6 +43,7 @@ func runIssuer(ctx context.Context, args []string, getenv func(string) string, a
 	flags.SetOutput(io.Discard)
 	account := flags.String("account", "", "the customer's 12-digit AWS account ID")
 	dir := flags.String("dir", "", "where render writes the files")
+	lead := flags.Duration("lead", issuer.DefaultPublishLead, "how long a rotated-in key is published before it signs")
 	if err := flags.Parse(args[1:]); err != nil {
 		return fmt.Errorf("issuer %s: %w\n%s", cmd, err, issuerUsage)
 	}
@@ -76,7 +81,7 @@ func runIssuer(ctx context.Context, args []string, getenv func(string) string, a
 		if err := needAccount(); err != nil {
 			return err
 		}
-		if _, err := iss.Rotate(ctx, *account); err != nil {
+		if _, err := iss.Rotate(ctx, *account, *lead); err != nil {
 			return err
 		}
 		keys, err := iss.Keys(ctx, *account)
@@ -128,16 +133,22 @@ func onboardedAccounts(ctx context.Context, reg *registry.Registry) ([]string, e
 	return slices.Compact(accounts), nil
 }
 
+// printKeys prints a line per key: ID, state, when it signs, until when it is published.
 func printKeys(out io.Writer, keys []issuer.KeyRecord) error {
+	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	for _, k := range keys {
-		until := "while active"
+		signs, published := "never", "no longer"
 		switch k.State {
+		case issuer.KeyActive:
+			from := k.SignsFrom
+			if from.IsZero() {
+				from = k.Created
+			}
+			signs, published = "signs from "+stamp(from), "published while active"
 		case issuer.KeyRetiring:
-			until = k.RetireAfter.Format(time.RFC3339)
-		case issuer.KeyDeleted:
-			until = "no longer"
+			signs, published = "signs until "+stamp(k.SignsUntil), "published until "+stamp(k.RetireAfter)
 		}
-		if _, err := fmt.Fprintf(out, "%s\t%s\tcreated %s\tpublished %s\n", k.KeyID, k.State, k.Created.Format(time.RFC3339), until); err != nil {
+		if _, err := fmt.Fprintf(out, "%s\t%s\t%s\t%s\n", k.KeyID, k.State, signs, published); err != nil {
 			return err
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
@@ -52,14 +54,30 @@ func TestIssuerCommandsAgainstMoto(t *testing.T) {
 
 	out, err := sh("keys", "-account", account)
 	require.NoError(t, err)
-	assert.Regexp(t, `^`+first.KeyID+`\tactive\tcreated \S+\tpublished while active\n$`, out)
+	assert.Regexp(t, `^`+first.KeyID+`\tactive\tsigns from \S+\tpublished while active\n$`, out)
 
 	out, err = sh("rotate", "-account", account)
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 2, out)
-	assert.Regexp(t, `^`+first.KeyID+`\tretiring\tcreated \S+\tpublished \d{4}-\d\d-\d\dT`, lines[0], "the old key stays published")
-	assert.Contains(t, lines[1], "\tactive\t")
+	// the default lead: the new key signs in 10 minutes, the old one until then and is published 5 more
+	stamps := func(line, pattern string) []time.Time {
+		m := regexp.MustCompile(pattern).FindStringSubmatch(line)
+		require.NotNil(t, m, "%q does not match %s", line, pattern)
+		var out []time.Time
+		for _, v := range m[1:] {
+			ts, err := time.Parse(time.RFC3339, v)
+			require.NoError(t, err)
+			out = append(out, ts)
+		}
+		return out
+	}
+	old := stamps(lines[0], `^`+first.KeyID+`\tretiring\tsigns until (\S+)\tpublished until (\S+)$`)
+	until, retire := old[0], old[1]
+	assert.Equal(t, issuer.MaxTokenLifetime, retire.Sub(until))
+	assert.WithinDuration(t, time.Now().Add(issuer.DefaultPublishLead), until, time.Minute)
+	from := stamps(lines[1], `^\S+\tactive\tsigns from (\S+)\tpublished while active$`)[0]
+	assert.Equal(t, until, from, "the handover")
 
 	dir := t.TempDir()
 	out, err = sh("render", "-dir", dir)

@@ -10,8 +10,10 @@
 // signer role sign, and only ES256 digests. Offboarding an account schedules its keys for deletion,
 // which makes every token ever minted for it worthless.
 //
-// Keys rotate without a gap: Rotate makes a new key the signing key at once and keeps the old one
-// published until every token it signed has expired (its retirement plus MaxTokenLifetime).
+// Keys rotate without a gap at either end: Rotate publishes the new key at once but lets it sign
+// only after a lead (DefaultPublishLead), so every verifier has it before it meets a token it
+// signed; the old key signs until then and stays published until every token it signed has
+// expired (MaxTokenLifetime later).
 //
 // The package owns three concerns, each in its own files: keys (keys.go, store*.go), publication
 // (discovery.go, jwks.go, handler.go, static.go) and signing (signer.go, der.go).

@@ -112,7 +112,9 @@ func TestMintedTokensVerifyAgainstServedJWKS(t *testing.T) {
 	}
 }
 
-func TestRotationKeepsOldTokensValidUntilRetired(t *testing.T) {
+// A rotation publishes the new key at once and lets it sign only after the lead; the old key signs
+// until then and stays published until its last token expired.
+func TestRotationPublishesAheadAndRetiresBehind(t *testing.T) {
 	iss, client, clk := newMotoIssuer(t)
 	ctx := t.Context()
 	a := newAccount()
@@ -121,39 +123,114 @@ func TestRotationKeepsOldTokensValidUntilRetired(t *testing.T) {
 	server := httptest.NewServer(iss.Handler())
 	defer server.Close()
 
-	oldToken, err := iss.Mint(ctx, a, mintRequest(0))
-	require.NoError(t, err)
-	clk.Advance(time.Minute)
-	newKey, err := iss.Rotate(ctx, a)
+	const lead = 2 * time.Minute
+	newKey, err := iss.Rotate(ctx, a, lead)
 	require.NoError(t, err)
 	require.NotEqual(t, oldKey.KeyID, newKey.KeyID)
-
 	alias, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(iss.Alias(a))})
 	require.NoError(t, err)
-	assert.Equal(t, newKey.KeyID, aws.ToString(alias.KeyMetadata.KeyId), "the alias moved to the new key")
+	assert.Equal(t, newKey.KeyID, aws.ToString(alias.KeyMetadata.KeyId), "the alias names the newest key")
 
-	newToken, err := iss.Mint(ctx, a, mintRequest(0))
-	require.NoError(t, err)
 	set := fetchJWKS(t, server, 0, a)
-	assert.Len(t, set.Keys, 2)
-	header, _, err := verify(newToken, set)
+	assert.Len(t, set.Keys, 2, "the new key is published before it signs")
+	kidAt := func() string {
+		token, err := iss.Mint(ctx, a, mintRequest(0))
+		require.NoError(t, err)
+		header, _, err := verify(token, fetchJWKS(t, server, 0, a))
+		require.NoError(t, err)
+		return header.KeyID
+	}
+	assert.Equal(t, oldKey.KeyID, kidAt(), "the old key signs during the lead")
+	clk.Advance(lead - time.Second)
+	assert.Equal(t, oldKey.KeyID, kidAt())
+	lastOld, err := iss.Mint(ctx, a, mintRequest(0))
 	require.NoError(t, err)
-	assert.Equal(t, newKey.KeyID, header.KeyID, "new tokens carry the new kid")
-	_, _, err = verify(oldToken, set)
-	require.NoError(t, err, "the old key is still published")
 
+	clk.Advance(time.Second)
+	assert.Equal(t, newKey.KeyID, kidAt(), "the new key signs once the lead has passed")
 	clk.Advance(MaxTokenLifetime - time.Second)
-	_, _, err = verify(oldToken, fetchJWKS(t, server, 0, a))
-	require.NoError(t, err, "until retirement + the maximum token lifetime")
-
+	_, _, err = verify(lastOld, fetchJWKS(t, server, 0, a))
+	require.NoError(t, err, "the old key's last token verifies until it expires")
 	clk.Advance(time.Second)
 	set = fetchJWKS(t, server, 0, a)
 	require.Len(t, set.Keys, 1)
 	assert.Equal(t, newKey.KeyID, set.Keys[0].KeyID)
-	_, _, err = verify(oldToken, set)
+	_, _, err = verify(lastOld, set)
 	assert.Error(t, err, "the retired key is gone")
-	_, _, err = verify(newToken, set)
-	assert.NoError(t, err)
+}
+
+// With no lead (a key that must stop signing now) the new key signs at once.
+func TestRotationWithoutLeadSwitchesAtOnce(t *testing.T) {
+	iss, _, clk := newMotoIssuer(t)
+	ctx := t.Context()
+	a := newAccount()
+	_, err := iss.CreateAccountKey(ctx, a)
+	require.NoError(t, err)
+	server := httptest.NewServer(iss.Handler())
+	defer server.Close()
+	oldToken, err := iss.Mint(ctx, a, mintRequest(0))
+	require.NoError(t, err)
+	newKey, err := iss.Rotate(ctx, a, 0)
+	require.NoError(t, err)
+	token, err := iss.Mint(ctx, a, mintRequest(0))
+	require.NoError(t, err)
+	header, _, err := verify(token, fetchJWKS(t, server, 0, a))
+	require.NoError(t, err)
+	assert.Equal(t, newKey.KeyID, header.KeyID)
+	_, _, err = verify(oldToken, fetchJWKS(t, server, 0, a))
+	require.NoError(t, err, "tokens already out stay valid")
+	clk.Advance(MaxTokenLifetime)
+	assert.Len(t, fetchJWKS(t, server, 0, a).Keys, 1)
+
+	_, err = iss.Rotate(ctx, a, -time.Second)
+	assert.ErrorIs(t, err, ErrInvalidRequest)
+}
+
+// Rotations in any order and with any leads, checked second by second: some key always signs; a
+// key signs only once it has been published for its lead (leads of 0 excepted); and every key
+// stays published until MaxTokenLifetime after the last second it signed.
+func TestRotationNeverLeavesAGap(t *testing.T) {
+	iss, err := New(testConfig, newFakeKMS(), &MemoryStore{})
+	require.NoError(t, err)
+	clk := newClock()
+	iss.Now = clk.Now
+	ctx, a := t.Context(), "111122223333"
+	_, err = iss.CreateAccountKey(ctx, a)
+	require.NoError(t, err)
+
+	leads := map[string]time.Duration{}  // key ID → its rotation's lead
+	created := map[string]time.Time{}    // key ID → when it was made
+	lastSigned := map[string]time.Time{} // key ID → the last second it signed
+	rotations := map[int]time.Duration{  // second → a rotation with this lead
+		30: 2 * time.Minute, 60: 2 * time.Minute, // a second rotation inside the first one's lead
+		400: 0, 410: time.Minute, 420: 0, 900: 10 * time.Minute, 1000: 0,
+	}
+	const horizon = 1800
+	for sec := 0; sec <= horizon; sec++ {
+		now := clk.Now()
+		if lead, ok := rotations[sec]; ok {
+			k, err := iss.Rotate(ctx, a, lead)
+			require.NoError(t, err)
+			leads[k.KeyID], created[k.KeyID] = lead, now
+		}
+		keys, err := iss.Keys(ctx, a)
+		require.NoError(t, err)
+		signer, ok := signingKey(keys, now)
+		require.True(t, ok, "no key signs at second %d", sec)
+		if lead := leads[signer.KeyID]; lead > 0 {
+			assert.False(t, now.Before(created[signer.KeyID].Add(lead)), "second %d: key %s signs before its lead", sec, signer.KeyID)
+		}
+		lastSigned[signer.KeyID] = now
+		for _, k := range keys {
+			if last, ok := lastSigned[k.KeyID]; ok && now.Sub(last) < MaxTokenLifetime {
+				assert.True(t, k.Published(now), "second %d: key %s signed %s ago and is unpublished", sec, k.KeyID, now.Sub(last))
+			}
+		}
+		clk.Advance(time.Second)
+	}
+	// 8 keys: the first and 7 rotations; the three rotated out during their lead (at 60, 420 and
+	// 1000 seconds) never signed
+	assert.Len(t, lastSigned, 5)
 }
 
 func TestCreateAccountKeyOnKMS(t *testing.T) {
@@ -193,7 +270,7 @@ func TestRefusals(t *testing.T) {
 	a := newAccount()
 	_, err := iss.CreateAccountKey(ctx, a)
 	require.NoError(t, err)
-	_, err = iss.Rotate(ctx, a)
+	_, err = iss.Rotate(ctx, a, 0)
 	require.NoError(t, err)
 
 	for name, c := range map[string]Claims{
@@ -216,7 +293,7 @@ func TestRefusals(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnknownAccount)
 	_, err = iss.Mint(ctx, "not-an-account", mintRequest(0))
 	assert.ErrorIs(t, err, ErrUnknownAccount)
-	_, err = iss.Rotate(ctx, newAccount())
+	_, err = iss.Rotate(ctx, newAccount(), 0)
 	assert.ErrorIs(t, err, ErrUnknownAccount)
 
 	server := httptest.NewServer(iss.Handler())
@@ -225,7 +302,7 @@ func TestRefusals(t *testing.T) {
 	require.NoError(t, iss.Offboard(ctx, a), "offboarding twice is harmless")
 	_, err = iss.Mint(ctx, a, mintRequest(0))
 	assert.ErrorIs(t, err, ErrOffboarded)
-	_, err = iss.Rotate(ctx, a)
+	_, err = iss.Rotate(ctx, a, 0)
 	assert.ErrorIs(t, err, ErrOffboarded)
 	for _, path := range []string{"openid-configuration", "jwks.json"} {
 		resp, _ := get(t, server, vendor.IssuerHosts[0], "/accounts/"+a+"/.well-known/"+path)

@@ -35,7 +35,7 @@ func (i *Issuer) CreateAccountKey(ctx context.Context, account string) (KeyRecor
 	if active, ok := activeKey(keys); ok {
 		return active, nil
 	}
-	k, err := i.newKey(ctx, account, keys)
+	k, err := i.newKey(ctx, account, keys, 0)
 	if err != nil {
 		return KeyRecord{}, err
 	}
@@ -45,26 +45,46 @@ func (i *Issuer) CreateAccountKey(ctx context.Context, account string) (KeyRecor
 	return k, nil
 }
 
-// Rotate makes a new key the account's signing key. Every older key retires: it signs nothing
-// more and stays published until RetireAfter, when all tokens it signed have expired.
-func (i *Issuer) Rotate(ctx context.Context, account string) (KeyRecord, error) {
+// DefaultPublishLead is how long a rotated-in key is published before it signs: time for the
+// static JWKS to be rendered and uploaded (supportctl issuer render) and for caches (JWKSMaxAge,
+// CloudFront, STS) to pick it up.
+const DefaultPublishLead = 10 * time.Minute
+
+// Rotate gives the account a new signing key. It is published at once and signs from lead later
+// (0: at once, for a key that must stop signing now); until then the current key goes on
+// signing. Every older key retires: it stops signing when the new key starts and stays published
+// until RetireAfter, when all tokens it signed have expired. So no verifier ever meets a token
+// whose key it has not had lead to fetch, or one whose key it has dropped.
+func (i *Issuer) Rotate(ctx context.Context, account string, lead time.Duration) (KeyRecord, error) {
+	if lead < 0 {
+		return KeyRecord{}, fmt.Errorf("%w: publication lead %s is negative", ErrInvalidRequest, lead)
+	}
 	keys, err := i.accountKeys(ctx, account)
 	if err != nil {
 		return KeyRecord{}, err
 	}
-	k, err := i.newKey(ctx, account, keys)
+	k, err := i.newKey(ctx, account, keys, lead)
 	if err != nil {
 		return KeyRecord{}, err
 	}
 	if err := i.pointAlias(ctx, account, k.KeyID); err != nil {
 		return KeyRecord{}, err
 	}
-	retired := i.Now().UTC()
+	now := i.Now().UTC()
+	handover := now // when the new key starts signing, and every key signing now stops
+	if k.SignsFrom.After(now) {
+		handover = k.SignsFrom
+	}
 	for _, old := range keys {
-		if old.State != KeyActive {
-			continue
+		switch {
+		case old.State == KeyActive && old.SignsFrom.After(now):
+			old.SignsUntil = now // rotated out before it ever signed
+		case old.State == KeyActive, old.State == KeyRetiring && old.SignsUntil.After(now):
+			old.SignsUntil = handover // signing now: it hands over to the new key
+		default:
+			continue // stopped signing already; it leaves the JWKS as planned
 		}
-		old.State, old.RetireAfter = KeyRetiring, retired.Add(MaxTokenLifetime)
+		old.State, old.RetireAfter = KeyRetiring, old.SignsUntil.Add(MaxTokenLifetime)
 		if err := i.store.Put(ctx, old); err != nil {
 			return KeyRecord{}, fmt.Errorf("retiring key %s: %w", old.KeyID, err)
 		}
@@ -149,9 +169,20 @@ func activeKey(keys []KeyRecord) (KeyRecord, bool) {
 	return KeyRecord{}, false
 }
 
-// newKey creates a key in KMS and records it as active, created after every key in existing so
-// that it is the newest even when the clock has not moved.
-func (i *Issuer) newKey(ctx context.Context, account string, existing []KeyRecord) (KeyRecord, error) {
+// signingKey is the newest key that may sign at now: the active key once its lead has passed,
+// before that the key it replaces.
+func signingKey(keys []KeyRecord, now time.Time) (KeyRecord, bool) {
+	for j := len(keys) - 1; j >= 0; j-- {
+		if keys[j].Signs(now) {
+			return keys[j], true
+		}
+	}
+	return KeyRecord{}, false
+}
+
+// newKey creates a key in KMS and records it as active from lead on, created after every key in
+// existing so that it is the newest even when the clock has not moved.
+func (i *Issuer) newKey(ctx context.Context, account string, existing []KeyRecord, lead time.Duration) (KeyRecord, error) {
 	out, err := i.kms.CreateKey(ctx, &kms.CreateKeyInput{
 		KeyUsage:    types.KeyUsageTypeSignVerify,
 		KeySpec:     types.KeySpecEccNistP256,
@@ -170,6 +201,9 @@ func (i *Issuer) newKey(ctx context.Context, account string, existing []KeyRecor
 		created = existing[n-1].Created.Add(time.Microsecond)
 	}
 	k := KeyRecord{Account: account, KeyID: aws.ToString(out.KeyMetadata.KeyId), Created: created, State: KeyActive}
+	if lead > 0 {
+		k.SignsFrom = i.Now().UTC().Add(lead)
+	}
 	// A crash before this Put leaves a KMS key no record names; its Account tag finds it.
 	if err := i.store.Put(ctx, k); err != nil {
 		return KeyRecord{}, fmt.Errorf("recording key %s: %w", k.KeyID, err)

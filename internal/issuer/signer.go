@@ -74,7 +74,10 @@ func (i *Issuer) Mint(ctx context.Context, account string, c Claims) (string, er
 	if err != nil {
 		return "", err
 	}
-	key, _ := activeKey(keys) // accountKeys guarantees one
+	key, ok := signingKey(keys, i.Now())
+	if !ok { // an active key whose lead has not passed, and no older key: a crash mid-rotation
+		return "", fmt.Errorf("account %s: no key may sign yet (the newest starts at %s)", account, keys[len(keys)-1].SignsFrom)
+	}
 	sub, err := i.Subject(ctx, account, c.Engineer)
 	if err != nil {
 		return "", err

@@ -12,9 +12,11 @@ import (
 type KeyState string
 
 const (
-	// KeyActive keys sign new tokens. An account has one; if a crash leaves two, the newest signs.
+	// KeyActive keys sign new tokens from SignsFrom. An account has one; if a crash leaves two,
+	// the newest that may sign does.
 	KeyActive KeyState = "active"
-	// KeyRetiring keys sign nothing and stay published until RetireAfter.
+	// KeyRetiring keys sign until SignsUntil (when their successor starts) and stay published
+	// until RetireAfter.
 	KeyRetiring KeyState = "retiring"
 	// KeyDeleted keys are scheduled for deletion in KMS (offboarding).
 	KeyDeleted KeyState = "pending-deletion"
@@ -26,12 +28,29 @@ type KeyRecord struct {
 	KeyID   string    `dynamodbav:"keyId"`
 	Created time.Time `dynamodbav:"created"`
 	State   KeyState  `dynamodbav:"state"`
-	// RetireAfter is when a retiring key leaves the JWKS: its retirement plus MaxTokenLifetime, so
+	// SignsFrom is when an active key starts signing: after its creation by the publication lead
+	// Rotate was given, so verifiers have fetched it before any token names it. Zero: at once.
+	SignsFrom time.Time `dynamodbav:"signsFrom,omitempty"`
+	// SignsUntil is when a retiring key stops signing: its successor's SignsFrom.
+	SignsUntil time.Time `dynamodbav:"signsUntil,omitempty"`
+	// RetireAfter is when a retiring key leaves the JWKS: SignsUntil plus MaxTokenLifetime, so
 	// every token it signed has expired by then. Zero while the key is active.
 	RetireAfter time.Time `dynamodbav:"retireAfter,omitempty"`
 }
 
-// Published reports whether verifiers must still find the key in the JWKS at now.
+// Signs reports whether the key may sign at now.
+func (k KeyRecord) Signs(now time.Time) bool {
+	switch k.State {
+	case KeyActive:
+		return !now.Before(k.SignsFrom)
+	case KeyRetiring:
+		return now.Before(k.SignsUntil)
+	}
+	return false
+}
+
+// Published reports whether verifiers must find the key in the JWKS at now: an active key from
+// its creation (ahead of its signing), a retiring one until its last token expired.
 func (k KeyRecord) Published(now time.Time) bool {
 	switch k.State {
 	case KeyActive:

@@ -98,7 +98,7 @@ func TestLifecycleWithDynamoStore(t *testing.T) {
 
 	first, err := iss.CreateAccountKey(ctx, a)
 	require.NoError(t, err)
-	second, err := iss.Rotate(ctx, a)
+	second, err := iss.Rotate(ctx, a, 0)
 	require.NoError(t, err)
 	set, err := iss.JWKS(ctx, a)
 	require.NoError(t, err)
