@@ -24,9 +24,15 @@ tools:
 	@missing=""; for t in $(GO) node npm $(PYTHON) git; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then echo "make: missing required tools:$$missing (see README.md, 'Requirements')" >&2; exit 1; fi
 
+# checkov gets a virtualenv of its own: its ~90 pinned dependencies (requirements-checkov.txt, every
+# one pinned) must not move the versions moto and cfn-lint run with.
+CHECKOV_VENV := .venv/checkov
+
 deps: tools
 	$(GO) mod download
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	cd test/iam && npm ci --no-audit --no-fund --loglevel=error
 
 templates: tools
@@ -59,8 +65,11 @@ fuzz:
 
 lint-templates:
 	@command -v cfn-lint >/dev/null || { echo "make: cfn-lint is missing: pip install -r requirements.txt" >&2; exit 1; }
-	cfn-lint --non-zero-exit-code warning -- $(TEMPLATES)
-	@echo "cfn-lint: no errors or warnings in $(words $(TEMPLATES)) templates"
+	@mkdir -p .cache
+	cfn-lint --non-zero-exit-code none --format json -- $(TEMPLATES) > .cache/cfn-lint.json
+	cd test/iam && node cfnlint.mjs ../../.cache/cfn-lint.json
+	@test -x $(CHECKOV_VENV)/bin/checkov || { echo "make: checkov is missing: make deps" >&2; exit 1; }
+	$(CHECKOV_VENV)/bin/python test/checkov/check.py $(TEMPLATES)
 
 iam-suite:
 	cd test/iam && node --test

@@ -14,7 +14,8 @@ import (
 // so the cap has to name each service. A service missing here is unreadable under the boundary even
 // if SecurityAudit grants it; that is the price of a cap that fits IAM's 6,144-character limit.
 // Services whose Get* actions hand out data or credentials are listed without Get
-// (codecommit, codeartifact, cognito-identity, glacier).
+// (codecommit, codeartifact, cognito-identity, glacier, ecr-public). Retired services are left out
+// (Inspector Classic, WAF Classic): their room went to denying more sensitive reads.
 var readOnlyServices = map[string][]string{
 	"access-analyzer":         {"Get", "List"},
 	"account":                 {"Get"},
@@ -54,7 +55,7 @@ var readOnlyServices = map[string][]string{
 	"dynamodb":                {"Describe", "Get", "List"},
 	"ec2":                     {"Describe", "Get"},
 	"ecr":                     {"Describe", "Get", "List"},
-	"ecr-public":              {"Describe", "Get", "List"},
+	"ecr-public":              {"Describe", "List"},
 	"ecs":                     {"Describe", "List"},
 	"eks":                     {"Describe", "List"},
 	"elasticache":             {"Describe", "List"},
@@ -76,7 +77,6 @@ var readOnlyServices = map[string][]string{
 	"health":                  {"Describe"},
 	"iam":                     {"Get", "List"},
 	"identitystore":           {"Describe", "Get", "List"},
-	"inspector":               {"Describe", "Get", "List"},
 	"inspector2":              {"Describe", "Get", "List"},
 	"kafka":                   {"Describe", "Get", "List"},
 	"kafkaconnect":            {"Describe", "List"},
@@ -119,8 +119,6 @@ var readOnlyServices = map[string][]string{
 	"tag":                     {"Get"},
 	"transfer":                {"Describe", "List"},
 	"trustedadvisor":          {"Describe", "List"},
-	"waf":                     {"Get", "List"},
-	"waf-regional":            {"Get", "List"},
 	"wafv2":                   {"Get", "List"},
 	"workspaces":              {"Describe"},
 	"xray":                    {"Get", "List"},
@@ -146,8 +144,11 @@ func ReadOnlyActions() Strings {
 func (v Vendor) Boundary(t Target) Document {
 	support := supportStatement()
 	support.Sid = "AllowSupportCasesAndQuotaRequests"
-	support.Action = append(Strings{"support:*", "sts:GetCallerIdentity"}, support.Action...)
+	support.Action = append(Strings{"support:*"}, support.Action...) // sts:GetCallerIdentity needs no grant
 	reads := ReadOnlyActions()
+	// following a runbook's execution is a read the allow-list admits (ssm:Get*, ssm:Describe*)
+	control := runbookControlStatement(t)
+	control.Action = Strings{"ssm:StopAutomationExecution"}
 	return NewDocument(
 		Statement{
 			Sid:      "AllowMetadataReads",
@@ -157,8 +158,8 @@ func (v Vendor) Boundary(t Target) Document {
 		},
 		support,
 		runbookStartStatement(t),
-		runbookControlStatement(t),
+		control,
 		// Only the sensitive reads the allow-list would admit: the others are outside the cap already.
-		denyReads(sensitiveReadsMatching(append(reads, support.Action...))),
+		denyReads(sensitiveReadsMatching(append(slices.Clone(SensitiveReads), CapSensitiveReads...), append(reads, support.Action...))),
 	)
 }

@@ -21,7 +21,9 @@ const SessionPolicyLimit = 2048
 // NewSessionPolicy returns the session policy for account t with the enabled features. Its deny set
 // is trimmed, as the boundary's is, to the sensitive reads its allow side could admit: SecurityAudit's
 // reads (the boundary's read allow-list names each service's verbs as SecurityAudit grants them),
-// support, quotas and the enabled grants. The escalation suite checks a session is denied every one.
+// support, quotas and the enabled grants. CapSensitiveReads are left out: neither managed policy
+// grants them, so no session can make them. The escalation suite checks a session is denied every
+// one of both lists.
 func NewSessionPolicy(t Target, f Features) SessionPolicy {
 	var arns []string
 	for _, name := range SupportManagedPolicies {
@@ -43,7 +45,7 @@ func NewSessionPolicy(t Target, f Features) SessionPolicy {
 	for _, s := range allow {
 		admitted = append(admitted, s.Action...)
 	}
-	return SessionPolicy{ManagedARNs: arns, Inline: NewDocument(append(allow, denyReads(sensitiveReadsMatching(admitted)))...)}
+	return SessionPolicy{ManagedARNs: arns, Inline: NewDocument(append(allow, denyReads(sensitiveReadsMatching(SensitiveReads, admitted)))...)}
 }
 
 // Size is what STS counts against SessionPolicyLimit.

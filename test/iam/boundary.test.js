@@ -3,7 +3,7 @@
 // AdministratorAccess.
 import { describe, it } from 'node:test'
 import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
-import { SUPPORT_ROLE, resourceFor } from './resources.js'
+import { SUPPORT_ROLE, expandActions, resourceFor } from './resources.js'
 import { CUSTOMER, expectDecision, simulate } from './sim.js'
 
 const ssmAutomation = (doc) => `arn:aws:ssm:us-east-1:${CUSTOMER}:automation-definition/${doc}:$DEFAULT`
@@ -75,5 +75,27 @@ describe('boundary: the DoiT-Support role as provisioned (SecurityAudit + AWSSup
   ]) {
     const name = `${c.expect === 'Allowed' ? 'allows' : 'denies'} ${c.action}`
     it(name, async () => expectDecision(name, await underBoundary(provisionedIdentity(), c), c.expect))
+  }
+})
+
+// Every entry of the boundary's Deny, each wildcard expanded to the actions it names, is explicitly
+// denied to a DoiT-Support role holding AdministratorAccess: the cap on what the vendor could write
+// into its own role's policies. Among them the reads that checkov (cloudsplaining) and the audit of
+// the allow-list found: registry tokens, session endpoints, presigned UI links, archived mail, ...
+const boundaryDenies = await expandActions(management.boundary.Statement.filter((s) => s.Effect === 'Deny').flatMap((s) => s.Action))
+
+describe('boundary: every sensitive read it names is denied, even to AdministratorAccess', () => {
+  it('names the reads found by checkov and the allow-list audit', () => {
+    for (const a of ['ecr:GetAuthorizationToken', 'elasticmapreduce:GetOnClusterAppUIPresignedURL', 'elasticmapreduce:GetPersistentAppUIPresignedURL',
+      'glue:GetStatement', 'glue:GetDataPreviewStatement', 'ses:GetArchiveMessageContent', 'wafv2:GetDecryptedAPIKey', 'storagegateway:DescribeChapCredentials',
+      'cloudwatch:GetSpaceCredentialsForOrganization', 'lambda:GetDurableExecutionHistory', 'bedrock:GetInvoke', 'ssm:GetParametersByPath']) {
+      if (!boundaryDenies.includes(a)) throw new Error(`the boundary does not deny ${a}`)
+    }
+  })
+  for (const action of boundaryDenies) {
+    it(`denies ${action}`, async () => {
+      const sim = await underBoundary([{ name: 'AdministratorAccess', policy: awsManagedPolicies().AdministratorAccess }], { action })
+      expectDecision(action, sim, 'ExplicitlyDenied')
+    })
   }
 })

