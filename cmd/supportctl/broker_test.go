@@ -14,18 +14,11 @@ import (
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
-	"github.com/supportaccess/gateway/test/moto"
 )
 
 func TestBrokerCommandsAgainstMoto(t *testing.T) {
-	srv := moto.StartForTest(t)
+	srv := startMoto(t)
 	ctx := t.Context()
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL())
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 	const (
 		account = "111122223333"
 		signer  = "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"

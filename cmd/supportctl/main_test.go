@@ -11,14 +11,7 @@ import (
 )
 
 func TestSupportctlAgainstMoto(t *testing.T) {
-	srv := moto.StartForTest(t)
-	// The SDK's standard variables, as an operator would set them.
-	t.Setenv("AWS_ENDPOINT_URL", srv.URL())
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	startMoto(t)
 	vars := map[string]string{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012",
 		"HOOK_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:doit-support-gateway-hook"}
 	getenv := func(k string) string { return vars[k] }
@@ -60,4 +53,16 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	vars["REGISTRY_TABLE"] = ""
 	_, err = sh("list")
 	assert.ErrorContains(t, err, "REGISTRY_TABLE is not set")
+}
+
+// startMoto starts a moto server for the test and points the SDK's standard variables at it, as an
+// operator would set them.
+func startMoto(t *testing.T) *moto.Server {
+	t.Helper()
+	srv := moto.StartForTest(t)
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL": srv.URL(), "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+		"AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"} {
+		t.Setenv(k, v)
+	}
+	return srv
 }

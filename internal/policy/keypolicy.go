@@ -27,13 +27,7 @@ func (v Vendor) SigningKeyPolicy(partition, vendorAccount, signerRoleARN string)
 	sign := Strings{"kms:Sign"}
 	all := Strings{"*"} // in a key policy, "*" is the key itself
 	return NewDocument(
-		Statement{
-			Sid:       "VendorAccountAdministers",
-			Effect:    Allow,
-			Principal: &Principal{AWS: Strings{"arn:" + partition + ":iam::" + vendorAccount + ":root"}},
-			Action:    Strings{"kms:*"},
-			Resource:  all,
-		},
+		vendorAdministers(partition, vendorAccount),
 		Statement{
 			Sid:       "SignerSignsDigests",
 			Effect:    Allow,
@@ -85,13 +79,7 @@ func (v Vendor) SubjectKeyPolicy(partition, vendorAccount, signerRoleARN string)
 	mac := Strings{"kms:GenerateMac"}
 	all := Strings{"*"}
 	return NewDocument(
-		Statement{
-			Sid:       "VendorAccountAdministers",
-			Effect:    Allow,
-			Principal: &Principal{AWS: Strings{"arn:" + partition + ":iam::" + vendorAccount + ":root"}},
-			Action:    Strings{"kms:*"},
-			Resource:  all,
-		},
+		vendorAdministers(partition, vendorAccount),
 		Statement{
 			Sid:       "SignerComputesSubjects",
 			Effect:    Allow,
@@ -124,4 +112,16 @@ func (v Vendor) SubjectKeyPolicy(partition, vendorAccount, signerRoleARN string)
 			Resource:  all,
 		},
 	)
+}
+
+// vendorAdministers lets the vendor account's root administer a key, which lets IAM policies in the
+// vendor account grant what the key policy does not reserve.
+func vendorAdministers(partition, vendorAccount string) Statement {
+	return Statement{
+		Sid:       "VendorAccountAdministers",
+		Effect:    Allow,
+		Principal: &Principal{AWS: Strings{"arn:" + partition + ":iam::" + vendorAccount + ":root"}},
+		Action:    Strings{"kms:*"},
+		Resource:  Strings{"*"},
+	}
 }
