@@ -35,6 +35,10 @@ const maxBody = 64 << 10
 // 409 (state or account does not allow it); failures are 500 and logged, never shown.
 func Handler(b *Broker) http.Handler {
 	mux := http.NewServeMux()
+	// malformed answers a request the broker never saw, and records the refusal like any other.
+	malformed := func(w http.ResponseWriter, r *http.Request, ev Event, err error) {
+		writeError(w, r, b.refused(r.Context(), err, ev))
+	}
 	mux.HandleFunc("POST /requests", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		var in struct {
 			Account       string `json:"account"`
@@ -42,12 +46,15 @@ func Handler(b *Broker) http.Handler {
 			Justification string `json:"justification"`
 			Duration      string `json:"duration"`
 		}
-		if !decode(w, r, &in) {
+		ev := Event{Action: "request", Actor: who, Engineer: who}
+		if err := decode(w, r, &in); err != nil {
+			malformed(w, r, ev, err)
 			return
 		}
 		d, err := time.ParseDuration(in.Duration)
 		if err != nil {
-			writeError(w, r, refuse(ErrInvalid, "duration %q is not a duration such as 30m or 1h", in.Duration))
+			ev.Account, ev.Ticket = in.Account, in.Ticket
+			malformed(w, r, ev, refuse(ErrInvalid, "duration %q is not a duration such as 30m or 1h", in.Duration))
 			return
 		}
 		req, err := b.Request(r.Context(), who, in.Account, in.Ticket, in.Justification, d)
@@ -70,12 +77,17 @@ func Handler(b *Broker) http.Handler {
 		var in struct {
 			MaxDuration string `json:"maxDuration"`
 		}
-		if !decode(w, r, &in) {
+		ev := Event{Action: "pre-approve", Actor: who}
+		if accountPattern.MatchString(r.PathValue("account")) {
+			ev.Account = r.PathValue("account")
+		}
+		if err := decode(w, r, &in); err != nil {
+			malformed(w, r, ev, err)
 			return
 		}
 		d, err := time.ParseDuration(in.MaxDuration)
 		if err != nil {
-			writeError(w, r, refuse(ErrInvalid, "maxDuration %q is not a duration such as 30m or 1h", in.MaxDuration))
+			malformed(w, r, ev, refuse(ErrInvalid, "maxDuration %q is not a duration such as 30m or 1h", in.MaxDuration))
 			return
 		}
 		p, err := b.PreApprove(r.Context(), who, r.PathValue("account"), d)
@@ -141,14 +153,14 @@ func withPrincipal(h func(http.ResponseWriter, *http.Request, string)) http.Hand
 	}
 }
 
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+// decode reads the JSON body into v, refusing anything else (unknown fields, over 64 KiB).
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeError(w, r, refuse(ErrInvalid, "the request body is not the expected JSON: %v", err))
-		return false
+		return refuse(ErrInvalid, "the request body is not the expected JSON: %v", err)
 	}
-	return true
+	return nil
 }
 
 func reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {

@@ -68,8 +68,17 @@ func TestBrokerHTTPAPI(t *testing.T) {
 			var e map[string]string
 			require.NoError(t, json.Unmarshal([]byte(body), &e), body)
 			assert.Contains(t, e["error"], tc.reason)
+			if tc.method == "POST" { // every refused action is in the audit, malformed ones included
+				refusal := lastRefusal(t, f.events(t, broker.Filter{Engineer: tc.who}))
+				assert.Equal(t, e["error"], refusal.Reason)
+			}
 		})
 	}
+	status, body, _ = call("POST", "/accounts/111122223333/pre-approval", approver, `{"maxDuration":"soon"}`)
+	assert.Equal(t, http.StatusBadRequest, status, body)
+	refusal := lastRefusal(t, f.events(t, broker.Filter{Account: "111122223333"}))
+	assert.Equal(t, "pre-approve", refusal.Action)
+	assert.Contains(t, refusal.Reason, `maxDuration "soon"`)
 
 	status, body, _ = call("POST", "/requests/"+req.ID+"/approve", approver, "")
 	require.Equal(t, http.StatusOK, status, body)
