@@ -30,11 +30,7 @@ import (
 // server per test binary, one table per test); the registry, the issuer and STS are fakes.
 var server moto.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	_ = server.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(server.Run(m)) }
 
 var tables atomic.Int64
 

@@ -23,11 +23,7 @@ import (
 
 var motoSrv moto.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	_ = motoSrv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(motoSrv.Run(m)) }
 
 // recorder remembers the name of every IAM operation a client sends, through the SDK's middleware
 // stack, so "changes nothing" covers every call, not a list kept by hand.

@@ -63,11 +63,7 @@ func (f *fakeSTS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...fu
 
 var motoSrv moto.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	_ = motoSrv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(motoSrv.Run(m)) }
 
 type fixture struct {
 	hook *Hook

@@ -23,11 +23,7 @@ import (
 // which moto does not implement, runs against fakeKMS as well.
 var srv moto.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	_ = srv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(srv.Run(m)) }
 
 const (
 	vendorAccount = moto.DefaultAccountID // the keys live in the vendor's account

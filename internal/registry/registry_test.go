@@ -22,11 +22,7 @@ import (
 
 var server moto.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	_ = server.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(server.Run(m)) }
 
 func newRegistry(t *testing.T) *registry.Registry {
 	t.Helper()

@@ -32,11 +32,7 @@ import (
 
 var motoSrv moto.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	_ = motoSrv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(motoSrv.Run(m)) }
 
 // env is a proxy in front of the shared moto server.
 type env struct {

@@ -285,7 +285,7 @@ func tail(s string, n int) string {
 }
 
 // Shared is one server for a whole test binary: started on first use, closed by the package's
-// TestMain (Close), so packages with many tests pay moto's start-up once.
+// TestMain (Run, or Close), so packages with many tests pay moto's start-up once.
 type Shared struct {
 	once sync.Once
 	srv  *Server
@@ -300,6 +300,14 @@ func (s *Shared) Server(t testing.TB) *Server {
 		t.Fatal(s.err)
 	}
 	return s.srv
+}
+
+// Run runs the package's tests and then stops the server: a package's whole TestMain is
+// os.Exit(shared.Run(m)).
+func (s *Shared) Run(m *testing.M) int {
+	code := m.Run()
+	_ = s.Close()
+	return code
 }
 
 // Close stops the server if it was started.
