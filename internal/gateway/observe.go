@@ -78,37 +78,21 @@ func observe(ctx context.Context, c IAMAPI, d Desired, wg *group) (Observed, err
 	})
 	run(d.Role.ARN+" attachments", func() error {
 		p := iam.NewListAttachedRolePoliciesPaginator(c, &iam.ListAttachedRolePoliciesInput{RoleName: name})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if awsx.IsNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+		return eachPage(ctx, p, func(page *iam.ListAttachedRolePoliciesOutput) {
 			mu.Lock()
+			defer mu.Unlock()
 			for _, a := range page.AttachedPolicies {
 				role.Attached = append(role.Attached, aws.ToString(a.PolicyArn))
 			}
-			mu.Unlock()
-		}
-		return nil
+		})
 	})
 	run(d.Role.ARN+" inline policies", func() error {
 		p := iam.NewListRolePoliciesPaginator(c, &iam.ListRolePoliciesInput{RoleName: name})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if awsx.IsNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+		return eachPage(ctx, p, func(page *iam.ListRolePoliciesOutput) {
 			mu.Lock()
+			defer mu.Unlock()
 			role.Inline = append(role.Inline, page.PolicyNames...)
-			mu.Unlock()
-		}
-		return nil
+		})
 	})
 	run(d.Policy.ARN, func() error {
 		p, err := observePolicy(ctx, c, d.Policy.ARN, &group{sequential: wg.sequential})
@@ -201,3 +185,25 @@ func (g *group) Go(f func()) {
 }
 
 func (g *group) Wait() { g.wg.Wait() }
+
+// pager is an IAM list paginator returning pages of type O.
+type pager[O any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*iam.Options)) (O, error)
+}
+
+// eachPage hands every page of p to each. NotFound (the role is gone) ends the listing without an
+// error: what was read so far is what there is.
+func eachPage[O any](ctx context.Context, p pager[O], each func(O)) error {
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if awsx.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		each(page)
+	}
+	return nil
+}
