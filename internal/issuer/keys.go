@@ -18,8 +18,11 @@ import (
 const DeletionWindowDays = 7
 
 // Alias is the KMS alias of the account's active key.
-func (i *Issuer) Alias(account string) string {
-	return "alias/" + strings.ToLower(i.vendor.Name) + "-support-issuer/" + account
+func (i *Issuer) Alias(account string) string { return i.alias(account) }
+
+// alias names one of the issuer's KMS aliases: alias/doit-support-issuer/<name>.
+func (i *Issuer) alias(name string) string {
+	return "alias/" + strings.ToLower(i.vendor.Name) + "-support-issuer/" + name
 }
 
 // CreateAccountKey gives the account its signing key and returns the key's record. It is

@@ -33,9 +33,7 @@ const maxEngineerLen = 512
 const subjectCacheSize = 4096
 
 // SubjectAlias is the KMS alias of the issuer's pairwise-subject HMAC key, one per vendor.
-func (i *Issuer) SubjectAlias() string {
-	return "alias/" + strings.ToLower(i.vendor.Name) + "-support-issuer/subjects"
-}
+func (i *Issuer) SubjectAlias() string { return i.alias("subjects") }
 
 // EnsureSubjectKey creates the pairwise-subject HMAC key and its alias unless the alias exists,
 // and returns the key's ID. It is idempotent, and safe to race: the loser of the alias schedules
