@@ -54,12 +54,6 @@ func runIssuer(ctx context.Context, args []string, getenv func(string) string, a
 	if iss == nil {
 		return errIssuerNotConfigured
 	}
-	needAccount := func() error {
-		if *account == "" {
-			return fmt.Errorf("issuer %s: -account is required", cmd)
-		}
-		return nil
-	}
 	switch cmd {
 	case "create-subject-key":
 		id, err := iss.EnsureSubjectKey(ctx)
@@ -68,21 +62,14 @@ func runIssuer(ctx context.Context, args []string, getenv func(string) string, a
 		}
 		_, err = fmt.Fprintln(out, iss.SubjectAlias(), "→", id)
 		return err
-	case "keys":
-		if err := needAccount(); err != nil {
-			return err
+	case "keys", "rotate": // rotate, then list the keys as they are now
+		if *account == "" {
+			return fmt.Errorf("issuer %s: -account is required", cmd)
 		}
-		keys, err := iss.Keys(ctx, *account)
-		if err != nil {
-			return err
-		}
-		return printKeys(out, keys)
-	case "rotate":
-		if err := needAccount(); err != nil {
-			return err
-		}
-		if _, err := iss.Rotate(ctx, *account, *lead); err != nil {
-			return err
+		if cmd == "rotate" {
+			if _, err := iss.Rotate(ctx, *account, *lead); err != nil {
+				return err
+			}
 		}
 		keys, err := iss.Keys(ctx, *account)
 		if err != nil {
