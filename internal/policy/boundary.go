@@ -160,6 +160,6 @@ func (v Vendor) Boundary(t Target) Document {
 		runbookStartStatement(t),
 		control,
 		// Only the sensitive reads the allow-list would admit: the others are outside the cap already.
-		denyReads(sensitiveReadsMatching(append(slices.Clone(SensitiveReads), CapSensitiveReads...), append(reads, support.Action...))),
+		denyReads(sensitiveReadsMatching(allSensitiveReads(), append(reads, support.Action...))),
 	)
 }

@@ -107,7 +107,12 @@ var CapSensitiveReads = Strings{
 
 // DenySensitiveReads is the statement that enforces SensitiveReads and CapSensitiveReads.
 func DenySensitiveReads() Statement {
-	return denyReads(append(slices.Clone(SensitiveReads), CapSensitiveReads...))
+	return denyReads(allSensitiveReads())
+}
+
+// allSensitiveReads is SensitiveReads and CapSensitiveReads, in that order.
+func allSensitiveReads() Strings {
+	return append(slices.Clone(SensitiveReads), CapSensitiveReads...)
 }
 
 func denyReads(actions Strings) Statement {

@@ -249,7 +249,7 @@ func TestBoundaryAdmitsNoSensitiveRead(t *testing.T) {
 			denies = append(denies, s.Action...)
 		}
 	}
-	all := append(slices.Clone(SensitiveReads), CapSensitiveReads...)
+	all := allSensitiveReads()
 	for _, a := range all {
 		admitted := slices.ContainsFunc(allows, func(p string) bool { return ActionMatches(p, a) })
 		if admitted {
