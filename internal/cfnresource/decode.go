@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // maxPayloadBytes is Lambda's limit for an asynchronous invocation and SNS's for a message.
@@ -12,7 +13,7 @@ const maxPayloadBytes = 256 << 10
 
 // Decode parses a Lambda payload: a direct event, or an SNS notification
 // ({"Records":[{"EventSource":"aws:sns","Sns":{"Message":"<event JSON>",…}}]}) with exactly one
-// record. It returns the event and an error describing what is wrong. When the error is not nil
+// record (SplitRecords splits notifications with more). It returns the event and an error describing what is wrong. When the error is not nil
 // but the event still has enough to answer (see Answerable), the Runner answers FAILED with the
 // error as Reason; otherwise the Runner logs and drops the payload. Every event Decode accepts is
 // Answerable. Error texts never contain the ResponseURL.
@@ -21,14 +22,16 @@ func Decode(payload []byte) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("decoding the request: the payload is %w", err)
 	}
+	var sent time.Time
 	if _, ok := obj["Records"]; ok {
-		message, err := snsMessage(obj)
+		message, ts, err := snsMessage(obj)
 		if err != nil {
 			return Event{}, fmt.Errorf("decoding the SNS notification: %w", err)
 		}
 		if obj, err = jsonObject(message); err != nil {
 			return Event{}, fmt.Errorf("decoding the SNS message: it is %w", err)
 		}
+		sent = ts
 	}
 
 	var p problems
@@ -36,6 +39,7 @@ func Decode(payload []byte) (Event, error) {
 		p.add(fmt.Sprintf("the request is %d bytes, over the %d-byte limit", len(payload), maxPayloadBytes))
 	}
 	e := eventFields(obj, &p)
+	e.SNSTimestamp = sent
 	checkEvent(e, &p)
 	return e, p.err()
 }

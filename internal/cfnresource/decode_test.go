@@ -3,6 +3,7 @@ package cfnresource
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,6 +56,9 @@ func TestDecodeDirectAndSNSAgree(t *testing.T) {
 		delete(viaSNS.ResourceProperties, "ServiceToken")
 		delete(direct.OldResourceProperties, "ServiceToken")
 		delete(viaSNS.OldResourceProperties, "ServiceToken")
+		assert.WithinDuration(t, time.Now(), viaSNS.SNSTimestamp, time.Minute, "the notification's Timestamp is kept")
+		assert.True(t, direct.SNSTimestamp.IsZero())
+		viaSNS.SNSTimestamp = time.Time{}
 		assert.Equal(t, direct, viaSNS, name)
 	}
 }

@@ -8,9 +8,17 @@
 //     (ServiceTimeout), then rolls back. So every event gets exactly one answer on every path:
 //     success, handler error, handler panic, bad input, unknown request type, and a handler that
 //     is too slow, which a watchdog answers FAILED shortly before the deadline.
-//   - A Delete that cannot succeed blocks the customer's stack deletion. A Create that failed
-//     answers with a marker physical ID (FailedCreateID), and the Delete CloudFormation sends next
-//     for that marker succeeds at once, without calling the handler.
+//   - A Delete that cannot succeed blocks the customer's stack deletion. So every Delete is answered
+//     SUCCESS, whatever the handler does (error, panic, too slow), and what went wrong is logged at
+//     ERROR with alert=delete_incomplete. A Create that failed answers with a marker physical ID
+//     (FailedCreateID), and the Delete CloudFormation sends next for that marker succeeds at once,
+//     without calling the handler (a FailedCreateDeleter hears of it afterwards).
+//   - CloudFormation's clock starts when it sends the request; deliveries can be late (SNS and
+//     Lambda retries). The watchdog also counts from the send time the request claims (its
+//     pre-signed URL's signing time, the SNS Timestamp), only ever to answer sooner; a request
+//     CloudFormation has stopped waiting for does no work and never becomes a function error that
+//     Lambda would retry.
+//   - An SNS invocation with several records answers each of them.
 //   - A rollback can delete something that is live: if a failed Create answered with a real ID
 //     (say, an account already registered by another stack), the rollback's Delete would remove the
 //     other stack's registration. Failed Creates therefore answer with the marker, and failed

@@ -1,6 +1,9 @@
 package cfnresource
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // RequestType is what CloudFormation asks the custom resource to do.
 type RequestType string
@@ -24,6 +27,11 @@ type Event struct {
 	ServiceToken          string         `json:"ServiceToken,omitempty"`
 	ResourceProperties    map[string]any `json:"ResourceProperties"`
 	OldResourceProperties map[string]any `json:"OldResourceProperties,omitempty"`
+
+	// SNSTimestamp is when SNS says it received the notification that carried the request (zero for
+	// a direct invocation). Like every field of a request it is a claim: the Runner uses it only to
+	// answer sooner (see answerBy), never later.
+	SNSTimestamp time.Time `json:"-"`
 }
 
 // Result is what a Handler reports on success.
@@ -36,6 +44,11 @@ type Result struct {
 	Data map[string]string
 	// NoEcho masks Data in the CloudFormation console.
 	NoEcho bool
+	// Then, if set, runs once the answer has been delivered, with what is left of the invocation
+	// (its deadline less the Runner's margin): work the answer need not wait for, such as proving a
+	// claim. It cannot change the answer, and it does not run when the watchdog answered first or the
+	// answer could not be delivered. Lambda keeps the process running until it returns.
+	Then func(ctx context.Context)
 }
 
 // Handler does the resource's work. Errors become FAILED with the error text as Reason (so
@@ -48,4 +61,14 @@ type Handler interface {
 	Create(ctx context.Context, e Event) (Result, error)
 	Update(ctx context.Context, e Event) (Result, error)
 	Delete(ctx context.Context, e Event) (Result, error)
+}
+
+// FailedCreateDeleter is a Handler that wants to know when CloudFormation deletes the marker of a
+// Create that failed (FailedCreateID): from then on, CloudFormation has given that Create up, so a
+// late or repeated delivery of it must change nothing, and whatever such a delivery did already
+// must be undone. The Runner answers the marker's Delete SUCCESS at once, whatever this does, and
+// then calls DeleteFailedCreate with what is left of the invocation; e.PhysicalResourceID is the
+// marker, e.RequestID the Delete's own.
+type FailedCreateDeleter interface {
+	DeleteFailedCreate(ctx context.Context, e Event)
 }

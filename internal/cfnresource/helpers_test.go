@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -73,12 +74,20 @@ func (b *bucket) host() string { return b.srv.Listener.Addr().String() }
 // signature is the secret part of every URL responseURL makes.
 const signature = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
-// responseURL looks like a pre-signed S3 URL on the bucket.
+// responseURL looks like a pre-signed S3 URL on the bucket, signed now for two hours (as
+// CloudFormation's are).
 func (b *bucket) responseURL(requestID string) string {
+	return b.signedURL(requestID, time.Now(), 7199)
+}
+
+// signedURL is responseURL signed at the given time, for expires seconds.
+func (b *bucket) signedURL(requestID string, signed time.Time, expires int) string {
+	signed = signed.UTC()
 	return b.srv.URL + "/arn%3Aaws%3Acloudformation%3Aus-east-1%3A111122223333%3Astack/doit-management-role/" +
 		"5b918d10-cd98-11ea-90d5-0a9cd3354c10%7CHook%7C" + requestID +
-		"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20240612T101500Z&X-Amz-SignedHeaders=host&X-Amz-Expires=7199" +
-		"&X-Amz-Credential=AKIA6GSNGR5EXAMPLE7Q%2F20240612%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=" + signature
+		"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=" + signed.Format(sigV4Date) + "&X-Amz-SignedHeaders=host" +
+		"&X-Amz-Expires=" + strconv.Itoa(expires) +
+		"&X-Amz-Credential=AKIA6GSNGR5EXAMPLE7Q%2F" + signed.Format("20060102") + "%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=" + signature
 }
 
 func (b *bucket) recorded() []recordedPut {
@@ -109,7 +118,14 @@ func (b *bucket) onlyResponse(t *testing.T) Response {
 
 // fixture loads testdata/<name>.json, an event shaped as CloudFormation sends it (directly or in an
 // SNS notification), with its ResponseURL set to responseURL and then edit applied to the event.
+// An SNS notification's Timestamp is set to now, as if SNS had just delivered it.
 func fixture(t *testing.T, name, responseURL string, edit func(event map[string]any)) []byte {
+	t.Helper()
+	return fixtureAt(t, name, responseURL, time.Now(), edit)
+}
+
+// fixtureAt is fixture with the SNS notification's Timestamp set to published.
+func fixtureAt(t *testing.T, name, responseURL string, published time.Time, edit func(event map[string]any)) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 	require.NoError(t, err)
@@ -130,6 +146,7 @@ func fixture(t *testing.T, name, responseURL string, edit func(event map[string]
 		return mustJSON(t, payload)
 	}
 	notification := records[0].(map[string]any)["Sns"].(map[string]any)
+	notification["Timestamp"] = published.UTC().Format("2006-01-02T15:04:05.000Z")
 	var event map[string]any
 	require.NoError(t, json.Unmarshal([]byte(notification["Message"].(string)), &event))
 	apply(event)

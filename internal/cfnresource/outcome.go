@@ -21,9 +21,7 @@ func (r *Runner) call(ctx context.Context, e Event, log *slog.Logger) (resp Resp
 			resp = failed(e, "internal error (correlation id "+id+")")
 		}
 	}()
-	view := e
-	view.ResponseURL = "" // the handler has no use for the credential
-	res, err := dispatch(ctx, r.Handler, view)
+	res, err := dispatch(ctx, r.Handler, withoutURL(e))
 	return outcome(e, res, err)
 }
 
@@ -56,9 +54,13 @@ func outcome(e Event, res Result, err error) Response {
 		if err := checkHandlerID(id); err != nil {
 			return failed(e, "internal error: "+err.Error())
 		}
-		return succeeded(e, id, res)
+		resp := succeeded(e, id, res)
+		resp.then = res.Then
+		return resp
 	case Delete:
-		return succeeded(e, e.PhysicalResourceID, res)
+		resp := succeeded(e, e.PhysicalResourceID, res)
+		resp.then = res.Then
+		return resp
 	default:
 		return failed(e, errUnsupported(e.RequestType).Error())
 	}

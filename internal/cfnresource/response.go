@@ -1,6 +1,9 @@
 package cfnresource
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // The statuses of a response.
 const (
@@ -18,6 +21,8 @@ type Response struct {
 	LogicalResourceID  string            `json:"LogicalResourceId"`
 	NoEcho             bool              `json:"NoEcho,omitempty"`
 	Data               map[string]string `json:"Data,omitempty"`
+
+	then func(context.Context) // the handler's follow-up work (Result.Then); never sent
 }
 
 // succeeded answers e with SUCCESS, the physical ID id and the result's Data.

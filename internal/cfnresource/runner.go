@@ -3,8 +3,11 @@ package cfnresource
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"sync"
 	"time"
 )
 
@@ -19,17 +22,43 @@ type Runner struct {
 
 const defaultMargin = 10 * time.Second
 
-// HandleRaw answers one custom-resource request exactly once. In order: decode the payload; drop
-// it (logged) if it cannot be answered or its ResponseURL host is not allowed, since there is
-// nowhere safe to answer; answer a Delete of a failed Create at once; answer bad input FAILED,
-// except a Delete, which never blocks a customer's stack deletion: it is answered SUCCESS without
-// running the handler and logged as an error for operators (CloudFormation itself never sends a
-// malformed Delete); otherwise run the handler under a watchdog and answer with its outcome.
+// HandleRaw answers every custom-resource request in a Lambda payload exactly once: an SNS
+// notification with several records is split (SplitRecords) and its requests are handled
+// concurrently, each as below.
 //
-// It returns nil once a response was delivered, even FAILED, and for logged drops (a retry cannot
-// help). It returns an error only when no response could be delivered, so that Lambda's
-// asynchronous retry tries again (the handlers are idempotent).
+// For one request, in order: decode it; drop it (logged) if it cannot be answered or its
+// ResponseURL host is not allowed, since there is nowhere safe to answer; if CloudFormation has
+// stopped waiting for it by its own claims (its URL expired, or its claimed send time plus
+// ServiceTimeout has passed), do nothing and answer FAILED only if the URL still works; answer a
+// Delete of a failed Create at once (then tell a FailedCreateDeleter); answer bad input FAILED,
+// except a Delete; otherwise run the handler under a watchdog and answer with its outcome.
+//
+// A Delete never blocks a customer's stack deletion: whatever happens (bad input, a handler error
+// or panic, the watchdog), it is answered SUCCESS with the old physical ID, and what went wrong is
+// logged at ERROR with alert=delete_incomplete for operators.
+//
+// It returns nil once every response was delivered, even FAILED, and for logged drops (a retry
+// cannot help). It returns an error only when a response that CloudFormation still waits for could
+// not be delivered, so that Lambda's asynchronous retry tries again (the handlers are idempotent).
 func (r *Runner) HandleRaw(ctx context.Context, payload json.RawMessage) error {
+	payloads := SplitRecords(payload)
+	if len(payloads) == 1 {
+		return r.handleOne(ctx, payloads[0])
+	}
+	errs := make([]error, len(payloads))
+	var wg sync.WaitGroup
+	for i, p := range payloads {
+		wg.Go(func() { errs[i] = r.handleOne(ctx, p) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// alertDeleteIncomplete is the stable value of the alert key on a Delete answered SUCCESS without
+// finishing: a log metric filter counts it.
+const alertDeleteIncomplete = "delete_incomplete"
+
+func (r *Runner) handleOne(ctx context.Context, payload []byte) error {
 	start := r.now()
 	log := r.logger()
 	responder := r.Responder
@@ -46,23 +75,80 @@ func (r *Runner) HandleRaw(ctx context.Context, payload json.RawMessage) error {
 		log.Warn("request dropped: its response URL is not allowed", append(eventAttrs(e), "reason", err.Error())...)
 		return nil
 	}
+	if rt := claimedTimes(e); !rt.expires.IsZero() && !start.Before(rt.expires) {
+		log.Warn("request dropped: its response URL has expired, CloudFormation stopped waiting; nothing done", eventAttrs(e)...)
+		return nil
+	}
+	if until := waitingUntil(e); !until.IsZero() && !start.Before(until) {
+		resp := failed(e, "too late: CloudFormation stopped waiting for this request before it arrived; nothing was done")
+		if e.RequestType == Delete {
+			resp = succeeded(e, e.PhysicalResourceID, Result{})
+			resp.Reason = "too late: CloudFormation stopped waiting for this request; nothing was done"
+		}
+		log.Warn("request arrived after CloudFormation stopped waiting: nothing done", eventAttrs(e)...)
+		_ = deliver(ctx, responder, e, resp, log) // nobody waits for it: a failure is not retried
+		return nil
+	}
 
 	var resp Response
 	switch {
 	case e.RequestType == Delete && IsFailedCreateID(e.PhysicalResourceID):
 		resp = succeeded(e, e.PhysicalResourceID, Result{})
 		resp.Reason = "nothing to delete: the Create failed"
+		if fd, ok := r.Handler.(FailedCreateDeleter); ok {
+			resp.then = func(ctx context.Context) { fd.DeleteFailedCreate(ctx, withoutURL(e)) }
+		}
 	case decodeErr != nil && e.RequestType == Delete:
-		log.Error("malformed Delete answered SUCCESS without running the handler: check what it left behind",
-			append(eventAttrs(e), "reason", decodeErr.Error())...)
-		resp = succeeded(e, e.PhysicalResourceID, Result{})
-		resp.Reason = "ignored: " + decodeErr.Error()
+		resp = neverBlockDelete(e, decodeErr.Error(), log)
 	case decodeErr != nil:
 		resp = failed(e, decodeErr.Error())
 	default:
 		resp = r.runHandler(ctx, e, start, log)
+		if e.RequestType == Delete && resp.Status != statusSuccess {
+			resp = neverBlockDelete(e, resp.Reason, log)
+		}
 	}
-	return deliver(ctx, responder, e, resp, log)
+	if err := deliver(ctx, responder, e, resp, log); err != nil {
+		return err
+	}
+	r.runThen(ctx, e, resp.then, log)
+	return nil
+}
+
+// neverBlockDelete turns a Delete that could not finish into SUCCESS with the old physical ID, and
+// logs why for operators: a FAILED Delete would leave the customer's stack DELETE_FAILED.
+func neverBlockDelete(e Event, why string, log *slog.Logger) Response {
+	log.Error("Delete answered SUCCESS without finishing, so the stack deletion is not blocked: check what it left behind",
+		append(eventAttrs(e), "alert", alertDeleteIncomplete, "reason", clip(why))...)
+	resp := succeeded(e, e.PhysicalResourceID, Result{})
+	resp.Reason = "not everything was cleaned up (" + why + "); the stack deletion goes on and the rest is cleaned up later"
+	return resp
+}
+
+// runThen runs a handler's follow-up work after its answer was delivered, until the invocation's
+// deadline less the margin. A panic is recovered and logged.
+func (r *Runner) runThen(ctx context.Context, e Event, then func(context.Context), log *slog.Logger) {
+	if then == nil {
+		return
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		tctx, cancel = context.WithDeadline(ctx, deadline.Add(-r.margin()))
+	}
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			log.Error("follow-up work panicked after the answer", append(eventAttrs(e),
+				"correlation_id", correlationID(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))...)
+		}
+	}()
+	then(tctx)
+}
+
+// withoutURL is e as handlers see it: without the ResponseURL, a credential they have no use for.
+func withoutURL(e Event) Event {
+	e.ResponseURL = ""
+	return e
 }
 
 // Invoke makes the Runner a lambda.Handler: aws-lambda-go then passes the payload untouched,

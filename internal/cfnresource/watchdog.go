@@ -18,8 +18,8 @@ const (
 )
 
 // runHandler runs the handler and returns the answer: the handler's outcome, or FAILED "timed out"
-// if the watchdog fires first, Margin before the earlier of ctx's deadline and start +
-// ServiceTimeout. A handler still running then keeps running (a goroutine cannot be stopped), with
+// if the watchdog fires first, Margin before answerBy (the earliest of ctx's deadline, start +
+// ServiceTimeout and when CloudFormation stops waiting by the request's own claims). A handler still running then keeps running (a goroutine cannot be stopped), with
 // its context cancelled; its late result is logged and discarded.
 func (r *Runner) runHandler(ctx context.Context, e Event, start time.Time, log *slog.Logger) Response {
 	margin := r.margin()
@@ -72,16 +72,6 @@ type gate struct{ once sync.Once }
 func (g *gate) claim() (first bool) {
 	g.once.Do(func() { first = true })
 	return first
-}
-
-// answerBy is when the answer must go out: margin before the earlier of ctx's deadline and start +
-// the request's ServiceTimeout.
-func answerBy(ctx context.Context, e Event, start time.Time, margin time.Duration) time.Time {
-	limit := start.Add(serviceTimeout(e.ResourceProperties))
-	if deadline, ok := ctx.Deadline(); ok && deadline.Before(limit) {
-		limit = deadline
-	}
-	return limit.Add(-margin)
 }
 
 // serviceTimeout reads the ServiceTimeout property: a string of seconds, default 3600, capped to

@@ -260,7 +260,7 @@ func viaSNS(t testing.TB, r request) []byte {
 		"Sns": map[string]any{
 			"Type": "Notification", "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e", "TopicArn": hookTopic,
 			"Subject": "AWS CloudFormation custom resource request", "Message": string(msg),
-			"Timestamp": "2026-11-24T10:00:00.000Z", "SignatureVersion": "1", "Signature": "EXAMPLE",
+			"Timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "SignatureVersion": "1", "Signature": "EXAMPLE",
 			"SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
 			"UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe", "MessageAttributes": map[string]any{},
 		},
