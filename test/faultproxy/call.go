@@ -11,6 +11,7 @@ import (
 type Call struct {
 	Service   string // signing name, e.g. "iam"; "" if not recognised
 	Operation string // e.g. "CreateRole"
+	Path      string // the request's URL path (for S3, path-style: /bucket/key)
 	// Start is when the request's headers arrived. End is when the answer was
 	// ready, just before the proxy sent it or dropped the connection, so a client
 	// holding its answer finds its call complete; zero while the call is in flight.

@@ -57,7 +57,10 @@ type Rule struct {
 	// Operation is the API operation ("CreateRole", "AssumeRole", "PutItem",
 	// "PutObject"); "" matches any. Compared case-insensitively.
 	Operation string
-	Fault     Fault
+	// PathPrefix, if set, limits the rule to requests whose URL path starts with it: for S3
+	// (path-style), "/bucket/" picks one bucket's objects.
+	PathPrefix string
+	Fault      Fault
 	// Times limits the rule to its first Times calls (0: no count limit).
 	Times int
 	// For limits the rule to this long after the first call it handled (0: no time limit).
@@ -80,9 +83,10 @@ func (r Rule) validate() error {
 	return nil
 }
 
-func (r Rule) matches(service, operation string) bool {
+func (r Rule) matches(service, operation, path string) bool {
 	return (r.Service == "" || strings.EqualFold(r.Service, service)) &&
-		(r.Operation == "" || strings.EqualFold(r.Operation, operation))
+		(r.Operation == "" || strings.EqualFold(r.Operation, operation)) &&
+		strings.HasPrefix(path, r.PathPrefix)
 }
 
 // activeRule is a Rule with its use so far.
@@ -94,8 +98,8 @@ type activeRule struct {
 
 // take reports whether the rule handles a call of service/operation arriving
 // at now, and if so counts the call. The caller holds the proxy's lock.
-func (a *activeRule) take(service, operation string, now time.Time) bool {
-	if !a.matches(service, operation) ||
+func (a *activeRule) take(service, operation, path string, now time.Time) bool {
+	if !a.matches(service, operation, path) ||
 		(a.Times > 0 && a.fired >= a.Times) ||
 		(a.For > 0 && !a.first.IsZero() && now.Sub(a.first) >= a.For) {
 		return false

@@ -85,22 +85,27 @@ func TestRuleLimits(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	t.Run("Times", func(t *testing.T) {
 		a := &activeRule{Rule: Rule{Operation: "GetRole", Fault: Throttle, Times: 2}}
-		assert.False(t, a.take("iam", "CreateRole", t0), "another operation")
-		assert.True(t, a.take("iam", "GetRole", t0))
-		assert.True(t, a.take("IAM", "getrole", t0), "case-insensitive")
-		assert.False(t, a.take("iam", "GetRole", t0), "used up")
+		assert.False(t, a.take("iam", "CreateRole", "/", t0), "another operation")
+		assert.True(t, a.take("iam", "GetRole", "/", t0))
+		assert.True(t, a.take("IAM", "getrole", "/", t0), "case-insensitive")
+		assert.False(t, a.take("iam", "GetRole", "/", t0), "used up")
 	})
 	t.Run("For counts from the first call the rule handled", func(t *testing.T) {
 		a := &activeRule{Rule: Rule{Service: "sts", Fault: AccessDenied, For: time.Second}}
 		later := t0.Add(time.Hour)
-		assert.True(t, a.take("sts", "AssumeRole", later))
-		assert.True(t, a.take("sts", "AssumeRole", later.Add(999*time.Millisecond)))
-		assert.False(t, a.take("sts", "AssumeRole", later.Add(time.Second)))
+		assert.True(t, a.take("sts", "AssumeRole", "/", later))
+		assert.True(t, a.take("sts", "AssumeRole", "/", later.Add(999*time.Millisecond)))
+		assert.False(t, a.take("sts", "AssumeRole", "/", later.Add(time.Second)))
 	})
 	t.Run("Times and For together", func(t *testing.T) {
 		a := &activeRule{Rule: Rule{Fault: ServerError, Times: 5, For: time.Second}}
-		assert.True(t, a.take("s3", "GetObject", t0))
-		assert.False(t, a.take("s3", "GetObject", t0.Add(2*time.Second)), "For is over though Times is not")
+		assert.True(t, a.take("s3", "GetObject", "/", t0))
+		assert.False(t, a.take("s3", "GetObject", "/", t0.Add(2*time.Second)), "For is over though Times is not")
+	})
+	t.Run("path prefix", func(t *testing.T) {
+		a := &activeRule{Rule: Rule{Service: "s3", Operation: "PutObject", PathPrefix: "/responses/", Fault: Throttle}}
+		assert.True(t, a.take("s3", "PutObject", "/responses/key", t0))
+		assert.False(t, a.take("s3", "PutObject", "/issuer/key", t0), "another bucket")
 	})
 	t.Run("invalid rules", func(t *testing.T) {
 		assert.Error(t, Rule{}.validate(), "no fault")

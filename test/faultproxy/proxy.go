@@ -216,10 +216,10 @@ func (p *Proxy) handle(r *http.Request, body []byte, req request, rule *Rule, re
 func (p *Proxy) begin(req request, start time.Time) (*Call, *Rule, string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	call := &Call{Service: req.service, Operation: req.operation, Start: start}
+	call := &Call{Service: req.service, Operation: req.operation, Path: req.path, Start: start}
 	p.calls = append(p.calls, call)
 	for _, a := range p.rules {
-		if a.take(req.service, req.operation, start) {
+		if a.take(req.service, req.operation, req.path, start) {
 			call.Fault = a.Fault.String()
 			p.nextID++
 			rule := a.Rule

@@ -18,6 +18,7 @@ const (
 // request is what the proxy knows about a call.
 type request struct {
 	service, operation string
+	path               string // the URL path: for S3, the bucket and the key
 	protocol           protocol
 	version            string // query protocol: the API version, e.g. 2010-05-08
 	contentType        string // JSON protocol: application/x-amz-json-1.0 or -1.1
@@ -41,7 +42,7 @@ var (
 
 // identify finds the service, operation and protocol of r, whose body has been read into body.
 func identify(r *http.Request, body []byte) request {
-	req := request{service: signingName(r)}
+	req := request{service: signingName(r), path: r.URL.Path}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		prefix, op, _ := strings.Cut(target, ".")
 		req.protocol, req.operation = jsonProtocol, op
