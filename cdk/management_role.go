@@ -31,7 +31,10 @@ func NewManagementRoleStack(scope constructs.Construct, id string, c Config) aws
 			{id: "ExternalId", label: "External ID",
 				description: "The external ID " + v.Name + " issued for this account. The management role can be " +
 					"assumed only with it, so no other " + v.Name + " customer can make " + v.Name + " act on this account.",
-				props: awscdk.CfnParameterProps{AllowedPattern: jsii.String(`^[A-Za-z0-9+=,.@:/_-]{16,1224}$`),
+				// NoEcho: DescribeStacks and the console show it masked, so a stack's readers (support
+				// sessions included) cannot forge its Updates and Deletes with it. The management role's
+				// trust policy still holds it (iam:GetRole): see the README's trust model.
+				props: awscdk.CfnParameterProps{AllowedPattern: jsii.String(`^[A-Za-z0-9+=,.@:/_-]{16,1224}$`), NoEcho: jsii.Bool(true),
 					ConstraintDescription: jsii.String("must be the 16 to 1224 character external ID from " + v.Name + "'s link")}},
 			{id: "ServiceToken", label: "Notification target",
 				description: "The " + v.Name + " SNS topic (or Lambda function) in us-east-1 that this stack notifies " +

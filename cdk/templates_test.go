@@ -136,6 +136,7 @@ func TestManagementRoleAdditions(t *testing.T) {
 	resources := tpl["Resources"].(map[string]any)
 	param := tpl["Parameters"].(map[string]any)["ExternalId"].(map[string]any)
 	assert.NotContains(t, param, "Default", "the ExternalId must be given")
+	assert.Equal(t, true, param["NoEcho"], "issue 9 A.3/A.4: DescribeStacks must not show it to the stack's readers")
 	hook := resources["Hook"].(map[string]any)
 	assert.Equal(t, []any{"CustomerPolicy"}, hook["DependsOn"], "the hook's Delete runs while the management policy exists")
 	hp := hook["Properties"].(map[string]any)
