@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,14 @@ type Reconciler struct {
 	// Sequential makes every call wait for the one before: only to measure, in the same run, what
 	// running independent calls concurrently buys (make bench).
 	Sequential bool
+	// Owned, if not nil, is what the vendor created in the account (owned.go): towards Present, a
+	// desired resource that exists but is not owned stops the reconcile with *NotOwnedError before
+	// any change; towards Absent, only owned resources are deleted. nil: every desired resource is
+	// the vendor's (tests and tools that own the whole account).
+	Owned []string
+	// Claim, if set, records ARNs as the vendor's right before a plan creates them; an error stops
+	// the reconcile before the creation. Reconcile adds them to Owned.
+	Claim func(ctx context.Context, arns []string) error
 }
 
 // Report says what a reconcile did.
@@ -44,6 +53,13 @@ func (r *Reconciler) Diff(ctx context.Context, d Desired, goal Goal) ([]Step, er
 	})
 	if err != nil {
 		return nil, err
+	}
+	if r.Owned != nil {
+		if goal == Absent {
+			o = OnlyOwned(d, o, r.Owned)
+		} else if unowned := Unowned(d, o, r.Owned); len(unowned) > 0 {
+			return nil, &NotOwnedError{ARNs: unowned}
+		}
 	}
 	return Plan(d, o, goal), nil
 }
@@ -80,6 +96,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Desired, goal Goal) (Repor
 		}
 		if len(steps) == 0 {
 			return rep, nil
+		}
+		if creates := Creates(steps); len(creates) > 0 && r.Claim != nil {
+			if err := r.Claim(ctx, creates); err != nil {
+				return rep, fmt.Errorf("recording what is about to be created: %w", err)
+			}
+			for _, arn := range creates {
+				if r.Owned != nil && !slices.Contains(r.Owned, arn) {
+					r.Owned = append(r.Owned, arn)
+				}
+			}
 		}
 		r.log().InfoContext(ctx, "applying plan", "role", d.Role.ARN, "pass", rep.Passes, "steps", len(steps), "waves", Waves(steps))
 		recheck, err := a.apply(ctx, steps)
