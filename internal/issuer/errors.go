@@ -12,4 +12,6 @@ var (
 	ErrInvalidRequest = errors.New("issuer: invalid token request")
 	// ErrNoSubjectKey: the pairwise-subject key has not been created (EnsureSubjectKey).
 	ErrNoSubjectKey = errors.New("issuer: no pairwise-subject key")
+	// ErrNotPublished: the key that would sign is not in the account's published JWKS yet.
+	ErrNotPublished = errors.New("issuer: signing key not published")
 )

@@ -22,12 +22,22 @@ type Config struct {
 	Partition     string // of the vendor account, "aws"
 	VendorAccount string // where the keys live
 	SignerRoleARN string // the only principal the key policy lets sign
+	// Signer is the KMS client that signs tokens and computes subjects: one acting as SignerRoleARN,
+	// the only principal the keys' policies let sign. nil: the client given to New (a process that
+	// runs as the signer role, such as the broker).
+	Signer KMSAPI
+	// Publisher publishes each account's documents whenever its keys change; with one, the issuer
+	// signs only with keys it has published. nil: the documents are published by other means
+	// (supportctl issuer render, or the Handler served directly).
+	Publisher Publisher
 }
 
 // Issuer manages, publishes and signs with the per-account keys. It is safe for concurrent use.
 type Issuer struct {
 	vendor    policy.Vendor
 	kms       KMSAPI
+	signKMS   KMSAPI // Sign and GenerateMac
+	publisher Publisher
 	store     KeyStore
 	keyPolicy string
 	// subjectKeyPolicy is the pairwise-subject key's (EnsureSubjectKey).
@@ -56,9 +66,15 @@ func New(cfg Config, kms KMSAPI, store KeyStore) (*Issuer, error) {
 	if !strings.HasPrefix(cfg.SignerRoleARN, "arn:"+cfg.Partition+":iam::"+cfg.VendorAccount+":role/") {
 		return nil, fmt.Errorf("issuer config: signer %q must be a role of the vendor account", cfg.SignerRoleARN)
 	}
+	signer := cfg.Signer
+	if signer == nil {
+		signer = kms
+	}
 	return &Issuer{
 		vendor:           cfg.Vendor,
 		kms:              kms,
+		signKMS:          signer,
+		publisher:        cfg.Publisher,
 		store:            store,
 		keyPolicy:        cfg.Vendor.SigningKeyPolicy(cfg.Partition, cfg.VendorAccount, cfg.SignerRoleARN).JSON(),
 		subjectKeyPolicy: cfg.Vendor.SubjectKeyPolicy(cfg.Partition, cfg.VendorAccount, cfg.SignerRoleARN).JSON(),

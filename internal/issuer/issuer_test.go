@@ -215,7 +215,7 @@ func TestRotationNeverLeavesAGap(t *testing.T) {
 		}
 		keys, err := iss.Keys(ctx, a)
 		require.NoError(t, err)
-		signer, ok := signingKey(keys, now)
+		signer, ok := signingKey(keys, now, false)
 		require.True(t, ok, "no key signs at second %d", sec)
 		if lead := leads[signer.KeyID]; lead > 0 {
 			assert.False(t, now.Before(created[signer.KeyID].Add(lead)), "second %d: key %s signs before its lead", sec, signer.KeyID)

@@ -25,8 +25,9 @@ func (i *Issuer) alias(name string) string {
 	return "alias/" + strings.ToLower(i.vendor.Name) + "-support-issuer/" + name
 }
 
-// CreateAccountKey gives the account its signing key and returns the key's record. It is
-// idempotent: an account that already has an active key keeps it.
+// CreateAccountKey gives the account its signing key, publishes the account's documents (with a
+// Publisher), and returns the key's record. It is idempotent: an account that already has an active
+// key keeps it, and one whose documents were not published yet is published now.
 func (i *Issuer) CreateAccountKey(ctx context.Context, account string) (KeyRecord, error) {
 	if err := checkAccount(account); err != nil {
 		return KeyRecord{}, err
@@ -35,15 +36,20 @@ func (i *Issuer) CreateAccountKey(ctx context.Context, account string) (KeyRecor
 	if err != nil {
 		return KeyRecord{}, err
 	}
-	if active, ok := activeKey(keys); ok {
-		return active, nil
+	k, ok := activeKey(keys)
+	if !ok {
+		if k, err = i.newKey(ctx, account, keys, 0); err != nil {
+			return KeyRecord{}, err
+		}
+		if err := i.pointAlias(ctx, account, k.KeyID); err != nil {
+			return KeyRecord{}, err
+		}
 	}
-	k, err := i.newKey(ctx, account, keys, 0)
-	if err != nil {
-		return KeyRecord{}, err
-	}
-	if err := i.pointAlias(ctx, account, k.KeyID); err != nil {
-		return KeyRecord{}, err
+	if i.publisher != nil && k.PublishedAt.IsZero() {
+		if err := i.Publish(ctx, account); err != nil {
+			return KeyRecord{}, err
+		}
+		k.PublishedAt = i.Now().UTC()
 	}
 	return k, nil
 }
@@ -73,6 +79,11 @@ func (i *Issuer) Rotate(ctx context.Context, account string, lead time.Duration)
 	if err := i.pointAlias(ctx, account, k.KeyID); err != nil {
 		return KeyRecord{}, err
 	}
+	// The new key is published before any key is retired: if publishing fails, the current key
+	// goes on signing (an unpublished key never signs) and Rotate can be run again.
+	if err := i.Publish(ctx, account); err != nil {
+		return k, err
+	}
 	now := i.Now().UTC()
 	handover := now // when the new key starts signing, and every key signing now stops
 	if k.SignsFrom.After(now) {
@@ -92,12 +103,16 @@ func (i *Issuer) Rotate(ctx context.Context, account string, lead time.Duration)
 			return KeyRecord{}, fmt.Errorf("retiring key %s: %w", old.KeyID, err)
 		}
 	}
+	// Publish again: the retired keys' records changed (they stay in the JWKS until RetireAfter).
+	if err := i.Publish(ctx, account); err != nil {
+		return k, err
+	}
 	return k, nil
 }
 
-// Offboard schedules every key of the account for deletion and removes its alias. From then on
-// the account's JWKS is empty (404), Mint refuses it, and no token ever minted for it verifies.
-// Running it again is harmless.
+// Offboard schedules every key of the account for deletion, removes its alias and withdraws its
+// published documents. From then on the account's JWKS is empty (404), Mint refuses it, and no
+// token ever minted for it verifies. Running it again is harmless.
 func (i *Issuer) Offboard(ctx context.Context, account string) error {
 	if err := checkAccount(account); err != nil {
 		return err
@@ -118,6 +133,11 @@ func (i *Issuer) Offboard(ctx context.Context, account string) error {
 		k.State, k.RetireAfter = KeyDeleted, time.Time{}
 		if err := i.store.Put(ctx, k); err != nil {
 			return fmt.Errorf("offboarding key %s: %w", k.KeyID, err)
+		}
+	}
+	if i.publisher != nil {
+		if err := i.publisher.Unpublish(ctx, i.documentPaths(account)); err != nil {
+			return fmt.Errorf("withdrawing the documents of account %s: %w", account, err)
 		}
 	}
 	if _, err := i.kms.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(i.Alias(account))}); err != nil && !awsx.IsNotFound(err) {
@@ -173,10 +193,11 @@ func activeKey(keys []KeyRecord) (KeyRecord, bool) {
 }
 
 // signingKey is the newest key that may sign at now: the active key once its lead has passed,
-// before that the key it replaces.
-func signingKey(keys []KeyRecord, now time.Time) (KeyRecord, bool) {
+// before that the key it replaces. With published, only a key whose documents were published
+// qualifies.
+func signingKey(keys []KeyRecord, now time.Time, published bool) (KeyRecord, bool) {
 	for j := len(keys) - 1; j >= 0; j-- {
-		if keys[j].Signs(now) {
+		if keys[j].Signs(now) && (!published || !keys[j].PublishedAt.IsZero()) {
 			return keys[j], true
 		}
 	}

@@ -74,8 +74,13 @@ func (i *Issuer) Mint(ctx context.Context, account string, c Claims) (string, er
 	if err != nil {
 		return "", err
 	}
-	key, ok := signingKey(keys, i.Now())
-	if !ok { // an active key whose lead has not passed, and no older key: a crash mid-rotation
+	// With a Publisher, a key signs only once a JWKS listing it is published: STS could not verify
+	// a token signed by any other.
+	key, ok := signingKey(keys, i.Now(), i.publisher != nil)
+	switch {
+	case !ok && i.publisher != nil:
+		return "", fmt.Errorf("%w: account %s has no published key that may sign yet", ErrNotPublished, account)
+	case !ok: // an active key whose lead has not passed, and no older key: a crash mid-rotation
 		return "", fmt.Errorf("account %s: no key may sign yet (the newest starts at %s)", account, keys[len(keys)-1].SignsFrom)
 	}
 	sub, err := i.Subject(ctx, account, c.Engineer)
@@ -132,7 +137,7 @@ func (i *Issuer) sign(ctx context.Context, keyID string, input []byte) ([]byte, 
 	if i.messageType == types.MessageTypeRaw {
 		msg = input
 	}
-	out, err := i.kms.Sign(ctx, &kms.SignInput{
+	out, err := i.signKMS.Sign(ctx, &kms.SignInput{
 		KeyId:            aws.String(keyID),
 		Message:          msg,
 		MessageType:      i.messageType,

@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,37 +13,19 @@ import (
 // must be onboarded and not offboarded.
 func (i *Issuer) RenderStatic(ctx context.Context, dir string, accounts []string) error {
 	for _, account := range accounts {
-		set, err := i.JWKS(ctx, account)
+		docs, err := i.Documents(ctx, account)
 		if err != nil {
 			return fmt.Errorf("rendering account %s: %w", account, err)
 		}
-		for host, name := range i.vendor.IssuerHosts {
-			d, err := i.Discovery(account, host)
-			if err != nil {
-				return err
+		for _, d := range docs {
+			p := filepath.Join(dir, filepath.FromSlash(d.Path))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return fmt.Errorf("creating %s: %w", filepath.Dir(p), err)
 			}
-			base := filepath.Join(dir, name, "accounts", account)
-			if err := writeJSON(filepath.Join(base, filepath.FromSlash(discoveryPath)), d); err != nil {
-				return err
-			}
-			if err := writeJSON(filepath.Join(base, filepath.FromSlash(jwksPath)), set); err != nil {
-				return err
+			if err := os.WriteFile(p, d.Body, 0o644); err != nil {
+				return fmt.Errorf("writing %s: %w", p, err)
 			}
 		}
-	}
-	return nil
-}
-
-func writeJSON(path string, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", path, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
-	}
-	if err := os.WriteFile(path, body, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -36,6 +36,9 @@ type KeyRecord struct {
 	// RetireAfter is when a retiring key leaves the JWKS: SignsUntil plus MaxTokenLifetime, so
 	// every token it signed has expired by then. Zero while the key is active.
 	RetireAfter time.Time `dynamodbav:"retireAfter,omitempty"`
+	// PublishedAt is when a JWKS listing the key was first published (Issuer.Publish); zero: not
+	// yet, or the issuer has no Publisher.
+	PublishedAt time.Time `dynamodbav:"publishedAt,omitempty"`
 }
 
 // Signs reports whether the key may sign at now.

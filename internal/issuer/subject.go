@@ -98,7 +98,7 @@ func (i *Issuer) Subject(ctx context.Context, account, engineer string) (string,
 	if ok {
 		return sub, nil
 	}
-	out, err := i.kms.GenerateMac(ctx, &kms.GenerateMacInput{
+	out, err := i.signKMS.GenerateMac(ctx, &kms.GenerateMacInput{
 		KeyId:        aws.String(i.SubjectAlias()),
 		MacAlgorithm: types.MacAlgorithmSpecHmacSha256,
 		Message:      []byte(msg),
