@@ -21,11 +21,14 @@ var _ STSAPI = (*sts.Client)(nil)
 const SessionDuration = 15 * time.Minute
 
 // AssumeRoleConfig returns a copy of base whose credentials come from assuming roleARN with
-// externalID, cached and refreshed as needed. sessionName shows in the customer's CloudTrail.
+// externalID (none if empty), cached and refreshed as needed. sessionName shows in the target
+// account's CloudTrail.
 func AssumeRoleConfig(base aws.Config, client STSAPI, roleARN, externalID, sessionName string) aws.Config {
 	cfg := base.Copy()
 	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, roleARN, func(o *stscreds.AssumeRoleOptions) {
-		o.ExternalID = aws.String(externalID)
+		if externalID != "" {
+			o.ExternalID = aws.String(externalID)
+		}
 		o.RoleSessionName = sessionName
 		o.Duration = SessionDuration
 	}))
