@@ -52,9 +52,13 @@ vet:
 	$(GO) vet ./...
 
 # Go tests include the drift check (the committed templates must equal a fresh synth) and the
-# end-to-end suite (moto server + the real hook binary behind the Lambda Runtime API harness).
+# end-to-end suite (moto server + the real hook binary behind the Lambda Runtime API harness). The
+# e2e tests run in parallel, each on its own moto server; the longest (the fault matrix) takes about
+# five minutes on a 2-core machine. The explicit timeout leaves room for a loaded machine without
+# letting a hung test run for ever (go test's default is 10 minutes per package).
+GO_TEST_TIMEOUT ?= 25m
 unit:
-	$(GO) test -count=1 -race ./...
+	$(GO) test -count=1 -race -timeout $(GO_TEST_TIMEOUT) ./...
 
 # A short fuzz run of each decoder on top of its seed corpus (testdata/fuzz in each package).
 FUZZTIME ?= 10s

@@ -14,6 +14,7 @@ import (
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/internal/registry/registrytest"
 )
 
 func TestBrokerCommandsAgainstMoto(t *testing.T) {
@@ -44,9 +45,9 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 	reg := &registry.Registry{DB: db, Table: "onboardings"}
 	_, err = reg.StartOnboarding(ctx, "acme", account, "ext-1")
 	require.NoError(t, err)
-	_, err = reg.Register(ctx, registry.Registration{AccountID: account, Kind: registry.Management, ExternalID: "ext-1",
-		RoleARN: "arn:aws:iam::" + account + ":role/DoiT_Management_Role_DO-NOT-DELETE", StackID: "stack-1", RequestID: "r1"})
-	require.NoError(t, err)
+	registrytest.Put(t, reg, account, registry.Writes{Management: &registry.Onboarding{Status: registry.Registered, Tenant: "acme",
+		ExternalID: "ext-1", RoleARN: "arn:aws:iam::" + account + ":role/DoiT_Management_Role_DO-NOT-DELETE",
+		Owner: registry.Owner{StackID: "stack-1", LogicalID: "Hook"}}})
 	iss, err := issuer.New(issuer.Config{Vendor: policy.DefaultVendor(), Partition: "aws", VendorAccount: "123456789012",
 		SignerRoleARN: signer}, kms.NewFromConfig(cfg), &issuer.DynamoStore{DB: db, Table: "onboardings"})
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/internal/registry/registrytest"
 )
 
 func TestIssuerCommandsAgainstMoto(t *testing.T) {
@@ -37,9 +38,9 @@ func TestIssuerCommandsAgainstMoto(t *testing.T) {
 	reg := &registry.Registry{DB: dynamodb.NewFromConfig(cfg), Table: "onboardings"}
 	_, err = reg.StartOnboarding(ctx, "acme", account, "ext-1")
 	require.NoError(t, err)
-	_, err = reg.Register(ctx, registry.Registration{AccountID: account, Kind: registry.Management, ExternalID: "ext-1",
-		RoleARN: "arn:aws:iam::" + account + ":role/DoiT_Management_Role_DO-NOT-DELETE", StackID: "stack-1", RequestID: "r1"})
-	require.NoError(t, err)
+	registrytest.Put(t, reg, account, registry.Writes{Management: &registry.Onboarding{Status: registry.Registered, Tenant: "acme",
+		ExternalID: "ext-1", RoleARN: "arn:aws:iam::" + account + ":role/DoiT_Management_Role_DO-NOT-DELETE",
+		Owner: registry.Owner{StackID: "stack-1", LogicalID: "Hook"}}})
 	_, err = reg.StartOnboarding(ctx, "acme", pending, "ext-2")
 	require.NoError(t, err)
 	iss, err := newIssuer(getenv, cfg, reg, dynamodb.NewFromConfig(cfg))

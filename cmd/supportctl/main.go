@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -26,10 +27,18 @@ const usage = `usage: supportctl <command> [flags]
 commands:
   onboard -tenant T -account A   record a pending onboarding and print its quick-create link
   tenant-token -tenant T         issue a tenant token for the StackSet's TenantToken (shown once)
-  list -status S                 list onboardings by status (PENDING, REGISTERED, UNCLAIMED, DEREGISTERED)
+  list -status S                 list onboardings by status (PENDING, PENDING_PROOF, REGISTERED, UNCLAIMED,
+                                 REJECTED, DEREGISTERED)
   repair [-account A] [-dry-run]  converge one account, or every registered one, to what the vendor
                                  manages there now (drift repair, a new policy version); -dry-run prints
-                                 each account's plan and changes nothing
+                                 each account's plan and changes nothing; an account whose management
+                                 role is gone is offboarded
+  sweep                          prove the gateway claims whose proof is due (queued by the pace, or
+                                 after a proof that could not be made) and re-check the registrations
+                                 a Delete asked to re-check
+  conflicts                      list the accounts two tenants claimed (unusable for access)
+  resolve-conflict -account A -tenant T
+                                 the operator's decision: T (one of the two) owns the account
   create-table                   create the registry table (local runs; production declares it in its stack)
   broker <command> [flags]       access requests: request, approve, dismiss, revoke, pre-approve,
                                  credentials, audit, create-table (supportctl broker for details)
@@ -37,7 +46,8 @@ commands:
                                  (supportctl issuer for details)
 
 environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
-MANAGEMENT_TEMPLATE_URL (default: the published template); for repair VENDOR_NAME (default DoiT)`
+MANAGEMENT_TEMPLATE_URL (default: the published template); for repair and sweep VENDOR_ACCOUNT_ID,
+VENDOR_NAME (default DoiT), SIGNER_ROLE_ARN and ISSUER_BUCKET (as the hook Lambda has them)`
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout); err != nil {
@@ -97,23 +107,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			return err
 		}
 		for _, o := range items {
-			if _, err := fmt.Fprintf(out, "%s\t%s\t%s\ttenant=%q\tstack=%s\n", o.AccountID, o.Kind, o.Status, o.Tenant, o.OwnerStackID); err != nil {
+			if _, err := fmt.Fprintf(out, "%s\t%s\t%s\ttenant=%q\tstack=%s\n", o.AccountID, o.Kind, o.Status, o.Tenant, o.StackID); err != nil {
 				return err
 			}
 		}
 		return nil
-	case "repair":
+	case "repair", "sweep":
+		h, p, err := newHook(awsCfg, getenv, table)
+		if err != nil {
+			return err
+		}
+		if cmd == "sweep" {
+			return h.Sweep(ctx, out)
+		}
 		var accounts []string
 		if *account != "" {
 			accounts = []string{*account}
 		}
-		vendor := policy.DefaultVendor()
-		if name := getenv("VENDOR_NAME"); name != "" {
-			vendor.Name = name
+		return h.Repair(ctx, p, accounts, *dryRun, out)
+	case "conflicts":
+		conflicts, err := reg.Conflicts(ctx)
+		if err != nil {
+			return err
 		}
-		p := hook.NewReconciling(awsCfg, hook.ReconcilingConfig{Vendor: vendor, Budget: awsx.PropagationBudget,
-			SkipNegativeProbe: getenv("PROBE_WITHOUT_EXTERNAL_ID") == "false"})
-		return hook.Repair(ctx, reg, p, accounts, *dryRun, out)
+		for _, c := range conflicts {
+			if _, err := fmt.Fprintf(out, "%s\tbound=%q\tclaimed-by=%q\t%s\tstack=%s\t%s\n", c.AccountID, c.Tenant, c.Claimant, c.Kind,
+				c.StackID, c.At.Format(time.RFC3339)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "resolve-conflict":
+		if err := hook.ResolveConflict(ctx, reg, *account, *tenant); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(out, "%s\tresolved: %s owns it\n", *account, *tenant)
+		return err
 	case "broker":
 		return runBroker(ctx, flags.Args(), getenv, awsCfg, reg, out)
 	case "issuer":
@@ -127,4 +156,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
+}
+
+// newHook builds the hook's rules as the hook Lambda runs them, from the same variables.
+func newHook(awsCfg aws.Config, getenv func(string) string, table string) (*hook.Hook, *hook.Reconciling, error) {
+	vendor := policy.DefaultVendor()
+	if name := getenv("VENDOR_NAME"); name != "" {
+		vendor.Name = name
+	}
+	return hook.New(awsCfg, hook.Settings{Vendor: vendor, VendorAccountID: getenv("VENDOR_ACCOUNT_ID"), Table: table,
+		SignerRoleARN: getenv("SIGNER_ROLE_ARN"), IssuerBucket: getenv("ISSUER_BUCKET"), Budget: awsx.PropagationBudget,
+		SkipNegativeProbe: getenv("PROBE_WITHOUT_EXTERNAL_ID") == "false"})
 }

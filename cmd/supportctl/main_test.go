@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/internal/registry/registrytest"
 	"github.com/supportaccess/gateway/test/moto"
 )
 
 func TestSupportctlAgainstMoto(t *testing.T) {
-	startMoto(t)
 	vars := map[string]string{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012",
 		"HOOK_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:doit-support-gateway-hook"}
 	getenv := func(k string) string { return vars[k] }
@@ -21,6 +23,7 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 		return out.String(), err
 	}
 
+	srv := startMoto(t)
 	out, err := sh("create-table")
 	require.NoError(t, err)
 	assert.Equal(t, "created onboardings\n", out)
@@ -43,6 +46,34 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	out, err = sh("repair", "-dry-run")
 	require.NoError(t, err, "no registered account: nothing to do")
 	assert.Empty(t, out)
+
+	// issue 9: the operator's view of claims and conflicts
+	cfg, err := srv.Config(t.Context(), "")
+	require.NoError(t, err)
+	reg := &registry.Registry{DB: dynamodb.NewFromConfig(cfg), Table: "onboardings"}
+	registrytest.Put(t, reg, "230000000001", registry.Writes{
+		Management: &registry.Onboarding{Status: registry.Registered, Tenant: "acme", ExternalID: "ext-1"},
+		Conflict:   &registry.Conflict{Tenant: "acme", Claimant: "globex", Kind: registry.Gateway, StackID: "arn:aws:cloudformation:us-east-1:230000000001:stack/g/1"}})
+	out, err = sh("conflicts")
+	require.NoError(t, err)
+	assert.Contains(t, out, "230000000001\tbound=\"acme\"\tclaimed-by=\"globex\"\tGATEWAY\tstack=arn:aws:cloudformation:us-east-1:230000000001:stack/g/1")
+	_, err = sh("resolve-conflict", "-account", "230000000001", "-tenant", "initech")
+	assert.ErrorContains(t, err, `choose "acme" or "globex"`)
+	out, err = sh("resolve-conflict", "-account", "230000000001", "-tenant", "acme")
+	require.NoError(t, err)
+	assert.Equal(t, "230000000001\tresolved: acme owns it\n", out)
+	out, err = sh("conflicts")
+	require.NoError(t, err)
+	assert.Empty(t, out)
+
+	registrytest.Put(t, reg, "220000000001", registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof,
+		RoleARN: "arn:aws:iam::220000000001:role/DoiT-Support-Gateway"}})
+	out, err = sh("sweep")
+	require.NoError(t, err)
+	assert.Equal(t, "220000000001\tPENDING_PROOF\tno issuer is configured to prove the role\n", out, "without SIGNER_ROLE_ARN nothing is proven")
+	out, err = sh("list", "-status", "pending_proof")
+	require.NoError(t, err)
+	assert.Contains(t, out, "220000000001\tGATEWAY\tPENDING_PROOF")
 
 	_, err = sh("onboard", "-tenant", "acme", "-account", "42")
 	assert.ErrorContains(t, err, "12-digit")

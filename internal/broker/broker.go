@@ -17,7 +17,7 @@ import (
 // Registry is the part of the registry the broker reads: who owns an account and which stacks are
 // registered there.
 type Registry interface {
-	Get(ctx context.Context, account string, kind registry.Kind) (registry.Onboarding, bool, error)
+	Account(ctx context.Context, account string) (registry.AccountState, error)
 }
 
 var _ Registry = (*registry.Registry)(nil)
@@ -145,25 +145,27 @@ func tenantPrincipal(p string) (tenant string, ok bool) {
 	return tenant, ok && tenant != "" && user != ""
 }
 
-// active is an account's registered onboarding the broker uses: the gateway stack's if registered
-// (the customer deployed the support role), else the management stack's.
+// active is an account's registered onboarding the broker uses (registry.AccountState.Usable): the
+// gateway stack's if registered (the customer deployed the support role), else the management
+// stack's. A claim still waiting for its proof, one without a tenant, and an account two tenants
+// claimed grant nothing.
 func (b *Broker) active(ctx context.Context, account string) (registry.Onboarding, error) {
 	if !accountPattern.MatchString(account) {
 		return registry.Onboarding{}, refuse(ErrInvalid, "account ID %q is not 12 digits", account)
 	}
-	known := false
-	for _, kind := range []registry.Kind{registry.Gateway, registry.Management} {
-		o, found, err := b.reg.Get(ctx, account, kind)
-		if err != nil {
-			return registry.Onboarding{}, err
-		}
-		known = known || found
-		if found && o.Status == registry.Registered && o.Tenant != "" {
-			return o, nil
-		}
+	st, err := b.reg.Account(ctx, account)
+	if err != nil {
+		return registry.Onboarding{}, err
 	}
-	if !known {
+	if st.Management == nil && st.Gateway == nil {
 		return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s is not onboarded", account)
+	}
+	o, why, ok := st.Usable()
+	switch {
+	case ok:
+		return o, nil
+	case st.Conflict != nil:
+		return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s cannot be used: %s", account, why)
 	}
 	return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s has no registered stack: the customer has to deploy (or finish deploying) the support stack", account)
 }

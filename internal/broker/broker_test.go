@@ -109,6 +109,9 @@ func TestBrokerRequestRefusals(t *testing.T) {
 	}{
 		"unknown account":    {engineer, "999999999999", ticket, "why", time.Hour, broker.ErrAccountUnavailable, "not onboarded"},
 		"not registered":     {engineer, pending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
+		"claim not proven":   {engineer, proofPending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
+		"unclaimed":          {engineer, unclaimed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
+		"in conflict":        {engineer, disputed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "an operator must resolve it"},
 		"bad account":        {engineer, "42", ticket, "why", time.Hour, broker.ErrInvalid, "12 digits"},
 		"over the maximum":   {engineer, acct, ticket, "why", time.Hour + time.Second, broker.ErrInvalid, "over the maximum"},
 		"under a session":    {engineer, acct, ticket, "why", 10 * time.Minute, broker.ErrInvalid, "shorter than the minimum"},

@@ -46,21 +46,33 @@ func newTable(t *testing.T) (*dynamodb.Client, string) {
 }
 
 const (
-	acct     = "111122223333"
-	other    = "444455556666"
-	pending  = "777788889999" // onboarding started, no stack registered
-	gwAcct   = "222233334444" // gateway stack registered
-	engineer = "alice@doit.com"
-	ticket   = "SUP-1234"
-	approver = "tenant:acme/bob"
+	acct    = "111122223333"
+	other   = "444455556666"
+	pending = "777788889999" // onboarding started, no stack registered
+	gwAcct  = "222233334444" // gateway stack registered
+	// issue 9: nothing pending grants access, nor an unclaimed account, nor one two tenants claimed
+	proofPending = "222200000001" // a gateway claim with acme's token, its role not proven yet
+	unclaimed    = "222200000002" // a proven gateway registration without a tenant
+	disputed     = "222200000003" // registered for acme, then claimed by globex
+	engineer     = "alice@doit.com"
+	ticket       = "SUP-1234"
+	approver     = "tenant:acme/bob"
 )
 
-// fakeRegistry holds onboardings by account and kind.
+// fakeRegistry holds onboardings by account and kind ("<account>/CONFLICT": the account is in conflict).
 type fakeRegistry map[string]registry.Onboarding
 
-func (f fakeRegistry) Get(_ context.Context, account string, kind registry.Kind) (registry.Onboarding, bool, error) {
-	o, ok := f[account+"/"+string(kind)]
-	return o, ok, nil
+func (f fakeRegistry) Account(_ context.Context, account string) (registry.AccountState, error) {
+	st := registry.AccountState{AccountID: account}
+	for kind, slot := range map[registry.Kind]**registry.Onboarding{registry.Management: &st.Management, registry.Gateway: &st.Gateway} {
+		if o, ok := f[account+"/"+string(kind)]; ok {
+			*slot = &o
+		}
+	}
+	if _, ok := f[account+"/CONFLICT"]; ok {
+		st.Conflict = &registry.Conflict{AccountID: account}
+	}
+	return st, nil
 }
 
 func newRegistry() fakeRegistry {
@@ -71,6 +83,10 @@ func newRegistry() fakeRegistry {
 		gwAcct + "/MANAGEMENT":  {AccountID: gwAcct, Kind: registry.Management, Tenant: "acme", Status: registry.Registered},
 		gwAcct + "/GATEWAY": {AccountID: gwAcct, Kind: registry.Gateway, Tenant: "acme", Status: registry.Registered,
 			RoleARN: "arn:aws:iam::" + gwAcct + ":role/DoiT-Support-Gateway", DiagnosticTool: true},
+		proofPending + "/GATEWAY": {AccountID: proofPending, Kind: registry.Gateway, Tenant: "acme", Status: registry.PendingProof},
+		unclaimed + "/GATEWAY":    {AccountID: unclaimed, Kind: registry.Gateway, Status: registry.Unclaimed},
+		disputed + "/MANAGEMENT":  {AccountID: disputed, Kind: registry.Management, Tenant: "acme", Status: registry.Registered},
+		disputed + "/CONFLICT":    {},
 	}
 }
 

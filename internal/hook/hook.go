@@ -2,11 +2,9 @@ package hook
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,10 +16,13 @@ import (
 
 // Registry is the part of the registry the hook uses.
 type Registry interface {
-	Get(ctx context.Context, account string, kind registry.Kind) (registry.Onboarding, bool, error)
-	Register(ctx context.Context, reg registry.Registration) (registry.Onboarding, error)
-	Deregister(ctx context.Context, account string, kind registry.Kind, stackID, requestID string, leftovers []string) (bool, error)
+	Account(ctx context.Context, account string) (registry.AccountState, error)
+	Save(ctx context.Context, st registry.AccountState, w registry.Writes) (registry.AccountState, error)
+	Update(ctx context.Context, account string, decide func(registry.AccountState) (registry.Writes, error)) (registry.AccountState, error)
 	ResolveTenantToken(ctx context.Context, token string) (string, bool, error)
+	MarkRolledBack(ctx context.Context, marker string) error
+	RolledBack(ctx context.Context, marker string) (bool, error)
+	Take(ctx context.Context, budget string, limit int, window time.Duration) (bool, time.Time, error)
 }
 
 var _ Registry = (*registry.Registry)(nil)
@@ -35,6 +36,9 @@ type ManagedAccount struct {
 	BoundaryARN     string
 	Features        policy.Features
 	TemplateVersion string
+	// Owned are the ARNs the vendor created in the account (the registry's record): the only ones
+	// it may change or delete.
+	Owned []string
 }
 
 // Target is the account as the IAM documents address it.
@@ -42,12 +46,14 @@ func (a ManagedAccount) Target() policy.Target {
 	return policy.Target{Partition: a.Partition, AccountID: a.AccountID}
 }
 
-// Provisioner is the step that converges an account to what the vendor manages there: Apply on
-// Create and Update (its outputs become the response's Data), Remove on Delete. It must be
-// idempotent. ErrRoleGone from Remove means the management role can no longer be assumed: the
-// Delete then succeeds without blocking the customer, and *LeftoversError says what stayed behind.
+// Provisioner converges an account to what the vendor manages there, through its management role.
+// Apply (Create and Update) proves the role, refuses before any change a resource it would manage
+// that exists but is not in acct.Owned (*gateway.NotOwnedError), calls own with the ARNs it is about
+// to create before creating them, and returns the stack's outputs and what it created. Remove
+// (Delete) deletes what acct.Owned lists, and nothing else. Both are idempotent. ErrRoleGone from
+// Remove means the management role can no longer be assumed; *LeftoversError says what stayed.
 type Provisioner interface {
-	Apply(ctx context.Context, acct ManagedAccount) (map[string]string, error)
+	Apply(ctx context.Context, acct ManagedAccount, own func(context.Context, []string) error) (outputs map[string]string, created []string, err error)
 	Remove(ctx context.Context, acct ManagedAccount) error
 }
 
@@ -66,18 +72,6 @@ func (e *LeftoversError) Unwrap() error { return e.Err }
 // ErrRoleGone means the management role cannot be assumed any more.
 var ErrRoleGone = errors.New("the management role can no longer be assumed")
 
-// Hook is the Custom::Hook handler of both templates. It tells them apart by the role they name.
-type Hook struct {
-	Vendor          policy.Vendor
-	VendorAccountID string // the ServiceToken must be the vendor's; "" skips that check
-	Registry        Registry
-	Provisioner     Provisioner
-	// Keys gives every registered account its own signing key, and retires the keys with the
-	// account's last registration. nil: no issuer is configured.
-	Keys   SigningKeys
-	Logger *slog.Logger
-}
-
 // SigningKeys are the per-account keys of the vendor's issuer (internal/issuer).
 type SigningKeys interface {
 	CreateAccountKey(ctx context.Context, account string) (issuer.KeyRecord, error)
@@ -86,39 +80,36 @@ type SigningKeys interface {
 
 var _ SigningKeys = (*issuer.Issuer)(nil)
 
-// ensureKey gives the account its signing key (idempotent: an account keeps its key).
-func (h *Hook) ensureKey(ctx context.Context, account string) error {
-	if h.Keys == nil {
-		return nil
-	}
-	if _, err := h.Keys.CreateAccountKey(ctx, account); err != nil {
-		return fmt.Errorf("%s could not create this account's signing key, try again: %w", h.Vendor.Name, err)
-	}
-	return nil
+// Hook is the Custom::Hook handler of both templates. It tells them apart by the role they name.
+// Its trust model (README, "What each event must prove"): an event is a claim; a management claim
+// is proven by the ExternalId the vendor issued for the account and by assuming the management
+// role with it; a gateway claim binds the account to a tenant only through that tenant's token and
+// counts as registered only once the role it names is proven by assuming it with a token of the
+// account's own issuer; Updates and Deletes prove what the Create proved.
+type Hook struct {
+	Vendor          policy.Vendor
+	VendorAccountID string   // the ServiceToken must be the vendor's; "" skips the account check
+	Partitions      []string // the partitions the deployment serves; nil: aws
+	Registry        Registry
+	Provisioner     Provisioner
+	// Keys gives every registered account its own signing key, and retires the keys with the
+	// account's last registration. nil: no issuer is configured.
+	Keys SigningKeys
+	// Prover proves gateway roles. nil: gateway claims stay pending (never usable).
+	Prover RoleProver
+	// ProofBudget bounds how long a proof retries STS's refusals; 0: awsx.PropagationBudget.
+	ProofBudget time.Duration
+	// UnprovenPerHour bounds the proofs (and so the signing keys) that claims without a tenant token
+	// may cost the vendor per hour, across all processes; the others wait in the queue. 0: 100.
+	UnprovenPerHour int
+	Clock           func() time.Time // nil: time.Now
+	Logger          *slog.Logger
 }
 
-// retireKeysIfLast schedules the account's signing keys for deletion once neither kind of stack is
-// registered any more: no token for the account can be minted after that.
-func (h *Hook) retireKeysIfLast(ctx context.Context, account string) {
-	if h.Keys == nil {
-		return
-	}
-	for _, kind := range []registry.Kind{registry.Management, registry.Gateway} {
-		o, found, err := h.Registry.Get(ctx, account, kind)
-		if err != nil {
-			h.log().ErrorContext(ctx, "delete: could not check the account's other registration; keys kept", "account", account, "error", err)
-			return
-		}
-		if found && (o.Status == registry.Registered || o.Status == registry.Unclaimed) {
-			return
-		}
-	}
-	if err := h.Keys.Offboard(ctx, account); err != nil {
-		h.log().ErrorContext(ctx, "delete: the account's signing keys were not retired", "account", account, "error", err)
-	}
-}
-
-var _ cfnresource.Handler = (*Hook)(nil)
+var (
+	_ cfnresource.Handler             = (*Hook)(nil)
+	_ cfnresource.FailedCreateDeleter = (*Hook)(nil)
+)
 
 func (h *Hook) log() *slog.Logger {
 	if h.Logger != nil {
@@ -127,246 +118,84 @@ func (h *Hook) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Create registers the account.
+func (h *Hook) now() time.Time {
+	if h.Clock != nil {
+		return h.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Alerts: an ERROR log line with a stable alert key, which a log metric filter counts until the
+// backend has alarms of its own.
+const (
+	alertUnprovenDelete = "unproven_delete"
+	alertUnprovenUpdate = "unproven_update"
+	alertTenantConflict = "tenant_conflict"
+	alertDeleteFailed   = "delete_incomplete"
+	alertProofRejected  = "proof_rejected"
+)
+
+func (h *Hook) alert(ctx context.Context, alert, msg string, attrs ...any) {
+	h.log().ErrorContext(ctx, msg, append([]any{"alert", alert}, attrs...)...)
+}
+
+// Create registers the account, unless CloudFormation already rolled this very request back (a late
+// or repeated delivery of a Create that failed): then it does nothing.
 func (h *Hook) Create(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
-	return h.register(ctx, e)
+	c, err := h.parseClaim(e)
+	if err != nil {
+		return cfnresource.Result{}, err
+	}
+	gone, err := h.Registry.RolledBack(ctx, cfnresource.FailedCreateID(e))
+	if err != nil {
+		return cfnresource.Result{}, fmt.Errorf("the registry could not be read, try again: %w", err)
+	}
+	if gone {
+		h.log().WarnContext(ctx, "a Create CloudFormation already rolled back was delivered again: nothing done", "account", c.account)
+		return cfnresource.Result{}, errors.New("CloudFormation already rolled this request back: nothing was done")
+	}
+	if c.kind == registry.Management {
+		return h.putManagement(ctx, c)
+	}
+	return h.putGateway(ctx, c)
 }
 
-// Update registers the account again with the new properties; a rollback is an Update too.
+// Update registers the account again with the new properties, if they prove what the Create proved;
+// a rollback is an Update too.
 func (h *Hook) Update(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
-	return h.register(ctx, e)
+	c, err := h.parseClaim(e)
+	if err != nil {
+		return cfnresource.Result{}, err
+	}
+	if c.kind == registry.Management {
+		return h.putManagement(ctx, c)
+	}
+	return h.putGateway(ctx, c)
 }
 
-// Delete removes what the deleting stack owns, and nothing else. It never blocks the customer's
-// stack deletion: every outcome is a success, and what could not be done is logged for operators.
+// Delete ends the registration the deleting resource owns, if the event proves what its Create
+// proved, and nothing else. It never blocks the customer's stack deletion: every outcome is a
+// success, and what could not be done is logged for operators (the Runner answers SUCCESS even if
+// a dependency hangs).
 func (h *Hook) Delete(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
+	done := cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}
 	kind, account, ok := h.parsePhysicalID(e.PhysicalResourceID)
-	ok = ok && h.eventAccount(e) == account
+	if ok {
+		stack, err := h.stack(e.StackID)
+		ok = err == nil && stack.Account == account
+	}
 	if !ok {
 		h.log().InfoContext(ctx, "delete of a resource this hook never created: nothing to do",
 			"physical_resource_id", e.PhysicalResourceID)
-		return cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}, nil
+		return done, nil
 	}
-	var leftovers []string
+	owner := registry.Owner{StackID: e.StackID, LogicalID: e.LogicalResourceID}
 	if kind == registry.Management {
-		if o, found, err := h.Registry.Get(ctx, account, registry.Management); err != nil {
-			h.log().ErrorContext(ctx, "delete: reading the registration failed; nothing removed", "account", account, "error", err)
-			return cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}, nil
-		} else if found && o.OwnerStackID == e.StackID {
-			acct := ManagedAccount{AccountID: account, RoleARN: o.RoleARN, ExternalID: o.ExternalID, BoundaryARN: o.BoundaryARN,
-				Features: policy.Features{Runbooks: o.Runbooks, Diagnostic: o.DiagnosticTool}, TemplateVersion: o.TemplateVersion}
-			if a, err := parseARN(o.RoleARN); err == nil {
-				acct.Partition = a.Partition
-			}
-			if err := h.Provisioner.Remove(ctx, acct); err != nil {
-				var left *LeftoversError
-				if errors.As(err, &left) {
-					leftovers = left.Leftovers
-				}
-				h.log().ErrorContext(ctx, "delete: removing the vendor's resources failed; the stack is deleted anyway",
-					"account", account, "role_gone", errors.Is(err, ErrRoleGone), "leftovers", leftovers, "error", err)
-			}
-		}
+		return done, h.deleteManagement(ctx, account, owner, e)
 	}
-	changed, err := h.Registry.Deregister(ctx, account, kind, e.StackID, e.RequestID, leftovers)
-	if err != nil {
-		h.log().ErrorContext(ctx, "delete: deregistration not recorded", "account", account, "kind", kind, "error", err)
-	} else {
-		h.log().InfoContext(ctx, "deregistered", "account", account, "kind", kind, "changed", changed)
-		if changed {
-			h.retireKeysIfLast(ctx, account)
-		}
-	}
-	return cfnresource.Result{PhysicalResourceID: e.PhysicalResourceID}, nil
-}
-
-func (h *Hook) register(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
-	if err := h.checkServiceToken(e); err != nil {
-		return cfnresource.Result{}, err
-	}
-	roleARN, _ := e.ResourceProperties["RoleArn"].(string)
-	switch {
-	case strings.HasSuffix(roleARN, "/"+h.Vendor.ManagementRoleName()):
-		return h.registerManagement(ctx, e)
-	case strings.HasSuffix(roleARN, "/"+h.Vendor.GatewayRoleName()):
-		return h.registerGateway(ctx, e)
-	default:
-		return cfnresource.Result{}, fmt.Errorf("RoleArn %q names neither %s nor %s: deploy the template exactly as %s publishes it",
-			roleARN, h.Vendor.ManagementRoleName(), h.Vendor.GatewayRoleName(), h.Vendor.Name)
-	}
-}
-
-func (h *Hook) registerManagement(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
-	var p managementProps
-	if err := cfnresource.DecodeProperties(e.ResourceProperties, &p); err != nil {
-		return cfnresource.Result{}, err
-	}
-	target, err := h.agree(e, p.AccountID, p.RoleArn)
-	if err != nil {
-		return cfnresource.Result{}, err
-	}
-	if want := h.Vendor.ManagementRoleARN(target); p.RoleArn != want {
-		return cfnresource.Result{}, fmt.Errorf("RoleArn must be %s", want)
-	}
-	if p.ExternalID == "" {
-		return cfnresource.Result{}, fmt.Errorf("the stack has no ExternalId: update it with the template and link %s's console gives you", h.Vendor.Name)
-	}
-	if p.BoundaryArn != "" && p.BoundaryArn != h.Vendor.BoundaryARN(target) {
-		return cfnresource.Result{}, fmt.Errorf("BoundaryArn must be %s", h.Vendor.BoundaryARN(target))
-	}
-	// Refuse early, before touching the customer's account, what the registry would refuse anyway.
-	o, found, err := h.Registry.Get(ctx, p.AccountID, registry.Management)
-	if err != nil {
-		return cfnresource.Result{}, fmt.Errorf("the registry could not be read, try again: %w", err)
-	}
-	switch {
-	case !found:
-		return cfnresource.Result{}, fmt.Errorf("%w %s: start from the link in %s's console, which creates it", registry.ErrNoPendingOnboarding, p.AccountID, h.Vendor.Name)
-	case subtle.ConstantTimeCompare([]byte(o.ExternalID), []byte(p.ExternalID)) != 1:
-		return cfnresource.Result{}, fmt.Errorf("%w: use the link from %s's console without changing its ExternalId", registry.ErrExternalIDMismatch, h.Vendor.Name)
-	case o.Status == registry.Registered && o.OwnerStackID != e.StackID:
-		return cfnresource.Result{}, fmt.Errorf("account %s is already registered by stack %s: delete that stack first", p.AccountID, o.OwnerStackID)
-	}
-	acct := ManagedAccount{AccountID: p.AccountID, Partition: target.Partition, RoleARN: p.RoleArn,
-		ExternalID: p.ExternalID, BoundaryARN: h.Vendor.BoundaryARN(target),
-		Features: policy.Features{Runbooks: p.Runbooks, Diagnostic: p.DiagnosticTool}, TemplateVersion: p.TemplateVersion}
-	applyCtx, cancel := ctx, context.CancelFunc(func() {})
-	if e.RequestType == cfnresource.Create {
-		// Keep time to undo a failed Create before the watchdog answers: once the invocation has
-		// answered, Lambda may freeze the process, and the rollback's Delete does nothing.
-		applyCtx, cancel = withUndoReserve(ctx)
-	}
-	outputs, err := h.Provisioner.Apply(applyCtx, acct)
-	cancel()
-	if err == nil {
-		err = h.ensureKey(ctx, p.AccountID)
-	}
-	if err != nil {
-		if e.RequestType == cfnresource.Create && !errors.As(err, new(unchanged)) {
-			h.undo(ctx, acct)
-		}
-		return cfnresource.Result{}, err
-	}
-	_, err = h.Registry.Register(ctx, registry.Registration{
-		AccountID: p.AccountID, Kind: registry.Management, ExternalID: p.ExternalID, RoleARN: p.RoleArn,
-		BoundaryARN: acct.BoundaryARN, Runbooks: p.Runbooks, DiagnosticTool: p.DiagnosticTool,
-		TemplateVersion: p.TemplateVersion, StackID: e.StackID, RequestID: e.RequestID,
-	})
-	if err != nil {
-		if e.RequestType == cfnresource.Create {
-			h.undo(ctx, acct) // unregistered, it would be orphaned by the rollback
-		}
-		return cfnresource.Result{}, registrationError(p.AccountID, err)
-	}
-	h.log().InfoContext(ctx, "registered", "account", p.AccountID, "kind", registry.Management, "template_version", p.TemplateVersion)
-	return cfnresource.Result{PhysicalResourceID: h.physicalID(registry.Management, p.AccountID), Data: outputs}, nil
-}
-
-// undoBudget bounds the clean-up after a failed Create; the Lambda's own deadline bounds it too.
-const undoBudget = 2 * time.Minute
-
-// undoReserve is the share of the time left that a Create keeps for undoing itself, at most undoBudget.
-const undoReserve = 3 // a third
-
-// withUndoReserve ends the context a third of the time left (at most undoBudget) before ctx ends.
-func withUndoReserve(ctx context.Context) (context.Context, context.CancelFunc) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		return context.WithCancel(ctx)
-	}
-	reserve := min(time.Until(deadline)/undoReserve, undoBudget)
-	return context.WithDeadline(ctx, deadline.Add(-reserve))
-}
-
-// undo removes what a failed Create made, so the rollback that follows (whose Delete of the
-// failed-Create marker does nothing) leaves nothing of the vendor's behind. It takes the time left
-// before the watchdog; what it cannot remove is logged for operators.
-func (h *Hook) undo(ctx context.Context, acct ManagedAccount) {
-	if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) <= 0 {
-		// No time left before the watchdog: try anyway, bounded, rather than orphan.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), undoBudget)
-		defer cancel()
-	}
-	if err := h.Provisioner.Remove(ctx, acct); err != nil {
-		h.log().ErrorContext(ctx, "a failed Create could not remove what it made", "account", acct.AccountID, "error", err)
-	}
-}
-
-func (h *Hook) registerGateway(ctx context.Context, e cfnresource.Event) (cfnresource.Result, error) {
-	var p gatewayProps
-	if err := cfnresource.DecodeProperties(e.ResourceProperties, &p); err != nil {
-		return cfnresource.Result{}, err
-	}
-	target, err := h.agree(e, p.AccountID, p.RoleArn)
-	if err != nil {
-		return cfnresource.Result{}, err
-	}
-	if want := h.Vendor.GatewayRoleARN(target); p.RoleArn != want {
-		return cfnresource.Result{}, fmt.Errorf("RoleArn must be %s", want)
-	}
-	if want := h.Vendor.ProviderARNs(target); !slices.Equal(p.ProviderArns, want) {
-		return cfnresource.Result{}, fmt.Errorf("ProviderArns must be %s", strings.Join(want, ", "))
-	}
-	tenant, ok, err := h.Registry.ResolveTenantToken(ctx, p.TenantToken)
-	if err != nil {
-		return cfnresource.Result{}, fmt.Errorf("the registry could not be read, try again: %w", err)
-	}
-	if !ok && p.TenantToken != "" {
-		h.log().WarnContext(ctx, "unknown tenant token: registering the account unclaimed", "account", p.AccountID)
-	}
-	if err := h.ensureKey(ctx, p.AccountID); err != nil {
-		return cfnresource.Result{}, err
-	}
-	o, err := h.Registry.Register(ctx, registry.Registration{
-		AccountID: p.AccountID, Kind: registry.Gateway, Tenant: tenant, RoleARN: p.RoleArn, ProviderARNs: p.ProviderArns,
-		Runbooks: p.Runbooks, DiagnosticTool: p.DiagnosticTool, TemplateVersion: p.TemplateVersion,
-		StackID: e.StackID, RequestID: e.RequestID,
-	})
-	if err != nil {
-		return cfnresource.Result{}, registrationError(p.AccountID, err)
-	}
-	h.log().InfoContext(ctx, "registered", "account", p.AccountID, "kind", registry.Gateway, "status", o.Status)
-	return cfnresource.Result{PhysicalResourceID: h.physicalID(registry.Gateway, p.AccountID)}, nil
-}
-
-// agree checks that the stack's account, the AccountId property and the role's account are one,
-// and returns that account as a Target.
-func (h *Hook) agree(e cfnresource.Event, accountID, roleARN string) (policy.Target, error) {
-	stack, err := stackAccount(e)
-	if err != nil {
-		return policy.Target{}, err
-	}
-	role, err := parseARN(roleARN)
-	if err != nil {
-		return policy.Target{}, fmt.Errorf("RoleArn: %w", err)
-	}
-	if stack.Account != accountID || role.Account != accountID {
-		return policy.Target{}, fmt.Errorf("accounts disagree: the stack is in %s, AccountId is %s, RoleArn is in %s",
-			stack.Account, accountID, role.Account)
-	}
-	if role.Partition != stack.Partition {
-		return policy.Target{}, fmt.Errorf("partitions disagree: the stack is in %s, RoleArn in %s", stack.Partition, role.Partition)
-	}
-	return policy.Target{Partition: role.Partition, AccountID: accountID}, nil
-}
-
-func (h *Hook) checkServiceToken(e cfnresource.Event) error {
-	if h.VendorAccountID == "" || e.ServiceToken == "" {
-		return nil
-	}
-	if a, err := parseARN(e.ServiceToken); err != nil || a.Account != h.VendorAccountID {
-		return fmt.Errorf("ServiceToken is not %s's: deploy the template exactly as %s publishes it", h.Vendor.Name, h.Vendor.Name)
-	}
-	return nil
-}
-
-func (h *Hook) eventAccount(e cfnresource.Event) string {
-	a, err := stackAccount(e)
-	if err != nil {
-		return ""
-	}
-	return a.Account
+	then := h.deleteGateway(ctx, account, owner, e)
+	done.Then = then
+	return done, nil
 }
 
 // physicalID is derived from what the hook owns: the vendor, the kind of registration and the
@@ -383,19 +212,43 @@ func (h *Hook) parsePhysicalID(id string) (registry.Kind, string, bool) {
 	kind, account, ok := strings.Cut(rest, ":")
 	switch registry.Kind(strings.ToUpper(kind)) {
 	case registry.Management, registry.Gateway:
-		return registry.Kind(strings.ToUpper(kind)), account, ok && account != ""
+		return registry.Kind(strings.ToUpper(kind)), account, ok && accountID.MatchString(account)
 	}
 	return "", "", false
 }
 
-func registrationError(account string, err error) error {
-	var owned *registry.OwnedError
-	switch {
-	case errors.As(err, &owned):
-		return fmt.Errorf("account %s is already registered by stack %s: delete that stack first", account, owned.StackID)
-	case errors.Is(err, registry.ErrNoPendingOnboarding), errors.Is(err, registry.ErrExternalIDMismatch):
-		return fmt.Errorf("%w (account %s)", err, account)
-	default:
-		return fmt.Errorf("the registration could not be recorded, try again: %w", err)
+// ensureKey gives the account its signing key, published (idempotent: an account keeps its key).
+func (h *Hook) ensureKey(ctx context.Context, account string) error {
+	if h.Keys == nil {
+		return nil
 	}
+	if _, err := h.Keys.CreateAccountKey(ctx, account); err != nil {
+		return fmt.Errorf("%s could not create this account's signing key, try again: %w", h.Vendor.Name, err)
+	}
+	return nil
+}
+
+// retireKeysIfLast schedules the account's signing keys for deletion once no record of st stands
+// for a stack any more: no token for the account can be minted after that.
+func (h *Hook) retireKeysIfLast(ctx context.Context, st registry.AccountState) {
+	if h.Keys == nil {
+		return
+	}
+	for _, o := range []*registry.Onboarding{st.Management, st.Gateway} {
+		if o != nil && o.Status.Live() && o.Status != registry.Pending {
+			return
+		}
+	}
+	err := h.Keys.Offboard(ctx, st.AccountID)
+	if err != nil && !errors.Is(err, issuer.ErrUnknownAccount) {
+		h.log().ErrorContext(ctx, "the account's signing keys were not retired", "account", st.AccountID, "error", err)
+	}
+}
+
+// dependencyTimeout bounds each registry call on the Delete path, so one that hangs leaves time
+// for the rest; the Runner answers SUCCESS whatever happens.
+const dependencyTimeout = 20 * time.Second
+
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, dependencyTimeout)
 }

@@ -3,9 +3,13 @@ package hook
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/awsx"
 	"github.com/supportaccess/gateway/internal/cfnresource"
+	"github.com/supportaccess/gateway/internal/gateway"
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
@@ -43,6 +48,7 @@ type fakeSTS struct {
 	mu           sync.Mutex
 	deniedFirst  int
 	allowWithout bool
+	extra        string // another ExternalId the trust admits (a new onboarding's)
 	calls        []sts.AssumeRoleInput
 }
 
@@ -55,7 +61,7 @@ func (f *fakeSTS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...fu
 	case f.deniedFirst > 0:
 		f.deniedFirst--
 		return nil, denied
-	case in.ExternalId == nil && !f.allowWithout, in.ExternalId != nil && *in.ExternalId != ext:
+	case in.ExternalId == nil && !f.allowWithout, in.ExternalId != nil && *in.ExternalId != ext && *in.ExternalId != f.extra:
 		return nil, denied
 	}
 	return &sts.AssumeRoleOutput{Credentials: &types.Credentials{AccessKeyId: aws.String("AKIA")}}, nil
@@ -66,25 +72,165 @@ var motoSrv moto.Shared
 func TestMain(m *testing.M) { os.Exit(motoSrv.Run(m)) }
 
 type fixture struct {
-	hook *Hook
-	reg  *registry.Registry
-	sts  *fakeSTS
-	logs *bytes.Buffer
+	hook   *Hook
+	reg    *registry.Registry
+	sts    *fakeSTS
+	prov   *owningProvisioner
+	keys   *keysFake
+	prover *fakeProver
+	logs   *syncBuffer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	reg := registrytest.New(t, motoSrv.Server(t))
 	fs := &fakeSTS{}
-	logs := &bytes.Buffer{}
+	logs := &syncBuffer{}
+	prov := &owningProvisioner{RoleCheck: RoleCheck{STS: fs, Budget: 2 * time.Second,
+		Backoff: awsx.Backoff{First: time.Millisecond, Max: 5 * time.Millisecond}}}
+	keys := &keysFake{}
+	prover := &fakeProver{keys: keys}
 	return &fixture{
 		hook: &Hook{
 			Vendor: policy.DefaultVendor(), VendorAccountID: vendor, Registry: reg,
-			Provisioner: &RoleCheck{STS: fs, Budget: 2 * time.Second, Backoff: awsx.Backoff{First: time.Millisecond, Max: 5 * time.Millisecond}},
-			Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
+			Provisioner: prov, Keys: keys, Prover: prover,
+			Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		},
-		reg: reg, sts: fs, logs: logs,
+		reg: reg, sts: fs, prov: prov, keys: keys, prover: prover, logs: logs,
 	}
+}
+
+// syncBuffer is a log sink safe for the follow-up goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// alerts lists the alert keys logged so far.
+func (b *syncBuffer) alerts() []string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			if a, ok := m["alert"].(string); ok {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// owningProvisioner proves the management role like RoleCheck and plays the reconciler's ownership
+// rules over a simulated account: it "creates" the four resources it manages unless they exist,
+// refuses ones that exist but are not owned, and removes only what it owns.
+type owningProvisioner struct {
+	RoleCheck
+	mu       sync.Mutex
+	existing map[string]bool // what the account holds, by ARN
+	removed  [][]string
+}
+
+func (p *owningProvisioner) arns(acct ManagedAccount) []string {
+	v := policy.DefaultVendor()
+	t := acct.Target()
+	return append([]string{v.SupportRoleARN(t), v.SupportPolicyARN(t)}, v.ProviderARNs(t)...)
+}
+
+func (p *owningProvisioner) Apply(ctx context.Context, acct ManagedAccount, own func(context.Context, []string) error) (map[string]string, []string, error) {
+	if err := p.Verify(ctx, acct); err != nil {
+		return nil, nil, err
+	}
+	p.mu.Lock()
+	if p.existing == nil {
+		p.existing = map[string]bool{}
+	}
+	var create, unowned []string
+	for _, arn := range p.arns(acct) {
+		switch {
+		case !p.existing[arn]:
+			create = append(create, arn)
+		case !slices.Contains(acct.Owned, arn):
+			unowned = append(unowned, arn)
+		}
+	}
+	p.mu.Unlock()
+	if len(unowned) > 0 {
+		return nil, nil, &gateway.NotOwnedError{ARNs: unowned}
+	}
+	if len(create) > 0 {
+		if err := own(ctx, create); err != nil {
+			return nil, nil, err
+		}
+	}
+	p.mu.Lock()
+	for _, arn := range create {
+		p.existing[arn] = true
+	}
+	p.mu.Unlock()
+	return map[string]string{"SupportRoleArn": p.arns(acct)[0]}, create, nil
+}
+
+func (p *owningProvisioner) Remove(_ context.Context, acct ManagedAccount) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.removed = append(p.removed, slices.Clone(acct.Owned))
+	for _, arn := range acct.Owned {
+		delete(p.existing, arn)
+	}
+	return nil
+}
+
+func (p *owningProvisioner) has(arn string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.existing[arn]
+}
+
+// fakeProver proves a gateway role unless told the role refuses; it makes the account's key first,
+// as the real proof does.
+type fakeProver struct {
+	keys      *keysFake
+	mu        sync.Mutex
+	refuse    map[string]bool // account → the role refuses
+	transient bool
+	calls     []string
+}
+
+func (p *fakeProver) ProveRole(ctx context.Context, account, _ string, _ time.Duration) error {
+	if _, err := p.keys.CreateAccountKey(ctx, account); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, account)
+	switch {
+	case p.transient:
+		return errors.New("throttled")
+	case p.refuse[account]:
+		return fmt.Errorf("%w: AccessDenied", ErrRoleRefused)
+	}
+	return nil
+}
+
+func (p *fakeProver) setRefuse(account string, refuse bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refuse == nil {
+		p.refuse = map[string]bool{}
+	}
+	p.refuse[account] = refuse
 }
 
 func mgmtEvent(rt cfnresource.RequestType, stack string, props map[string]any) cfnresource.Event {
@@ -117,14 +263,43 @@ func (f *fixture) status(t *testing.T, kind registry.Kind) registry.Status {
 	return o.Status
 }
 
+const mgmtID = "doit-support-gateway:management:111122223333"
+
+// created is the management stack's Create, registered.
+func (f *fixture) created(t *testing.T) {
+	t.Helper()
+	f.pending(t)
+	_, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackA, nil))
+	require.NoError(t, err)
+	require.Equal(t, registry.Registered, f.status(t, registry.Management))
+}
+
+func (f *fixture) record(t *testing.T, kind registry.Kind) registry.Onboarding {
+	t.Helper()
+	o, found, err := f.reg.Get(t.Context(), acct, kind)
+	require.NoError(t, err)
+	require.True(t, found)
+	return o
+}
+
+func mgmtDelete(stack string, props map[string]any) cfnresource.Event {
+	e := mgmtEvent(cfnresource.Delete, stack, props)
+	e.PhysicalResourceID = mgmtID
+	return e
+}
+
 func TestManagementCreateRegistersAfterProvingTheRole(t *testing.T) {
 	f := newFixture(t)
 	f.pending(t)
 	f.sts.deniedFirst = 3 // the role was created seconds ago
 	res, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackA, nil))
 	require.NoError(t, err)
-	assert.Equal(t, "doit-support-gateway:management:111122223333", res.PhysicalResourceID)
-	assert.Equal(t, registry.Registered, f.status(t, registry.Management))
+	assert.Equal(t, mgmtID, res.PhysicalResourceID)
+	o := f.record(t, registry.Management)
+	assert.Equal(t, registry.Registered, o.Status)
+	assert.Equal(t, registry.Owner{StackID: stackA, LogicalID: "Hook"}, o.Owner)
+	assert.Len(t, o.Owned, 4, "what the vendor created is recorded as its own")
+	assert.Equal(t, []string{acct}, f.keys.created, "the account gets its signing key")
 	// 3 refusals while IAM propagates, then with the ExternalId, then the negative probe without it
 	require.Len(t, f.sts.calls, 5)
 	assert.Equal(t, ext, aws.ToString(f.sts.calls[3].ExternalId))
@@ -187,57 +362,53 @@ func TestManagementCreateRefusals(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.reason)
 			assert.Equal(t, before, f.status(t, registry.Management), "the registry is unchanged")
+			assert.Empty(t, f.keys.created, "no key for a claim that proved nothing")
 		})
 	}
 }
 
-func TestSecondStackCannotTakeARegisteredAccount(t *testing.T) {
+// A second management stack that presents the account's ExternalId proves what the first proved:
+// two cannot coexist (IAM names the role once per account), so the first was deleted and its Delete
+// lost. It takes the registration over, and the first stack's late Delete changes nothing.
+func TestSecondStackWithTheExternalIdTakesOver(t *testing.T) {
 	f := newFixture(t)
-	f.pending(t)
-	_, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackA, nil))
+	f.created(t)
+	_, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackB, nil))
 	require.NoError(t, err)
-	calls := len(f.sts.calls)
-	_, err = f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackB, nil))
-	assert.ErrorContains(t, err, "already registered by stack "+stackA)
-	assert.Len(t, f.sts.calls, calls, "refused before touching the customer's account")
+	assert.Equal(t, stackB, f.record(t, registry.Management).StackID)
 
-	// stack B's rollback Delete (with the ID a success would have had) removes nothing of A's
-	e := mgmtEvent(cfnresource.Delete, stackB, nil)
-	e.PhysicalResourceID = "doit-support-gateway:management:111122223333"
-	_, err = f.hook.Delete(t.Context(), e)
+	_, err = f.hook.Delete(t.Context(), mgmtDelete(stackA, nil))
 	require.NoError(t, err)
-	assert.Equal(t, registry.Registered, f.status(t, registry.Management))
+	assert.Equal(t, registry.Registered, f.status(t, registry.Management), "the former owner's Delete changes nothing")
+	assert.Contains(t, f.logs.alerts(), alertUnprovenDelete)
+	assert.Empty(t, f.prov.removed)
 }
 
 func TestUpdateAndRollbackKeepTheRegistration(t *testing.T) {
 	f := newFixture(t)
-	f.pending(t)
-	_, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackA, nil))
-	require.NoError(t, err)
+	f.created(t)
 	up := mgmtEvent(cfnresource.Update, stackA, map[string]any{"TemplateVersion": "next"})
-	up.PhysicalResourceID = "doit-support-gateway:management:111122223333"
+	up.PhysicalResourceID = mgmtID
 	up.OldResourceProperties = mgmtEvent(cfnresource.Create, stackA, nil).ResourceProperties
 	res, err := f.hook.Update(t.Context(), up)
 	require.NoError(t, err)
 	assert.Equal(t, up.PhysicalResourceID, res.PhysicalResourceID, "stable physical ID: no replacement")
-	o, _, _ := f.reg.Get(t.Context(), acct, registry.Management)
-	assert.Equal(t, "next", o.TemplateVersion)
+	assert.Equal(t, "next", f.record(t, registry.Management).TemplateVersion)
 
 	// the rollback: old and new swapped
 	back := up
 	back.ResourceProperties, back.OldResourceProperties = up.OldResourceProperties, up.ResourceProperties
 	_, err = f.hook.Update(t.Context(), back)
 	require.NoError(t, err)
-	o, _, _ = f.reg.Get(t.Context(), acct, registry.Management)
+	o := f.record(t, registry.Management)
 	assert.Equal(t, policy.TemplateVersion, o.TemplateVersion)
 	assert.Equal(t, registry.Registered, o.Status)
 }
 
-func TestDelete(t *testing.T) {
+func TestManagementDelete(t *testing.T) {
 	f := newFixture(t)
-	f.pending(t)
-	_, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackA, nil))
-	require.NoError(t, err)
+	f.created(t)
+	owned := f.record(t, registry.Management).Owned
 
 	never := mgmtEvent(cfnresource.Delete, stackA, nil)
 	never.PhysicalResourceID = "legacy-physical-id-from-the-old-hook"
@@ -247,58 +418,22 @@ func TestDelete(t *testing.T) {
 	assert.Equal(t, registry.Registered, f.status(t, registry.Management), "and changes nothing")
 
 	otherAccount := mgmtEvent(cfnresource.Delete, "arn:aws:cloudformation:us-east-1:444455556666:stack/x/y", nil)
-	otherAccount.PhysicalResourceID = "doit-support-gateway:management:111122223333"
+	otherAccount.PhysicalResourceID = mgmtID
 	_, err = f.hook.Delete(t.Context(), otherAccount)
 	require.NoError(t, err)
 	assert.Equal(t, registry.Registered, f.status(t, registry.Management), "a stack cannot delete another account's")
 
-	del := mgmtEvent(cfnresource.Delete, stackA, nil)
-	del.PhysicalResourceID = "doit-support-gateway:management:111122223333"
-	_, err = f.hook.Delete(t.Context(), del)
+	_, err = f.hook.Delete(t.Context(), mgmtDelete(stackA, nil))
 	require.NoError(t, err)
-	assert.Equal(t, registry.Deregistered, f.status(t, registry.Management))
-	_, err = f.hook.Delete(t.Context(), del)
+	o := f.record(t, registry.Management)
+	assert.Equal(t, registry.Deregistered, o.Status)
+	assert.Empty(t, o.ExternalID, "the ExternalId is retired")
+	assert.Empty(t, o.Owned, "everything the vendor made was removed")
+	assert.Equal(t, [][]string{owned}, f.prov.removed, "exactly what it had created")
+	assert.Equal(t, []string{acct}, f.keys.retired)
+	_, err = f.hook.Delete(t.Context(), mgmtDelete(stackA, nil))
 	require.NoError(t, err, "a repeated Delete succeeds")
-}
-
-func gwEvent(rt cfnresource.RequestType, props map[string]any) cfnresource.Event {
-	e := mgmtEvent(rt, "arn:aws:cloudformation:us-east-1:111122223333:stack/doit-support-gateway/cccc", nil)
-	e.ResourceProperties = map[string]any{"ServiceToken": topic, "ServiceTimeout": "300", "RoleArn": gwRole, "AccountId": acct,
-		"TenantToken": "", "Runbooks": "false", "DiagnosticTool": "true", "TemplateVersion": policy.TemplateVersion,
-		"ProviderArns": []any{
-			"arn:aws:iam::111122223333:oidc-provider/oidc.aws-ops.doit-intl.com/accounts/111122223333",
-			"arn:aws:iam::111122223333:oidc-provider/oidc-standby.aws-ops.doit-intl.com/accounts/111122223333",
-		}}
-	for k, v := range props {
-		e.ResourceProperties[k] = v
-	}
-	return e
-}
-
-func TestGatewayRegistration(t *testing.T) {
-	f := newFixture(t)
-	token, err := f.reg.IssueTenantToken(t.Context(), "tenant-1")
-	require.NoError(t, err)
-
-	res, err := f.hook.Create(t.Context(), gwEvent(cfnresource.Create, map[string]any{"TenantToken": "tt-forged"}))
-	require.NoError(t, err, "a hook without a valid token still succeeds")
-	assert.Equal(t, "doit-support-gateway:gateway:111122223333", res.PhysicalResourceID)
-	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
-	assert.NotContains(t, f.logs.String(), "tt-forged", "tokens are never logged")
-
-	_, err = f.hook.Update(t.Context(), gwEvent(cfnresource.Update, map[string]any{"TenantToken": token}))
-	require.NoError(t, err)
-	o, _, _ := f.reg.Get(t.Context(), acct, registry.Gateway)
-	assert.Equal(t, registry.Registered, o.Status)
-	assert.Equal(t, "tenant-1", o.Tenant)
-	assert.True(t, o.DiagnosticTool)
-	assert.False(t, o.Runbooks)
-	assert.Empty(t, f.sts.calls, "the gateway role is proven later, with a token the issuer mints")
-
-	_, err = f.hook.Create(t.Context(), gwEvent(cfnresource.Create, map[string]any{"ProviderArns": []any{"arn:aws:iam::111122223333:oidc-provider/evil.example.com"}}))
-	assert.ErrorContains(t, err, "ProviderArns must be")
-	_, err = f.hook.Create(t.Context(), gwEvent(cfnresource.Create, map[string]any{"Runbooks": "yes"}))
-	assert.ErrorContains(t, err, "Runbooks")
+	assert.Len(t, f.prov.removed, 1, "and does nothing")
 }
 
 // slowProvisioner's Apply makes something, then hangs until its context ends (a call that never
@@ -307,10 +442,13 @@ type slowProvisioner struct {
 	applied, removed chan time.Time
 }
 
-func (s *slowProvisioner) Apply(ctx context.Context, _ ManagedAccount) (map[string]string, error) {
+func (s *slowProvisioner) Apply(ctx context.Context, _ ManagedAccount, own func(context.Context, []string) error) (map[string]string, []string, error) {
+	if err := own(ctx, []string{"arn:aws:iam::111122223333:role/doit-support/DoiT-Support"}); err != nil {
+		return nil, nil, err
+	}
 	s.applied <- time.Now()
 	<-ctx.Done()
-	return nil, fmt.Errorf("creating the role: %w", ctx.Err())
+	return nil, []string{"arn:aws:iam::111122223333:role/doit-support/DoiT-Support"}, fmt.Errorf("creating the role: %w", ctx.Err())
 }
 
 func (s *slowProvisioner) Remove(context.Context, ManagedAccount) error {
@@ -350,7 +488,10 @@ func (k *keysFake) CreateAccountKey(_ context.Context, account string) (issuer.K
 	if k.failCreate {
 		return issuer.KeyRecord{}, fmt.Errorf("kms: throttled")
 	}
-	k.created = append(k.created, account)
+	if !slices.Contains(k.created, account) || slices.Contains(k.retired, account) {
+		k.created = append(k.created, account)
+		k.retired = slices.DeleteFunc(k.retired, func(a string) bool { return a == account })
+	}
 	return issuer.KeyRecord{Account: account, KeyID: "k1"}, nil
 }
 
@@ -361,35 +502,18 @@ func (k *keysFake) Offboard(_ context.Context, account string) error {
 	return nil
 }
 
-func TestSigningKeysFollowTheRegistrations(t *testing.T) {
-	f := newFixture(t)
-	keys := &keysFake{}
-	f.hook.Keys = keys
-	f.pending(t)
-	_, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackA, nil))
-	require.NoError(t, err)
-	_, err = f.hook.Create(t.Context(), gwEvent(cfnresource.Create, nil))
-	require.NoError(t, err)
-	assert.Equal(t, []string{acct, acct}, keys.created, "every registration makes sure the account has its key")
-
-	del := mgmtEvent(cfnresource.Delete, stackA, nil)
-	del.PhysicalResourceID = "doit-support-gateway:management:111122223333"
-	_, err = f.hook.Delete(t.Context(), del)
-	require.NoError(t, err)
-	assert.Empty(t, keys.retired, "the gateway stack is still registered: the key stays")
-
-	gwDel := gwEvent(cfnresource.Delete, nil)
-	gwDel.PhysicalResourceID = "doit-support-gateway:gateway:111122223333"
-	_, err = f.hook.Delete(t.Context(), gwDel)
-	require.NoError(t, err)
-	assert.Equal(t, []string{acct}, keys.retired, "the last registration gone: the keys are retired")
+func (k *keysFake) counts() (created, retired int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.created), len(k.retired)
 }
 
 func TestCreateFailsWhenTheKeyCannotBeMade(t *testing.T) {
 	f := newFixture(t)
-	f.hook.Keys = &keysFake{failCreate: true}
+	f.keys.failCreate = true
 	f.pending(t)
 	_, err := f.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackA, nil))
 	assert.ErrorContains(t, err, "could not create this account's signing key, try again")
 	assert.Equal(t, registry.Pending, f.status(t, registry.Management), "nothing registered")
+	assert.Len(t, f.prov.removed, 1, "what the failed Create made is undone")
 }

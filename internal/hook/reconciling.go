@@ -32,44 +32,64 @@ func (r *Reconciling) desired(acct ManagedAccount) gateway.Desired {
 		Features: acct.Features, TemplateVersion: acct.TemplateVersion, Thumbprints: r.Thumbprints})
 }
 
+// reconciler reaches the account through its management role and touches only what acct.Owned
+// lists as the vendor's.
 func (r *Reconciling) reconciler(acct ManagedAccount) *gateway.Reconciler {
-	return &gateway.Reconciler{IAM: r.IAM(acct), Budget: r.Budget, Logger: r.Logger}
+	return &gateway.Reconciler{IAM: r.IAM(acct), Budget: r.Budget, Logger: r.Logger, Owned: append([]string{}, acct.Owned...)}
 }
 
 // Apply proves the role and converges the account; its outputs are the ARNs the stack can output.
-func (r *Reconciling) Apply(ctx context.Context, acct ManagedAccount) (map[string]string, error) {
+// A resource it would manage that exists but that the vendor did not create stops it before any
+// change (*gateway.NotOwnedError); what it is about to create goes to own first.
+func (r *Reconciling) Apply(ctx context.Context, acct ManagedAccount, own func(context.Context, []string) error) (map[string]string, []string, error) {
 	if err := r.Check.Verify(ctx, acct); err != nil {
-		return nil, unchanged{err}
+		return nil, nil, err
 	}
 	d := r.desired(acct)
-	rep, err := r.reconciler(acct).Reconcile(ctx, d, gateway.Present)
+	rec := r.reconciler(acct)
+	var created []string
+	rec.Claim = func(ctx context.Context, arns []string) error {
+		if err := own(ctx, arns); err != nil {
+			return err
+		}
+		created = mergeARNs(created, arns)
+		return nil
+	}
+	rep, err := rec.Reconcile(ctx, d, gateway.Present)
+	var notOwned *gateway.NotOwnedError
+	if errors.As(err, &notOwned) {
+		return nil, created, err
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s could not set up its support role in this account (%s); nothing outside its own "+
+		return nil, created, fmt.Errorf("%s could not set up its support role in this account (%s); nothing outside its own "+
 			"role, policy and identity providers was touched: %w", r.Vendor.Name, progress(rep), err)
 	}
 	r.log().InfoContext(ctx, "account converged", "account", acct.AccountID, "steps", len(rep.Applied), "waves", rep.Waves)
-	return map[string]string{
-		"SupportRoleArn":             d.Role.ARN,
-		"PrimaryIdentityProviderArn": d.Providers[0].ARN,
-		"StandbyIdentityProviderArn": d.Providers[1].ARN,
-	}, nil
+	return outputs(r.Vendor, acct.Target()), created, nil
 }
 
-// unchanged marks an Apply error that came before any change: there is nothing to undo.
-type unchanged struct{ error }
+// outputs are what the management stack's hook answers as its Data: the ARNs the vendor manages.
+func outputs(v policy.Vendor, t policy.Target) map[string]string {
+	return map[string]string{
+		"SupportRoleArn":             v.SupportRoleARN(t),
+		"PrimaryIdentityProviderArn": v.ProviderARN(t, 0),
+		"StandbyIdentityProviderArn": v.ProviderARN(t, 1),
+	}
+}
 
-func (u unchanged) Unwrap() error { return u.error }
-
-// Remove deletes everything the vendor owns in the account. If the management role cannot be
-// assumed any more, it says what was left behind, as best it knows, and returns ErrRoleGone.
+// Remove deletes what the vendor created in the account (acct.Owned), and nothing else. If the
+// management role cannot be assumed any more, it says what was left behind and returns ErrRoleGone.
 func (r *Reconciling) Remove(ctx context.Context, acct ManagedAccount) error {
+	if len(acct.Owned) == 0 {
+		return nil
+	}
 	d := r.desired(acct)
 	// A refusal that outlasts the budget means the role is gone or no longer trusts the vendor.
 	if err := r.Check.Assume(ctx, acct); err != nil {
 		if awsx.IsAccessDenied(err) {
 			err = errors.Join(ErrRoleGone, err)
 		}
-		return &LeftoversError{Leftovers: owned(d), Err: err}
+		return &LeftoversError{Leftovers: acct.Owned, Err: err}
 	}
 	rep, err := r.reconciler(acct).Reconcile(ctx, d, gateway.Absent)
 	if err == nil {
@@ -79,7 +99,7 @@ func (r *Reconciling) Remove(ctx context.Context, acct ManagedAccount) error {
 	if awsx.IsAccessDenied(err) {
 		err = errors.Join(ErrRoleGone, err)
 	}
-	return &LeftoversError{Leftovers: owned(d), Err: err}
+	return &LeftoversError{Leftovers: acct.Owned, Err: err}
 }
 
 func (r *Reconciling) log() *slog.Logger {
@@ -87,15 +107,6 @@ func (r *Reconciling) log() *slog.Logger {
 		return r.Logger
 	}
 	return slog.Default()
-}
-
-// owned lists what the vendor may have left in an account.
-func owned(d gateway.Desired) []string {
-	out := []string{d.Role.ARN, d.Policy.ARN}
-	for _, p := range d.Providers {
-		out = append(out, p.ARN)
-	}
-	return out
 }
 
 func progress(rep gateway.Report) string {

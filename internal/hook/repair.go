@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,67 +52,88 @@ func (r *Reconciling) Plan(ctx context.Context, acct ManagedAccount) ([]gateway.
 	return r.reconciler(acct).Diff(ctx, r.desired(acct), gateway.Present)
 }
 
-// Accounts is the part of the registry the repair command reads.
-type Accounts interface {
-	Get(ctx context.Context, account string, kind registry.Kind) (registry.Onboarding, bool, error)
-	ListByStatus(ctx context.Context, status registry.Status) ([]registry.Onboarding, error)
-}
-
-// Repair converges registered accounts now: drift repair, or rolling a new policy version to every
-// customer. With dryRun it prints each account's plan and changes nothing.
-func Repair(ctx context.Context, reg Accounts, p *Reconciling, accounts []string, dryRun bool, out io.Writer) error {
-	var targets []registry.Onboarding
+// Repair converges registered management accounts now: drift repair, or rolling a new policy
+// version to every customer (accounts empty: all of them). With dryRun it prints each account's
+// plan and changes nothing. An account whose management role can no longer be assumed (its stack
+// was deleted while the hook could not finish the Delete, or its trust was changed) is offboarded:
+// deregistered, its keys retired, and what the vendor made there recorded as left behind.
+func (h *Hook) Repair(ctx context.Context, p *Reconciling, accounts []string, dryRun bool, out io.Writer) error {
 	if len(accounts) == 0 {
-		all, err := reg.ListByStatus(ctx, registry.Registered)
+		all, err := h.listRegistered(ctx)
 		if err != nil {
 			return err
 		}
-		for _, o := range all {
-			if o.Kind == registry.Management {
-				targets = append(targets, o)
-			}
-		}
-	}
-	for _, a := range accounts {
-		o, found, err := reg.Get(ctx, a, registry.Management)
-		if err != nil {
-			return err
-		}
-		if !found || o.Status != registry.Registered {
-			return fmt.Errorf("account %s has no registered management stack", a)
-		}
-		targets = append(targets, o)
+		accounts = all
 	}
 	var errs []error
-	for _, o := range targets {
-		acct, err := managedAccount(o)
-		if err == nil {
-			err = repairOne(ctx, p, acct, dryRun, out)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("account %s: %w", o.AccountID, err))
-			fmt.Fprintf(out, "%s\tFAILED\t%v\n", o.AccountID, err)
+	for _, a := range accounts {
+		if err := h.repairOne(ctx, p, a, dryRun, out); err != nil {
+			errs = append(errs, fmt.Errorf("account %s: %w", a, err))
+			fmt.Fprintf(out, "%s\tFAILED\t%v\n", a, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func repairOne(ctx context.Context, p *Reconciling, acct ManagedAccount, dryRun bool, out io.Writer) error {
+// Lister lists registrations by status (registry.Registry).
+type Lister interface {
+	ListByStatus(ctx context.Context, status registry.Status) ([]registry.Onboarding, error)
+}
+
+func (h *Hook) listRegistered(ctx context.Context) ([]string, error) {
+	l, ok := h.Registry.(Lister)
+	if !ok {
+		return nil, errors.New("the registry cannot list registrations")
+	}
+	all, err := l.ListByStatus(ctx, registry.Registered)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, o := range all {
+		if o.Kind == registry.Management {
+			out = append(out, o.AccountID)
+		}
+	}
+	return out, nil
+}
+
+func (h *Hook) repairOne(ctx context.Context, p *Reconciling, account string, dryRun bool, out io.Writer) error {
+	st, err := h.Registry.Account(ctx, account)
+	if err != nil {
+		return err
+	}
+	m := st.Management
+	if m == nil || m.Status != registry.Registered {
+		return fmt.Errorf("account %s has no registered management stack", account)
+	}
+	acct, err := managedAccount(*m)
+	if err != nil {
+		return err
+	}
 	if dryRun {
 		steps, err := p.Plan(ctx, acct)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "%s\t%d changes\n", acct.AccountID, len(steps))
+		fmt.Fprintf(out, "%s\t%d changes\n", account, len(steps))
 		for _, s := range steps {
 			fmt.Fprintf(out, "\t%s\n", s)
 		}
 		return nil
 	}
-	if _, err := p.Apply(ctx, acct); err != nil {
+	c := claim{account: account, mgmt: managementProps{ExternalID: m.ExternalID}}
+	_, _, err = p.Apply(ctx, acct, func(ctx context.Context, arns []string) error { return h.own(ctx, c, m.ExternalID, arns) })
+	if awsx.IsAccessDenied(err) {
+		h.endManagement(ctx, st, acct, "repair")
+		fmt.Fprintf(out, "%s\tROLE_GONE\tthe management role can no longer be assumed: offboarded; left behind: %s\n",
+			account, strings.Join(acct.Owned, ", "))
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\tconverged\n", acct.AccountID)
+	fmt.Fprintf(out, "%s\tconverged\n", account)
 	return nil
 }
 
@@ -122,5 +144,48 @@ func managedAccount(o registry.Onboarding) (ManagedAccount, error) {
 	}
 	return ManagedAccount{AccountID: o.AccountID, Partition: a.Partition, RoleARN: o.RoleARN, ExternalID: o.ExternalID,
 		BoundaryARN: o.BoundaryARN, Features: policy.Features{Runbooks: o.Runbooks, Diagnostic: o.DiagnosticTool},
-		TemplateVersion: o.TemplateVersion}, nil
+		TemplateVersion: o.TemplateVersion, Owned: append([]string{}, o.Owned...)}, nil
+}
+
+// Sweep does what the hook left for later: it proves the gateway claims whose proof is due (queued
+// by the pace, or after a proof that could not be made), and re-checks the registrations a Delete
+// asked to re-check. It prints one line per account it looked at.
+func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
+	l, ok := h.Registry.(Lister)
+	if !ok {
+		return errors.New("the registry cannot list registrations")
+	}
+	var errs []error
+	for _, status := range []registry.Status{registry.PendingProof, registry.Unclaimed} {
+		all, err := l.ListByStatus(ctx, status)
+		if err != nil {
+			return err
+		}
+		for _, o := range all {
+			if o.Kind != registry.Gateway {
+				continue
+			}
+			switch {
+			case !o.RecheckAfter.IsZero():
+				rctx, cancel := context.WithTimeout(ctx, recheckBudget*2)
+				h.Recheck(rctx, o.AccountID)
+				cancel()
+			case o.Status == registry.PendingProof && (o.Proof == nil || !o.Proof.NextAt.After(h.now())):
+				h.Prove(ctx, o.AccountID)
+			default:
+				continue
+			}
+			st, err := h.Registry.Account(ctx, o.AccountID)
+			if err != nil || st.Gateway == nil {
+				errs = append(errs, fmt.Errorf("account %s: reading the outcome: %w", o.AccountID, err))
+				continue
+			}
+			reason := ""
+			if st.Gateway.Proof != nil {
+				reason = st.Gateway.Proof.Reason
+			}
+			fmt.Fprintf(out, "%s\t%s\t%s\n", o.AccountID, st.Gateway.Status, reason)
+		}
+	}
+	return errors.Join(errs...)
 }

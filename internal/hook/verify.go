@@ -25,9 +25,9 @@ type RoleCheck struct {
 
 var _ Provisioner = (*RoleCheck)(nil)
 
-// Apply proves the role; it has no outputs.
-func (c *RoleCheck) Apply(ctx context.Context, acct ManagedAccount) (map[string]string, error) {
-	return nil, c.Verify(ctx, acct)
+// Apply proves the role; it has no outputs and creates nothing.
+func (c *RoleCheck) Apply(ctx context.Context, acct ManagedAccount, _ func(context.Context, []string) error) (map[string]string, []string, error) {
+	return nil, nil, c.Verify(ctx, acct)
 }
 
 // Assume assumes the role with its ExternalId, retrying AccessDenied within the budget (IAM
@@ -50,7 +50,7 @@ func (c *RoleCheck) Verify(ctx context.Context, acct ManagedAccount) error {
 	err := c.Assume(ctx, acct)
 	if awsx.IsAccessDenied(err) {
 		return fmt.Errorf("the management role %s cannot be assumed with this stack's ExternalId: check that the stack's "+
-			"AccountNumberParameter and ExternalId are the ones in the link, then update the stack (%v)", acct.RoleARN, err)
+			"AccountNumberParameter and ExternalId are the ones in the link, then update the stack (%w)", acct.RoleARN, err)
 	}
 	if err != nil {
 		return fmt.Errorf("the management role could not be verified, try again: %w", err)

@@ -56,3 +56,11 @@ func (s SessionPolicy) Size() int {
 	}
 	return n
 }
+
+// DenyAllSessionPolicy is the session policy of the backend's proof that a gateway role is genuine:
+// the session exists only to show the role's trust admits the account's own token, and may do
+// nothing ("Session policies", IAM User Guide: a session's permissions are the intersection of the
+// role's and the session policy's).
+func DenyAllSessionPolicy() Document {
+	return NewDocument(Statement{Sid: "ProofOnly", Effect: Deny, Action: Strings{"*"}, Resource: Strings{"*"}})
+}

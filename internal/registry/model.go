@@ -2,7 +2,6 @@ package registry
 
 import (
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -21,22 +20,53 @@ type Status string
 
 const (
 	// Pending: the vendor issued a link (and an ExternalId); no stack has registered yet.
+	// Management records only.
 	Pending Status = "PENDING"
-	// Registered: a stack registered the account and the backend verified its role.
+	// PendingProof: a gateway stack claimed the account; the backend has not yet proven the role it
+	// names (by assuming it with a token of the account's own issuer). Never used for access, and
+	// never in the way of another stack's claim.
+	PendingProof Status = "PENDING_PROOF"
+	// Registered: a stack registered the account and the backend proved its role; with a tenant,
+	// the account is usable for access.
 	Registered Status = "REGISTERED"
-	// Unclaimed: a gateway stack registered without a valid tenant token. Shown to operators, never
+	// Unclaimed: a gateway stack without a tenant token, its role proven. Shown to operators, never
 	// used for access.
 	Unclaimed Status = "UNCLAIMED"
-	// Deregistered: the owning stack was deleted.
+	// Rejected: the role a gateway claim named could not be proven (it does not exist, or does not
+	// trust the vendor's issuer for this account). The claim's signing key is retired.
+	Rejected Status = "REJECTED"
+	// Deregistered: the owning stack was deleted (or its rollback undid the registration).
 	Deregistered Status = "DEREGISTERED"
 )
 
+// Live reports whether a record with status s stands for a stack that exists (or may exist): it
+// keeps the account's signing keys and binds the account to its tenant.
+func (s Status) Live() bool {
+	switch s {
+	case Pending, PendingProof, Registered, Unclaimed:
+		return true
+	}
+	return false
+}
+
+// Owner is the one resource of one stack a registration belongs to: the Custom::Hook resource
+// (its logical ID) in a stack (its ARN).
+type Owner struct {
+	StackID   string `dynamodbav:"OwnerStackId,omitempty"`
+	LogicalID string `dynamodbav:"OwnerLogicalId,omitempty"`
+}
+
 // Onboarding is one account's registration of one kind.
 type Onboarding struct {
-	AccountID       string   `dynamodbav:"AccountId"`
-	Kind            Kind     `dynamodbav:"Kind"`
-	Tenant          string   `dynamodbav:"Tenant,omitempty"`
-	ExternalID      string   `dynamodbav:"ExternalId,omitempty"`
+	AccountID string `dynamodbav:"AccountId"`
+	Kind      Kind   `dynamodbav:"Kind"`
+	Tenant    string `dynamodbav:"Tenant,omitempty"`
+	// ExternalID is the management stack's secret, issued with the link; it is removed when the
+	// registration ends, so a replayed Create can never register again with it.
+	ExternalID string `dynamodbav:"ExternalId,omitempty"`
+	// TokenHash is the SHA-256 (hex) of the tenant token a gateway claim presented: the secret its
+	// Updates and Deletes must present again.
+	TokenHash       string   `dynamodbav:"TokenHash,omitempty"`
 	Status          Status   `dynamodbav:"Status"`
 	RoleARN         string   `dynamodbav:"RoleArn,omitempty"`
 	BoundaryARN     string   `dynamodbav:"BoundaryArn,omitempty"`
@@ -44,28 +74,101 @@ type Onboarding struct {
 	Runbooks        bool     `dynamodbav:"Runbooks"`
 	DiagnosticTool  bool     `dynamodbav:"DiagnosticTool"`
 	TemplateVersion string   `dynamodbav:"TemplateVersion,omitempty"`
-	OwnerStackID    string   `dynamodbav:"OwnerStackId,omitempty"`
+	Owner
+	// ClaimMarker is the FailedCreateID the Create that made this registration would have answered
+	// had it failed: CloudFormation deleting that marker means the Create was rolled back, and the
+	// registration is undone.
+	ClaimMarker string `dynamodbav:"ClaimMarker,omitempty"`
+	// Owned are the ARNs in the customer's account that the vendor's reconciler created (recorded
+	// before it creates them): the only ones it may ever delete. Management records only.
+	Owned []string `dynamodbav:"Owned,omitempty,stringset"`
 	// Leftovers are what a Delete could not remove (the management role was gone): operators' to clean.
-	Leftovers     []string  `dynamodbav:"Leftovers,omitempty"`
+	Leftovers []string `dynamodbav:"Leftovers,omitempty"`
+	// Proof is the last proof attempt's outcome, for operators (gateway records).
+	Proof *ProofState `dynamodbav:"Proof,omitempty"`
+	// RecheckAfter asks for the role to be proven again from this time on: a Delete of a gateway
+	// registration that proved no secret ends it only once the role is gone.
+	RecheckAfter  time.Time `dynamodbav:"RecheckAfter,omitempty"`
 	LastRequestID string    `dynamodbav:"LastRequestId,omitempty"`
 	CreatedAt     time.Time `dynamodbav:"CreatedAt"`
 	UpdatedAt     time.Time `dynamodbav:"UpdatedAt"`
+	// Version counts the record's writes; every write is conditional on the version it read.
+	Version int64 `dynamodbav:"Version"`
 }
 
-// Registration is what a stack's hook reports, once verified.
-type Registration struct {
-	AccountID       string
-	Kind            Kind
-	ExternalID      string // Management: must equal the pending onboarding's
-	Tenant          string // Gateway: resolved from the tenant token; "" means unclaimed
-	RoleARN         string
-	BoundaryARN     string
-	ProviderARNs    []string
-	Runbooks        bool
-	DiagnosticTool  bool
-	TemplateVersion string
-	StackID         string
-	RequestID       string
+// ProofState is what the backend knows of its proof of a gateway claim's role.
+type ProofState struct {
+	Attempts int       `dynamodbav:"Attempts"`
+	LastAt   time.Time `dynamodbav:"LastAt,omitempty"`
+	// NextAt is when a queued or transiently failed proof is due again (zero: not scheduled).
+	NextAt time.Time `dynamodbav:"NextAt,omitempty"`
+	// Reason is why the account is not proven yet, or why it was rejected.
+	Reason string `dynamodbav:"Reason,omitempty"`
+}
+
+// Conflict records that two claims named different tenants for one account. Until an operator
+// resolves it (supportctl conflicts resolve), the account is unusable for access.
+type Conflict struct {
+	AccountID string `dynamodbav:"AccountId"`
+	// Tenant is the tenant the account was bound to; Claimant the one the refused claim named.
+	Tenant   string `dynamodbav:"Tenant"`
+	Claimant string `dynamodbav:"Claimant"`
+	// Kind and StackID are the refused claim's, for operators (never shown to either tenant).
+	Kind      Kind      `dynamodbav:"Kind"`
+	StackID   string    `dynamodbav:"StackId"`
+	RequestID string    `dynamodbav:"RequestId"`
+	At        time.Time `dynamodbav:"At"`
+	Version   int64     `dynamodbav:"Version"`
+}
+
+// AccountState is every record of one account, read together.
+type AccountState struct {
+	AccountID  string
+	Management *Onboarding // nil: none
+	Gateway    *Onboarding
+	Conflict   *Conflict
+}
+
+// Record returns the account's record of kind k, or nil.
+func (a AccountState) Record(k Kind) *Onboarding {
+	if k == Management {
+		return a.Management
+	}
+	return a.Gateway
+}
+
+// BoundTenant is the tenant the account is bound to: the tenant of its live records (a pending
+// onboarding binds as much as a registration does). ok is false if two live records name different
+// tenants.
+func (a AccountState) BoundTenant() (tenant string, ok bool) {
+	for _, o := range []*Onboarding{a.Management, a.Gateway} {
+		if o == nil || !o.Status.Live() || o.Tenant == "" {
+			continue
+		}
+		if tenant != "" && tenant != o.Tenant {
+			return tenant, false
+		}
+		tenant = o.Tenant
+	}
+	return tenant, true
+}
+
+// Usable is the record access may use: a registered record with a tenant, of an account with no
+// conflict and no live records that disagree on the tenant (a gateway registration first: then the
+// customer deployed the support role itself). ok is false with a reason otherwise.
+func (a AccountState) Usable() (Onboarding, string, bool) {
+	if a.Conflict != nil {
+		return Onboarding{}, "two organizations claimed the account; an operator must resolve it", false
+	}
+	if _, ok := a.BoundTenant(); !ok {
+		return Onboarding{}, "the account's registrations name different organizations; an operator must resolve it", false
+	}
+	for _, o := range []*Onboarding{a.Gateway, a.Management} {
+		if o != nil && o.Status == Registered && o.Tenant != "" {
+			return *o, "", true
+		}
+	}
+	return Onboarding{}, "no registered stack", false
 }
 
 // Errors a hook turns into reasons a customer can act on.
@@ -73,17 +176,8 @@ var (
 	ErrNoPendingOnboarding = errors.New("no onboarding was started for this account")
 	ErrExternalIDMismatch  = errors.New("the ExternalId does not match the one issued for this account")
 	ErrAlreadyRegistered   = errors.New("the account is already registered")
+	// ErrOtherTenant refuses an onboarding for an account bound to another tenant.
+	ErrOtherTenant = errors.New("the account is bound to another tenant")
+	// ErrStale means a record of the account changed since it was read: read again and decide again.
+	ErrStale = errors.New("the account's records changed meanwhile")
 )
-
-// OwnedError says another stack owns the account's registration.
-type OwnedError struct {
-	Kind    Kind
-	StackID string
-}
-
-func (e *OwnedError) Error() string {
-	return fmt.Sprintf("the account's %s registration belongs to stack %s", e.Kind, e.StackID)
-}
-
-// Is lets errors.Is(err, ErrAlreadyRegistered) match an OwnedError.
-func (e *OwnedError) Is(target error) bool { return target == ErrAlreadyRegistered }

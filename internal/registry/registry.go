@@ -3,10 +3,7 @@ package registry
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -24,7 +21,9 @@ type DynamoAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 var _ DynamoAPI = (*dynamodb.Client)(nil)
@@ -57,7 +56,7 @@ func NewExternalID() (string, error) {
 // Get returns an account's onboarding of the given kind.
 func (r *Registry) Get(ctx context.Context, account string, kind Kind) (Onboarding, bool, error) {
 	out, err := r.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(r.Table), Key: accountKey(account, kind), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(r.Table), Key: accountKey(account, string(kind)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return Onboarding{}, false, fmt.Errorf("reading the %s onboarding of %s: %w", kind, account, err)
@@ -72,170 +71,260 @@ func (r *Registry) Get(ctx context.Context, account string, kind Kind) (Onboardi
 	return o, true, nil
 }
 
-// StartOnboarding records a pending management onboarding for tenant and account with externalID.
-// It replaces a pending or deregistered one (the older link stops working) and refuses to touch a
-// registration a stack owns.
-func (r *Registry) StartOnboarding(ctx context.Context, tenant, account, externalID string) (Onboarding, error) {
+// Account reads every record of the account at once (one strongly consistent query).
+func (r *Registry) Account(ctx context.Context, account string) (AccountState, error) {
+	st := AccountState{AccountID: account}
+	out, err := r.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(r.Table),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": attrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(accountPK(account))},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return st, fmt.Errorf("reading the records of account %s: %w", account, err)
+	}
+	for _, item := range out.Items {
+		sk, _ := item[attrSK].(*types.AttributeValueMemberS)
+		if sk == nil {
+			continue
+		}
+		switch sk.Value {
+		case string(Management), string(Gateway):
+			var o Onboarding
+			if err := attributevalue.UnmarshalMap(item, &o); err != nil {
+				return st, fmt.Errorf("decoding the %s record of %s: %w", sk.Value, account, err)
+			}
+			if sk.Value == string(Management) {
+				st.Management = &o
+			} else {
+				st.Gateway = &o
+			}
+		case skConflict:
+			var c Conflict
+			if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+				return st, fmt.Errorf("decoding the conflict record of %s: %w", account, err)
+			}
+			st.Conflict = &c
+		}
+	}
+	return st, nil
+}
+
+// Writes are the records Save writes: nil leaves a record as it is (but still requires it
+// unchanged). ClearConflict deletes the conflict record.
+type Writes struct {
+	Management, Gateway *Onboarding
+	Conflict            *Conflict
+	ClearConflict       bool
+}
+
+// Save writes w as the next version of the records in st, in one transaction that writes nothing
+// and returns ErrStale if any record of the account changed since st was read (including one that
+// appeared). The records' versions, UpdatedAt and (for new records) CreatedAt are set here. It
+// returns the account's new state.
+func (r *Registry) Save(ctx context.Context, st AccountState, w Writes) (AccountState, error) {
 	now := r.now()
-	o := Onboarding{AccountID: account, Kind: Management, Tenant: tenant, ExternalID: externalID, Status: Pending,
-		CreatedAt: now, UpdatedAt: now}
-	item, err := attributevalue.MarshalMap(o)
-	if err != nil {
-		return Onboarding{}, fmt.Errorf("encoding the onboarding of %s: %w", account, err)
+	next := st
+	var items []types.TransactWriteItem
+	onboarding := func(kind Kind, old, upd *Onboarding) error {
+		if upd == nil {
+			items = append(items, r.conditionCheck(st.AccountID, string(kind), versionOf(old)))
+			return nil
+		}
+		o := *upd
+		o.AccountID, o.Kind = st.AccountID, kind
+		o.Version = versionOf(old) + 1
+		o.UpdatedAt = now
+		if old == nil || old.CreatedAt.IsZero() {
+			o.CreatedAt = now
+		} else {
+			o.CreatedAt = old.CreatedAt
+		}
+		item, err := r.put(st.AccountID, string(kind), o, versionOf(old))
+		if err != nil {
+			return err
+		}
+		items = append(items, item)
+		if kind == Management {
+			next.Management = &o
+		} else {
+			next.Gateway = &o
+		}
+		return nil
 	}
-	for k, v := range accountKey(account, Management) {
-		item[k] = v
+	if err := onboarding(Management, st.Management, w.Management); err != nil {
+		return st, err
 	}
-	cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(attrPK)).
-		Or(expression.Name("Status").In(expression.Value(Pending), expression.Value(Deregistered)))).Build()
-	if err != nil {
-		return Onboarding{}, fmt.Errorf("building the onboarding condition: %w", err)
+	if err := onboarding(Gateway, st.Gateway, w.Gateway); err != nil {
+		return st, err
 	}
-	_, err = r.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(r.Table),
-		Item:                      item,
-		ConditionExpression:       cond.Condition(),
-		ExpressionAttributeNames:  cond.Names(),
-		ExpressionAttributeValues: cond.Values(),
-	})
-	if awsx.IsConditionFailed(err) {
-		return Onboarding{}, r.explainOwned(ctx, account, Management)
+	oldConflict := int64(0)
+	if st.Conflict != nil {
+		oldConflict = st.Conflict.Version
 	}
-	if err != nil {
-		return Onboarding{}, fmt.Errorf("recording the onboarding of %s: %w", account, err)
-	}
-	return o, nil
-}
-
-// Register records a verified registration. It is idempotent for the owning stack (duplicate
-// deliveries, retried requests, updates) and refuses a second stack while the first owns it.
-// A management registration also needs the pending onboarding's ExternalId.
-func (r *Registry) Register(ctx context.Context, reg Registration) (Onboarding, error) {
-	status := Registered
-	if reg.Kind == Gateway && reg.Tenant == "" {
-		status = Unclaimed
-	}
-	now := r.now().Format(time.RFC3339Nano)
-	n, v := expression.Name, expression.Value
-	update := expression.Set(n("Status"), v(status)).
-		Set(n("AccountId"), v(reg.AccountID)).
-		Set(n("Kind"), v(reg.Kind)).
-		Set(n("RoleArn"), v(reg.RoleARN)).
-		Set(n("TemplateVersion"), v(reg.TemplateVersion)).
-		Set(n("OwnerStackId"), v(reg.StackID)).
-		Set(n("LastRequestId"), v(reg.RequestID)).
-		Set(n("UpdatedAt"), v(now)).
-		Set(n("CreatedAt"), n("CreatedAt").IfNotExists(v(now))).
-		Set(n("Runbooks"), v(reg.Runbooks)).
-		Set(n("DiagnosticTool"), v(reg.DiagnosticTool))
-	ownedByThisStack := n("OwnerStackId").Equal(v(reg.StackID))
-	var cond expression.ConditionBuilder
-	switch reg.Kind {
-	case Management:
-		update = update.Set(n("BoundaryArn"), v(reg.BoundaryARN))
-		cond = expression.AttributeExists(n(attrPK)).
-			And(n("ExternalId").Equal(v(reg.ExternalID))).
-			And(n("Status").In(v(Pending), v(Deregistered)).Or(ownedByThisStack))
-	case Gateway:
-		update = update.Set(n("Tenant"), v(reg.Tenant)).Set(n("ProviderArns"), v(reg.ProviderARNs))
-		cond = expression.AttributeNotExists(n(attrPK)).Or(n("Status").Equal(v(Deregistered))).Or(ownedByThisStack)
-	default:
-		return Onboarding{}, fmt.Errorf("registering %s: unknown kind %q", reg.AccountID, reg.Kind)
-	}
-	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
-	if err != nil {
-		return Onboarding{}, fmt.Errorf("building the registration of %s: %w", reg.AccountID, err)
-	}
-	out, err := r.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(r.Table),
-		Key:                       accountKey(reg.AccountID, reg.Kind),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if awsx.IsConditionFailed(err) {
-		return Onboarding{}, r.explainRefusal(ctx, reg)
-	}
-	if err != nil {
-		return Onboarding{}, fmt.Errorf("registering the %s stack of %s: %w", reg.Kind, reg.AccountID, err)
-	}
-	var o Onboarding
-	if err := attributevalue.UnmarshalMap(out.Attributes, &o); err != nil {
-		return Onboarding{}, fmt.Errorf("decoding the registration of %s: %w", reg.AccountID, err)
-	}
-	return o, nil
-}
-
-// explainRefusal reads the record a conditional registration was refused on and says why.
-func (r *Registry) explainRefusal(ctx context.Context, reg Registration) error {
-	o, found, err := r.Get(ctx, reg.AccountID, reg.Kind)
 	switch {
-	case err != nil:
-		return err
-	case !found && reg.Kind == Management:
-		return ErrNoPendingOnboarding
-	case reg.Kind == Management && subtle.ConstantTimeCompare([]byte(o.ExternalID), []byte(reg.ExternalID)) != 1:
-		return ErrExternalIDMismatch
+	case w.Conflict != nil:
+		c := *w.Conflict
+		c.AccountID, c.Version = st.AccountID, oldConflict+1
+		if c.At.IsZero() {
+			c.At = now
+		}
+		item, err := r.put(st.AccountID, skConflict, c, oldConflict)
+		if err != nil {
+			return st, err
+		}
+		items = append(items, item)
+		next.Conflict = &c
+	case w.ClearConflict:
+		cond, names, values := versionCondition(oldConflict)
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: aws.String(r.Table), Key: accountKey(st.AccountID, skConflict),
+			ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		}})
+		next.Conflict = nil
 	default:
-		return &OwnedError{Kind: reg.Kind, StackID: o.OwnerStackID}
+		items = append(items, r.conditionCheck(st.AccountID, skConflict, oldConflict))
 	}
+	_, err := r.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if isStale(err) {
+		return st, fmt.Errorf("saving account %s: %w", st.AccountID, ErrStale)
+	}
+	if err != nil {
+		return st, fmt.Errorf("saving account %s: %w", st.AccountID, err)
+	}
+	return next, nil
 }
 
-func (r *Registry) explainOwned(ctx context.Context, account string, kind Kind) error {
-	o, _, err := r.Get(ctx, account, kind)
-	if err != nil {
-		return err
+func versionOf(o *Onboarding) int64 {
+	if o == nil {
+		return 0
 	}
-	return &OwnedError{Kind: kind, StackID: o.OwnerStackID}
+	return o.Version
 }
 
-// Deregister marks the account's registration deregistered if, and only if, stackID owns it, with
-// the leftovers the Delete could not remove (none: the field is cleared). It reports whether it
-// changed anything: a rolled-back Create of another stack, or a repeated Delete, changes nothing.
-func (r *Registry) Deregister(ctx context.Context, account string, kind Kind, stackID, requestID string, leftovers []string) (bool, error) {
-	n, v := expression.Name, expression.Value
-	update := expression.Set(n("Status"), v(Deregistered)).
-		Set(n("LastRequestId"), v(requestID)).
-		Set(n("UpdatedAt"), v(r.now().Format(time.RFC3339Nano)))
-	if len(leftovers) > 0 {
-		update = update.Set(n("Leftovers"), v(leftovers))
-	} else {
-		update = update.Remove(n("Leftovers"))
+// versionCondition requires the item to be at version v: absent (or written before versions) for 0.
+func versionCondition(v int64) (string, map[string]string, map[string]types.AttributeValue) {
+	names := map[string]string{"#v": attrVersion}
+	if v == 0 {
+		return "attribute_not_exists(#v)", names, nil
 	}
-	expr, err := expression.NewBuilder().
-		WithUpdate(update).
-		WithCondition(n("OwnerStackId").Equal(v(stackID)).And(n("Status").NotEqual(v(Deregistered)))).
-		Build()
+	return "#v = :v", names, map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(v)}}
+}
+
+func (r *Registry) conditionCheck(account, sk string, v int64) types.TransactWriteItem {
+	cond, names, values := versionCondition(v)
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(r.Table), Key: accountKey(account, sk),
+		ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}}
+}
+
+func (r *Registry) put(account, sk string, v any, oldVersion int64) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(v)
 	if err != nil {
-		return false, fmt.Errorf("building the deregistration of %s: %w", account, err)
+		return types.TransactWriteItem{}, fmt.Errorf("encoding the %s record of %s: %w", sk, account, err)
 	}
-	_, err = r.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(r.Table),
-		Key:                       accountKey(account, kind),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	if awsx.IsConditionFailed(err) {
-		return false, nil
+	for k, kv := range accountKey(account, sk) {
+		item[k] = kv
 	}
-	if err != nil {
-		return false, fmt.Errorf("deregistering the %s stack of %s: %w", kind, account, err)
+	cond, names, values := versionCondition(oldVersion)
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(r.Table), Item: item,
+		ConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}}, nil
+}
+
+// isStale reports a transaction cancelled because a condition failed (or another transaction on
+// the same items ran at the same time): the caller reads again and decides again.
+func isStale(err error) bool {
+	var cancelled *types.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		return awsx.IsConditionFailed(err)
 	}
-	return true, nil
+	for _, reason := range cancelled.CancellationReasons {
+		switch aws.ToString(reason.Code) {
+		case "ConditionalCheckFailed", "TransactionConflict":
+			return true
+		}
+	}
+	return false
+}
+
+// Update reads the account, lets decide compute the writes, and saves them, reading and deciding
+// again (at most attempts times) while another writer changes the account in between. decide is
+// pure with respect to the registry: it may be called more than once. It returns the state saved
+// (or read, if decide wrote nothing) and decide's error, if any.
+func (r *Registry) Update(ctx context.Context, account string, decide func(AccountState) (Writes, error)) (AccountState, error) {
+	const attempts = 5
+	var err error
+	for range attempts {
+		var st AccountState
+		st, err = r.Account(ctx, account)
+		if err != nil {
+			return st, err
+		}
+		w, derr := decide(st)
+		if derr != nil {
+			return st, derr
+		}
+		if w == (Writes{}) {
+			return st, nil
+		}
+		st, err = r.Save(ctx, st, w)
+		if !errors.Is(err, ErrStale) {
+			return st, err
+		}
+	}
+	return AccountState{}, fmt.Errorf("account %s kept changing while it was being saved (%d attempts): %w", account, attempts, err)
 }
 
 // ListByStatus returns every onboarding with the given status (operators' view of unclaimed ones).
 func (r *Registry) ListByStatus(ctx context.Context, status Status) ([]Onboarding, error) {
 	filter, err := expression.NewBuilder().WithFilter(expression.Name("Status").Equal(expression.Value(status)).
-		And(expression.Name(attrPK).BeginsWith("ACCOUNT#"))).Build()
+		And(expression.Name(attrPK).BeginsWith(accountPK(""))).
+		And(expression.Name(attrSK).In(expression.Value(Management), expression.Value(Gateway)))).Build()
 	if err != nil {
 		return nil, fmt.Errorf("building the %s filter: %w", status, err)
 	}
 	var out []Onboarding
+	err = r.scan(ctx, filter, func(items []map[string]types.AttributeValue) error {
+		var page []Onboarding
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return fmt.Errorf("decoding %s onboardings: %w", status, err)
+		}
+		out = append(out, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s onboardings: %w", status, err)
+	}
+	return out, nil
+}
+
+// Conflicts lists every account whose ownership two tenants claimed.
+func (r *Registry) Conflicts(ctx context.Context) ([]Conflict, error) {
+	filter, err := expression.NewBuilder().WithFilter(expression.Name(attrSK).Equal(expression.Value(skConflict))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("building the conflict filter: %w", err)
+	}
+	var out []Conflict
+	err = r.scan(ctx, filter, func(items []map[string]types.AttributeValue) error {
+		var page []Conflict
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return fmt.Errorf("decoding conflicts: %w", err)
+		}
+		out = append(out, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing conflicts: %w", err)
+	}
+	return out, nil
+}
+
+// scan pages through the table with filter, handing each page's items to f.
+func (r *Registry) scan(ctx context.Context, filter expression.Expression, f func([]map[string]types.AttributeValue) error) error {
 	var start map[string]types.AttributeValue
 	for {
 		page, err := r.DB.Scan(ctx, &dynamodb.ScanInput{
@@ -244,65 +333,17 @@ func (r *Registry) ListByStatus(ctx context.Context, status Status) ([]Onboardin
 			ExpressionAttributeNames:  filter.Names(),
 			ExpressionAttributeValues: filter.Values(),
 			ExclusiveStartKey:         start,
+			ConsistentRead:            aws.Bool(true),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("listing %s onboardings: %w", status, err)
+			return err
 		}
-		var items []Onboarding
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
-			return nil, fmt.Errorf("decoding %s onboardings: %w", status, err)
+		if err := f(page.Items); err != nil {
+			return err
 		}
-		out = append(out, items...)
 		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
+			return nil
 		}
 		start = page.LastEvaluatedKey
 	}
-}
-
-// tokenHash is how a tenant token is stored: never the token itself.
-func tokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-// IssueTenantToken creates a token that binds gateway stacks to tenant. Only its hash is stored, so
-// the token is shown once, here.
-func (r *Registry) IssueTenantToken(ctx context.Context, tenant string) (string, error) {
-	if tenant == "" {
-		return "", errors.New("issuing a tenant token: the tenant is empty")
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generating a tenant token: %w", err)
-	}
-	token := "tt-" + hex.EncodeToString(b)
-	item := tokenKey(tokenHash(token))
-	item["Tenant"] = s(tenant)
-	item["CreatedAt"] = s(r.now().Format(time.RFC3339Nano))
-	_, err := r.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(r.Table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	})
-	if err != nil {
-		return "", fmt.Errorf("recording a tenant token for %s: %w", tenant, err)
-	}
-	return token, nil
-}
-
-// ResolveTenantToken returns the tenant a token was issued for, or false if it is empty or unknown.
-func (r *Registry) ResolveTenantToken(ctx context.Context, token string) (string, bool, error) {
-	if token == "" {
-		return "", false, nil
-	}
-	out, err := r.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(r.Table), Key: tokenKey(tokenHash(token)), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return "", false, fmt.Errorf("resolving a tenant token: %w", err)
-	}
-	tenant, ok := out.Item["Tenant"].(*types.AttributeValueMemberS)
-	if !ok {
-		return "", false, nil
-	}
-	return tenant.Value, true, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,122 +25,163 @@ var server moto.Shared
 
 func TestMain(m *testing.M) { os.Exit(server.Run(m)) }
 
-func newRegistry(t *testing.T) *registry.Registry {
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+func newRegistry(t *testing.T) (*registry.Registry, *clock) {
 	t.Helper()
 	r := registrytest.New(t, server.Server(t))
-	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	r.Now = func() time.Time { return now }
-	return r
+	c := &clock{now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	r.Now = c.Now
+	return r, c
 }
 
 const (
 	acct   = "111122223333"
 	stackA = "arn:aws:cloudformation:us-east-1:111122223333:stack/doit-management-role/aaaa"
-	stackB = "arn:aws:cloudformation:eu-west-1:111122223333:stack/doit-management-role/bbbb"
-	role   = "arn:aws:iam::111122223333:role/DoiT_Management_Role_DO-NOT-DELETE"
+	stackB = "arn:aws:cloudformation:us-east-1:111122223333:stack/doit-support-gateway/bbbb"
 )
 
-func mgmt(ext, stack, request string) registry.Registration {
-	return registry.Registration{AccountID: acct, Kind: registry.Management, ExternalID: ext, RoleARN: role, TemplateVersion: "v1",
-		BoundaryARN: "arn:aws:iam::111122223333:policy/DoiT_Support_Boundary_DO-NOT-DELETE", StackID: stack, RequestID: request}
+// Save writes only if no record of the account changed since it was read: a record written
+// meanwhile, or one that appeared, makes it write nothing and say ErrStale.
+func TestSaveIsConditionalOnEveryRecordOfTheAccount(t *testing.T) {
+	r, _ := newRegistry(t)
+	ctx := t.Context()
+	before, err := r.Account(ctx, acct)
+	require.NoError(t, err)
+	assert.Nil(t, before.Management)
+
+	// another writer creates the gateway record
+	_, err = r.Save(ctx, before, registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof, Tenant: "acme"}})
+	require.NoError(t, err)
+
+	// a write of the management record decided on the old state is refused, and writes nothing
+	_, err = r.Save(ctx, before, registry.Writes{Management: &registry.Onboarding{Status: registry.Pending, Tenant: "globex", ExternalID: "ext-x"}})
+	require.ErrorIs(t, err, registry.ErrStale)
+	now, err := r.Account(ctx, acct)
+	require.NoError(t, err)
+	assert.Nil(t, now.Management)
+	require.NotNil(t, now.Gateway)
+	assert.Equal(t, int64(1), now.Gateway.Version)
+
+	// decided on the current state, it goes through, and versions count the writes
+	after, err := r.Save(ctx, now, registry.Writes{Management: &registry.Onboarding{Status: registry.Pending, Tenant: "acme", ExternalID: "ext-x"},
+		Conflict: &registry.Conflict{Tenant: "acme", Claimant: "globex", Kind: registry.Gateway}})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), after.Management.Version)
+	assert.Equal(t, int64(1), after.Conflict.Version)
+	read, err := r.Account(ctx, acct)
+	require.NoError(t, err)
+	assert.Equal(t, after, read)
+
+	// clearing the conflict is conditional too
+	_, err = r.Save(ctx, now, registry.Writes{ClearConflict: true})
+	require.ErrorIs(t, err, registry.ErrStale)
+	cleared, err := r.Save(ctx, read, registry.Writes{ClearConflict: true})
+	require.NoError(t, err)
+	assert.Nil(t, cleared.Conflict)
+	read, err = r.Account(ctx, acct)
+	require.NoError(t, err)
+	assert.Nil(t, read.Conflict)
 }
 
-func TestManagementLifecycle(t *testing.T) {
-	r, ctx := newRegistry(t), t.Context()
-	ext, err := registry.NewExternalID()
-	require.NoError(t, err)
-
-	_, err = r.Register(ctx, mgmt(ext, stackA, "r1"))
-	assert.ErrorIs(t, err, registry.ErrNoPendingOnboarding, "no link was issued")
-
-	o, err := r.StartOnboarding(ctx, "tenant-1", acct, ext)
-	require.NoError(t, err)
-	assert.Equal(t, registry.Pending, o.Status)
-
-	_, err = r.Register(ctx, mgmt("ext-wrong-wrong-wrong", stackA, "r1"))
-	assert.ErrorIs(t, err, registry.ErrExternalIDMismatch)
-
-	o, err = r.Register(ctx, mgmt(ext, stackA, "r1"))
-	require.NoError(t, err)
-	assert.Equal(t, registry.Registered, o.Status)
-	assert.Equal(t, stackA, o.OwnerStackID)
-	assert.Equal(t, "tenant-1", o.Tenant, "the tenant comes from the pending onboarding")
-	assert.Equal(t, role, o.RoleARN)
-
-	// duplicate delivery and a retried request: the same registration
-	again, err := r.Register(ctx, mgmt(ext, stackA, "r1"))
-	require.NoError(t, err)
-	assert.Equal(t, o, again)
-
-	// a second stack (another region) cannot take the account
-	_, err = r.Register(ctx, mgmt(ext, stackB, "r2"))
-	var owned *registry.OwnedError
-	require.ErrorAs(t, err, &owned)
-	assert.Equal(t, stackA, owned.StackID)
-	assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
-
-	// nor can a new link be issued over it
-	_, err = r.StartOnboarding(ctx, "tenant-2", acct, ext)
-	assert.ErrorAs(t, err, &owned)
-
-	// stack B's rolled-back Create deletes nothing of A's
-	changed, err := r.Deregister(ctx, acct, registry.Management, stackB, "r3", nil)
-	require.NoError(t, err)
-	assert.False(t, changed)
-	got, _, err := r.Get(ctx, acct, registry.Management)
-	require.NoError(t, err)
-	assert.Equal(t, registry.Registered, got.Status)
-
-	changed, err = r.Deregister(ctx, acct, registry.Management, stackA, "r4", []string{"role/doit-support/DoiT-Support"})
-	require.NoError(t, err)
-	assert.True(t, changed)
-	got, _, err = r.Get(ctx, acct, registry.Management)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"role/doit-support/DoiT-Support"}, got.Leftovers, "what the Delete could not remove is on record")
-	changed, err = r.Deregister(ctx, acct, registry.Management, stackA, "r4", nil)
-	require.NoError(t, err)
-	assert.False(t, changed, "a repeated Delete changes nothing")
-
-	// after deregistration a new link can be issued
-	_, err = r.StartOnboarding(ctx, "tenant-1", acct, "ext-second-link-0000")
-	require.NoError(t, err)
-}
-
-// Regions racing for one account end in exactly one registration: every racer has seen the
-// account pending (the hook's early check passed for all of them), and the conditional write lets
-// exactly one win. The writes go one after another: DynamoDB serializes conditional writes on one
-// item, but moto's threaded server does not, so true concurrency is checked only against DynamoDB
-// itself (README: "Checked only in a real AWS account").
-func TestRacingStacksOneWins(t *testing.T) {
-	r, ctx := newRegistry(t), t.Context()
-	ext := "ext-race-race-race-race"
-	_, err := r.StartOnboarding(ctx, "tenant-1", acct, ext)
-	require.NoError(t, err)
+// Racing claims on one account end with exactly one write applied: every racer read the same
+// state, and the conditional transaction lets one win. The writes go one after another: DynamoDB
+// serializes conditional writes, moto's threaded server does not (README: "checked only in a real
+// AWS account").
+func TestRacingClaimsOneWins(t *testing.T) {
+	r, _ := newRegistry(t)
+	ctx := t.Context()
 	const racers = 8
+	var states []registry.AccountState
 	for range racers {
-		o, found, err := r.Get(ctx, acct, registry.Management)
+		st, err := r.Account(ctx, acct)
 		require.NoError(t, err)
-		require.True(t, found)
-		require.Equal(t, registry.Pending, o.Status, "every racer saw the account pending")
+		states = append(states, st)
 	}
 	var winners []string
-	for i := range racers {
-		stack := fmt.Sprintf("arn:aws:cloudformation:us-east-%d:%s:stack/s/%d", i%2+1, acct, i)
-		_, err := r.Register(ctx, mgmt(ext, stack, fmt.Sprint(i)))
+	for i, st := range states {
+		stack := fmt.Sprintf("arn:aws:cloudformation:us-east-1:%s:stack/s/%d", acct, i)
+		_, err := r.Save(ctx, st, registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof,
+			Owner: registry.Owner{StackID: stack, LogicalID: "Hook"}}})
 		if err == nil {
 			winners = append(winners, stack)
 			continue
 		}
-		assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
+		assert.ErrorIs(t, err, registry.ErrStale)
 	}
 	require.Len(t, winners, 1)
-	o, _, err := r.Get(ctx, acct, registry.Management)
+	o, _, err := r.Get(ctx, acct, registry.Gateway)
 	require.NoError(t, err)
-	assert.Equal(t, winners[0], o.OwnerStackID)
+	assert.Equal(t, winners[0], o.StackID)
 }
 
-func TestGatewayRegistrationAndTenantTokens(t *testing.T) {
-	r, ctx := newRegistry(t), t.Context()
+// Update decides again on what it reads after a lost race.
+func TestUpdateDecidesAgainAfterALostRace(t *testing.T) {
+	r, _ := newRegistry(t)
+	ctx := t.Context()
+	calls := 0
+	st, err := r.Update(ctx, acct, func(st registry.AccountState) (registry.Writes, error) {
+		calls++
+		if calls == 1 { // someone else writes between our read and our write
+			_, err := r.Save(ctx, st, registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof, Tenant: "acme"}})
+			require.NoError(t, err)
+		}
+		tenant, _ := st.BoundTenant()
+		return registry.Writes{Management: &registry.Onboarding{Status: registry.Pending, Tenant: "seen:" + tenant, ExternalID: "e"}}, nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls)
+	assert.Equal(t, "seen:acme", st.Management.Tenant, "the second decision saw the other writer's record")
+
+	// an error from decide is returned as it is, and nothing is written
+	boom := errors.New("refused")
+	_, err = r.Update(ctx, acct, func(registry.AccountState) (registry.Writes, error) { return registry.Writes{}, boom })
+	assert.ErrorIs(t, err, boom)
+}
+
+func TestStartOnboarding(t *testing.T) {
+	r, _ := newRegistry(t)
+	ctx := t.Context()
+	o, err := r.StartOnboarding(ctx, "acme", acct, "ext-first-link-000")
+	require.NoError(t, err)
+	assert.Equal(t, registry.Pending, o.Status)
+	o, err = r.StartOnboarding(ctx, "acme", acct, "ext-second-link-00")
+	require.NoError(t, err, "a new link replaces a pending one")
+	assert.Equal(t, "ext-second-link-00", o.ExternalID)
+
+	_, err = r.StartOnboarding(ctx, "globex", acct, "ext-third-link-000")
+	assert.ErrorIs(t, err, registry.ErrOtherTenant, "a link never moves an account to another tenant")
+
+	// registered by a stack: refused until that stack is deleted
+	registrytest.Put(t, r, acct, registry.Writes{Management: &registry.Onboarding{Status: registry.Registered, Tenant: "acme",
+		ExternalID: "ext-second-link-00", Owner: registry.Owner{StackID: stackA, LogicalID: "Hook"}, Owned: []string{"arn:x"}}})
+	_, err = r.StartOnboarding(ctx, "acme", acct, "ext-third-link-000")
+	assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
+
+	// once deregistered a new link can be issued, and what the vendor created stays recorded as its own
+	registrytest.Put(t, r, acct, registry.Writes{Management: &registry.Onboarding{Status: registry.Deregistered, Tenant: "acme", Owned: []string{"arn:x"}}})
+	o, err = r.StartOnboarding(ctx, "acme", acct, "ext-third-link-000")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"arn:x"}, o.Owned)
+
+	// an account whose support-gateway stack is registered cannot get the management role too
+	other := "444455556666"
+	registrytest.Put(t, r, other, registry.Writes{Gateway: &registry.Onboarding{Status: registry.Unclaimed, Owner: registry.Owner{StackID: stackB}}})
+	_, err = r.StartOnboarding(ctx, "acme", other, "ext-gw-link-00000")
+	assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
+
+	// nor one in conflict
+	third := "555566667777"
+	registrytest.Put(t, r, third, registry.Writes{Conflict: &registry.Conflict{Tenant: "acme", Claimant: "globex"}})
+	_, err = r.StartOnboarding(ctx, "acme", third, "ext-conflict-0000")
+	assert.ErrorIs(t, err, registry.ErrOtherTenant)
+}
+
+func TestTenantTokens(t *testing.T) {
+	r, _ := newRegistry(t)
+	ctx := t.Context()
 	token, err := r.IssueTenantToken(ctx, "tenant-1")
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(token, "tt-"))
@@ -157,42 +199,69 @@ func TestGatewayRegistrationAndTenantTokens(t *testing.T) {
 	assert.Error(t, err)
 
 	// the token itself is never stored, only its hash
-	out, err := r.DB.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(r.Table)})
+	out, err := r.DB.(*dynamodb.Client).Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(r.Table)})
 	require.NoError(t, err)
-	assert.NotContains(t, fmt.Sprint(out.Items), token)
+	var items []map[string]any
+	require.NoError(t, attributevalue.UnmarshalListOfMaps(out.Items, &items))
+	assert.NotContains(t, fmt.Sprint(items), token)
+	assert.Contains(t, fmt.Sprint(items), registry.TokenHash(token))
+}
 
-	gw := func(tenant, stack string) registry.Registration {
-		return registry.Registration{AccountID: acct, Kind: registry.Gateway, Tenant: tenant, RoleARN: "arn:aws:iam::111122223333:role/DoiT-Support-registry.Gateway",
-			ProviderARNs: []string{"p1", "p2"}, Runbooks: true, StackID: stack, RequestID: "r"}
-	}
-	o, err := r.Register(ctx, gw("", stackA))
+func TestRolledBackCreatesAreRemembered(t *testing.T) {
+	r, _ := newRegistry(t)
+	ctx := t.Context()
+	gone, err := r.RolledBack(ctx, "create-failed-1")
 	require.NoError(t, err)
-	assert.Equal(t, registry.Unclaimed, o.Status)
-	assert.Equal(t, []string{"p1", "p2"}, o.ProviderARNs)
-	assert.True(t, o.Runbooks)
+	assert.False(t, gone)
+	require.NoError(t, r.MarkRolledBack(ctx, "create-failed-1"))
+	require.NoError(t, r.MarkRolledBack(ctx, "create-failed-1"), "idempotent")
+	gone, err = r.RolledBack(ctx, "create-failed-1")
+	require.NoError(t, err)
+	assert.True(t, gone)
+	gone, err = r.RolledBack(ctx, "create-failed-2")
+	require.NoError(t, err)
+	assert.False(t, gone)
+}
+
+func TestTakePacesPerWindow(t *testing.T) {
+	r, c := newRegistry(t)
+	ctx := t.Context()
+	c.now = time.Date(2026, 11, 24, 10, 20, 0, 0, time.UTC)
+	for i := range 3 {
+		ok, _, err := r.Take(ctx, "unproven", 3, time.Hour)
+		require.NoError(t, err)
+		assert.True(t, ok, "take %d", i)
+	}
+	ok, next, err := r.Take(ctx, "unproven", 3, time.Hour)
+	require.NoError(t, err)
+	assert.False(t, ok, "the hour's budget is spent")
+	assert.Equal(t, time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC), next)
+	ok, _, err = r.Take(ctx, "other", 3, time.Hour)
+	require.NoError(t, err)
+	assert.True(t, ok, "budgets are separate")
+	c.now = next
+	ok, _, err = r.Take(ctx, "unproven", 3, time.Hour)
+	require.NoError(t, err)
+	assert.True(t, ok, "a new window")
+	_, _, err = r.Take(ctx, "unproven", 0, time.Hour)
+	assert.Error(t, err)
+}
+
+func TestListByStatusAndConflicts(t *testing.T) {
+	r, _ := newRegistry(t)
+	ctx := t.Context()
+	registrytest.Put(t, r, acct, registry.Writes{Gateway: &registry.Onboarding{Status: registry.Unclaimed}})
+	registrytest.Put(t, r, "444455556666", registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof},
+		Conflict: &registry.Conflict{Tenant: "acme", Claimant: "globex"}})
 	unclaimed, err := r.ListByStatus(ctx, registry.Unclaimed)
 	require.NoError(t, err)
 	require.Len(t, unclaimed, 1)
 	assert.Equal(t, acct, unclaimed[0].AccountID)
-
-	o, err = r.Register(ctx, gw("tenant-1", stackA))
+	assert.Equal(t, registry.Gateway, unclaimed[0].Kind)
+	conflicts, err := r.Conflicts(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, registry.Registered, o.Status, "an update with a valid token claims the account")
-
-	_, err = r.Register(ctx, gw("tenant-2", stackB))
-	assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
-
-	// the management record of the same account is separate
-	_, found, err := r.Get(ctx, acct, registry.Management)
-	require.NoError(t, err)
-	assert.False(t, found)
-}
-
-func TestRegisterRefusesUnknownKind(t *testing.T) {
-	r := newRegistry(t)
-	_, err := r.Register(t.Context(), registry.Registration{AccountID: acct, Kind: "OTHER"})
-	assert.ErrorContains(t, err, "unknown kind")
-	assert.False(t, errors.Is(err, registry.ErrAlreadyRegistered))
+	require.Len(t, conflicts, 1)
+	assert.Equal(t, "444455556666", conflicts[0].AccountID)
 }
 
 func TestExternalIDsAreFreshAndValid(t *testing.T) {

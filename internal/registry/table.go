@@ -6,15 +6,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Key attributes of the table: a partition per account (or per tenant-token hash) and a sort key per
-// kind of record.
+// Key attributes of the table: a partition per account (or per tenant-token hash, rolled-back
+// request, pacing window) and a sort key per kind of record.
 const (
-	attrPK = "pk"
-	attrSK = "sk"
+	attrPK      = "pk"
+	attrSK      = "sk"
+	attrVersion = "Version"
+	// AttrExpires is the table's TTL attribute (Unix seconds): tombstones and pacing counters expire.
+	AttrExpires = "ExpiresAt"
+
+	skConflict = "CONFLICT"
 )
 
 // TableInput defines the registry table; tests create it from here and the vendor's backend stack
-// will declare the same keys. On-demand billing, encrypted at rest.
+// will declare the same keys (and TTL on AttrExpires). On-demand billing, encrypted at rest.
 func TableInput(name string) *dynamodb.CreateTableInput {
 	return &dynamodb.CreateTableInput{
 		TableName: aws.String(name),
@@ -31,10 +36,12 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 	}
 }
 
-func accountKey(account string, kind Kind) map[string]types.AttributeValue {
+func accountPK(account string) string { return "ACCOUNT#" + account }
+
+func accountKey(account, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: "ACCOUNT#" + account},
-		attrSK: &types.AttributeValueMemberS{Value: string(kind)},
+		attrPK: &types.AttributeValueMemberS{Value: accountPK(account)},
+		attrSK: &types.AttributeValueMemberS{Value: sk},
 	}
 }
 

@@ -21,6 +21,9 @@ type config struct {
 	ResponseHosts        []string
 	Thumbprints          []string // the issuer certificate thumbprints the providers must carry; none: IAM's own
 	SignerRoleARN        string   // the role that signs tokens; set: every registered account gets a signing key
+	IssuerBucket         string   // where the issuer's documents are published (required with SignerRoleARN)
+	Partitions           []string // the partitions the deployment serves
+	UnprovenPerHour      int      // proofs per hour for claims without a tenant token
 	ProbeWithoutExternal bool
 	PropagationBudget    time.Duration
 	ResponseMargin       time.Duration
@@ -28,8 +31,10 @@ type config struct {
 }
 
 var (
-	account    = regexp.MustCompile(`^\d{12}$`)
-	thumbprint = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	account       = regexp.MustCompile(`^\d{12}$`)
+	thumbprint    = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	bucketName    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	partitionName = regexp.MustCompile(`^aws(-[a-z]+)*$`)
 )
 
 // loadConfig reads and checks every setting, and reports all problems at once.
@@ -86,6 +91,28 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.SignerRoleARN != "" && !strings.HasPrefix(c.SignerRoleARN, "arn:aws:iam::"+c.VendorAccountID+":role/") {
 		problems = append(problems, errors.New("SIGNER_ROLE_ARN: must be a role in VENDOR_ACCOUNT_ID"))
 	}
+	c.IssuerBucket = get("ISSUER_BUCKET", "")
+	if c.SignerRoleARN != "" && !bucketName.MatchString(c.IssuerBucket) {
+		problems = append(problems, errors.New("ISSUER_BUCKET: required with SIGNER_ROLE_ARN, an S3 bucket name (the issuer hosts' origin): "+
+			"a gateway role is proven with a token STS verifies against the documents published there"))
+	}
+	for _, p := range strings.Split(get("PARTITIONS", "aws"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		} else if !partitionName.MatchString(p) {
+			problems = append(problems, fmt.Errorf("PARTITIONS: %q is not a partition name such as aws or aws-us-gov", p))
+		} else {
+			c.Partitions = append(c.Partitions, p)
+		}
+	}
+	if len(c.Partitions) == 0 {
+		problems = append(problems, errors.New("PARTITIONS: at least one partition, such as aws"))
+	}
+	perHour, err := strconv.Atoi(get("UNPROVEN_CLAIMS_PER_HOUR", "100"))
+	if err != nil || perHour < 1 {
+		problems = append(problems, errors.New("UNPROVEN_CLAIMS_PER_HOUR: want a positive number"))
+	}
+	c.UnprovenPerHour = perHour
 	probe, err := strconv.ParseBool(get("PROBE_WITHOUT_EXTERNAL_ID", "true"))
 	if err != nil {
 		problems = append(problems, errors.New("PROBE_WITHOUT_EXTERNAL_ID: want true or false"))

@@ -18,8 +18,12 @@ func TestLoadConfig(t *testing.T) {
 		"PROPAGATION_BUDGET": "30s", "LOG_LEVEL": "debug",
 		"ISSUER_THUMBPRINTS": "9E99A48A9960B14926BB7F3B02E22DA2B0AB7280, ",
 		"SIGNER_ROLE_ARN":    "arn:aws:iam::999988887777:role/DoiT-Support-Broker",
+		"ISSUER_BUCKET":      "doit-support-issuer", "PARTITIONS": "aws, aws-us-gov", "UNPROVEN_CLAIMS_PER_HOUR": "20",
 	}))
 	require.NoError(t, err)
+	assert.Equal(t, "doit-support-issuer", c.IssuerBucket)
+	assert.Equal(t, []string{"aws", "aws-us-gov"}, c.Partitions)
+	assert.Equal(t, 20, c.UnprovenPerHour)
 	assert.Equal(t, "onboardings", c.Table)
 	assert.Equal(t, "DoiT", c.Vendor.Name)
 	assert.Equal(t, []string{"127.0.0.1:4566", "localhost:9000"}, c.ResponseHosts)
@@ -34,16 +38,19 @@ func TestLoadConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, c.ProbeWithoutExternal, "the negative probe is on unless switched off")
 	assert.Empty(t, c.ResponseHosts)
+	assert.Equal(t, []string{"aws"}, c.Partitions, "only the aws partition unless configured")
+	assert.Equal(t, 100, c.UnprovenPerHour)
 }
 
 func TestLoadConfigReportsEveryProblem(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{
 		"VENDOR_ACCOUNT_ID": "12", "PROBE_WITHOUT_EXTERNAL_ID": "maybe", "PROPAGATION_BUDGET": "-1s",
 		"LOG_LEVEL": "loud", "ISSUER_PRIMARY_HOST": "https://x", "ISSUER_THUMBPRINTS": "abc",
-		"SIGNER_ROLE_ARN": "arn:aws:iam::111111111111:role/x",
+		"SIGNER_ROLE_ARN": "arn:aws:iam::111111111111:role/x", "PARTITIONS": "Amazon", "UNPROVEN_CLAIMS_PER_HOUR": "0",
 	}))
 	require.Error(t, err)
-	for _, want := range []string{"REGISTRY_TABLE", "VENDOR_ACCOUNT_ID", "PROBE_WITHOUT_EXTERNAL_ID", "PROPAGATION_BUDGET", "LOG_LEVEL", "issuer host", "ISSUER_THUMBPRINTS", "SIGNER_ROLE_ARN"} {
+	for _, want := range []string{"REGISTRY_TABLE", "VENDOR_ACCOUNT_ID", "PROBE_WITHOUT_EXTERNAL_ID", "PROPAGATION_BUDGET", "LOG_LEVEL",
+		"issuer host", "ISSUER_THUMBPRINTS", "SIGNER_ROLE_ARN", "ISSUER_BUCKET", "PARTITIONS", "UNPROVEN_CLAIMS_PER_HOUR"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }

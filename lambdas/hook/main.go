@@ -12,12 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/supportaccess/gateway/internal/cfnresource"
 	"github.com/supportaccess/gateway/internal/hook"
-	"github.com/supportaccess/gateway/internal/issuer"
-	"github.com/supportaccess/gateway/internal/registry"
 )
 
 func main() {
@@ -37,30 +33,17 @@ func main() {
 		logger.Error("loading the AWS configuration", "error", err)
 		os.Exit(1)
 	}
-	provisioner := hook.NewReconciling(awsCfg, hook.ReconcilingConfig{
-		Vendor: cfg.Vendor, Budget: cfg.PropagationBudget, Thumbprints: cfg.Thumbprints,
-		SkipNegativeProbe: !cfg.ProbeWithoutExternal, Logger: logger,
+	h, _, err := hook.New(awsCfg, hook.Settings{
+		Vendor: cfg.Vendor, VendorAccountID: cfg.VendorAccountID, Table: cfg.Table, Partitions: cfg.Partitions,
+		SignerRoleARN: cfg.SignerRoleARN, IssuerBucket: cfg.IssuerBucket, UnprovenPerHour: cfg.UnprovenPerHour,
+		Budget: cfg.PropagationBudget, Thumbprints: cfg.Thumbprints, SkipNegativeProbe: !cfg.ProbeWithoutExternal, Logger: logger,
 	})
-	db := dynamodb.NewFromConfig(awsCfg)
-	var keys hook.SigningKeys
-	if cfg.SignerRoleARN != "" {
-		iss, err := issuer.New(issuer.Config{Vendor: cfg.Vendor, Partition: "aws", VendorAccount: cfg.VendorAccountID,
-			SignerRoleARN: cfg.SignerRoleARN}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: cfg.Table})
-		if err != nil {
-			logger.Error("configuring the issuer", "error", err)
-			os.Exit(1)
-		}
-		keys = iss
+	if err != nil {
+		logger.Error("configuring the hook", "error", err)
+		os.Exit(1)
 	}
 	runner := &cfnresource.Runner{
-		Handler: &hook.Hook{
-			Vendor:          cfg.Vendor,
-			VendorAccountID: cfg.VendorAccountID,
-			Registry:        &registry.Registry{DB: db, Table: cfg.Table},
-			Keys:            keys,
-			Provisioner:     provisioner,
-			Logger:          logger,
-		},
+		Handler:   h,
 		Responder: &cfnresource.Responder{Hosts: cfnresource.ResponseHosts{Extra: cfg.ResponseHosts}},
 		Logger:    logger,
 		Margin:    cfg.ResponseMargin,

@@ -21,6 +21,7 @@ import (
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/internal/registry/registrytest"
 	"github.com/supportaccess/gateway/test/faultproxy"
 	"github.com/supportaccess/gateway/test/lambdaruntime"
 	"github.com/supportaccess/gateway/test/moto"
@@ -171,10 +172,9 @@ func BenchmarkBrokerCredentials(b *testing.B) {
 	require.NoError(b, err)
 	_, err = reg.StartOnboarding(ctx, "tenant-1", customerAccount, "ext-bench-bench-bench-bench")
 	require.NoError(b, err)
-	_, err = reg.Register(ctx, registry.Registration{AccountID: customerAccount, Kind: registry.Management,
+	registrytest.Put(b, reg, customerAccount, registry.Writes{Management: &registry.Onboarding{Status: registry.Registered, Tenant: "tenant-1",
 		ExternalID: "ext-bench-bench-bench-bench", RoleARN: "arn:aws:iam::" + customerAccount + ":role/DoiT_Management_Role_DO-NOT-DELETE",
-		StackID: stackARN(customerAccount, "bench"), RequestID: "bench"})
-	require.NoError(b, err)
+		Owner: registry.Owner{StackID: stackARN(customerAccount, "bench"), LogicalID: "Hook"}}})
 	iss, err := issuer.New(issuer.Config{Vendor: policy.DefaultVendor(), Partition: "aws", VendorAccount: vendorAccount,
 		SignerRoleARN: signerRole}, kms.NewFromConfig(vendorCfg), &issuer.DynamoStore{DB: db, Table: table})
 	require.NoError(b, err)

@@ -55,6 +55,7 @@ func (c *brokerClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // role's session with the engineer's session name; the token STS received is the account's, signed
 // by its key in the JWKS; a dismissed and an expired request give nothing; the audit shows it all.
 func TestBrokerEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, buildHook(t))
 	ctx := context.Background()
 	const (

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -23,6 +24,7 @@ import (
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/test/awscheck"
 	"github.com/supportaccess/gateway/test/cfntemplate"
 	"github.com/supportaccess/gateway/test/faultproxy"
 	"github.com/supportaccess/gateway/test/lambdaruntime"
@@ -34,14 +36,22 @@ const (
 	customerAccount = "111122223333"
 	hookTopic       = "arn:aws:sns:us-east-1:123456789012:doit-support-gateway-hook"
 	responseBucket  = "cloudformation-custom-resource-response-useast1"
+	issuerBucket    = "doit-support-issuer" // the issuer hosts' origin: where the hook publishes the documents
 	table           = "onboardings"
 	signerRole      = "arn:aws:iam::123456789012:role/DoiT-Support-Broker"
+	// backendRole is the hook Lambda's execution role: the one the management trust names. The
+	// function's static test credentials stand for it (awscheck.Config.Principals).
+	backendRole = "arn:aws:iam::123456789012:role/DoiT-Support-Gateway-Backend"
+	fnAccessKey = "testing"
 )
 
 // env is one vendor backend on a moto server, with the hook Lambda running, and any number of
-// customer accounts on the same server.
+// customer accounts on the same server. The function reaches AWS through a checking front end
+// (test/awscheck): moto alone admits AssumeRole without the ExternalId, web-identity tokens it never
+// verifies and signatures by any principal, so against bare moto no proof could be shown.
 type env struct {
 	moto    *moto.Server
+	check   *awscheck.Server
 	reg     *registry.Registry
 	s3      *s3.Client
 	presign *s3.PresignClient
@@ -61,55 +71,64 @@ func buildHook(t testing.TB) string {
 	return out
 }
 
-func newEnv(t testing.TB, binary string) *env {
+func newEnv(t testing.TB, binary string, extraEnv ...string) *env {
 	t.Helper()
-	return startEnv(t, binary, func(srv *moto.Server) string { return srv.URL() })
+	return startEnv(t, binary, func(front string) string { return front }, extraEnv)
 }
 
-// newEnvWithFaults puts a fault-injecting proxy between the hook Lambda and moto: every AWS call of
-// the function, and its response PUT, go through it.
-func newEnvWithFaults(t testing.TB, binary string) (*env, *faultproxy.Proxy) {
+// newEnvWithFaults puts a fault-injecting proxy between the hook Lambda and the checking front end:
+// every AWS call of the function, and its response PUT, go through it.
+func newEnvWithFaults(t testing.TB, binary string, extraEnv ...string) (*env, *faultproxy.Proxy) {
 	t.Helper()
 	var proxy *faultproxy.Proxy
-	e := startEnv(t, binary, func(srv *moto.Server) string {
-		proxy = faultproxy.StartForTest(t, srv.URL())
+	e := startEnv(t, binary, func(front string) string {
+		proxy = faultproxy.StartForTest(t, front)
 		return proxy.URL()
-	})
+	}, extraEnv)
 	return e, proxy
 }
 
-// startEnv starts moto, the registry, the response bucket and the hook Lambda, whose AWS endpoint
-// (and response URLs) are endpoint(moto).
-func startEnv(t testing.TB, binary string, endpoint func(*moto.Server) string) *env {
+// startEnv starts moto, the checking front end, the registry, the response and issuer buckets, the
+// signer role and the hook Lambda, whose AWS endpoint (and response URLs) are endpoint(front end).
+func startEnv(t testing.TB, binary string, endpoint func(front string) string, extraEnv []string) *env {
 	t.Helper()
 	ctx := context.Background()
 	srv := moto.StartForTest(t)
 	vendor, err := srv.Config(ctx, vendorAccount)
 	require.NoError(t, err)
-	url := endpoint(srv)
 
 	db := dynamodb.NewFromConfig(vendor)
 	_, err = db.CreateTable(ctx, registry.TableInput(table))
 	require.NoError(t, err)
 	s3c := s3.NewFromConfig(vendor, moto.PathStyle)
-	_, err = s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(responseBucket)})
+	for _, b := range []string{responseBucket, issuerBucket} {
+		_, err = s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)})
+		require.NoError(t, err)
+	}
+	// the signer role, which only the backend may assume: the hook signs through it
+	_, err = iam.NewFromConfig(vendor).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("DoiT-Support-Broker"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` +
+			backendRole + `"},"Action":"sts:AssumeRole"}]}`)})
 	require.NoError(t, err)
 
-	fnEnv := []string{
+	check := awscheck.StartForTest(t, awscheck.Config{
+		Moto: srv.URL(), Admin: srv.Config, Principals: map[string]string{fnAccessKey: backendRole},
+		Fetch:      issuerSite(s3c),
+		MotoDigest: true, // the hook signs SHA-256 digests; moto's KMS hashes them again
+	})
+	url := endpoint(check.URL())
+	fnEnv := append([]string{
 		"AWS_ENDPOINT_URL=" + url,
 		"AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", // the vendor account's
+		"AWS_ACCESS_KEY_ID=" + fnAccessKey, "AWS_SECRET_ACCESS_KEY=testing", // the backend role's, in the vendor account
 		"REGISTRY_TABLE=" + table,
 		"VENDOR_ACCOUNT_ID=" + vendorAccount,
 		"RESPONSE_URL_EXTRA_HOSTS=" + strings.TrimPrefix(url, "http://"),
-		// moto does not evaluate trust policies: AssumeRole without the ExternalId succeeds there,
-		// so the negative probe is off here; it is unit-tested (internal/hook) and the trust policy's
-		// ExternalId condition is proven by iam-simulate (test/iam).
-		"PROBE_WITHOUT_EXTERNAL_ID=false",
 		"SIGNER_ROLE_ARN=" + signerRole,
+		"ISSUER_BUCKET=" + issuerBucket,
 		"PROPAGATION_BUDGET=20s",
 		"RESPONSE_MARGIN=3s",
-	}
+	}, extraEnv...)
 	fn, err := lambdaruntime.Start(ctx, lambdaruntime.Config{Binary: binary, Env: fnEnv})
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -119,8 +138,25 @@ func startEnv(t testing.TB, binary string, endpoint func(*moto.Server) string) *
 		_ = fn.Close()
 	})
 	presigner := s3.NewFromConfig(vendor, moto.PathStyle, func(o *s3.Options) { o.BaseEndpoint = aws.String(url) })
-	return &env{moto: srv, reg: &registry.Registry{DB: db, Table: table}, s3: s3c,
+	return &env{moto: srv, check: check, reg: &registry.Registry{DB: db, Table: table}, s3: s3c,
 		presign: s3.NewPresignClient(presigner), fn: fn, fnEnv: fnEnv}
+}
+
+// issuerSite is what STS fetches at an issuer URL: the object the hook published under that path
+// (the issuer hosts are CloudFront distributions in front of the issuer bucket).
+func issuerSite(c *s3.Client) func(ctx context.Context, rawURL string) ([]byte, error) {
+	return func(ctx context.Context, rawURL string) ([]byte, error) {
+		key, ok := strings.CutPrefix(rawURL, "https://")
+		if !ok {
+			return nil, fmt.Errorf("%s is not an https URL", rawURL)
+		}
+		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(issuerBucket), Key: aws.String(key)})
+		if err != nil {
+			return nil, err
+		}
+		defer out.Body.Close()
+		return io.ReadAll(out.Body)
+	}
 }
 
 // issuer is the vendor's issuer over the same keys and table as the hook Lambda's.
@@ -249,8 +285,15 @@ func (e *env) newRequest(t testing.TB, requestType, stackID, requestID string, p
 		ResourceType: "Custom::Hook", LogicalResourceID: "Hook", ServiceToken: hookTopic, ResourceProperties: props}
 }
 
-// viaSNS wraps a request in the SNS notification Lambda receives when the ServiceToken is a topic.
+// viaSNS wraps a request in the SNS notification Lambda receives when the ServiceToken is a topic,
+// published now.
 func viaSNS(t testing.TB, r request) []byte {
+	t.Helper()
+	return viaSNSAt(t, r, time.Now())
+}
+
+// viaSNSAt is viaSNS with the notification published at published.
+func viaSNSAt(t testing.TB, r request, published time.Time) []byte {
 	t.Helper()
 	msg, err := json.Marshal(r)
 	require.NoError(t, err)
@@ -260,7 +303,7 @@ func viaSNS(t testing.TB, r request) []byte {
 		"Sns": map[string]any{
 			"Type": "Notification", "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e", "TopicArn": hookTopic,
 			"Subject": "AWS CloudFormation custom resource request", "Message": string(msg),
-			"Timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "SignatureVersion": "1", "Signature": "EXAMPLE",
+			"Timestamp": published.UTC().Format("2006-01-02T15:04:05.000Z"), "SignatureVersion": "1", "Signature": "EXAMPLE",
 			"SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
 			"UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe", "MessageAttributes": map[string]any{},
 		},
@@ -303,4 +346,123 @@ func (e *env) answer(t testing.TB, requestID string) (response, bool) {
 
 func stackARN(account, name string) string {
 	return fmt.Sprintf("arn:aws:cloudformation:us-east-1:%s:stack/%s/1f2e3d4c-5b6a-4789-9abc-def012345678", account, name)
+}
+
+// vendorHook is the hook's rules as the vendor's own tools run them (supportctl repair and sweep),
+// through the checking front end, as the vendor backend role.
+func (e *env) vendorHook(t testing.TB) (*hook.Hook, *hook.Reconciling) {
+	t.Helper()
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(e.check.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider(fnAccessKey, "testing", "")}
+	h, p, err := hook.New(cfg, hook.Settings{Vendor: policy.DefaultVendor(), VendorAccountID: vendorAccount, Table: table,
+		SignerRoleARN: signerRole, IssuerBucket: issuerBucket, Budget: 10 * time.Second})
+	require.NoError(t, err)
+	return h, p
+}
+
+// deployGateway creates the support-gateway stack's IAM resources (its two identity providers and
+// its role) in the customer account from the committed template, as CloudFormation would, and
+// returns the Hook's properties as the hook receives them.
+func (e *env) deployGateway(t testing.TB, account, tenantToken string) map[string]any {
+	t.Helper()
+	ctx := context.Background()
+	tpl, err := cfntemplate.Load("../../templates/support-gateway.json")
+	require.NoError(t, err)
+	vendor := policy.DefaultVendor()
+	target := policy.Target{Partition: "aws", AccountID: account}
+	vars := map[string]string{"AWS::Partition": "aws", "AWS::AccountId": account, "AWS::Region": "us-east-1",
+		"ServiceToken": hookTopic, "TenantToken": tenantToken,
+		"AllowSupportRunbooksExecutions": "false", "GrantDiagnosticToolAccess": "false",
+		"PrimaryIdentityProvider": vendor.ProviderARN(target, 0), "StandbyIdentityProvider": vendor.ProviderARN(target, 1),
+		"SupportGatewayRole.Arn": vendor.GatewayRoleARN(target)}
+	resolve := func(id, prop string) any {
+		props, err := tpl.Properties(id)
+		require.NoError(t, err)
+		v, err := cfntemplate.Resolve(props[prop], vars)
+		require.NoError(t, err, "%s.%s", id, prop)
+		return v
+	}
+	c := iam.NewFromConfig(e.customer(t, account))
+	for _, id := range []string{"PrimaryIdentityProvider", "StandbyIdentityProvider"} {
+		var clients []string
+		for _, c := range resolve(id, "ClientIdList").([]any) {
+			clients = append(clients, c.(string))
+		}
+		_, err := c.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+			Url: aws.String(resolve(id, "Url").(string)), ClientIDList: clients})
+		require.NoError(t, err)
+	}
+	_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(resolve("SupportGatewayRole", "RoleName").(string)),
+		AssumeRolePolicyDocument: aws.String(resolve("SupportGatewayRole", "AssumeRolePolicyDocument").(string)),
+		MaxSessionDuration:       aws.Int32(3600)})
+	require.NoError(t, err)
+	hookProps, err := tpl.Properties("Hook")
+	require.NoError(t, err)
+	resolved, err := cfntemplate.Resolve(hookProps, vars)
+	require.NoError(t, err)
+	return cfntemplate.Stringify(resolved).(map[string]any)
+}
+
+// removeGateway deletes what deployGateway made, as CloudFormation does once the hook answered the
+// stack's Delete (the hook depends on the role and the providers, so it is deleted first).
+func (e *env) removeGateway(t testing.TB, account string) {
+	t.Helper()
+	ctx := context.Background()
+	c := iam.NewFromConfig(e.customer(t, account))
+	target := policy.Target{Partition: "aws", AccountID: account}
+	vendor := policy.DefaultVendor()
+	_, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(vendor.GatewayRoleName())})
+	require.NoError(t, err)
+	for _, arn := range vendor.ProviderARNs(target) {
+		_, err := c.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
+		require.NoError(t, err)
+	}
+}
+
+// gatewayStatus is the account's gateway record (its status "" if there is none).
+func (e *env) gatewayStatus(t testing.TB, account string) registry.Onboarding {
+	t.Helper()
+	o, _, err := e.reg.Get(context.Background(), account, registry.Gateway)
+	require.NoError(t, err)
+	return o
+}
+
+// keyStates lists the KMS state of every signing key the issuer made for account.
+func (e *env) keyStates(t testing.TB, account string) []string {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := e.issuer(t).Keys(ctx, account)
+	require.NoError(t, err)
+	cfg, err := e.moto.Config(ctx, vendorAccount)
+	require.NoError(t, err)
+	var out []string
+	for _, k := range keys {
+		d, err := kms.NewFromConfig(cfg).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(k.KeyID)})
+		require.NoError(t, err)
+		out = append(out, string(d.KeyMetadata.KeyState))
+	}
+	return out
+}
+
+// published reports whether account's JWKS is in the issuer bucket.
+func (e *env) published(t testing.TB, account string) bool {
+	t.Helper()
+	_, err := issuerSite(e.s3)(context.Background(), policy.DefaultVendor().IssuerURL(policy.Target{AccountID: account}, 0)+"/.well-known/jwks.json")
+	return err == nil
+}
+
+// decisions lists the checking front end's decisions on action (e.g. "AssumeRoleWithWebIdentity").
+func (e *env) decisions(action string) []awscheck.Decision {
+	var out []awscheck.Decision
+	for _, d := range e.check.Decisions() {
+		if d.Action == action {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// gatewayStack is a gateway stack's ARN in account.
+func gatewayStack(account, name string) string {
+	return fmt.Sprintf("arn:aws:cloudformation:us-east-1:%s:stack/%s/6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", account, name)
 }

@@ -18,14 +18,14 @@ import (
 // The operations of the management flow a fault is injected on, in the order the flow meets them.
 var faultOperations = []struct{ service, operation string }{
 	{"sts", "AssumeRole"},                  // proving the role, then its credentials
-	{"dynamodb", "GetItem"},                // the registry's pending onboarding
+	{"dynamodb", "Query"},                  // the registry: the account's records
 	{"iam", "GetRole"},                     // observing the account
 	{"iam", "CreateOpenIDConnectProvider"}, // wave 0
 	{"iam", "CreatePolicy"},                // wave 0
 	{"iam", "CreateRole"},                  // wave 1
 	{"iam", "AttachRolePolicy"},            // wave 2
-	{"dynamodb", "UpdateItem"},             // registering
-	{"s3", "PutObject"},                    // the response to CloudFormation
+	{"dynamodb", "TransactWriteItems"},     // recording what is about to be created, then registering
+	{"s3", "PutObject"},                    // the response to CloudFormation (not the issuer's documents)
 	{"iam", "DetachRolePolicy"},            // Delete, wave 0
 	{"iam", "DeleteOpenIDConnectProvider"}, // Delete, wave 0
 	{"iam", "DeleteRole"},                  // Delete, wave 1
@@ -52,6 +52,7 @@ var transientFaults = []struct {
 // left the account exactly as desired and a failed one left nothing, and that the Delete left
 // nothing of the vendor's. The matrix is printed as a table (go test -v).
 func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
 	e, proxy := newEnvWithFaults(t, buildHook(t))
 	results := map[string]map[string]string{}
 	n := 0
@@ -62,6 +63,9 @@ func TestFaultMatrix(t *testing.T) {
 			account := fmt.Sprintf("3000000000%02d", n)
 			rule := f.rule
 			rule.Service, rule.Operation = op.service, op.operation
+			if op.service == "s3" {
+				rule.PathPrefix = "/" + responseBucket + "/" // the answer, not the issuer's documents
+			}
 			t.Run(op.operation+"/"+f.name, func(t *testing.T) {
 				results[op.operation][f.name] = runFaultScenario(t, e, proxy, account, rule)
 			})
@@ -102,7 +106,7 @@ func runFaultScenario(t *testing.T, e *env, proxy *faultproxy.Proxy, account str
 		calls := proxy.Calls()
 		puts := 0
 		for _, c := range calls {
-			if c.Service == "s3" && c.Operation == "PutObject" && c.Status == 200 {
+			if c.Service == "s3" && c.Operation == "PutObject" && c.Status == 200 && strings.HasPrefix(c.Path, "/"+responseBucket+"/") {
 				puts++
 			}
 		}
@@ -172,6 +176,7 @@ func matrixTable(results map[string]map[string]string) string {
 // propagation budget and long before CloudFormation's deadline, leaving nothing; its rollback Delete
 // succeeds at once.
 func TestPersistentRefusalFailsBeforeTheDeadline(t *testing.T) {
+	t.Parallel()
 	e, proxy := newEnvWithFaults(t, buildHook(t))
 	account := "300000000099"
 	ext := e.onboard(t, account)
@@ -203,6 +208,7 @@ func TestPersistentRefusalFailsBeforeTheDeadline(t *testing.T) {
 // say): the Delete still answers SUCCESS, within the propagation budget, and the registry says what
 // was left behind, for operators.
 func TestDeleteWhenTheRoleIsGoneRecordsLeftovers(t *testing.T) {
+	t.Parallel()
 	e, proxy := newEnvWithFaults(t, buildHook(t))
 	account := "300000000098"
 	ext := e.onboard(t, account)

@@ -22,6 +22,7 @@ import (
 // failed Create and its rollback Delete, bad input, and the owner's Delete. Every response is read
 // back from the pre-signed S3 URL it was PUT to, and the registry is checked after each step.
 func TestManagementRoleStackLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, buildHook(t))
 	ctx := context.Background()
 	ext := e.onboard(t, customerAccount)
@@ -48,7 +49,7 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Equal(t, "Hook", res.LogicalResourceID)
 	o := status()
 	assert.Equal(t, registry.Registered, o.Status)
-	assert.Equal(t, stack, o.OwnerStackID)
+	assert.Equal(t, stack, o.StackID)
 	assert.Equal(t, "arn:aws:iam::111122223333:role/DoiT_Management_Role_DO-NOT-DELETE", o.RoleARN)
 	assert.Equal(t, policy.TemplateVersion, o.TemplateVersion)
 	// the account holds exactly what the vendor manages, as desired
@@ -87,21 +88,25 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Empty(t, gateway.Plan(d, got, gateway.Present), "the policy rolled to the new document")
 	assert.Len(t, got.Policy.Versions, 2)
 
-	// a second stack in the same account (another region) cannot take the registration
+	// a second stack in the same account without the account's ExternalId cannot take the registration,
+	// and its reason names no other stack
 	other := stackARN(customerAccount, "doit-management-role-eu")
-	taken := e.newRequest(t, "Create", other, "req-other", props)
+	forged := maps.Clone(props)
+	forged["ExternalId"] = "ext-guessed-guessed-guessed"
+	taken := e.newRequest(t, "Create", other, "req-other", forged)
 	e.invoke(t, viaSNS(t, taken))
 	res, _ = e.answer(t, taken.RequestID)
 	assert.Equal(t, "FAILED", res.Status)
-	assert.Contains(t, res.Reason, "already registered by stack "+stack)
+	assert.Contains(t, res.Reason, "does not match the one issued")
+	assert.NotContains(t, res.Reason, stack)
 	assert.True(t, cfnresource.IsFailedCreateID(res.PhysicalResourceID), "a failed Create answers with the marker ID")
 	// ... and its rollback Delete succeeds at once, changing nothing
-	rollback := e.newRequest(t, "Delete", other, "req-other-delete", props)
+	rollback := e.newRequest(t, "Delete", other, "req-other-delete", forged)
 	rollback.PhysicalResourceID = res.PhysicalResourceID
 	e.invoke(t, direct(t, rollback))
 	res, _ = e.answer(t, rollback.RequestID)
 	assert.Equal(t, "SUCCESS", res.Status, res.Reason)
-	assert.Equal(t, stack, status().OwnerStackID)
+	assert.Equal(t, stack, status().StackID)
 
 	// bad input: an account mismatch is refused with a reason; nothing changes
 	spoof := maps.Clone(props)
@@ -116,12 +121,12 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 	assert.Equal(t, "next", status().TemplateVersion)
 
 	// a ResponseURL on a foreign host is dropped: nothing is answered, nothing stored
-	foreign := e.newRequest(t, "Create", other, "req-foreign", props)
+	foreign := e.newRequest(t, "Create", other, "req-foreign", forged)
 	foreign.ResponseURL = "https://attacker.example.com/collect?X-Amz-Signature=abc"
 	e.invoke(t, direct(t, foreign))
 	_, answered := e.answer(t, foreign.RequestID)
 	assert.False(t, answered)
-	assert.Equal(t, stack, status().OwnerStackID)
+	assert.Equal(t, stack, status().StackID)
 
 	// malformed JSON: nowhere to answer, logged and dropped, the function keeps serving
 	e.invoke(t, []byte(`{"RequestType": "Create", `))
@@ -160,6 +165,7 @@ func TestManagementRoleStackLifecycle(t *testing.T) {
 // An event from a stack whose onboarding was never started, or with another ExternalId, is refused
 // and stores nothing.
 func TestUnknownExternalIDIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, buildHook(t))
 	ext := e.onboard(t, customerAccount)
 	props := e.deployManagementRole(t, customerAccount, ext)

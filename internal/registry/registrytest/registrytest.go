@@ -28,3 +28,18 @@ func New(t testing.TB, srv *moto.Server) *registry.Registry {
 	}
 	return &registry.Registry{DB: db, Table: name}
 }
+
+// Put writes records of account as they stand, whatever was there: for setting up a test's
+// starting state without going through the hook's rules.
+func Put(t testing.TB, r *registry.Registry, account string, w registry.Writes) registry.AccountState {
+	t.Helper()
+	st, err := r.Account(t.Context(), account)
+	if err != nil {
+		t.Fatalf("reading account %s: %v", account, err)
+	}
+	st, err = r.Save(t.Context(), st, w)
+	if err != nil {
+		t.Fatalf("writing account %s: %v", account, err)
+	}
+	return st
+}

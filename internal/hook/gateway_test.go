@@ -1,0 +1,457 @@
+package hook
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/cfnresource"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+const (
+	gwStack = "arn:aws:cloudformation:us-east-1:111122223333:stack/doit-support-gateway/cccc"
+	gwID    = "doit-support-gateway:gateway:111122223333"
+)
+
+// gwEventFor is a gateway stack's event for account, as CloudFormation sends it (every scalar a
+// string).
+func gwEventFor(rt cfnresource.RequestType, account, stack string, props map[string]any) cfnresource.Event {
+	e := mgmtEvent(rt, stack, nil)
+	e.ResourceProperties = map[string]any{"ServiceToken": topic, "ServiceTimeout": "300",
+		"RoleArn": "arn:aws:iam::" + account + ":role/DoiT-Support-Gateway", "AccountId": account,
+		"TenantToken": "", "Runbooks": "false", "DiagnosticTool": "true", "TemplateVersion": policy.TemplateVersion,
+		"ProviderArns": []any{
+			"arn:aws:iam::" + account + ":oidc-provider/oidc.aws-ops.doit-intl.com/accounts/" + account,
+			"arn:aws:iam::" + account + ":oidc-provider/oidc-standby.aws-ops.doit-intl.com/accounts/" + account,
+		}}
+	maps.Copy(e.ResourceProperties, props)
+	if rt != cfnresource.Create {
+		e.PhysicalResourceID = "doit-support-gateway:gateway:" + account
+	}
+	return e
+}
+
+func gwEvent(rt cfnresource.RequestType, props map[string]any) cfnresource.Event {
+	return gwEventFor(rt, acct, gwStack, props)
+}
+
+// put runs a gateway Create or Update and, when it answers with follow-up work, runs it as the
+// Runner would after the answer.
+func (f *fixture) put(t *testing.T, e cfnresource.Event) (cfnresource.Result, error) {
+	t.Helper()
+	var res cfnresource.Result
+	var err error
+	if e.RequestType == cfnresource.Create {
+		res, err = f.hook.Create(t.Context(), e)
+	} else {
+		res, err = f.hook.Update(t.Context(), e)
+	}
+	if err == nil && res.Then != nil {
+		res.Then(t.Context())
+	}
+	return res, err
+}
+
+func (f *fixture) gateway(t *testing.T, account string) registry.Onboarding {
+	t.Helper()
+	o, found, err := f.reg.Get(t.Context(), account, registry.Gateway)
+	require.NoError(t, err)
+	require.True(t, found, "account %s has a gateway record", account)
+	return o
+}
+
+func (f *fixture) token(t *testing.T, tenant string) string {
+	t.Helper()
+	tok, err := f.reg.IssueTenantToken(t.Context(), tenant)
+	require.NoError(t, err)
+	return tok
+}
+
+// TestDecideGateway is the gateway claim's rule, case by case, without AWS.
+func TestDecideGateway(t *testing.T) {
+	h := &Hook{Vendor: policy.DefaultVendor()}
+	owner := registry.Owner{StackID: gwStack, LogicalID: "Hook"}
+	other := registry.Owner{StackID: "arn:aws:cloudformation:us-east-1:111122223333:stack/forged/x", LogicalID: "Hook"}
+	role := "arn:aws:iam::111122223333:role/DoiT-Support-Gateway"
+	rec := func(s registry.Status, tenant string, o registry.Owner) *registry.Onboarding {
+		return &registry.Onboarding{Status: s, Tenant: tenant, Owner: o, RoleARN: role, TokenHash: map[string]string{"": "", "acme": "h-acme"}[tenant]}
+	}
+	claimBy := func(o registry.Owner, tenant string) gatewayClaim {
+		return gatewayClaim{Owner: o, Tenant: tenant, TokenHash: map[string]string{"": "", "acme": "h-acme", "globex": "h-globex"}[tenant], RoleARN: role}
+	}
+	type want struct {
+		status   registry.Status // of the written gateway record; "" for none
+		owner    registry.Owner
+		tenant   string
+		refusal  string
+		conflict bool
+		prove    bool
+	}
+	tests := map[string]struct {
+		st    registry.AccountState
+		claim gatewayClaim
+		want  want
+	}{
+		"a new claim with a token": {registry.AccountState{}, claimBy(owner, "acme"),
+			want{status: registry.PendingProof, owner: owner, tenant: "acme", prove: true}},
+		"a new claim without a token": {registry.AccountState{}, claimBy(owner, ""),
+			want{status: registry.PendingProof, owner: owner, prove: true}},
+		"a pending claim never blocks another stack": {registry.AccountState{Gateway: rec(registry.PendingProof, "", other)}, claimBy(owner, ""),
+			want{status: registry.PendingProof, owner: owner, prove: true}},
+		"a proven claim without a token never blocks another stack": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", other)}, claimBy(owner, "acme"),
+			want{status: registry.PendingProof, owner: owner, tenant: "acme", prove: true}},
+		"the same tenant's token takes over from another stack": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)}, claimBy(owner, "acme"),
+			want{status: registry.PendingProof, owner: owner, tenant: "acme", prove: true}},
+		"another tenant: conflict, recorded, nothing moved": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)}, claimBy(owner, "globex"),
+			want{refusal: "already linked to another DoiT organization", conflict: true}},
+		"another tenant against a pending onboarding": {registry.AccountState{Management: rec(registry.Pending, "acme", registry.Owner{})}, claimBy(owner, "globex"),
+			want{refusal: "already linked to another DoiT organization", conflict: true}},
+		"another tenant against a pending proof": {registry.AccountState{Gateway: rec(registry.PendingProof, "acme", other)}, claimBy(owner, "globex"),
+			want{refusal: "already linked to another DoiT organization", conflict: true}},
+		"no token against a bound account": {registry.AccountState{Gateway: rec(registry.Registered, "acme", owner)}, claimBy(owner, ""),
+			want{refusal: "deploy the stack with your organization's TenantToken"}},
+		"a registered management stack": {registry.AccountState{Management: rec(registry.Registered, "acme", other)}, claimBy(owner, "acme"),
+			want{refusal: "already has DoiT's management-role stack"}},
+		"the owner's repeat changes nothing": {registry.AccountState{Gateway: rec(registry.Registered, "acme", owner)}, claimBy(owner, "acme"),
+			want{}},
+		"the owner claims its unclaimed account with a token": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", owner)}, claimBy(owner, "acme"),
+			want{status: registry.Registered, owner: owner, tenant: "acme"}},
+		"a rejected claim does not bind": {registry.AccountState{Gateway: rec(registry.Rejected, "acme", other)}, claimBy(owner, "globex"),
+			want{status: registry.PendingProof, owner: owner, tenant: "globex", prove: true}},
+		"a deregistered account is free": {registry.AccountState{Gateway: rec(registry.Deregistered, "acme", owner)}, claimBy(owner, "globex"),
+			want{status: registry.PendingProof, owner: owner, tenant: "globex", prove: true}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			d := h.decideGateway(tc.st, tc.claim)
+			if tc.want.refusal == "" {
+				assert.NoError(t, d.Refusal)
+			} else {
+				require.Error(t, d.Refusal)
+				assert.Contains(t, d.Refusal.Error(), tc.want.refusal)
+				for _, s := range []string{"acme", "globex", other.StackID, owner.StackID} {
+					assert.NotContains(t, d.Refusal.Error(), s, "a reason names neither the other stack nor a tenant")
+				}
+			}
+			assert.Equal(t, tc.want.conflict, d.Writes.Conflict != nil)
+			assert.Equal(t, tc.want.prove, d.Prove)
+			if tc.want.status == "" {
+				assert.Nil(t, d.Writes.Gateway)
+				return
+			}
+			require.NotNil(t, d.Writes.Gateway)
+			assert.Equal(t, tc.want.status, d.Writes.Gateway.Status)
+			assert.Equal(t, tc.want.owner, d.Writes.Gateway.Owner)
+			assert.Equal(t, tc.want.tenant, d.Writes.Gateway.Tenant)
+		})
+	}
+}
+
+// Issue 9 A.1, squatting: a forged gateway Create for an account nobody onboarded answers SUCCESS
+// but records only a pending claim; its proof fails (the made-up stack has no role), the claim is
+// rejected and its key retired; the customer's genuine stack is never in its way.
+func TestSquattingNeverBlocksTheGenuineStack(t *testing.T) {
+	f := newFixture(t)
+	const victim = "220000000001"
+	forged := gwEventFor(cfnresource.Create, victim, "arn:aws:cloudformation:us-east-1:220000000001:stack/anything/x", nil)
+	f.prover.setRefuse(victim, true) // no gateway role in the account yet
+
+	res, err := f.hook.Create(t.Context(), forged)
+	require.NoError(t, err, "the stack's answer does not wait for the proof")
+	assert.Equal(t, registry.PendingProof, f.gateway(t, victim).Status, "pending: never used for access")
+	require.NotNil(t, res.Then)
+	res.Then(t.Context())
+	o := f.gateway(t, victim)
+	assert.Equal(t, registry.Rejected, o.Status)
+	assert.Contains(t, o.Proof.Reason, "does not exist, or does not trust DoiT's identity providers")
+	assert.Equal(t, []string{victim}, f.keys.retired, "the key the proof needed is retired at once")
+	assert.Contains(t, f.logs.alerts(), alertProofRejected)
+
+	// the customer deploys the genuine stack: its role exists
+	f.prover.setRefuse(victim, false)
+	genuine := gwEventFor(cfnresource.Create, victim, "arn:aws:cloudformation:us-east-1:220000000001:stack/doit-support-gateway/real", nil)
+	_, err = f.put(t, genuine)
+	require.NoError(t, err)
+	o = f.gateway(t, victim)
+	assert.Equal(t, registry.Unclaimed, o.Status, "proven")
+	assert.Equal(t, genuine.StackID, o.StackID)
+
+	// a forged claim arriving while the genuine one waits for its proof does not block it either
+	f2 := newFixture(t)
+	f2.prover.setRefuse(victim, true)
+	_, err = f2.hook.Create(t.Context(), forged) // pending, not yet proven
+	require.NoError(t, err)
+	f2.prover.setRefuse(victim, false)
+	_, err = f2.put(t, genuine)
+	require.NoError(t, err)
+	assert.Equal(t, registry.Unclaimed, f2.gateway(t, victim).Status)
+	assert.Equal(t, genuine.StackID, f2.gateway(t, victim).StackID)
+}
+
+// Issue 9 A.2, tenant takeover: acme onboarded the account through the management stack; globex,
+// with its own valid token, claims it with a gateway Create. Nothing moves: the claim is FAILED
+// with a reason naming the conflict (not acme, not the other stack), the conflict is recorded, and
+// the account is unusable for access until an operator decides.
+func TestTenantTakeoverIsAConflictNotAMove(t *testing.T) {
+	f := newFixture(t)
+	const account = "230000000001"
+	_, err := f.reg.StartOnboarding(t.Context(), "acme", account, ext)
+	require.NoError(t, err)
+	e := mgmtEvent(cfnresource.Create, "arn:aws:cloudformation:us-east-1:230000000001:stack/doit-management-role/a", map[string]any{
+		"RoleArn": "arn:aws:iam::230000000001:role/DoiT_Management_Role_DO-NOT-DELETE", "AccountId": account,
+		"BoundaryArn": "arn:aws:iam::230000000001:policy/DoiT_Support_Boundary_DO-NOT-DELETE"})
+	_, err = f.hook.Create(t.Context(), e)
+	require.NoError(t, err)
+
+	globex := f.token(t, "globex")
+	_, err = f.put(t, gwEventFor(cfnresource.Create, account, "arn:aws:cloudformation:us-east-1:230000000001:stack/globex/x",
+		map[string]any{"TenantToken": globex}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "already linked to another DoiT organization")
+	for _, s := range []string{"acme", "globex", e.StackID} {
+		assert.NotContains(t, err.Error(), s)
+	}
+	assert.Contains(t, f.logs.alerts(), alertTenantConflict)
+	st, err := f.reg.Account(t.Context(), account)
+	require.NoError(t, err)
+	require.NotNil(t, st.Conflict)
+	assert.Equal(t, "acme", st.Conflict.Tenant)
+	assert.Equal(t, "globex", st.Conflict.Claimant)
+	assert.Equal(t, "acme", st.Management.Tenant, "the account stays acme's")
+	assert.Nil(t, st.Gateway, "globex's claim recorded nothing")
+	_, why, ok := st.Usable()
+	assert.False(t, ok, "unusable for access until an operator decides")
+	assert.Contains(t, why, "operator")
+	assert.NotContains(t, f.logs.String(), globex)
+
+	// the operator decides for acme: usable again, acme's
+	require.NoError(t, ResolveConflict(t.Context(), f.reg, account, "acme"))
+	st, err = f.reg.Account(t.Context(), account)
+	require.NoError(t, err)
+	o, _, ok := st.Usable()
+	require.True(t, ok)
+	assert.Equal(t, "acme", o.Tenant)
+}
+
+// Issue 9 A.3: the StackId is readable by anyone with cloudformation:DescribeStacks in the account,
+// so it is no credential. Updates and Deletes of a tenant-bound gateway registration must present
+// the tenant's token; without it nothing changes, and reasons never name another stack.
+func TestStackIDIsNotACredential(t *testing.T) {
+	f := newFixture(t)
+	acme, globex := f.token(t, "acme"), f.token(t, "globex")
+	_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": acme}))
+	require.NoError(t, err)
+	require.Equal(t, registry.Registered, f.gateway(t, acct).Status)
+	keysBefore, _ := f.keys.counts()
+
+	var reasons []string
+	for name, props := range map[string]map[string]any{
+		"another tenant's token moves nothing": {"TenantToken": globex},
+		"a junk token un-claims nothing":       {"TenantToken": "tt-junk"},
+		"no token un-claims nothing":           {"TenantToken": ""},
+		"options flipped without the token":    {"TenantToken": "", "Runbooks": "true"},
+	} {
+		_, err := f.put(t, gwEvent(cfnresource.Update, props))
+		require.Error(t, err, name)
+		reasons = append(reasons, err.Error())
+		o := f.gateway(t, acct)
+		assert.Equal(t, registry.Registered, o.Status, name)
+		assert.Equal(t, "acme", o.Tenant, name)
+		assert.False(t, o.Runbooks, name)
+	}
+
+	// forged Deletes: no token, a junk token, another tenant's, the right token from another resource
+	for name, e := range map[string]cfnresource.Event{
+		"no token":         gwEvent(cfnresource.Delete, nil),
+		"junk token":       gwEvent(cfnresource.Delete, map[string]any{"TenantToken": "tt-junk"}),
+		"another tenant's": gwEvent(cfnresource.Delete, map[string]any{"TenantToken": globex}),
+		"another logical ID": func() cfnresource.Event {
+			e := gwEvent(cfnresource.Delete, map[string]any{"TenantToken": acme})
+			e.LogicalResourceID = "Other"
+			return e
+		}(),
+		"another stack, token": gwEventFor(cfnresource.Delete, acct, stackB, map[string]any{"TenantToken": acme}),
+	} {
+		res, err := f.hook.Delete(t.Context(), e)
+		require.NoError(t, err, name)
+		assert.Nil(t, res.Then, name)
+		assert.Equal(t, registry.Registered, f.status(t, registry.Gateway), "%s: nothing changed", name)
+	}
+	assert.Contains(t, f.logs.alerts(), alertUnprovenDelete)
+	assert.Empty(t, f.keys.retired)
+
+	// the genuine Delete presents the token
+	_, err = f.hook.Delete(t.Context(), gwEvent(cfnresource.Delete, map[string]any{"TenantToken": acme}))
+	require.NoError(t, err)
+	o := f.gateway(t, acct)
+	assert.Equal(t, registry.Deregistered, o.Status)
+	assert.Empty(t, o.TokenHash)
+	assert.Equal(t, []string{acct}, f.keys.retired)
+	created, _ := f.keys.counts()
+	assert.Equal(t, keysBefore, created)
+
+	// management: a forged Delete with the owner's StackId and no (or a wrong) ExternalId removes nothing
+	m := newFixture(t)
+	m.created(t)
+	for _, props := range []map[string]any{{"ExternalId": nil}, {"ExternalId": "ext-guessed-guessed-guessed"}} {
+		_, err := m.hook.Delete(t.Context(), mgmtDelete(stackA, props))
+		require.NoError(t, err)
+		assert.Equal(t, registry.Registered, m.status(t, registry.Management))
+	}
+	assert.Empty(t, m.prov.removed, "the vendor's support role stays in the customer's account")
+	assert.Contains(t, m.logs.alerts(), alertUnprovenDelete)
+
+	// reasons never name another stack
+	_, err = m.hook.Create(t.Context(), mgmtEvent(cfnresource.Create, stackB, map[string]any{"ExternalId": "ext-wrong-wrong-wrong"}))
+	require.Error(t, err)
+	reasons = append(reasons, err.Error())
+	for _, r := range reasons {
+		assert.NotContains(t, r, "stack/", r)
+	}
+}
+
+// Issue 9 A.4: a forged management Update with the owner's StackId cannot turn on runbooks or
+// diagnostics the customer left off: it must present the ExternalId, which the template now
+// keeps NoEcho (cdk: TestExternalIdIsNoEcho).
+func TestFeatureFlipsNeedTheExternalId(t *testing.T) {
+	f := newFixture(t)
+	f.created(t)
+	for _, props := range []map[string]any{
+		{"Runbooks": "true", "DiagnosticTool": "true", "ExternalId": "ext-guessed-guessed-guessed"},
+		{"Runbooks": "true", "ExternalId": nil},
+	} {
+		up := mgmtEvent(cfnresource.Update, stackA, props)
+		up.PhysicalResourceID = mgmtID
+		_, err := f.hook.Update(t.Context(), up)
+		require.Error(t, err)
+		o := f.record(t, registry.Management)
+		assert.False(t, o.Runbooks)
+		assert.False(t, o.DiagnosticTool)
+	}
+	assert.Contains(t, f.logs.alerts(), alertUnprovenUpdate)
+	up := mgmtEvent(cfnresource.Update, stackA, map[string]any{"Runbooks": "true"})
+	up.PhysicalResourceID = mgmtID
+	_, err := f.hook.Update(t.Context(), up)
+	require.NoError(t, err, "with the ExternalId, it is the customer")
+	assert.True(t, f.record(t, registry.Management).Runbooks)
+}
+
+// Issue 9 A.5: 20 forged token-less Creates for made-up accounts cost at most the hourly pace in
+// keys and proofs; the rest wait in the queue (answered SUCCESS, never failed for it); each key is
+// retired as soon as its proof fails; a claim with a valid tenant token is not paced behind them.
+func TestKeyFloodIsPaced(t *testing.T) {
+	f := newFixture(t)
+	f.hook.UnprovenPerHour = 5
+	var accounts []string
+	for i := range 20 {
+		a := fmt.Sprintf("2200000001%02d", i)
+		accounts = append(accounts, a)
+		f.prover.setRefuse(a, true)
+		_, err := f.put(t, gwEventFor(cfnresource.Create, a, "arn:aws:cloudformation:us-east-1:"+a+":stack/x/y", nil))
+		require.NoError(t, err, "never failed for the pace")
+	}
+	created, retired := f.keys.counts()
+	assert.Equal(t, 5, created, "keys made: the hour's pace")
+	assert.Equal(t, 5, retired, "every failed proof retires its key")
+	queued := 0
+	for _, a := range accounts {
+		o := f.gateway(t, a)
+		if o.Status == registry.PendingProof {
+			queued++
+			assert.Contains(t, o.Proof.Reason, "queued")
+			assert.False(t, o.Proof.NextAt.IsZero())
+		} else {
+			assert.Equal(t, registry.Rejected, o.Status)
+		}
+	}
+	assert.Equal(t, 15, queued)
+
+	tok := f.token(t, "acme")
+	_, err := f.put(t, gwEventFor(cfnresource.Create, "240000000001", "arn:aws:cloudformation:us-east-1:240000000001:stack/x/y",
+		map[string]any{"TenantToken": tok}))
+	require.NoError(t, err)
+	assert.Equal(t, registry.Registered, f.gateway(t, "240000000001").Status, "a tenant's claim is not paced behind token-less ones")
+}
+
+// A token-less registration proved no secret: its Delete (from whichever stack) does not end it,
+// but starts a re-check, which ends it once its role is gone.
+func TestTokenlessDeleteEndsTheRegistrationOnlyOnceTheRoleIsGone(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.put(t, gwEvent(cfnresource.Create, nil))
+	require.NoError(t, err)
+	require.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+
+	res, err := f.hook.Delete(t.Context(), gwEvent(cfnresource.Delete, nil))
+	require.NoError(t, err)
+	require.NotNil(t, res.Then)
+	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway), "the event alone ends nothing")
+	assert.False(t, f.gateway(t, acct).RecheckAfter.IsZero(), "a re-check is asked for")
+
+	// the role is still there (a forged Delete): the re-check gives up at its deadline, nothing ends
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	res.Then(ctx)
+	cancel()
+	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+
+	// CloudFormation deletes the role: the next re-check (the sweep's) ends the registration
+	f.prover.setRefuse(acct, true)
+	require.False(t, f.gateway(t, acct).RecheckAfter.IsZero())
+	var out strings.Builder
+	require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	assert.Equal(t, registry.Deregistered, f.status(t, registry.Gateway))
+	assert.Contains(t, out.String(), acct+"\tDEREGISTERED")
+	assert.Equal(t, []string{acct}, f.keys.retired)
+}
+
+// A re-check that still finds the role an hour after the Delete ends: that Delete was not the
+// stack's (CloudFormation deletes the role within minutes), and the registration stands.
+func TestRecheckEndsWhenTheRoleOutlivesTheDelete(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.put(t, gwEvent(cfnresource.Create, nil))
+	require.NoError(t, err)
+	_, err = f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, stackB, nil)) // forged, from another stack
+	require.NoError(t, err)
+	require.False(t, f.gateway(t, acct).RecheckAfter.IsZero())
+	f.hook.Clock = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	var out strings.Builder
+	require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	o := f.gateway(t, acct)
+	assert.Equal(t, registry.Unclaimed, o.Status, "the registration stands")
+	assert.True(t, o.RecheckAfter.IsZero(), "the re-check is over")
+	assert.Contains(t, f.logs.alerts(), alertUnprovenDelete)
+}
+
+func TestUnknownTenantTokenIsRefused(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": "tt-forged"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the TenantToken is not one DoiT issued")
+	_, found, err := f.reg.Get(t.Context(), acct, registry.Gateway)
+	require.NoError(t, err)
+	assert.False(t, found, "nothing recorded")
+	assert.NotContains(t, f.logs.String(), "tt-forged", "tokens are never logged")
+}
+
+// A proof that cannot be made (throttling, the vendor's own KMS) leaves the claim pending and due
+// again, and the sweep proves it later.
+func TestTransientProofFailureStaysPending(t *testing.T) {
+	f := newFixture(t)
+	f.prover.transient = true
+	_, err := f.put(t, gwEvent(cfnresource.Create, nil))
+	require.NoError(t, err)
+	o := f.gateway(t, acct)
+	assert.Equal(t, registry.PendingProof, o.Status)
+	assert.Equal(t, 1, o.Proof.Attempts)
+	f.prover.transient = false
+	f.hook.Clock = func() time.Time { return time.Now().Add(time.Hour) } // the retry is due
+	var out strings.Builder
+	require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+}

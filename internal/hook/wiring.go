@@ -1,0 +1,71 @@
+package hook
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/supportaccess/gateway/internal/awsx"
+	"github.com/supportaccess/gateway/internal/issuer"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+// Settings configure a process that runs the hook's rules: the hook Lambda, and supportctl for
+// repairs and sweeps.
+type Settings struct {
+	Vendor            policy.Vendor
+	VendorAccountID   string
+	Table             string   // the registry's DynamoDB table (the issuer's key records live there too)
+	Partitions        []string // nil: aws
+	SignerRoleARN     string   // "": no issuer, no signing keys, gateway claims never proven
+	IssuerBucket      string   // where the issuer's documents are published; required with SignerRoleARN
+	UnprovenPerHour   int
+	Budget            time.Duration // IAM propagation budget
+	Thumbprints       []string
+	SkipNegativeProbe bool // only where STS ignores trust policies
+	Logger            *slog.Logger
+}
+
+// New builds the hook, and the provisioning step it uses, on the process's own AWS config (the
+// vendor backend role). Only the signer role may sign with the account keys (their key policies say
+// so, and KMS enforces it), so the hook creates keys as itself and signs through the signer role.
+func New(cfg aws.Config, s Settings) (*Hook, *Reconciling, error) {
+	if s.SignerRoleARN != "" && s.IssuerBucket == "" {
+		return nil, nil, fmt.Errorf("an issuer bucket is required with the signer role: gateway roles are proven with tokens " +
+			"STS verifies against the documents published there")
+	}
+	p := NewReconciling(cfg, ReconcilingConfig{Vendor: s.Vendor, Budget: s.Budget, Thumbprints: s.Thumbprints,
+		SkipNegativeProbe: s.SkipNegativeProbe, Logger: s.Logger})
+	db := dynamodb.NewFromConfig(cfg)
+	stsClient := sts.NewFromConfig(cfg)
+	h := &Hook{
+		Vendor:          s.Vendor,
+		VendorAccountID: s.VendorAccountID,
+		Partitions:      s.Partitions,
+		Registry:        &registry.Registry{DB: db, Table: s.Table},
+		Provisioner:     p,
+		UnprovenPerHour: s.UnprovenPerHour,
+		ProofBudget:     s.Budget,
+		Logger:          s.Logger,
+	}
+	if s.SignerRoleARN == "" {
+		return h, p, nil
+	}
+	signer := awsx.AssumeRoleConfig(cfg, stsClient, s.SignerRoleARN, "", s.Vendor.ManagedByTag()+"-hook")
+	iss, err := issuer.New(issuer.Config{Vendor: s.Vendor, Partition: "aws", VendorAccount: s.VendorAccountID,
+		SignerRoleARN: s.SignerRoleARN, Signer: kms.NewFromConfig(signer),
+		Publisher: &issuer.S3Publisher{S3: s3.NewFromConfig(cfg), Bucket: s.IssuerBucket}},
+		kms.NewFromConfig(cfg), &issuer.DynamoStore{DB: db, Table: s.Table})
+	if err != nil {
+		return nil, nil, fmt.Errorf("configuring the issuer: %w", err)
+	}
+	h.Keys = iss
+	h.Prover = &WebIdentityProver{Vendor: s.Vendor, Issuer: iss, STS: stsClient}
+	return h, p, nil
+}
