@@ -158,7 +158,7 @@ func (s *Server) verifies(jws *jose.JSONWebSignature, key jose.JSONWebKey) bool 
 	}
 	var verifier any = pub
 	if s.cfg.MotoDigest {
-		verifier = motoES256{pub}
+		verifier = MotoES256(pub)
 	}
 	_, err := jws.Verify(verifier)
 	return err == nil
@@ -171,10 +171,13 @@ func (s *Server) signedHash() string {
 	return "SHA-256(signing input)"
 }
 
-// motoES256 is a go-jose verifier for ES256 signatures over moto's double hash: moto's KMS Sign
-// ignores MessageType DIGEST and signs the SHA-256 of the digest it is given, so a token the issuer
-// signs through moto is an ECDSA signature over SHA-256(SHA-256(signing input)). go-jose still
-// parses the JWS, checks the algorithm and assembles the signing input; this only hashes twice.
+// MotoES256 is a go-jose verifier (jws.Verify(MotoES256(pub))) for ES256 signatures over moto's
+// double hash: moto's KMS Sign ignores MessageType DIGEST and signs the SHA-256 of the digest it is
+// given, so a token the issuer signs through moto is an ECDSA signature over SHA-256(SHA-256(signing
+// input)). go-jose still parses the JWS, checks the algorithm and assembles the signing input; this
+// only hashes twice.
+func MotoES256(pub *ecdsa.PublicKey) jose.OpaqueVerifier { return motoES256{pub} }
+
 type motoES256 struct{ pub *ecdsa.PublicKey }
 
 func (v motoES256) VerifyPayload(input, sig []byte, alg jose.SignatureAlgorithm) error {

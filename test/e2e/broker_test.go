@@ -3,10 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
 	"encoding/json"
-	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,6 +24,7 @@ import (
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/test/awscheck"
 )
 
 // recordingSTS passes AssumeRoleWithWebIdentity to moto and keeps the tokens it was given, so the
@@ -239,31 +237,16 @@ func fetchJWKS(t *testing.T, srv *httptest.Server, host, account string) *jose.J
 
 // motoSignatureValid verifies token with go-jose and key, allowing for moto: its KMS Sign ignores
 // MessageType DIGEST and signs the SHA-256 of the digest it is given (internal/issuer:
-// TestMotoSignIgnoresDigest), so the hash signed here is SHA-256(SHA-256(signing input)). go-jose
-// still parses the JWS, checks the algorithm and assembles the signing input; motoES256 only hashes
-// twice. With real KMS the token is plain ES256, which internal/issuer's tests verify with go-jose
-// on a fake KMS that implements DIGEST.
+// TestMotoSignIgnoresDigest), so the hash signed here is SHA-256(SHA-256(signing input))
+// (awscheck.MotoES256). With real KMS the token is plain ES256, which internal/issuer's tests verify
+// with go-jose on a fake KMS that implements DIGEST.
 func motoSignatureValid(t *testing.T, token string, key jose.JSONWebKey) bool {
 	t.Helper()
 	pub, ok := key.Key.(*ecdsa.PublicKey)
 	require.True(t, ok, "an EC key")
 	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	require.NoError(t, err)
-	_, err = jws.Verify(motoES256{pub})
+	_, err = jws.Verify(awscheck.MotoES256(pub))
 	return err == nil
 }
 
-// motoES256 is a go-jose verifier for ES256 signatures over moto's double hash.
-type motoES256 struct{ pub *ecdsa.PublicKey }
-
-func (v motoES256) VerifyPayload(input, sig []byte, alg jose.SignatureAlgorithm) error {
-	if alg != jose.ES256 || len(sig) != 64 {
-		return errors.New("not an ES256 signature")
-	}
-	digest := sha256.Sum256(input)
-	twice := sha256.Sum256(digest[:])
-	if !ecdsa.Verify(v.pub, twice[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-		return errors.New("signature does not verify")
-	}
-	return nil
-}

@@ -144,11 +144,7 @@ func TestForgedManagementUpdatesAndDeletesChangeNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, buildHook(t))
 	ctx := context.Background()
-	ext := e.onboard(t, customerAccount)
-	props := e.deployManagementRole(t, customerAccount, ext)
-	stack := stackARN(customerAccount, "doit-management-role")
-	created := e.sendSNS(t, e.newRequest(t, "Create", stack, "req-create", props))
-	require.Equal(t, "SUCCESS", created.Status, created.Reason)
+	props, stack, created := e.registeredManagementStack(t, customerAccount)
 
 	flip := maps.Clone(props)
 	flip["Runbooks"], flip["DiagnosticTool"], flip["ExternalId"] = "true", "true", "ext-guessed-guessed-guessed"
@@ -360,11 +356,7 @@ func TestDeleteWhileTheRegistryHangsStillSucceeds(t *testing.T) {
 	t.Parallel()
 	e, proxy := newEnvWithFaults(t, buildHook(t))
 	ctx := context.Background()
-	ext := e.onboard(t, customerAccount)
-	props := e.deployManagementRole(t, customerAccount, ext)
-	stack := stackARN(customerAccount, "doit-management-role")
-	created := e.sendSNS(t, e.newRequest(t, "Create", stack, "req-create", props))
-	require.Equal(t, "SUCCESS", created.Status, created.Reason)
+	props, stack, created := e.registeredManagementStack(t, customerAccount)
 
 	proxy.Inject(faultproxy.Rule{Service: "dynamodb", Fault: faultproxy.Timeout})
 	del := e.newRequest(t, "Delete", stack, "req-delete", props)

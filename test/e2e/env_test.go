@@ -466,3 +466,16 @@ func (e *env) decisions(action string) []awscheck.Decision {
 func gatewayStack(account, name string) string {
 	return fmt.Sprintf("arn:aws:cloudformation:us-east-1:%s:stack/%s/6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d", account, name)
 }
+
+// registeredManagementStack onboards account, deploys its management-role stack from the committed
+// template and has the hook register it through SNS; it returns the Hook's properties, the stack's
+// ARN and the Create's answer.
+func (e *env) registeredManagementStack(t *testing.T, account string) (map[string]any, string, response) {
+	t.Helper()
+	ext := e.onboard(t, account)
+	props := e.deployManagementRole(t, account, ext)
+	stack := stackARN(account, "doit-management-role")
+	created := e.sendSNS(t, e.newRequest(t, "Create", stack, "req-create-"+account, props))
+	require.Equal(t, "SUCCESS", created.Status, created.Reason)
+	return props, stack, created
+}

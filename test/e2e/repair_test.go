@@ -19,12 +19,7 @@ func TestRepairAfterDrift(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, buildHook(t))
 	ctx := context.Background()
-	ext := e.onboard(t, customerAccount)
-	props := e.deployManagementRole(t, customerAccount, ext)
-	create := e.newRequest(t, "Create", stackARN(customerAccount, "doit-management-role"), "req-create", props)
-	e.invoke(t, viaSNS(t, create))
-	res, _ := e.answer(t, create.RequestID)
-	require.Equal(t, "SUCCESS", res.Status, res.Reason)
+	e.registeredManagementStack(t, customerAccount)
 
 	d, _ := e.customerState(t, customerAccount, policy.Features{}, policy.TemplateVersion)
 	c := iam.NewFromConfig(e.customer(t, customerAccount))
