@@ -44,10 +44,11 @@ type Result struct {
 	Data map[string]string
 	// NoEcho masks Data in the CloudFormation console.
 	NoEcho bool
-	// Then, if set, runs once the answer has been delivered, with what is left of the invocation
-	// (its deadline less the Runner's margin): work the answer need not wait for, such as proving a
-	// claim. It cannot change the answer, and it does not run when the watchdog answered first or the
-	// answer could not be delivered. Lambda keeps the process running until it returns.
+	// Then, if set, runs once the answer has been sent, with what is left of the invocation (its
+	// deadline less the Runner's margin): work the answer need not wait for, such as proving a claim.
+	// It cannot change the answer, and it does not run when the watchdog answered first. It runs even
+	// if the answer could not be delivered (anyone can make a forged answer's PUT fail; the work must
+	// not depend on it), so it must be idempotent. Lambda keeps the process running until it returns.
 	Then func(ctx context.Context)
 }
 

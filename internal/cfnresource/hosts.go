@@ -61,6 +61,40 @@ func (h ResponseHosts) Check(rawURL string) error {
 	return fmt.Errorf("the response URL host %s is not a CloudFormation response bucket", quoteClipped(host))
 }
 
+// CheckFor is Check, and, for a CloudFormation response bucket, that the bucket is the one of the
+// stack's region: CloudFormation answers a stack's custom resources through its own region's
+// bucket, and a request that names another (a region that does not exist, whose bucket name anyone
+// might own) is forged.
+func (h ResponseHosts) CheckFor(rawURL, stackID string) error {
+	if err := h.Check(rawURL); err != nil {
+		return err
+	}
+	u, _ := url.Parse(rawURL) // Check parsed it
+	if h.isExtra(strings.ToLower(u.Host)) {
+		return nil
+	}
+	bucketRegion := responseBucketRegion(strings.ToLower(u.Hostname()), u.EscapedPath())
+	parts := strings.SplitN(stackID, ":", 6)
+	if len(parts) != 6 || strings.ReplaceAll(parts[3], "-", "") != bucketRegion {
+		return errors.New("the response URL's bucket is not the response bucket of the stack's region")
+	}
+	return nil
+}
+
+// responseBucketRegion is the region (without dashes) in the name of the response bucket the URL
+// addresses, virtual-hosted or path-style; "" if none.
+func responseBucketRegion(host, escapedPath string) string {
+	bucket, _, _ := strings.Cut(host, ".")
+	if m := responseBucket.FindStringSubmatch(bucket); m != nil {
+		return m[1]
+	}
+	bucket, _, _ = strings.Cut(strings.TrimPrefix(escapedPath, "/"), "/")
+	if m := responseBucket.FindStringSubmatch(bucket); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 func (h ResponseHosts) isExtra(host string) bool {
 	for _, extra := range h.Extra {
 		if extra != "" && strings.EqualFold(extra, host) {

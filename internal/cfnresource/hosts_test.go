@@ -81,3 +81,32 @@ func TestResponseHostsCheck(t *testing.T) {
 func TestResponseHostsEmptyExtraMatchesNothing(t *testing.T) {
 	assert.Error(t, ResponseHosts{Extra: []string{""}}.Check("http:///key"))
 }
+
+// A response bucket must be the stack's own region's (review finding: a bucket named for a region
+// that does not exist could belong to anyone, who would then read the answers to its forged events).
+func TestResponseHostsCheckForTheStacksRegion(t *testing.T) {
+	const stack = "arn:aws:cloudformation:us-east-1:111122223333:stack/s/1"
+	for name, tc := range map[string]struct {
+		url, stack string
+		ok         bool
+	}{
+		"the stack's region, virtual-hosted": {"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/k?X-Amz-Signature=a", stack, true},
+		"the stack's region, path-style":     {"https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/k", stack, true},
+		"another real region":                {"https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/k", stack, false},
+		"a region that does not exist":       {"https://cloudformation-custom-resource-response-zznorth9.s3.amazonaws.com/k", stack, false},
+		"path-style, made-up region":          {"https://s3.amazonaws.com/cloudformation-custom-resource-response-qqsouthwest42/x", stack, false},
+		"both made up alike still pass here": {"https://cloudformation-custom-resource-response-zznorth9.s3.amazonaws.com/k",
+			"arn:aws:cloudformation:zz-north-9:111122223333:stack/s/1", true}, // the hook refuses regions it does not serve
+		"a StackId that is not an ARN": {"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/k", "nope", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := ResponseHosts{}.CheckFor(tc.url, tc.stack)
+			if tc.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.Error(t, err)
+			}
+		})
+	}
+	assert.NoError(t, ResponseHosts{Extra: []string{"127.0.0.1:9"}}.CheckFor("http://127.0.0.1:9/k", "nope"), "local runs")
+}

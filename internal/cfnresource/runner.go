@@ -71,7 +71,7 @@ func (r *Runner) handleOne(ctx context.Context, payload []byte) error {
 		log.Warn("request dropped: it cannot be answered", append(eventAttrs(e), "reason", decodeErr.Error())...)
 		return nil
 	}
-	if err := responder.Hosts.Check(e.ResponseURL); err != nil {
+	if err := responder.Hosts.CheckFor(e.ResponseURL, e.StackID); err != nil {
 		log.Warn("request dropped: its response URL is not allowed", append(eventAttrs(e), "reason", err.Error())...)
 		return nil
 	}
@@ -108,11 +108,12 @@ func (r *Runner) handleOne(ctx context.Context, payload []byte) error {
 			resp = neverBlockDelete(e, resp.Reason, log)
 		}
 	}
-	if err := deliver(ctx, responder, e, resp, log); err != nil {
-		return err
-	}
+	// The follow-up runs whether or not the answer could be delivered: anyone can make the PUT fail
+	// (a forged URL on a response bucket's host), and what the handler left for later must not
+	// depend on it. It is idempotent, and a Lambda retry runs it again at most.
+	err := deliver(ctx, responder, e, resp, log)
 	r.runThen(ctx, e, resp.then, log)
-	return nil
+	return err
 }
 
 // neverBlockDelete turns a Delete that could not finish into SUCCESS with the old physical ID, and
