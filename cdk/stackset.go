@@ -46,7 +46,7 @@ func NewStackSetStack(scope constructs.Construct, id string, c Config) awscdk.St
 				description: "The token " + v.Name + " issued for your organization, passed to every account so each registers " +
 					"under your organization.",
 				props: awscdk.CfnParameterProps{Default: jsii.String(""), NoEcho: jsii.Bool(true),
-					AllowedPattern: jsii.String(`^[A-Za-z0-9._~+/=-]{0,2048}$`)}},
+					AllowedPattern: jsii.String(policy.TenantTokenPattern)}},
 			{id: "TemplateURL", label: "Support-gateway template",
 				description: "The published support-gateway template the StackSet deploys.",
 				props: awscdk.CfnParameterProps{Default: jsii.String(c.GatewayTemplateURL),

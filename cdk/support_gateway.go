@@ -27,10 +27,11 @@ func NewSupportGatewayStack(scope constructs.Construct, id string, c Config) aws
 		group{title: v.Name + " support (leave as they are)", params: []param{
 			{id: "TenantToken", label: "Organization token",
 				description: "The token " + v.Name + " issued for your organization; it links this account to your " +
-					v.Name + " organization. Leave empty if you have none: the account is then registered unclaimed " +
+					v.Name + " organization (it is also put on the support role's " + v.TenantTokenTag() + " tag, where " +
+					v.Name + " reads it). Leave empty if you have none: the account is then registered unclaimed " +
 					"and no access is granted until " + v.Name + " verifies it with you.",
 				props: awscdk.CfnParameterProps{Default: jsii.String(""), NoEcho: jsii.Bool(true),
-					AllowedPattern:        jsii.String(`^[A-Za-z0-9._~+/=-]{0,2048}$`),
+					AllowedPattern:        jsii.String(policy.TenantTokenPattern),
 					ConstraintDescription: jsii.String("must be the token exactly as " + v.Name + " issued it")}},
 			{id: "ServiceToken", label: "Notification target",
 				description: "The " + v.Name + " SNS topic this stack notifies when it is created, updated or deleted.",
@@ -74,7 +75,12 @@ func NewSupportGatewayStack(scope constructs.Construct, id string, c Config) aws
 			optional(diagnostic, v.Name+"-Support-Diagnostics", perms.Diagnostic),
 		},
 		MaxSessionDuration: jsii.Number(3600),
-		Tags:               tags(v),
+		// The role carries the stack's TenantToken: the account's own word on the organization it
+		// belongs to, which the vendor reads when it proves the role (a hook event is only a claim).
+		Tags: &[]*awscdk.CfnTag{
+			(*tags(v))[0], (*tags(v))[1],
+			{Key: jsii.String(v.TenantTokenTag()), Value: p["TenantToken"].ValueAsString()},
+		},
 	})
 	for _, provider := range providers {
 		role.AddResourceDependency(provider, jsii.String("the role trusts this provider"))

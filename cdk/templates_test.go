@@ -176,6 +176,12 @@ func TestSupportGatewayDeploysWithSeedParametersOnly(t *testing.T) {
 	assert.Equal(t, map[string]any{"Ref": "TenantToken"}, hook["TenantToken"])
 	assert.Equal(t, "", tpl["Parameters"].(map[string]any)["TenantToken"].(map[string]any)["Default"])
 	assert.Equal(t, true, tpl["Parameters"].(map[string]any)["TenantToken"].(map[string]any)["NoEcho"])
+	// issue 9: the role carries the stack's token, the account's own word on its organization, which
+	// the vendor reads when it proves the role (an event's token is only a claim)
+	roleTags := props(tpl["Resources"].(map[string]any), "SupportGatewayRole")["Tags"].([]any)
+	assert.Contains(t, roleTags, map[string]any{"Key": "DoiTTenantToken", "Value": map[string]any{"Ref": "TenantToken"}})
+	assert.Equal(t, policy.TenantTokenPattern, tpl["Parameters"].(map[string]any)["TenantToken"].(map[string]any)["AllowedPattern"],
+		"what an IAM tag value may hold")
 	assertRegionPinned(t, tpl)
 }
 

@@ -66,7 +66,7 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, out)
 
-	registrytest.Put(t, reg, "220000000001", registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof,
+	registrytest.Put(t, reg, "220000000001", registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof, ProofDue: true,
 		RoleARN: "arn:aws:iam::220000000001:role/DoiT-Support-Gateway"}})
 	out, err = sh("sweep")
 	require.NoError(t, err)

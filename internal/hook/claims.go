@@ -93,7 +93,19 @@ func (h *Hook) stack(stackID string) (arn, error) {
 		return arn{}, fmt.Errorf("the stack is in the %s partition, which %s's support gateway does not serve (it serves %s)",
 			m[1], h.Vendor.Name, strings.Join(h.partitions(), ", "))
 	}
+	if !slices.Contains(h.regions(), m[2]) {
+		return arn{}, fmt.Errorf("the stack is in %s: deploy it in %s, as the template requires", m[2], strings.Join(h.regions(), " or "))
+	}
 	return arn{Partition: m[1], Service: "cloudformation", Region: m[2], Account: m[3], Resource: "stack/" + m[4] + "/" + m[5]}, nil
+}
+
+// regions are where the templates deploy (their Rules pin us-east-1): a stack elsewhere is not one
+// of them, and its response bucket is not CloudFormation's.
+func (h *Hook) regions() []string {
+	if len(h.Regions) == 0 {
+		return []string{"us-east-1"}
+	}
+	return h.Regions
 }
 
 func (h *Hook) partitions() []string {

@@ -6,9 +6,10 @@
 //
 //   - a management stack presents the ExternalId the vendor issued for the account, and the backend
 //     assumes the management role with it (and fails to without it);
-//   - a gateway stack binds the account to a tenant only through that tenant's token (compared by
-//     hash), and counts as registered only once the backend has proven the role it names genuine by
-//     assuming it with a token of the account's own issuer (proof.go), after its answer;
+//   - a gateway stack's event only asks for a proof: the backend assumes the role it names with a
+//     token of the account's own issuer (proof.go), after its answer, and reads the role's tenant
+//     token tag, which the account's own stack set; the account is bound to the tenant that token
+//     was issued for, whatever token the event named;
 //   - Updates and Deletes prove what the Create proved; a Delete that proves nothing succeeds and
 //     changes nothing; a claim never moves an account bound to one tenant to another (conflict.go).
 //

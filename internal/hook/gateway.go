@@ -2,7 +2,9 @@ package hook
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,11 +13,20 @@ import (
 	"github.com/supportaccess/gateway/internal/registry"
 )
 
-// The support-gateway stack (seed 002) deploys the role itself. Its event proves nothing: the
-// account is bound to a tenant only by that tenant's token, and counts as registered only once the
-// backend has proven the role it names genuine (by assuming it with a token of the account's own
-// issuer, RoleProver). The answer does not wait for the proof: the claim stays PENDING_PROOF, which
-// grants nothing and never stands in the way of another stack's claim.
+// The support-gateway stack (seed 002) deploys the role itself. Its event proves nothing: anyone can
+// publish one for any account, with any stack ID and their own tenant token. So an event only asks
+// for a proof (proof.go), and the proof decides: the backend assumes the claimed role with a token
+// of the account's own issuer (the role exists and trusts the vendor for this account), and, in that
+// session, reads the role's TenantToken tag, which the account's own stack set from its parameter.
+// The account is bound to the tenant that tag's token was issued for, whatever token the event
+// named. The answer does not wait for the proof; a claim waiting for it grants nothing, binds no
+// tenant and is never in the way of another stack's claim.
+//
+// Events still count for what they can be judged on at once: a token the vendor never issued, a
+// claim naming another tenant than the account's, or a token-less Update of an account bound to a
+// tenant are refused (FAILED, nothing recorded), so a genuine stack that asks for something it
+// cannot have hears so at once; and an Update of a tenant-bound registration changes its options
+// only with the tenant's token.
 
 // gatewayClaim is a gateway Create or Update as decideGateway sees it: the tenant its token
 // resolved to ("" without a token) and the token's hash.
@@ -34,70 +45,87 @@ type gatewayClaim struct {
 	Version      string
 }
 
+// digest is what identifies the properties a claim asks for (PreviousClaim).
+func (c gatewayClaim) digest() string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{c.TokenHash, c.RoleARN, strings.Join(c.ProviderARNs, ","),
+		fmt.Sprint(c.Runbooks), fmt.Sprint(c.Diagnostic), c.Version}, "\x00")))
+	return hex.EncodeToString(sum[:])
+}
+
+// recordDigest is the digest of the claim a record holds.
+func recordDigest(o registry.Onboarding) string {
+	return gatewayClaim{TokenHash: o.TokenHash, RoleARN: o.RoleARN, ProviderARNs: o.ProviderARNs, Runbooks: o.Runbooks,
+		Diagnostic: o.DiagnosticTool, Version: o.TemplateVersion}.digest()
+}
+
 // gatewayDecision is what a gateway claim does to the account's records.
 type gatewayDecision struct {
 	Writes  registry.Writes
-	Refusal error // the claim is answered FAILED with this (after Writes are saved)
+	Refusal error // the claim is answered FAILED with this; nothing is written
 	Prove   bool  // prove the role after answering
 	Alert   string
 }
 
 // decideGateway is the pure rule for a gateway claim on account state st.
 func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDecision {
+	g := st.Gateway
+	live := g != nil && g.Status.Live()
+	owner := live && g.Owner == c.Owner
+	if owner && !c.Create && g.PreviousClaim != "" && g.PreviousClaim == c.digest() {
+		// Back to what this resource held before its last Update: a rollback. It never fails; the
+		// binding stays as proven (the role's tag, not the event, says which tenant).
+		return gatewayDecision{}
+	}
 	bound, agree := st.BoundTenant()
 	switch {
 	case !agree || (c.Tenant != "" && bound != "" && c.Tenant != bound):
-		d := gatewayDecision{Refusal: h.conflictError(), Alert: alertTenantConflict}
-		if st.Conflict == nil {
-			d.Writes.Conflict = &registry.Conflict{Tenant: bound, Claimant: c.Tenant, Kind: registry.Gateway,
-				StackID: c.StackID, RequestID: c.RequestID}
-		}
-		return d
+		return gatewayDecision{Refusal: h.conflictError(), Alert: alertTenantConflict}
 	case c.Tenant == "" && bound != "":
+		alert := ""
+		if owner {
+			alert = alertUnprovenUpdate
+		}
 		return gatewayDecision{Refusal: customerReason(fmt.Sprintf("this account is linked to a %s organization: deploy the stack "+
-			"with your organization's TenantToken (from %s's console)", h.Vendor.Name, h.Vendor.Name)), Alert: alertUnprovenUpdate}
+			"with your organization's TenantToken (from %s's console)", h.Vendor.Name, h.Vendor.Name)), Alert: alert}
 	}
 	if m := st.Management; m != nil && m.Status == registry.Registered {
 		return gatewayDecision{Refusal: h.otherTemplateError(registry.Management)}
 	}
 
-	g := st.Gateway
-	next := registry.Onboarding{Tenant: c.Tenant, TokenHash: c.TokenHash, RoleARN: c.RoleARN, ProviderARNs: c.ProviderARNs,
-		Runbooks: c.Runbooks, DiagnosticTool: c.Diagnostic, TemplateVersion: c.Version, Owner: c.Owner, LastRequestID: c.RequestID}
-	sameOwner := g != nil && g.Status.Live() && g.Owner == c.Owner
-	proven := sameOwner && (g.Status == registry.Registered || g.Status == registry.Unclaimed) && g.RoleARN == c.RoleARN
-	switch {
-	case proven:
-		// The role is proven: an Update changes the options, and with a token claims an unclaimed account.
-		next.Status, next.ClaimMarker, next.Proof = registry.Unclaimed, g.ClaimMarker, g.Proof
-		if c.Tenant != "" {
-			next.Status = registry.Registered
-		}
-		if sameGatewayRecord(*g, next) {
-			return gatewayDecision{} // a repeat, or a rollback to what the registry holds: nothing changes
-		}
-		return gatewayDecision{Writes: registry.Writes{Gateway: &next}}
-	case sameOwner && g.Status == registry.PendingProof && g.RoleARN == c.RoleARN:
-		next.Status, next.ClaimMarker, next.Proof = registry.PendingProof, g.ClaimMarker, g.Proof
+	proven := live && (g.Status == registry.Registered || g.Status == registry.Unclaimed) && g.RoleARN == c.RoleARN
+	next := registry.Onboarding{Runbooks: c.Runbooks, DiagnosticTool: c.Diagnostic, TemplateVersion: c.Version,
+		RoleARN: c.RoleARN, ProviderARNs: c.ProviderARNs, Owner: c.Owner, ClaimTenant: c.Tenant, LastRequestID: c.RequestID}
+	if !proven {
+		// A new claim, or one replacing a claim never proven: proven afresh.
+		next.Status, next.ProofDue = registry.PendingProof, true
+		next.Proof = &registry.ProofState{Reason: "waiting for the role to be proven"}
 		if c.Create {
 			next.ClaimMarker = c.Marker
 		}
-	default:
-		// A new claim, or one taking over from another stack (never across tenants, see above):
-		// proven afresh.
-		next.Status, next.Proof = registry.PendingProof, &registry.ProofState{Reason: "waiting for the role to be proven"}
-		if c.Create {
-			next.ClaimMarker = c.Marker
-		}
+		return gatewayDecision{Writes: registry.Writes{Gateway: &next}, Prove: true}
 	}
-	return gatewayDecision{Writes: registry.Writes{Gateway: &next}, Prove: true}
+	// The role is proven: the binding (Tenant, TokenHash) stays what the role's tag proved, and the
+	// status too, so a claim never interrupts access; the claim's options are recorded; a claim that
+	// names another token than the one proven (a token added, or rotated) asks for a new proof.
+	next.Status, next.Tenant, next.TokenHash, next.Proof = g.Status, g.Tenant, g.TokenHash, g.Proof
+	next.ClaimMarker, next.RecheckAfter = g.ClaimMarker, g.RecheckAfter
+	next.ProofDue = g.ProofDue || c.TokenHash != g.TokenHash
+	if owner {
+		next.PreviousClaim = recordDigest(*g)
+	} else {
+		next.PreviousClaim = g.PreviousClaim
+	}
+	if sameGatewayRecord(*g, next) {
+		return gatewayDecision{} // a repeat: nothing changes
+	}
+	return gatewayDecision{Writes: registry.Writes{Gateway: &next}, Prove: next.ProofDue}
 }
 
-// sameGatewayRecord reports whether next changes nothing a stack controls in o.
+// sameGatewayRecord reports whether next changes nothing a claim controls in o.
 func sameGatewayRecord(o, next registry.Onboarding) bool {
 	return o.Status == next.Status && o.Tenant == next.Tenant && o.TokenHash == next.TokenHash && o.RoleARN == next.RoleARN &&
 		slices.Equal(o.ProviderARNs, next.ProviderARNs) && o.Runbooks == next.Runbooks && o.DiagnosticTool == next.DiagnosticTool &&
-		o.TemplateVersion == next.TemplateVersion && o.Owner == next.Owner
+		o.TemplateVersion == next.TemplateVersion && o.Owner == next.Owner && o.ProofDue == next.ProofDue && o.ClaimTenant == next.ClaimTenant
 }
 
 // putGateway handles a gateway Create or Update.
@@ -128,10 +156,17 @@ func (h *Hook) putGateway(ctx context.Context, c claim) (cfnresource.Result, err
 	var d gatewayDecision
 	_, err := h.Registry.Update(ctx, c.account, func(st registry.AccountState) (registry.Writes, error) {
 		d = h.decideGateway(st, gc)
-		return d.Writes, nil
+		if d.Refusal != nil {
+			return registry.Writes{}, nil
+		}
+		w := d.Writes
+		if gc.Create {
+			w.NotRolledBack = gc.Marker
+		}
+		return w, nil
 	})
 	if err != nil {
-		return cfnresource.Result{}, fmt.Errorf("the registration could not be recorded, try again: %w", err)
+		return cfnresource.Result{}, rolledBackOr(err, "the registration could not be recorded, try again")
 	}
 	if d.Alert != "" {
 		h.alert(ctx, d.Alert, "a gateway claim was refused", "account", c.account, "reason", fmt.Sprint(d.Refusal))
@@ -141,7 +176,7 @@ func (h *Hook) putGateway(ctx context.Context, c claim) (cfnresource.Result, err
 	}
 	res := cfnresource.Result{PhysicalResourceID: h.physicalID(registry.Gateway, c.account)}
 	if d.Prove {
-		h.log().InfoContext(ctx, "gateway claim recorded; proving its role next", "account", c.account, "claimed", gc.Tenant != "")
+		h.log().InfoContext(ctx, "gateway claim recorded; proving its role next", "account", c.account, "names_a_tenant", gc.Tenant != "")
 		account := c.account
 		res.Then = func(ctx context.Context) { h.Prove(ctx, account) }
 	} else {
@@ -150,10 +185,11 @@ func (h *Hook) putGateway(ctx context.Context, c claim) (cfnresource.Result, err
 	return res, nil
 }
 
-// deleteGateway handles a gateway Delete. A registration bound to a tenant ends only if the Delete
-// comes from the resource that owns it and presents its tenant token. One without a token proved
-// no secret, so no event can end it: the Delete starts a re-check, which ends it once its role is
-// gone. It returns the follow-up work, if any.
+// deleteGateway handles a gateway Delete. A tenant-bound registration ends at once if the Delete
+// comes from the resource that owns it and presents the tenant's token. Any other Delete proves
+// nothing (a registration without a token has no secret to present): it asks for the role to be
+// proven again, which ends the registration once the role is gone (CloudFormation deletes it right
+// after the hook's answer). It returns the follow-up work, if any.
 func (h *Hook) deleteGateway(ctx context.Context, account string, owner registry.Owner, e cfnresource.Event) func(context.Context) {
 	rctx, cancel := bounded(ctx)
 	defer cancel()
@@ -167,27 +203,26 @@ func (h *Hook) deleteGateway(ctx context.Context, account string, owner registry
 		h.log().InfoContext(ctx, "delete: no registration to end", "account", account)
 		return nil
 	}
-	if g.Tenant == "" {
-		return h.startRecheck(rctx, st)
-	}
 	token, _ := e.ResourceProperties["TenantToken"].(string)
-	if g.Owner != owner || !h.tokenProves(rctx, *g, token) {
-		h.alert(ctx, alertUnprovenDelete, "a Delete proved nothing (not the owning resource, or not its tenant's token): nothing changed",
-			"account", account, "kind", registry.Gateway)
+	if g.Tenant != "" && g.Owner == owner && h.tokenProves(rctx, *g, token) {
+		st, err = h.Registry.Save(rctx, st, registry.Writes{Gateway: deregistered(*g, e.RequestID)})
+		if err != nil {
+			h.alert(ctx, alertDeleteFailed, "delete: the deregistration was not recorded", "account", account, "error", err)
+			return nil
+		}
+		h.log().InfoContext(ctx, "deregistered", "account", account, "kind", registry.Gateway)
+		h.retireKeysIfLast(rctx, st)
 		return nil
 	}
-	st, err = h.Registry.Save(rctx, st, registry.Writes{Gateway: deregistered(*g, e.RequestID)})
-	if err != nil {
-		h.alert(ctx, alertDeleteFailed, "delete: the deregistration was not recorded", "account", account, "error", err)
-		return nil
+	if g.Tenant != "" {
+		h.alert(ctx, alertUnprovenDelete, "a Delete proved nothing (not the owning resource, or not its tenant's token): "+
+			"the role is checked again, and the registration ends only if it is gone", "account", account, "kind", registry.Gateway)
 	}
-	h.log().InfoContext(ctx, "deregistered", "account", account, "kind", registry.Gateway)
-	h.retireKeysIfLast(rctx, st)
-	return nil
+	return h.startRecheck(rctx, st)
 }
 
 // tokenProves reports whether token proves the tenant of the gateway registration g: it is the token
-// the claim presented (compared by hash, in constant time), or another valid token of the same tenant.
+// the role carries (compared by hash, in constant time), or another valid token of the same tenant.
 func (h *Hook) tokenProves(ctx context.Context, g registry.Onboarding, token string) bool {
 	if token == "" {
 		return false

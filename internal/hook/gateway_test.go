@@ -1,7 +1,6 @@
 package hook
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/supportaccess/gateway/internal/cfnresource"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/internal/registry/registrytest"
 )
 
 const (
@@ -74,59 +74,69 @@ func (f *fixture) token(t *testing.T, tenant string) string {
 	return tok
 }
 
-// TestDecideGateway is the gateway claim's rule, case by case, without AWS.
+// TestDecideGateway is the gateway claim's rule, case by case, without AWS. A claim never binds a
+// tenant by itself: the proof does, from the role's own tag.
 func TestDecideGateway(t *testing.T) {
 	h := &Hook{Vendor: policy.DefaultVendor()}
 	owner := registry.Owner{StackID: gwStack, LogicalID: "Hook"}
 	other := registry.Owner{StackID: "arn:aws:cloudformation:us-east-1:111122223333:stack/forged/x", LogicalID: "Hook"}
 	role := "arn:aws:iam::111122223333:role/DoiT-Support-Gateway"
+	hashes := map[string]string{"": "", "acme": "h-acme", "globex": "h-globex"}
 	rec := func(s registry.Status, tenant string, o registry.Owner) *registry.Onboarding {
-		return &registry.Onboarding{Status: s, Tenant: tenant, Owner: o, RoleARN: role, TokenHash: map[string]string{"": "", "acme": "h-acme"}[tenant]}
+		return &registry.Onboarding{Status: s, Tenant: tenant, Owner: o, RoleARN: role, TokenHash: hashes[tenant]}
 	}
 	claimBy := func(o registry.Owner, tenant string) gatewayClaim {
-		return gatewayClaim{Owner: o, Tenant: tenant, TokenHash: map[string]string{"": "", "acme": "h-acme", "globex": "h-globex"}[tenant], RoleARN: role}
+		return gatewayClaim{Owner: o, Tenant: tenant, TokenHash: hashes[tenant], RoleARN: role}
+	}
+	withPrevious := func(o *registry.Onboarding, c gatewayClaim) *registry.Onboarding {
+		o.PreviousClaim = c.digest()
+		return o
 	}
 	type want struct {
-		status   registry.Status // of the written gateway record; "" for none
+		status   registry.Status // of the written gateway record; "" for no write
 		owner    registry.Owner
-		tenant   string
+		tenant   string // the binding written (never the claim's)
+		claimed  string // the tenant the claim named
 		refusal  string
-		conflict bool
 		prove    bool
+		proofDue bool
 	}
 	tests := map[string]struct {
 		st    registry.AccountState
 		claim gatewayClaim
 		want  want
 	}{
-		"a new claim with a token": {registry.AccountState{}, claimBy(owner, "acme"),
-			want{status: registry.PendingProof, owner: owner, tenant: "acme", prove: true}},
+		"a new claim with a token binds nothing yet": {registry.AccountState{}, claimBy(owner, "acme"),
+			want{status: registry.PendingProof, owner: owner, claimed: "acme", prove: true, proofDue: true}},
 		"a new claim without a token": {registry.AccountState{}, claimBy(owner, ""),
-			want{status: registry.PendingProof, owner: owner, prove: true}},
+			want{status: registry.PendingProof, owner: owner, prove: true, proofDue: true}},
 		"a pending claim never blocks another stack": {registry.AccountState{Gateway: rec(registry.PendingProof, "", other)}, claimBy(owner, ""),
-			want{status: registry.PendingProof, owner: owner, prove: true}},
-		"a proven claim without a token never blocks another stack": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", other)}, claimBy(owner, "acme"),
-			want{status: registry.PendingProof, owner: owner, tenant: "acme", prove: true}},
-		"the same tenant's token takes over from another stack": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)}, claimBy(owner, "acme"),
-			want{status: registry.PendingProof, owner: owner, tenant: "acme", prove: true}},
-		"another tenant: conflict, recorded, nothing moved": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)}, claimBy(owner, "globex"),
-			want{refusal: "already linked to another DoiT organization", conflict: true}},
+			want{status: registry.PendingProof, owner: owner, prove: true, proofDue: true}},
+		"a pending claim naming another tenant binds nothing": {registry.AccountState{Gateway: &registry.Onboarding{Status: registry.PendingProof,
+			ClaimTenant: "globex", Owner: other, RoleARN: role}}, claimBy(owner, "acme"),
+			want{status: registry.PendingProof, owner: owner, claimed: "acme", prove: true, proofDue: true}},
+		"a tenant's claim on an unclaimed account asks for a proof, binds nothing": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", other)},
+			claimBy(owner, "acme"), want{status: registry.Unclaimed, owner: owner, claimed: "acme", prove: true, proofDue: true}},
+		"the owner adding a token asks for a proof, binds nothing": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", owner)},
+			claimBy(owner, "acme"), want{status: registry.Unclaimed, owner: owner, claimed: "acme", prove: true, proofDue: true}},
+		"the same tenant's token from another stack keeps the binding": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)},
+			claimBy(owner, "acme"), want{status: registry.Registered, owner: owner, tenant: "acme", claimed: "acme"}},
+		"another tenant: refused, nothing written": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)}, claimBy(owner, "globex"),
+			want{refusal: "already linked to another DoiT organization"}},
 		"another tenant against a pending onboarding": {registry.AccountState{Management: rec(registry.Pending, "acme", registry.Owner{})}, claimBy(owner, "globex"),
-			want{refusal: "already linked to another DoiT organization", conflict: true}},
-		"another tenant against a pending proof": {registry.AccountState{Gateway: rec(registry.PendingProof, "acme", other)}, claimBy(owner, "globex"),
-			want{refusal: "already linked to another DoiT organization", conflict: true}},
+			want{refusal: "already linked to another DoiT organization"}},
 		"no token against a bound account": {registry.AccountState{Gateway: rec(registry.Registered, "acme", owner)}, claimBy(owner, ""),
 			want{refusal: "deploy the stack with your organization's TenantToken"}},
+		"the owner's rollback to what it held never fails": {registry.AccountState{Gateway: withPrevious(rec(registry.Registered, "acme", owner), claimBy(owner, ""))},
+			claimBy(owner, ""), want{}},
 		"a registered management stack": {registry.AccountState{Management: rec(registry.Registered, "acme", other)}, claimBy(owner, "acme"),
 			want{refusal: "already has DoiT's management-role stack"}},
-		"the owner's repeat changes nothing": {registry.AccountState{Gateway: rec(registry.Registered, "acme", owner)}, claimBy(owner, "acme"),
-			want{}},
-		"the owner claims its unclaimed account with a token": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", owner)}, claimBy(owner, "acme"),
-			want{status: registry.Registered, owner: owner, tenant: "acme"}},
+		"the owner's repeat changes nothing": {registry.AccountState{Gateway: &registry.Onboarding{Status: registry.Registered, Tenant: "acme",
+			TokenHash: "h-acme", ClaimTenant: "acme", Owner: owner, RoleARN: role}}, claimBy(owner, "acme"), want{}},
 		"a rejected claim does not bind": {registry.AccountState{Gateway: rec(registry.Rejected, "acme", other)}, claimBy(owner, "globex"),
-			want{status: registry.PendingProof, owner: owner, tenant: "globex", prove: true}},
+			want{status: registry.PendingProof, owner: owner, claimed: "globex", prove: true, proofDue: true}},
 		"a deregistered account is free": {registry.AccountState{Gateway: rec(registry.Deregistered, "acme", owner)}, claimBy(owner, "globex"),
-			want{status: registry.PendingProof, owner: owner, tenant: "globex", prove: true}},
+			want{status: registry.PendingProof, owner: owner, claimed: "globex", prove: true, proofDue: true}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -139,17 +149,20 @@ func TestDecideGateway(t *testing.T) {
 				for _, s := range []string{"acme", "globex", other.StackID, owner.StackID} {
 					assert.NotContains(t, d.Refusal.Error(), s, "a reason names neither the other stack nor a tenant")
 				}
+				assert.Equal(t, registry.Writes{}, d.Writes, "a refused claim writes nothing: no conflict from a claim alone")
 			}
-			assert.Equal(t, tc.want.conflict, d.Writes.Conflict != nil)
 			assert.Equal(t, tc.want.prove, d.Prove)
 			if tc.want.status == "" {
 				assert.Nil(t, d.Writes.Gateway)
 				return
 			}
 			require.NotNil(t, d.Writes.Gateway)
-			assert.Equal(t, tc.want.status, d.Writes.Gateway.Status)
-			assert.Equal(t, tc.want.owner, d.Writes.Gateway.Owner)
-			assert.Equal(t, tc.want.tenant, d.Writes.Gateway.Tenant)
+			w := d.Writes.Gateway
+			assert.Equal(t, tc.want.status, w.Status)
+			assert.Equal(t, tc.want.owner, w.Owner)
+			assert.Equal(t, tc.want.tenant, w.Tenant)
+			assert.Equal(t, tc.want.claimed, w.ClaimTenant)
+			assert.Equal(t, tc.want.proofDue, w.ProofDue)
 		})
 	}
 }
@@ -196,10 +209,10 @@ func TestSquattingNeverBlocksTheGenuineStack(t *testing.T) {
 }
 
 // Issue 9 A.2, tenant takeover: acme onboarded the account through the management stack; globex,
-// with its own valid token, claims it with a gateway Create. Nothing moves: the claim is FAILED
-// with a reason naming the conflict (not acme, not the other stack), the conflict is recorded, and
-// the account is unusable for access until an operator decides.
-func TestTenantTakeoverIsAConflictNotAMove(t *testing.T) {
+// with its own valid token, claims it with a gateway Create. Nothing moves: the claim is FAILED with
+// a reason naming the conflict (not acme, not the other stack), and since a claim alone proves
+// nothing, it suspends nothing either (review finding: one message must not cut a customer off).
+func TestTenantTakeoverIsRefusedAndMovesNothing(t *testing.T) {
 	f := newFixture(t)
 	const account = "230000000001"
 	_, err := f.reg.StartOnboarding(t.Context(), "acme", account, ext)
@@ -221,31 +234,56 @@ func TestTenantTakeoverIsAConflictNotAMove(t *testing.T) {
 	assert.Contains(t, f.logs.alerts(), alertTenantConflict)
 	st, err := f.reg.Account(t.Context(), account)
 	require.NoError(t, err)
-	require.NotNil(t, st.Conflict)
-	assert.Equal(t, "acme", st.Conflict.Tenant)
-	assert.Equal(t, "globex", st.Conflict.Claimant)
+	assert.Nil(t, st.Conflict, "a claim alone suspends nothing")
 	assert.Equal(t, "acme", st.Management.Tenant, "the account stays acme's")
 	assert.Nil(t, st.Gateway, "globex's claim recorded nothing")
-	_, why, ok := st.Usable()
-	assert.False(t, ok, "unusable for access until an operator decides")
-	assert.Contains(t, why, "operator")
-	assert.NotContains(t, f.logs.String(), globex)
-
-	// the operator decides for acme: usable again, acme's
-	require.NoError(t, ResolveConflict(t.Context(), f.reg, account, "acme"))
-	st, err = f.reg.Account(t.Context(), account)
-	require.NoError(t, err)
 	o, _, ok := st.Usable()
 	require.True(t, ok)
 	assert.Equal(t, "acme", o.Tenant)
+	assert.NotContains(t, f.logs.String(), globex)
 }
 
-// Issue 9 A.3: the StackId is readable by anyone with cloudformation:DescribeStacks in the account,
-// so it is no credential. Updates and Deletes of a tenant-bound gateway registration must present
-// the tenant's token; without it nothing changes, and reasons never name another stack.
+// A conflict is proven when the account's own role names another tenant than the one it is bound
+// to (the account changed organizations while its old registration lived on): then the account is
+// unusable for access until an operator decides, who resolves it for one of the two.
+func TestProvenConflictSuspendsTheAccountUntilAnOperatorDecides(t *testing.T) {
+	f := newFixture(t)
+	const account = "230000000002"
+	_, err := f.reg.StartOnboarding(t.Context(), "acme", account, ext) // a link issued to acme
+	require.NoError(t, err)
+	globex := f.token(t, "globex")
+	f.prover.tag(account, globex) // the account's own stack carries globex's token
+	// a token-less event (globex's StackSet would carry the token; this one was forged or stale)
+	_, err = f.put(t, gwEventFor(cfnresource.Create, account, "arn:aws:cloudformation:us-east-1:230000000002:stack/g/x", nil))
+	require.Error(t, err, "the account is bound to acme by its link: a token-less claim is refused")
+	registrytest.Put(t, f.reg, account, registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof, ProofDue: true,
+		RoleARN: "arn:aws:iam::230000000002:role/DoiT-Support-Gateway"}}) // a claim recorded before the link (a race)
+	f.hook.Prove(t.Context(), account)
+	st, err := f.reg.Account(t.Context(), account)
+	require.NoError(t, err)
+	require.NotNil(t, st.Conflict, "proven: the role names globex, the link acme")
+	assert.Equal(t, "acme", st.Conflict.Tenant)
+	assert.Equal(t, "globex", st.Conflict.Claimant)
+	assert.Equal(t, registry.Unclaimed, st.Gateway.Status, "bound to neither")
+	_, why, ok := st.Usable()
+	assert.False(t, ok)
+	assert.Contains(t, why, "operator")
+	assert.Contains(t, f.logs.alerts(), alertTenantConflict)
+
+	require.NoError(t, ResolveConflict(t.Context(), f.reg, account, "acme"))
+	st, err = f.reg.Account(t.Context(), account)
+	require.NoError(t, err)
+	assert.Nil(t, st.Conflict)
+}
+
+// Issue 9 A.3: the StackId is readable by anyone who can describe the stack, so it is no credential.
+// Updates of a tenant-bound gateway registration must present the tenant's token; Deletes without it
+// end nothing (they ask for a re-check, which ends the registration only once the role is gone); and
+// reasons never name another stack.
 func TestStackIDIsNotACredential(t *testing.T) {
 	f := newFixture(t)
 	acme, globex := f.token(t, "acme"), f.token(t, "globex")
+	f.prover.tag(acct, acme)
 	_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": acme}))
 	require.NoError(t, err)
 	require.Equal(t, registry.Registered, f.gateway(t, acct).Status)
@@ -281,8 +319,11 @@ func TestStackIDIsNotACredential(t *testing.T) {
 	} {
 		res, err := f.hook.Delete(t.Context(), e)
 		require.NoError(t, err, name)
-		assert.Nil(t, res.Then, name)
+		if res.Then != nil {
+			res.Then(t.Context()) // the re-check: the role is still there
+		}
 		assert.Equal(t, registry.Registered, f.status(t, registry.Gateway), "%s: nothing changed", name)
+		assert.Equal(t, "acme", f.gateway(t, acct).Tenant, name)
 	}
 	assert.Contains(t, f.logs.alerts(), alertUnprovenDelete)
 	assert.Empty(t, f.keys.retired)
@@ -373,11 +414,46 @@ func TestKeyFloodIsPaced(t *testing.T) {
 	}
 	assert.Equal(t, 15, queued)
 
+	// Deletes of the queued claims are no way around the pace (review finding): their re-checks
+	// take from it too
+	for _, a := range accounts {
+		res, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, a, "arn:aws:cloudformation:us-east-1:"+a+":stack/x/y", nil))
+		require.NoError(t, err)
+		if res.Then != nil {
+			res.Then(t.Context())
+		}
+	}
+	created, _ = f.keys.counts()
+	assert.Equal(t, 5, created, "still the hour's pace")
+
 	tok := f.token(t, "acme")
+	f.prover.tag("240000000001", tok)
 	_, err := f.put(t, gwEventFor(cfnresource.Create, "240000000001", "arn:aws:cloudformation:us-east-1:240000000001:stack/x/y",
 		map[string]any{"TenantToken": tok}))
 	require.NoError(t, err)
 	assert.Equal(t, registry.Registered, f.gateway(t, "240000000001").Status, "a tenant's claim is not paced behind token-less ones")
+}
+
+// A tenant's claims are paced per tenant (review finding: any tenant could make the vendor create
+// keys for made-up accounts without limit); another tenant's are not held up by them.
+func TestTenantClaimsArePacedPerTenant(t *testing.T) {
+	f := newFixture(t)
+	f.hook.TenantClaimsPerHour = 3
+	globex := f.token(t, "globex")
+	for i := range 10 {
+		a := fmt.Sprintf("2200000002%02d", i)
+		f.prover.setRefuse(a, true)
+		_, err := f.put(t, gwEventFor(cfnresource.Create, a, "arn:aws:cloudformation:us-east-1:"+a+":stack/x/y", map[string]any{"TenantToken": globex}))
+		require.NoError(t, err)
+	}
+	created, _ := f.keys.counts()
+	assert.Equal(t, 3, created)
+	acme := f.token(t, "acme")
+	f.prover.tag("240000000002", acme)
+	_, err := f.put(t, gwEventFor(cfnresource.Create, "240000000002", "arn:aws:cloudformation:us-east-1:240000000002:stack/x/y",
+		map[string]any{"TenantToken": acme}))
+	require.NoError(t, err)
+	assert.Equal(t, registry.Registered, f.gateway(t, "240000000002").Status, "acme's claim does not wait for globex's")
 }
 
 // A token-less registration proved no secret: its Delete (from whichever stack) does not end it,
@@ -394,15 +470,17 @@ func TestTokenlessDeleteEndsTheRegistrationOnlyOnceTheRoleIsGone(t *testing.T) {
 	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway), "the event alone ends nothing")
 	assert.False(t, f.gateway(t, acct).RecheckAfter.IsZero(), "a re-check is asked for")
 
-	// the role is still there (a forged Delete): the re-check gives up at its deadline, nothing ends
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	res.Then(ctx)
-	cancel()
+	// the role is still there (CloudFormation has not deleted it yet): one check, nothing ends, the
+	// next check is due in a few minutes (review finding: one Delete costs one check, not a loop)
+	proofs := f.prover.proofs()
+	res.Then(t.Context())
+	assert.Equal(t, proofs+1, f.prover.proofs(), "exactly one check")
 	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+	assert.True(t, f.gateway(t, acct).ProofDue)
 
 	// CloudFormation deletes the role: the next re-check (the sweep's) ends the registration
 	f.prover.setRefuse(acct, true)
-	require.False(t, f.gateway(t, acct).RecheckAfter.IsZero())
+	f.hook.Clock = func() time.Time { return time.Now().Add(10 * time.Minute) }
 	var out strings.Builder
 	require.NoError(t, f.hook.Sweep(t.Context(), &out))
 	assert.Equal(t, registry.Deregistered, f.status(t, registry.Gateway))

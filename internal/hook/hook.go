@@ -20,6 +20,7 @@ type Registry interface {
 	Save(ctx context.Context, st registry.AccountState, w registry.Writes) (registry.AccountState, error)
 	Update(ctx context.Context, account string, decide func(registry.AccountState) (registry.Writes, error)) (registry.AccountState, error)
 	ResolveTenantToken(ctx context.Context, token string) (string, bool, error)
+	ResolveTokenHash(ctx context.Context, hash string) (string, bool, error)
 	MarkRolledBack(ctx context.Context, marker string) error
 	RolledBack(ctx context.Context, marker string) (bool, error)
 	Take(ctx context.Context, budget string, limit int, window time.Duration) (bool, time.Time, error)
@@ -90,6 +91,7 @@ type Hook struct {
 	Vendor          policy.Vendor
 	VendorAccountID string   // the ServiceToken must be the vendor's; "" skips the account check
 	Partitions      []string // the partitions the deployment serves; nil: aws
+	Regions         []string // the regions stacks may be in; nil: us-east-1
 	Registry        Registry
 	Provisioner     Provisioner
 	// Keys gives every registered account its own signing key, and retires the keys with the
@@ -99,11 +101,16 @@ type Hook struct {
 	Prover RoleProver
 	// ProofBudget bounds how long a proof retries STS's refusals; 0: awsx.PropagationBudget.
 	ProofBudget time.Duration
+	// RecheckDelay is how long a Delete's follow-up waits before its one check of the role (the
+	// stack deletes the role once the hook answered); 0: 5 s.
+	RecheckDelay time.Duration
 	// UnprovenPerHour bounds the proofs (and so the signing keys) that claims without a tenant token
 	// may cost the vendor per hour, across all processes; the others wait in the queue. 0: 100.
 	UnprovenPerHour int
-	Clock           func() time.Time // nil: time.Now
-	Logger          *slog.Logger
+	// TenantClaimsPerHour bounds the proofs of claims naming one tenant, per tenant and hour. 0: 1000.
+	TenantClaimsPerHour int
+	Clock               func() time.Time // nil: time.Now
+	Logger              *slog.Logger
 }
 
 var (
@@ -133,6 +140,7 @@ const (
 	alertTenantConflict = "tenant_conflict"
 	alertDeleteFailed   = "delete_incomplete"
 	alertProofRejected  = "proof_rejected"
+	alertClaimMismatch  = "claim_mismatch"
 )
 
 func (h *Hook) alert(ctx context.Context, alert, msg string, attrs ...any) {
@@ -152,7 +160,7 @@ func (h *Hook) Create(ctx context.Context, e cfnresource.Event) (cfnresource.Res
 	}
 	if gone {
 		h.log().WarnContext(ctx, "a Create CloudFormation already rolled back was delivered again: nothing done", "account", c.account)
-		return cfnresource.Result{}, errors.New("CloudFormation already rolled this request back: nothing was done")
+		return cfnresource.Result{}, rolledBackOr(registry.ErrRolledBack, "")
 	}
 	if c.kind == registry.Management {
 		return h.putManagement(ctx, c)
@@ -229,13 +237,14 @@ func (h *Hook) ensureKey(ctx context.Context, account string) error {
 }
 
 // retireKeysIfLast schedules the account's signing keys for deletion once no record of st stands
-// for a stack any more: no token for the account can be minted after that.
+// for a proven stack any more (a claim waiting for its proof keeps nothing alive: its proof makes a
+// key again): no token for the account can be minted after that.
 func (h *Hook) retireKeysIfLast(ctx context.Context, st registry.AccountState) {
 	if h.Keys == nil {
 		return
 	}
 	for _, o := range []*registry.Onboarding{st.Management, st.Gateway} {
-		if o != nil && o.Status.Live() && o.Status != registry.Pending {
+		if o != nil && (o.Status == registry.Registered || o.Status == registry.Unclaimed) {
 			return
 		}
 	}
@@ -243,6 +252,15 @@ func (h *Hook) retireKeysIfLast(ctx context.Context, st registry.AccountState) {
 	if err != nil && !errors.Is(err, issuer.ErrUnknownAccount) {
 		h.log().ErrorContext(ctx, "the account's signing keys were not retired", "account", st.AccountID, "error", err)
 	}
+}
+
+// rolledBackOr is the reason of a registry write that failed: the Create was rolled back meanwhile
+// (registry.ErrRolledBack, decided in the write's own transaction), or what.
+func rolledBackOr(err error, what string) error {
+	if errors.Is(err, registry.ErrRolledBack) {
+		return errors.New("CloudFormation already rolled this request back: nothing was done")
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // dependencyTimeout bounds each registry call on the Delete path, so one that hangs leaves time

@@ -93,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{
 		hook: &Hook{
 			Vendor: policy.DefaultVendor(), VendorAccountID: vendor, Registry: reg,
-			Provisioner: prov, Keys: keys, Prover: prover,
+			Provisioner: prov, Keys: keys, Prover: prover, RecheckDelay: time.Millisecond,
 			Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		},
 		reg: reg, sts: fs, prov: prov, keys: keys, prover: prover, logs: logs,
@@ -198,30 +198,50 @@ func (p *owningProvisioner) has(arn string) bool {
 	return p.existing[arn]
 }
 
-// fakeProver proves a gateway role unless told the role refuses; it makes the account's key first,
-// as the real proof does.
+// fakeProver proves a gateway role unless told the role refuses, and reads the tenant token the
+// account's role carries (tag); it makes the account's key first, as the real proof does.
 type fakeProver struct {
 	keys      *keysFake
 	mu        sync.Mutex
-	refuse    map[string]bool // account → the role refuses
+	refuse    map[string]bool   // account → the role refuses
+	tags      map[string]string // account → the token on its role's tag
 	transient bool
 	calls     []string
 }
 
-func (p *fakeProver) ProveRole(ctx context.Context, account, _ string, _ time.Duration) error {
+func (p *fakeProver) ProveRole(ctx context.Context, account, _ string, _ time.Duration) (RoleEvidence, error) {
 	if _, err := p.keys.CreateAccountKey(ctx, account); err != nil {
-		return err
+		return RoleEvidence{}, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls = append(p.calls, account)
 	switch {
 	case p.transient:
-		return errors.New("throttled")
+		return RoleEvidence{}, errors.New("throttled")
 	case p.refuse[account]:
-		return fmt.Errorf("%w: AccessDenied", ErrRoleRefused)
+		return RoleEvidence{}, fmt.Errorf("%w: AccessDenied", ErrRoleRefused)
 	}
-	return nil
+	if tok := p.tags[account]; tok != "" {
+		return RoleEvidence{TokenHash: registry.TokenHash(tok)}, nil
+	}
+	return RoleEvidence{}, nil
+}
+
+// tag sets the token the account's gateway role carries (its stack's TenantToken parameter).
+func (p *fakeProver) tag(account, token string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tags == nil {
+		p.tags = map[string]string{}
+	}
+	p.tags[account] = token
+}
+
+func (p *fakeProver) proofs() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.calls)
 }
 
 func (p *fakeProver) setRefuse(account string, refuse bool) {

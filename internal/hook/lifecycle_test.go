@@ -116,6 +116,7 @@ func TestACreateCloudFormationGaveUpOnDoesNothing(t *testing.T) {
 		t.Run(order, func(t *testing.T) {
 			f := newFixture(t)
 			tok := f.token(t, "acme")
+			f.prover.tag(acct, tok)
 			reg := &failingRegistry{Registry: f.hook.Registry, failing: true}
 			f.hook.Registry = reg
 			create := gwEvent(cfnresource.Create, map[string]any{"TenantToken": tok})
@@ -190,7 +191,9 @@ func TestTheTwoTemplatesNeverDestroyEachOther(t *testing.T) {
 	t.Run("gateway registered, then the management stack", func(t *testing.T) {
 		f := newFixture(t)
 		f.pending(t) // the link was issued before the gateway stack was deployed
-		_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": f.token(t, "tenant-1")}))
+		tok := f.token(t, "tenant-1")
+		f.prover.tag(acct, tok)
+		_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": tok}))
 		require.NoError(t, err)
 		f.prov.existing = map[string]bool{} // the gateway stack's providers, made by CloudFormation
 		for _, arn := range v.ProviderARNs(target) {
@@ -282,6 +285,12 @@ func TestLooseFieldsAreRefused(t *testing.T) {
 			"is not a CloudFormation stack ARN"},
 		"another ResourceType": {gw(func(e *cfnresource.Event) { e.ResourceType = "AWS::CloudFormation::CustomResource" }),
 			"ResourceType"},
+		"another region": {gw(func(e *cfnresource.Event) {
+			e.StackID = "arn:aws:cloudformation:eu-west-1:111122223333:stack/doit-support-gateway/cccc"
+		}), "deploy it in us-east-1"},
+		"a region that does not exist": {gw(func(e *cfnresource.Event) {
+			e.StackID = "arn:aws:cloudformation:zz-north-9:111122223333:stack/doit-support-gateway/cccc"
+		}), "deploy it in us-east-1"},
 		"RoleArn in another partition": {gw(func(e *cfnresource.Event) {
 			e.ResourceProperties["RoleArn"] = "arn:aws-us-gov:iam::111122223333:role/DoiT-Support-Gateway"
 		}), "partitions disagree"},
@@ -300,7 +309,7 @@ func TestLooseFieldsAreRefused(t *testing.T) {
 
 	// the deployment can serve other partitions when configured to
 	f := newFixture(t)
-	f.hook.Partitions = []string{"aws", "aws-cn"}
+	f.hook.Partitions, f.hook.Regions = []string{"aws", "aws-cn"}, []string{"us-east-1", "cn-north-1"}
 	cn := gwEvent(cfnresource.Create, nil)
 	cn.StackID = "arn:aws-cn:cloudformation:cn-north-1:111122223333:stack/doit-support-gateway/cccc"
 	cn.ResourceProperties["RoleArn"] = "arn:aws-cn:iam::111122223333:role/DoiT-Support-Gateway"

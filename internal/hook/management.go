@@ -60,8 +60,12 @@ func (h *Hook) putManagement(ctx context.Context, c claim) (cfnresource.Result, 
 		ExternalID: p.ExternalID, BoundaryARN: h.Vendor.BoundaryARN(c.target),
 		Features: policy.Features{Runbooks: p.Runbooks, Diagnostic: p.DiagnosticTool}, TemplateVersion: p.TemplateVersion,
 		Owned: append([]string{}, m.Owned...)}
+	// A Create, or an Update of a resource made from seed 000's template (its physical ID is not
+	// ours): either makes the registration, and a failure must leave nothing behind, because the
+	// rollback has nothing to undo (a failed Create's marker, a seed stack that asks for nothing).
+	creates := c.e.RequestType == cfnresource.Create || c.e.PhysicalResourceID != h.physicalID(registry.Management, c.account)
 	applyCtx, cancel := ctx, context.CancelFunc(func() {})
-	if c.e.RequestType == cfnresource.Create {
+	if creates {
 		// Keep time to undo a failed Create before the watchdog answers: once the invocation has
 		// answered, Lambda may freeze the process, and the rollback's Delete does nothing.
 		applyCtx, cancel = withUndoReserve(ctx)
@@ -77,13 +81,13 @@ func (h *Hook) putManagement(ctx context.Context, c claim) (cfnresource.Result, 
 		err = h.registerManagement(ctx, c)
 	}
 	if err != nil {
-		if c.e.RequestType == cfnresource.Create && len(created) > 0 {
+		if creates && len(created) > 0 {
 			acct.Owned = created // only what this request made: an unregistered leftover would be orphaned
 			h.undo(ctx, acct)
 		}
 		var notOwned *gateway.NotOwnedError
 		if errors.As(err, &notOwned) {
-			return cfnresource.Result{}, h.otherTemplateError(registry.Gateway)
+			return cfnresource.Result{}, h.notOwnedError(m.Leftovers, notOwned.ARNs)
 		}
 		return cfnresource.Result{}, err
 	}
@@ -113,7 +117,8 @@ func (h *Hook) checkManagementClaim(ctx context.Context, st registry.AccountStat
 }
 
 // own records arns as the vendor's on the account's management record before they are created,
-// while the record still holds this claim's ExternalId.
+// while the record still holds this claim's ExternalId (and, for a Create, while CloudFormation has
+// not rolled it back).
 func (h *Hook) own(ctx context.Context, c claim, externalID string, arns []string) error {
 	_, err := h.Registry.Update(ctx, c.account, func(st registry.AccountState) (registry.Writes, error) {
 		m := st.Management
@@ -123,12 +128,21 @@ func (h *Hook) own(ctx context.Context, c claim, externalID string, arns []strin
 		}
 		upd := *m
 		upd.Owned = mergeARNs(m.Owned, arns)
-		return registry.Writes{Management: &upd}, nil
+		return registry.Writes{Management: &upd, NotRolledBack: c.createMarker()}, nil
 	})
 	if err != nil {
-		return fmt.Errorf("the registry could not be updated, try again: %w", err)
+		return rolledBackOr(err, "the registry could not be updated, try again")
 	}
 	return nil
+}
+
+// createMarker is the FailedCreateID of a Create claim ("" for others): writes for it require that
+// CloudFormation has not rolled it back.
+func (c claim) createMarker() string {
+	if c.e.RequestType != cfnresource.Create {
+		return ""
+	}
+	return cfnresource.FailedCreateID(c.e)
 }
 
 // registerManagement records the proven registration, owned by this resource of this stack.
@@ -149,10 +163,10 @@ func (h *Hook) registerManagement(ctx context.Context, c claim) error {
 		upd.BoundaryARN = h.Vendor.BoundaryARN(c.target)
 		upd.Runbooks, upd.DiagnosticTool, upd.TemplateVersion = p.Runbooks, p.DiagnosticTool, p.TemplateVersion
 		upd.LastRequestID, upd.Leftovers = c.e.RequestID, nil
-		return registry.Writes{Management: &upd}, nil
+		return registry.Writes{Management: &upd, NotRolledBack: c.createMarker()}, nil
 	})
 	if err != nil && !errors.Is(err, registry.ErrNoPendingOnboarding) && !errors.Is(err, registry.ErrExternalIDMismatch) && !isCustomerReason(err) {
-		return fmt.Errorf("the registration could not be recorded, try again: %w", err)
+		return rolledBackOr(err, "the registration could not be recorded, try again")
 	}
 	return err
 }
@@ -241,7 +255,7 @@ func sameManagementRecord(m registry.Onboarding, c claim, boundary string) bool 
 // back; a new registration needs a new onboarding (or a new claim).
 func deregistered(o registry.Onboarding, requestID string) *registry.Onboarding {
 	o.Status, o.ExternalID, o.TokenHash, o.LastRequestID = registry.Deregistered, "", "", requestID
-	o.RecheckAfter, o.ClaimMarker = time.Time{}, ""
+	o.RecheckAfter, o.ClaimMarker, o.ProofDue = time.Time{}, "", false
 	return &o
 }
 
@@ -274,6 +288,20 @@ func (h *Hook) undo(ctx context.Context, acct ManagedAccount) {
 	if err := h.Provisioner.Remove(ctx, acct); err != nil {
 		h.log().ErrorContext(ctx, "a failed Create could not remove what it made", "account", acct.AccountID, "error", err)
 	}
+}
+
+// notOwnedError is the reason a management stack gets when resources it would manage exist without
+// the vendor having created them: left behind by an earlier registration (the registry says so), or
+// made by the support-gateway stack.
+func (h *Hook) notOwnedError(leftovers, unowned []string) error {
+	for _, arn := range unowned {
+		if slices.Contains(leftovers, arn) {
+			return customerReason(fmt.Sprintf("%s's support role, policy or identity providers from an earlier registration are still in "+
+				"this account (%s could not remove them when that stack was deleted): delete them, or ask %s support to, then retry",
+				h.Vendor.Name, h.Vendor.Name, h.Vendor.Name))
+		}
+	}
+	return h.otherTemplateError(registry.Gateway)
 }
 
 // otherTemplateError refuses a stack of one template in an account the other template's stack is

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/supportaccess/gateway/internal/awsx"
 	"github.com/supportaccess/gateway/internal/issuer"
@@ -17,16 +19,25 @@ import (
 // A gateway claim names a role; the backend proves it genuine the only way that proves it: it
 // mints a token for the account with the account's own key (published first, since STS fetches the
 // JWKS from the issuer host) and assumes the claimed role with it, through STS, with a session
-// policy that denies everything. STS admits it only if the account has the vendor's identity
-// provider for this issuer with this account's audience, and the role trusts it: what the customer's
-// gateway stack deploys, and nothing a forged event can make.
+// policy that allows only reading that role. STS admits it only if the account has the vendor's
+// identity provider for this issuer with this account's audience, and the role trusts it: what the
+// customer's gateway stack deploys, and nothing a forged event can make. In that session the backend
+// reads the role's TenantToken tag, which the account's stack set from its own parameter: the
+// account's word on its organization, where an event's token is only a claim.
 
-// RoleProver proves a gateway role genuine. ProveRole returns nil when it is, an error wrapping
-// ErrRoleRefused when STS keeps refusing it past the budget (the role does not exist, or does not
-// trust the vendor's issuer for this account), and any other error when the proof could not be made
-// (throttling, the vendor's own KMS or publishing): the claim then stays pending.
+// RoleEvidence is what a proof found in the customer's account.
+type RoleEvidence struct {
+	// TokenHash is registry.TokenHash of the token on the role's TenantTokenTag; "" when it has none.
+	TokenHash string
+}
+
+// RoleProver proves a gateway role genuine. ProveRole returns what it read on success; an error
+// wrapping ErrRoleRefused when STS kept refusing the role for the whole budget (it does not exist,
+// or does not trust the vendor's issuer for this account); any other error when the proof could not
+// be made (throttling, the vendor's own KMS or publishing, an invocation ending before the budget
+// did): the claim then stays pending.
 type RoleProver interface {
-	ProveRole(ctx context.Context, account, roleARN string, budget time.Duration) error
+	ProveRole(ctx context.Context, account, roleARN string, budget time.Duration) (RoleEvidence, error)
 }
 
 // ErrRoleRefused means STS refused the claimed role the proof's token, for good.
@@ -48,11 +59,20 @@ type WebIdentitySTS interface {
 
 var _ WebIdentitySTS = (*sts.Client)(nil)
 
+// RoleReader reads a role (iam:GetRole), as the proof's session in the customer's account.
+type RoleReader interface {
+	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+}
+
+var _ RoleReader = (*iam.Client)(nil)
+
 // WebIdentityProver proves a role with a token of the account's own issuer.
 type WebIdentityProver struct {
-	Vendor  policy.Vendor
-	Issuer  Minter
-	STS     WebIdentitySTS
+	Vendor policy.Vendor
+	Issuer Minter
+	STS    WebIdentitySTS
+	// IAM returns an IAM client that uses the given credentials (the proof's session).
+	IAM     func(aws.CredentialsProvider) RoleReader
 	Backoff awsx.Backoff // zero: awsx.DefaultBackoff
 }
 
@@ -62,19 +82,26 @@ var _ RoleProver = (*WebIdentityProver)(nil)
 // name in the account, and the customer's CloudTrail shows the session as <vendor>-registration-check.
 const proofEngineer = "registration-check"
 
-// ProveRole creates (and publishes) the account's key if it has none, then assumes roleARN with a
-// token of the account's issuer, retrying the refusals that mean "not propagated yet" (a role or
-// identity provider created seconds ago, a JWKS just published) within budget.
-func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN string, budget time.Duration) error {
+// ProveRole creates (and publishes) the account's key if it has none, assumes roleARN with a token
+// of the account's issuer, retrying the refusals that mean "not propagated yet" (a role or identity
+// provider created seconds ago, a JWKS just published) within budget, and reads the role's tenant
+// token tag in that session.
+func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN string, budget time.Duration) (RoleEvidence, error) {
 	if _, err := p.Issuer.CreateAccountKey(ctx, account); err != nil {
-		return fmt.Errorf("creating the account's signing key: %w", err)
+		return RoleEvidence{}, fmt.Errorf("creating the account's signing key: %w", err)
 	}
 	backoff := p.Backoff
 	if backoff == (awsx.Backoff{}) {
 		backoff = awsx.DefaultBackoff
 	}
-	deny := policy.DenyAllSessionPolicy().JSON()
+	target := policy.Target{Partition: "aws", AccountID: account}
+	if a, err := parseARN(roleARN); err == nil {
+		target.Partition = a.Partition
+	}
+	session := p.Vendor.ProofSessionPolicy(target).JSON()
 	claims := issuer.Claims{Engineer: proofEngineer, Environment: proofEngineer, Lifetime: issuer.MaxTokenLifetime}
+	start := time.Now()
+	var out *sts.AssumeRoleWithWebIdentityOutput
 	err := awsx.Retry(ctx, budget, backoff, refusedByTrust, func(ctx context.Context) error {
 		token, err := p.Issuer.Mint(ctx, account, claims)
 		if errors.Is(err, issuer.ErrNoSubjectKey) { // the vendor's first proof: make the one subject key
@@ -85,19 +112,40 @@ func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN stri
 		if err != nil {
 			return fmt.Errorf("minting the proof's token: %w", err)
 		}
-		_, err = p.STS.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		out, err = p.STS.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
 			RoleArn:          aws.String(roleARN),
 			RoleSessionName:  aws.String(p.Vendor.Name + "-" + proofEngineer),
 			WebIdentityToken: aws.String(token),
 			DurationSeconds:  aws.Int32(int32(awsx.SessionDuration / time.Second)),
-			Policy:           aws.String(deny), // the session can do nothing: it only proves the trust
+			Policy:           aws.String(session), // the session can only read the role
 		})
 		return err
 	})
 	if refusedByTrust(err) {
-		return fmt.Errorf("%w: %w", ErrRoleRefused, err)
+		if deadline, ok := ctx.Deadline(); ok && deadline.Before(start.Add(budget)) {
+			// The invocation ended before the budget did: not refused for good, only not yet proven.
+			return RoleEvidence{}, fmt.Errorf("the proof was cut short before its %s budget: %w", budget, err)
+		}
+		return RoleEvidence{}, fmt.Errorf("%w: %w", ErrRoleRefused, err)
 	}
-	return err
+	if err != nil {
+		return RoleEvidence{}, err
+	}
+	if out.Credentials == nil {
+		return RoleEvidence{}, errors.New("STS returned no credentials for the proof's session")
+	}
+	c := out.Credentials
+	reader := p.IAM(credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)))
+	role, err := reader.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(p.Vendor.GatewayRoleName())})
+	if err != nil {
+		return RoleEvidence{}, fmt.Errorf("reading the role's %s tag: %w", p.Vendor.TenantTokenTag(), err)
+	}
+	for _, tag := range role.Role.Tags {
+		if aws.ToString(tag.Key) == p.Vendor.TenantTokenTag() && aws.ToString(tag.Value) != "" {
+			return RoleEvidence{TokenHash: registry.TokenHash(aws.ToString(tag.Value))}, nil
+		}
+	}
+	return RoleEvidence{}, nil
 }
 
 // refusedByTrust reports STS refusing the role or the token: AccessDenied (no such role, or its
@@ -121,7 +169,9 @@ func (h *Hook) proofBudget() time.Duration {
 	return awsx.PropagationBudget
 }
 
-// unprovenBudget names the pace of proofs for claims without a tenant token.
+// Paces. A proof costs the vendor a KMS key (kept 7 days once retired) and an STS call; anyone can
+// ask for one. Claims without a token share one budget; claims naming a tenant are paced per tenant,
+// so no tenant's burst waits behind another's, nor behind the token-less ones.
 const unprovenBudget = "unproven-gateway-claims"
 
 func (h *Hook) unprovenPerHour() int {
@@ -131,71 +181,173 @@ func (h *Hook) unprovenPerHour() int {
 	return 100
 }
 
+func (h *Hook) tenantPerHour() int {
+	if h.TenantClaimsPerHour > 0 {
+		return h.TenantClaimsPerHour
+	}
+	return 1000
+}
+
+// take takes one proof from the pace of the claim's tenant ("" for token-less claims); ok false
+// means wait until next.
+func (h *Hook) take(ctx context.Context, tenant string) (ok bool, next time.Time, err error) {
+	if tenant == "" {
+		return h.Registry.Take(ctx, unprovenBudget, h.unprovenPerHour(), time.Hour)
+	}
+	return h.Registry.Take(ctx, "tenant-claims#"+registry.TokenHash(tenant), h.tenantPerHour(), time.Hour)
+}
+
 // retryAfter is when a proof that could not be made is due again.
 const retryAfter = 5 * time.Minute
 
-// Prove proves the account's pending gateway claim, if it has one, and records the outcome:
-// REGISTERED (with a tenant) or UNCLAIMED once proven; REJECTED, with the account's keys retired if
-// nothing else of the account is live, once STS refuses the role for good; still pending, due again
-// later, otherwise. Claims without a tenant token are paced (UnprovenPerHour); a claim over the pace
-// waits in the queue (supportctl claims prove). Safe to run concurrently and repeatedly.
+// recheckWindow is how long after a Delete that proved nothing the role is checked again before the
+// Delete is taken not to be the stack's (CloudFormation deletes the role within minutes).
+const recheckWindow = time.Hour
+
+// queued is the reason of a claim waiting for the pace.
+const queued = "queued: proofs are made at a bounded pace"
+
+// Prove proves the account's gateway role, if a proof is due, and records what it found:
+//
+//   - the role refused, for a claim never proven: REJECTED, the account's keys retired if nothing
+//     else of the account is registered; for a registration proven before (a re-check): the role is
+//     gone, the registration ends;
+//   - the role admitted the account's token: the account is bound to the tenant the role's tag names
+//     (REGISTERED), or to none (UNCLAIMED); a tag naming another tenant than the account is bound to
+//     is a proven conflict (recorded; the account unusable until an operator decides);
+//   - the proof could not be made: still due, later.
+//
+// Proofs are paced; one over the pace waits in the queue (supportctl sweep). Safe to run concurrently
+// and repeatedly: an outcome is recorded only on the record it proved, unchanged.
 func (h *Hook) Prove(ctx context.Context, account string) {
 	st, err := h.Registry.Account(ctx, account)
 	if err != nil {
-		h.log().ErrorContext(ctx, "proof: the registry could not be read; the claim stays pending", "account", account, "error", err)
+		h.log().ErrorContext(ctx, "proof: the registry could not be read; the proof stays due", "account", account, "error", err)
 		return
 	}
 	g := st.Gateway
-	if g == nil || g.Status != registry.PendingProof {
+	if g == nil || !g.Status.Live() || !g.ProofDue {
 		return
 	}
 	claimed := *g
 	if h.Prover == nil {
-		h.recordProof(ctx, claimed, registry.PendingProof, "no issuer is configured to prove the role", time.Time{}, false)
+		h.recordProof(ctx, claimed, func(o *registry.Onboarding) { o.Proof.Reason = "no issuer is configured to prove the role" }, false)
 		return
 	}
-	if claimed.Tenant == "" {
-		ok, next, err := h.Registry.Take(ctx, unprovenBudget, h.unprovenPerHour(), time.Hour)
-		if err != nil {
-			h.recordProof(ctx, claimed, registry.PendingProof, "the proof queue could not be read", h.now().Add(retryAfter), false)
-			return
+	ok, next, err := h.take(ctx, claimed.ClaimTenant)
+	if err != nil || !ok {
+		if err == nil {
+			h.log().InfoContext(ctx, "proof queued: the pace is reached", "account", account, "next", next)
+		} else {
+			next = h.now().Add(retryAfter)
 		}
-		if !ok {
-			h.log().InfoContext(ctx, "proof queued: the pace of claims without a tenant token is reached", "account", account, "next", next)
-			h.recordProof(ctx, claimed, registry.PendingProof, "queued: claims without a tenant token are proven at a bounded pace", next, false)
-			return
-		}
+		h.recordProof(ctx, claimed, func(o *registry.Onboarding) { o.Proof.Reason, o.Proof.NextAt = queued, next }, false)
+		return
 	}
-	err = h.Prover.ProveRole(ctx, account, claimed.RoleARN, h.proofBudget())
+	ev, err := h.Prover.ProveRole(ctx, account, claimed.RoleARN, h.proofBudget())
 	switch {
-	case err == nil:
-		status := registry.Unclaimed
-		if claimed.Tenant != "" {
-			status = registry.Registered
-		}
-		h.log().InfoContext(ctx, "gateway role proven", "account", account, "status", status)
-		h.recordProof(ctx, claimed, status, "", time.Time{}, true)
-	case errors.Is(err, ErrRoleRefused):
+	case errors.Is(err, ErrRoleRefused) && claimed.Status == registry.PendingProof:
 		h.alert(ctx, alertProofRejected, "gateway claim rejected: its role refused the account's own token", "account", account, "error", err)
-		if st, ok := h.recordProof(ctx, claimed, registry.Rejected, "the role "+claimed.RoleARN+" does not exist, or does not trust "+
-			h.Vendor.Name+"'s identity providers for this account", time.Time{}, true); ok {
+		if st, ok := h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+			o.Status, o.ProofDue, o.RecheckAfter = registry.Rejected, false, time.Time{}
+			o.Proof.Reason = "the role " + claimed.RoleARN + " does not exist, or does not trust " + h.Vendor.Name +
+				"'s identity providers for this account"
+		}, true); ok {
 			h.retireKeysIfLast(ctx, st)
 		}
+	case errors.Is(err, ErrRoleRefused):
+		h.log().InfoContext(ctx, "proof: the role is gone; the registration ends", "account", account)
+		if st, ok := h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+			*o = *deregistered(*o, "proof")
+			o.Proof.Reason = "the role is gone"
+		}, true); ok {
+			h.retireKeysIfLast(ctx, st)
+		}
+	case err != nil:
+		h.log().WarnContext(ctx, "proof could not be made; it stays due", "account", account, "error", err)
+		h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+			o.Proof.Reason, o.Proof.NextAt = "the proof could not be made yet: "+err.Error(), h.now().Add(retryAfter)
+		}, true)
 	default:
-		h.log().WarnContext(ctx, "proof could not be made; the claim stays pending", "account", account, "error", err)
-		h.recordProof(ctx, claimed, registry.PendingProof, "the proof could not be made yet: "+err.Error(), h.now().Add(retryAfter), true)
+		h.bind(ctx, st, claimed, ev)
 	}
 }
 
-// recordProof writes a proof's outcome on the gateway record, if it still is the claim that was
-// proven (same owner and role, still pending); attempted says STS was asked. ok reports it was
-// written.
-func (h *Hook) recordProof(ctx context.Context, claimed registry.Onboarding, status registry.Status, reason string, next time.Time, attempted bool) (registry.AccountState, bool) {
+// bind records a successful proof: the account is bound to the tenant the role's tag names.
+func (h *Hook) bind(ctx context.Context, st registry.AccountState, claimed registry.Onboarding, ev RoleEvidence) {
+	account := claimed.AccountID
+	tenant, known := "", false
+	if ev.TokenHash != "" {
+		var err error
+		if tenant, known, err = h.Registry.ResolveTokenHash(ctx, ev.TokenHash); err != nil {
+			h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+				o.Proof.Reason, o.Proof.NextAt = "the proof could not be recorded yet: "+err.Error(), h.now().Add(retryAfter)
+			}, true)
+			return
+		}
+	}
+	if claimed.ClaimTenant != tenant {
+		h.alert(ctx, alertClaimMismatch, "a gateway claim named another organization than the account's own role does: the role decides",
+			"account", account)
+	}
+	reason := ""
+	if ev.TokenHash != "" && !known {
+		reason = "the role's " + h.Vendor.TenantTokenTag() + " tag is not a token " + h.Vendor.Name + " issued (or it was revoked): the account stays unclaimed"
+	}
+	var bound string
+	if m := st.Management; m != nil && (m.Status == registry.Pending || m.Status == registry.Registered) {
+		bound = m.Tenant
+	}
+	conflict := known && bound != "" && bound != tenant
+	if conflict {
+		h.alert(ctx, alertTenantConflict, "the account's own role names another organization than the one it is bound to: conflict recorded",
+			"account", account)
+		reason = "the role names another organization than the one the account is bound to: " + h.Vendor.Name + " support resolves it"
+	}
+	recheckOver := !claimed.RecheckAfter.IsZero() && h.now().Sub(claimed.RecheckAfter) > recheckWindow
+	st, written := h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+		o.Status, o.Tenant, o.TokenHash = registry.Unclaimed, "", ""
+		if known && !conflict {
+			o.Status, o.Tenant, o.TokenHash = registry.Registered, tenant, ev.TokenHash
+		}
+		o.Proof.Reason = reason
+		o.ProofDue = !claimed.RecheckAfter.IsZero() && !recheckOver // a re-check goes on until the window ends
+		if o.ProofDue {
+			o.Proof.NextAt = h.now().Add(retryAfter)
+		}
+		if recheckOver {
+			o.RecheckAfter = time.Time{}
+		}
+	}, true)
+	if !written {
+		return
+	}
+	if conflict && st.Conflict == nil {
+		if _, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
+			if st.Conflict != nil {
+				return registry.Writes{}, nil
+			}
+			return registry.Writes{Conflict: &registry.Conflict{Tenant: bound, Claimant: tenant, Kind: registry.Gateway,
+				StackID: claimed.StackID, RequestID: claimed.LastRequestID}}, nil
+		}); err != nil {
+			h.log().ErrorContext(ctx, "proof: the conflict was not recorded", "account", account, "error", err)
+		}
+	}
+	if recheckOver {
+		h.alert(ctx, alertUnprovenDelete, "re-check: the role is still there long after a Delete; the Delete was not its stack's, the registration stands",
+			"account", account)
+	}
+	h.log().InfoContext(ctx, "gateway role proven", "account", account, "status", st.Gateway.Status)
+}
+
+// recordProof applies a proof's outcome (edit) to the gateway record, if it is still the record that
+// was proven (same version); attempted says STS was asked. ok reports it was written.
+func (h *Hook) recordProof(ctx context.Context, claimed registry.Onboarding, edit func(*registry.Onboarding), attempted bool) (registry.AccountState, bool) {
 	written := false
 	st, err := h.Registry.Update(ctx, claimed.AccountID, func(st registry.AccountState) (registry.Writes, error) {
 		g := st.Gateway
-		if g == nil || g.Status != registry.PendingProof || g.Owner != claimed.Owner || g.RoleARN != claimed.RoleARN {
-			return registry.Writes{}, nil // claimed again meanwhile: that claim gets its own proof
+		if g == nil || g.Version != claimed.Version {
+			return registry.Writes{}, nil // claimed again meanwhile: that claim asks for its own proof
 		}
 		upd := *g
 		proof := registry.ProofState{}
@@ -204,102 +356,47 @@ func (h *Hook) recordProof(ctx context.Context, claimed registry.Onboarding, sta
 		}
 		if attempted {
 			proof.Attempts++
-			proof.LastAt = h.now()
+			proof.LastAt, proof.NextAt = h.now(), time.Time{}
 		}
-		proof.Reason, proof.NextAt = reason, next
-		upd.Status, upd.Proof = status, &proof
+		upd.Proof = &proof
+		edit(&upd)
 		written = true
 		return registry.Writes{Gateway: &upd}, nil
 	})
 	if err != nil {
-		h.log().ErrorContext(ctx, "proof: the outcome was not recorded", "account", claimed.AccountID, "status", status, "error", err)
+		h.log().ErrorContext(ctx, "proof: the outcome was not recorded", "account", claimed.AccountID, "error", err)
 		return st, false
 	}
 	return st, written
 }
 
-// recheckBudget is how long one re-check retries a refusal: the role was proven before, so a
-// refusal that lasts means it is gone.
-const recheckBudget = 10 * time.Second
+// recheckDelay is how long a Delete's follow-up waits before its one check: CloudFormation deletes
+// the role once the hook has answered.
+const recheckDelay = 5 * time.Second
 
-// recheckWindow is how long after a Delete a re-check waits for the role to go before deciding the
-// Delete was not the stack's.
-const recheckWindow = time.Hour
-
-// startRecheck asks for the account's token-less gateway registration to be checked again, and
-// returns the follow-up that does it.
+// startRecheck asks for the account's gateway role to be proven again from now on (a Delete that
+// proved nothing), and returns the follow-up that makes one check, paced, after a short wait; the
+// sweep makes the others until the role is gone or recheckWindow has passed.
 func (h *Hook) startRecheck(ctx context.Context, st registry.AccountState) func(context.Context) {
 	g := *st.Gateway
-	if g.RecheckAfter.IsZero() {
-		g.RecheckAfter = h.now()
-		if _, err := h.Registry.Save(ctx, st, registry.Writes{Gateway: &g}); err != nil {
-			h.log().ErrorContext(ctx, "delete: the re-check was not recorded", "account", st.AccountID, "error", err)
-		}
+	g.RecheckAfter, g.ProofDue = h.now(), true
+	if _, err := h.Registry.Save(ctx, st, registry.Writes{Gateway: &g}); err != nil {
+		h.log().ErrorContext(ctx, "delete: the re-check was not recorded", "account", st.AccountID, "error", err)
+		return nil
 	}
-	h.log().InfoContext(ctx, "delete of a registration without a tenant token: its role is checked again, and the registration ends once it is gone",
+	h.log().InfoContext(ctx, "delete that proved nothing: the role is checked again, and the registration ends once it is gone",
 		"account", st.AccountID)
 	account := st.AccountID
-	return func(ctx context.Context) { h.Recheck(ctx, account) }
-}
-
-// Recheck proves a token-less gateway registration's role again until STS refuses it (the
-// stack's role is gone: CloudFormation deletes it right after the hook), then ends the
-// registration; it gives up when ctx ends, leaving the re-check to the next sweep.
-func (h *Hook) Recheck(ctx context.Context, account string) {
-	wait := 2 * time.Second
-	for {
-		st, err := h.Registry.Account(ctx, account)
-		if err != nil {
-			h.log().ErrorContext(ctx, "re-check: the registry could not be read", "account", account, "error", err)
-			return
-		}
-		g := st.Gateway
-		if g == nil || !g.Status.Live() || g.RecheckAfter.IsZero() || g.Tenant != "" || h.Prover == nil {
-			return
-		}
-		err = h.Prover.ProveRole(ctx, account, g.RoleARN, recheckBudget)
-		if err == nil && h.now().Sub(g.RecheckAfter) > recheckWindow {
-			// CloudFormation deletes the role within minutes of the hook's Delete: a role still there
-			// an hour later means the Delete was not its stack's. The registration stands.
-			_, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
-				cur := st.Gateway
-				if cur == nil || cur.Version != g.Version {
-					return registry.Writes{}, nil
-				}
-				upd := *cur
-				upd.RecheckAfter = time.Time{}
-				return registry.Writes{Gateway: &upd}, nil
-			})
-			if err == nil {
-				h.alert(ctx, alertUnprovenDelete, "re-check: the role is still there long after a Delete; the Delete was not its stack's, the registration stands",
-					"account", account)
-			}
-			return
-		}
-		if errors.Is(err, ErrRoleRefused) {
-			_, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
-				cur := st.Gateway
-				if cur == nil || cur.Version != g.Version {
-					return registry.Writes{}, nil
-				}
-				return registry.Writes{Gateway: deregistered(*cur, "recheck")}, nil
-			})
-			if err != nil {
-				h.log().ErrorContext(ctx, "re-check: the deregistration was not recorded", "account", account, "error", err)
-				return
-			}
-			h.log().InfoContext(ctx, "re-check: the role is gone; registration ended", "account", account)
-			if st, err := h.Registry.Account(ctx, account); err == nil {
-				h.retireKeysIfLast(ctx, st)
-			}
-			return
+	return func(ctx context.Context) {
+		delay := recheckDelay
+		if h.RecheckDelay > 0 {
+			delay = h.RecheckDelay
 		}
 		select {
 		case <-ctx.Done():
-			h.log().InfoContext(ctx, "re-check: the role is still there; left for the next sweep", "account", account)
 			return
-		case <-time.After(wait):
+		case <-time.After(delay):
 		}
-		wait = min(wait*2, 30*time.Second)
+		h.Prove(ctx, account)
 	}
 }

@@ -147,34 +147,25 @@ func managedAccount(o registry.Onboarding) (ManagedAccount, error) {
 		TemplateVersion: o.TemplateVersion, Owned: append([]string{}, o.Owned...)}, nil
 }
 
-// Sweep does what the hook left for later: it proves the gateway claims whose proof is due (queued
-// by the pace, or after a proof that could not be made), and re-checks the registrations a Delete
-// asked to re-check. It prints one line per account it looked at.
+// Sweep does what the hook left for later: it proves the gateway roles whose proof is due (claims
+// queued by the pace or whose proof could not be made, registrations a Delete asked to re-check). It
+// prints one line per account it looked at.
 func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 	l, ok := h.Registry.(Lister)
 	if !ok {
 		return errors.New("the registry cannot list registrations")
 	}
 	var errs []error
-	for _, status := range []registry.Status{registry.PendingProof, registry.Unclaimed} {
+	for _, status := range []registry.Status{registry.PendingProof, registry.Unclaimed, registry.Registered} {
 		all, err := l.ListByStatus(ctx, status)
 		if err != nil {
 			return err
 		}
 		for _, o := range all {
-			if o.Kind != registry.Gateway {
+			if o.Kind != registry.Gateway || !o.ProofDue || (o.Proof != nil && o.Proof.NextAt.After(h.now())) {
 				continue
 			}
-			switch {
-			case !o.RecheckAfter.IsZero():
-				rctx, cancel := context.WithTimeout(ctx, recheckBudget*2)
-				h.Recheck(rctx, o.AccountID)
-				cancel()
-			case o.Status == registry.PendingProof && (o.Proof == nil || !o.Proof.NextAt.After(h.now())):
-				h.Prove(ctx, o.AccountID)
-			default:
-				continue
-			}
+			h.Prove(ctx, o.AccountID)
 			st, err := h.Registry.Account(ctx, o.AccountID)
 			if err != nil || st.Gateway == nil {
 				errs = append(errs, fmt.Errorf("account %s: reading the outcome: %w", o.AccountID, err))

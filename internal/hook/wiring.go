@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -23,9 +24,11 @@ type Settings struct {
 	VendorAccountID   string
 	Table             string   // the registry's DynamoDB table (the issuer's key records live there too)
 	Partitions        []string // nil: aws
+	Regions           []string // nil: us-east-1
 	SignerRoleARN     string   // "": no issuer, no signing keys, gateway claims never proven
 	IssuerBucket      string   // where the issuer's documents are published; required with SignerRoleARN
 	UnprovenPerHour   int
+	TenantPerHour     int
 	Budget            time.Duration // IAM propagation budget
 	Thumbprints       []string
 	SkipNegativeProbe bool // only where STS ignores trust policies
@@ -45,14 +48,15 @@ func New(cfg aws.Config, s Settings) (*Hook, *Reconciling, error) {
 	db := dynamodb.NewFromConfig(cfg)
 	stsClient := sts.NewFromConfig(cfg)
 	h := &Hook{
-		Vendor:          s.Vendor,
-		VendorAccountID: s.VendorAccountID,
-		Partitions:      s.Partitions,
-		Registry:        &registry.Registry{DB: db, Table: s.Table},
-		Provisioner:     p,
-		UnprovenPerHour: s.UnprovenPerHour,
-		ProofBudget:     s.Budget,
-		Logger:          s.Logger,
+		Vendor:              s.Vendor,
+		VendorAccountID:     s.VendorAccountID,
+		Partitions:          s.Partitions,
+		Registry:            &registry.Registry{DB: db, Table: s.Table},
+		Provisioner:         p,
+		UnprovenPerHour:     s.UnprovenPerHour,
+		TenantClaimsPerHour: s.TenantPerHour,
+		ProofBudget:         s.Budget,
+		Logger:              s.Logger,
 	}
 	if s.SignerRoleARN == "" {
 		return h, p, nil
@@ -66,6 +70,11 @@ func New(cfg aws.Config, s Settings) (*Hook, *Reconciling, error) {
 		return nil, nil, fmt.Errorf("configuring the issuer: %w", err)
 	}
 	h.Keys = iss
-	h.Prover = &WebIdentityProver{Vendor: s.Vendor, Issuer: iss, STS: stsClient}
+	h.Prover = &WebIdentityProver{Vendor: s.Vendor, Issuer: iss, STS: stsClient,
+		IAM: func(creds aws.CredentialsProvider) RoleReader {
+			c := cfg.Copy()
+			c.Credentials = creds
+			return iam.NewFromConfig(c)
+		}}
 	return h, p, nil
 }

@@ -84,6 +84,17 @@ func (v Vendor) GatewayRoleName() string { return v.Name + "-Support-Gateway" }
 // use it in their own resource policies.
 func (v Vendor) SessionTagKey() string { return v.Name + "Environment" }
 
+// TenantTokenTag is the tag the support-gateway template puts on its role with the stack's
+// TenantToken: the account's own statement of the organization it belongs to, which the backend
+// reads when it proves the role (an event's token is only a claim; the role's tag is set by whoever
+// deploys the account's stack).
+func (v Vendor) TenantTokenTag() string { return v.Name + "TenantToken" }
+
+// TenantTokenPattern is what a TenantToken parameter admits: empty, or the characters an IAM tag
+// value allows (the token goes on the role's tag), at most 256 of them. The vendor issues
+// "tt-" and 64 hex digits.
+const TenantTokenPattern = `^[A-Za-z0-9._:/=+@-]{0,256}$`
+
 // ManagedByTag is the value of the ManagedBy tag on everything the vendor's templates and
 // provisioner create.
 func (v Vendor) ManagedByTag() string { return strings.ToLower(v.Name) + "-support-gateway" }

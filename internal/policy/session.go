@@ -57,10 +57,12 @@ func (s SessionPolicy) Size() int {
 	return n
 }
 
-// DenyAllSessionPolicy is the session policy of the backend's proof that a gateway role is genuine:
-// the session exists only to show the role's trust admits the account's own token, and may do
-// nothing ("Session policies", IAM User Guide: a session's permissions are the intersection of the
-// role's and the session policy's).
-func DenyAllSessionPolicy() Document {
-	return NewDocument(Statement{Sid: "ProofOnly", Effect: Deny, Action: Strings{"*"}, Resource: Strings{"*"}})
+// ProofSessionPolicy is the session policy of the backend's proof that a gateway role is genuine:
+// the session shows that the role's trust admits the account's own token, and may do one thing,
+// read that role (its tags say which organization the account's own stack names). A session's
+// permissions are the intersection of the role's and the session policy's ("Session policies",
+// IAM User Guide); the gateway role's SecurityAudit grants iam:GetRole.
+func (v Vendor) ProofSessionPolicy(t Target) Document {
+	return NewDocument(Statement{Sid: "ReadTheRoleOnly", Effect: Allow, Action: Strings{"iam:GetRole"},
+		Resource: Strings{v.GatewayRoleARN(t)}})
 }

@@ -64,9 +64,13 @@ type Onboarding struct {
 	// ExternalID is the management stack's secret, issued with the link; it is removed when the
 	// registration ends, so a replayed Create can never register again with it.
 	ExternalID string `dynamodbav:"ExternalId,omitempty"`
-	// TokenHash is the SHA-256 (hex) of the tenant token a gateway claim presented: the secret its
-	// Updates and Deletes must present again.
-	TokenHash       string   `dynamodbav:"TokenHash,omitempty"`
+	// TokenHash is the SHA-256 (hex) of the tenant token the account's gateway role carries (its own
+	// stack's TenantToken, read by the proof): what binds a gateway registration to Tenant, and the
+	// secret its Updates and Deletes present again.
+	TokenHash string `dynamodbav:"TokenHash,omitempty"`
+	// ClaimTenant is the tenant the latest gateway claim's token named (a claim, not a binding): its
+	// proof is paced under that tenant.
+	ClaimTenant     string   `dynamodbav:"ClaimTenant,omitempty"`
 	Status          Status   `dynamodbav:"Status"`
 	RoleARN         string   `dynamodbav:"RoleArn,omitempty"`
 	BoundaryARN     string   `dynamodbav:"BoundaryArn,omitempty"`
@@ -86,6 +90,12 @@ type Onboarding struct {
 	Leftovers []string `dynamodbav:"Leftovers,omitempty"`
 	// Proof is the last proof attempt's outcome, for operators (gateway records).
 	Proof *ProofState `dynamodbav:"Proof,omitempty"`
+	// ProofDue asks for the gateway role to be proven (again): a new claim, a claim that names a
+	// tenant, a Delete that proved no secret. The proof clears it.
+	ProofDue bool `dynamodbav:"ProofDue,omitempty"`
+	// PreviousClaim is a digest of what the owning resource's properties were before its last Update:
+	// an Update back to them is a rollback, which must never fail.
+	PreviousClaim string `dynamodbav:"PreviousClaim,omitempty"`
 	// RecheckAfter asks for the role to be proven again from this time on: a Delete of a gateway
 	// registration that proved no secret ends it only once the role is gone.
 	RecheckAfter  time.Time `dynamodbav:"RecheckAfter,omitempty"`
@@ -137,12 +147,12 @@ func (a AccountState) Record(k Kind) *Onboarding {
 	return a.Gateway
 }
 
-// BoundTenant is the tenant the account is bound to: the tenant of its live records (a pending
-// onboarding binds as much as a registration does). ok is false if two live records name different
-// tenants.
+// BoundTenant is the tenant the account is bound to: the tenant of its pending onboarding (the
+// vendor issued the link to that tenant) or of its registrations. A gateway claim still waiting for
+// its proof binds nothing: it proves nothing yet. ok is false if two records name different tenants.
 func (a AccountState) BoundTenant() (tenant string, ok bool) {
 	for _, o := range []*Onboarding{a.Management, a.Gateway} {
-		if o == nil || !o.Status.Live() || o.Tenant == "" {
+		if o == nil || !(o.Status == Pending || o.Status == Registered) || o.Tenant == "" {
 			continue
 		}
 		if tenant != "" && tenant != o.Tenant {
@@ -180,4 +190,6 @@ var (
 	ErrOtherTenant = errors.New("the account is bound to another tenant")
 	// ErrStale means a record of the account changed since it was read: read again and decide again.
 	ErrStale = errors.New("the account's records changed meanwhile")
+	// ErrRolledBack refuses a write for a Create CloudFormation has rolled back (Writes.NotRolledBack).
+	ErrRolledBack = errors.New("CloudFormation already rolled this request back")
 )

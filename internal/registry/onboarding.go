@@ -43,7 +43,9 @@ func (r *Registry) StartOnboarding(ctx context.Context, tenant, account, externa
 		}
 		o := Onboarding{Tenant: tenant, ExternalID: externalID, Status: Pending}
 		if m := st.Management; m != nil {
-			o.Owned = m.Owned // what an earlier registration created stays the vendor's to delete
+			// What an earlier registration could not remove is listed for operators, but no longer
+			// counts as the vendor's: the customer may have deleted it and something else may stand at
+			// the same ARN now (the support-gateway stack's providers).
 			o.Leftovers = m.Leftovers
 		}
 		return Writes{Management: &o}, nil

@@ -112,11 +112,19 @@ func (r *Registry) Account(ctx context.Context, account string) (AccountState, e
 }
 
 // Writes are the records Save writes: nil leaves a record as it is (but still requires it
-// unchanged). ClearConflict deletes the conflict record.
+// unchanged). ClearConflict deletes the conflict record. NotRolledBack, if set, is the failure
+// marker of the Create that writes: the transaction also requires that CloudFormation has not rolled
+// that Create back (MarkRolledBack), so a late copy of it can never register.
 type Writes struct {
 	Management, Gateway *Onboarding
 	Conflict            *Conflict
 	ClearConflict       bool
+	NotRolledBack       string
+}
+
+// empty reports whether w writes nothing.
+func (w Writes) empty() bool {
+	return w.Management == nil && w.Gateway == nil && w.Conflict == nil && !w.ClearConflict
 }
 
 // Save writes w as the next version of the records in st, in one transaction that writes nothing
@@ -186,8 +194,19 @@ func (r *Registry) Save(ctx context.Context, st AccountState, w Writes) (Account
 	default:
 		items = append(items, r.conditionCheck(st.AccountID, skConflict, oldConflict))
 	}
+	if w.NotRolledBack != "" {
+		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(r.Table), Key: rolledBackKey(w.NotRolledBack),
+			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+		}})
+	}
 	_, err := r.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if isStale(err) {
+		if w.NotRolledBack != "" {
+			if gone, rerr := r.RolledBack(ctx, w.NotRolledBack); rerr == nil && gone {
+				return st, fmt.Errorf("saving account %s: %w", st.AccountID, ErrRolledBack)
+			}
+		}
 		return st, fmt.Errorf("saving account %s: %w", st.AccountID, ErrStale)
 	}
 	if err != nil {
@@ -268,7 +287,7 @@ func (r *Registry) Update(ctx context.Context, account string, decide func(Accou
 		if derr != nil {
 			return st, derr
 		}
-		if w == (Writes{}) {
+		if w.empty() {
 			return st, nil
 		}
 		st, err = r.Save(ctx, st, w)

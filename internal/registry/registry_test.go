@@ -125,7 +125,7 @@ func TestUpdateDecidesAgainAfterALostRace(t *testing.T) {
 	st, err := r.Update(ctx, acct, func(st registry.AccountState) (registry.Writes, error) {
 		calls++
 		if calls == 1 { // someone else writes between our read and our write
-			_, err := r.Save(ctx, st, registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof, Tenant: "acme"}})
+			_, err := r.Save(ctx, st, registry.Writes{Gateway: &registry.Onboarding{Status: registry.Registered, Tenant: "acme"}})
 			require.NoError(t, err)
 		}
 		tenant, _ := st.BoundTenant()
@@ -160,11 +160,14 @@ func TestStartOnboarding(t *testing.T) {
 	_, err = r.StartOnboarding(ctx, "acme", acct, "ext-third-link-000")
 	assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
 
-	// once deregistered a new link can be issued, and what the vendor created stays recorded as its own
-	registrytest.Put(t, r, acct, registry.Writes{Management: &registry.Onboarding{Status: registry.Deregistered, Tenant: "acme", Owned: []string{"arn:x"}}})
+	// once deregistered a new link can be issued; what the earlier registration left behind is kept
+	// for operators, no longer as the vendor's (something else may stand at those ARNs now)
+	registrytest.Put(t, r, acct, registry.Writes{Management: &registry.Onboarding{Status: registry.Deregistered, Tenant: "acme",
+		Owned: []string{"arn:x"}, Leftovers: []string{"arn:x"}}})
 	o, err = r.StartOnboarding(ctx, "acme", acct, "ext-third-link-000")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"arn:x"}, o.Owned)
+	assert.Empty(t, o.Owned)
+	assert.Equal(t, []string{"arn:x"}, o.Leftovers)
 
 	// an account whose support-gateway stack is registered cannot get the management role too
 	other := "444455556666"
@@ -221,6 +224,25 @@ func TestRolledBackCreatesAreRemembered(t *testing.T) {
 	gone, err = r.RolledBack(ctx, "create-failed-2")
 	require.NoError(t, err)
 	assert.False(t, gone)
+}
+
+// A write for a Create CloudFormation rolled back is refused in the same transaction that checks the
+// rollback, so a late copy of the Create and the rollback can never both think they were first.
+func TestWritesOfARolledBackCreateAreRefused(t *testing.T) {
+	r, _ := newRegistry(t)
+	ctx := t.Context()
+	st, err := r.Account(ctx, acct)
+	require.NoError(t, err)
+	w := registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof}, NotRolledBack: "create-failed-req-1"}
+	require.NoError(t, r.MarkRolledBack(ctx, "create-failed-req-1"))
+	_, err = r.Save(ctx, st, w)
+	require.ErrorIs(t, err, registry.ErrRolledBack)
+	_, found, err := r.Get(ctx, acct, registry.Gateway)
+	require.NoError(t, err)
+	assert.False(t, found, "nothing written")
+	w.NotRolledBack = "create-failed-req-2"
+	_, err = r.Save(ctx, st, w)
+	require.NoError(t, err, "another request's rollback does not matter")
 }
 
 func TestTakePacesPerWindow(t *testing.T) {

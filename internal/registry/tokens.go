@@ -49,8 +49,17 @@ func (r *Registry) ResolveTenantToken(ctx context.Context, token string) (string
 	if token == "" {
 		return "", false, nil
 	}
+	return r.ResolveTokenHash(ctx, TokenHash(token))
+}
+
+// ResolveTokenHash returns the tenant the token with this hash (TokenHash) was issued for, or false
+// if it is empty or unknown.
+func (r *Registry) ResolveTokenHash(ctx context.Context, hash string) (string, bool, error) {
+	if hash == "" {
+		return "", false, nil
+	}
 	out, err := r.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(r.Table), Key: tokenKey(TokenHash(token)), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(r.Table), Key: tokenKey(hash), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return "", false, fmt.Errorf("resolving a tenant token: %w", err)

@@ -23,7 +23,9 @@ type config struct {
 	SignerRoleARN        string   // the role that signs tokens; set: every registered account gets a signing key
 	IssuerBucket         string   // where the issuer's documents are published (required with SignerRoleARN)
 	Partitions           []string // the partitions the deployment serves
+	Regions              []string // the regions stacks may be in
 	UnprovenPerHour      int      // proofs per hour for claims without a tenant token
+	TenantPerHour        int      // proofs per hour and tenant for claims naming one
 	ProbeWithoutExternal bool
 	PropagationBudget    time.Duration
 	ResponseMargin       time.Duration
@@ -35,6 +37,7 @@ var (
 	thumbprint    = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	bucketName    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	partitionName = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+	regionName    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 )
 
 // loadConfig reads and checks every setting, and reports all problems at once.
@@ -108,11 +111,27 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if len(c.Partitions) == 0 {
 		problems = append(problems, errors.New("PARTITIONS: at least one partition, such as aws"))
 	}
-	perHour, err := strconv.Atoi(get("UNPROVEN_CLAIMS_PER_HOUR", "100"))
-	if err != nil || perHour < 1 {
-		problems = append(problems, errors.New("UNPROVEN_CLAIMS_PER_HOUR: want a positive number"))
+	for _, r := range strings.Split(get("REGIONS", "us-east-1"), ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		} else if !regionName.MatchString(r) {
+			problems = append(problems, fmt.Errorf("REGIONS: %q is not a region name such as us-east-1", r))
+		} else {
+			c.Regions = append(c.Regions, r)
+		}
 	}
-	c.UnprovenPerHour = perHour
+	if len(c.Regions) == 0 {
+		problems = append(problems, errors.New("REGIONS: at least one region, such as us-east-1"))
+	}
+	positive := func(key, def string) int {
+		n, err := strconv.Atoi(get(key, def))
+		if err != nil || n < 1 {
+			problems = append(problems, fmt.Errorf("%s: want a positive number", key))
+		}
+		return n
+	}
+	c.UnprovenPerHour = positive("UNPROVEN_CLAIMS_PER_HOUR", "100")
+	c.TenantPerHour = positive("TENANT_CLAIMS_PER_HOUR", "1000")
 	probe, err := strconv.ParseBool(get("PROBE_WITHOUT_EXTERNAL_ID", "true"))
 	if err != nil {
 		problems = append(problems, errors.New("PROBE_WITHOUT_EXTERNAL_ID: want true or false"))

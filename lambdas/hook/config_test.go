@@ -19,11 +19,14 @@ func TestLoadConfig(t *testing.T) {
 		"ISSUER_THUMBPRINTS": "9E99A48A9960B14926BB7F3B02E22DA2B0AB7280, ",
 		"SIGNER_ROLE_ARN":    "arn:aws:iam::999988887777:role/DoiT-Support-Broker",
 		"ISSUER_BUCKET":      "doit-support-issuer", "PARTITIONS": "aws, aws-us-gov", "UNPROVEN_CLAIMS_PER_HOUR": "20",
+		"REGIONS": "us-east-1,us-gov-west-1", "TENANT_CLAIMS_PER_HOUR": "500",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, "doit-support-issuer", c.IssuerBucket)
 	assert.Equal(t, []string{"aws", "aws-us-gov"}, c.Partitions)
 	assert.Equal(t, 20, c.UnprovenPerHour)
+	assert.Equal(t, []string{"us-east-1", "us-gov-west-1"}, c.Regions)
+	assert.Equal(t, 500, c.TenantPerHour)
 	assert.Equal(t, "onboardings", c.Table)
 	assert.Equal(t, "DoiT", c.Vendor.Name)
 	assert.Equal(t, []string{"127.0.0.1:4566", "localhost:9000"}, c.ResponseHosts)
@@ -40,6 +43,8 @@ func TestLoadConfig(t *testing.T) {
 	assert.Empty(t, c.ResponseHosts)
 	assert.Equal(t, []string{"aws"}, c.Partitions, "only the aws partition unless configured")
 	assert.Equal(t, 100, c.UnprovenPerHour)
+	assert.Equal(t, 1000, c.TenantPerHour)
+	assert.Equal(t, []string{"us-east-1"}, c.Regions, "the templates' region unless configured")
 }
 
 func TestLoadConfigReportsEveryProblem(t *testing.T) {
@@ -47,10 +52,12 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		"VENDOR_ACCOUNT_ID": "12", "PROBE_WITHOUT_EXTERNAL_ID": "maybe", "PROPAGATION_BUDGET": "-1s",
 		"LOG_LEVEL": "loud", "ISSUER_PRIMARY_HOST": "https://x", "ISSUER_THUMBPRINTS": "abc",
 		"SIGNER_ROLE_ARN": "arn:aws:iam::111111111111:role/x", "PARTITIONS": "Amazon", "UNPROVEN_CLAIMS_PER_HOUR": "0",
+		"REGIONS": "Virginia", "TENANT_CLAIMS_PER_HOUR": "-3",
 	}))
 	require.Error(t, err)
 	for _, want := range []string{"REGISTRY_TABLE", "VENDOR_ACCOUNT_ID", "PROBE_WITHOUT_EXTERNAL_ID", "PROPAGATION_BUDGET", "LOG_LEVEL",
-		"issuer host", "ISSUER_THUMBPRINTS", "SIGNER_ROLE_ARN", "ISSUER_BUCKET", "PARTITIONS", "UNPROVEN_CLAIMS_PER_HOUR"} {
+		"issuer host", "ISSUER_THUMBPRINTS", "SIGNER_ROLE_ARN", "ISSUER_BUCKET", "PARTITIONS", "UNPROVEN_CLAIMS_PER_HOUR",
+		"REGIONS", "TENANT_CLAIMS_PER_HOUR"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }

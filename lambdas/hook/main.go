@@ -34,8 +34,8 @@ func main() {
 		os.Exit(1)
 	}
 	h, _, err := hook.New(awsCfg, hook.Settings{
-		Vendor: cfg.Vendor, VendorAccountID: cfg.VendorAccountID, Table: cfg.Table, Partitions: cfg.Partitions,
-		SignerRoleARN: cfg.SignerRoleARN, IssuerBucket: cfg.IssuerBucket, UnprovenPerHour: cfg.UnprovenPerHour,
+		Vendor: cfg.Vendor, VendorAccountID: cfg.VendorAccountID, Table: cfg.Table, Partitions: cfg.Partitions, Regions: cfg.Regions,
+		SignerRoleARN: cfg.SignerRoleARN, IssuerBucket: cfg.IssuerBucket, UnprovenPerHour: cfg.UnprovenPerHour, TenantPerHour: cfg.TenantPerHour,
 		Budget: cfg.PropagationBudget, Thumbprints: cfg.Thumbprints, SkipNegativeProbe: !cfg.ProbeWithoutExternal, Logger: logger,
 	})
 	if err != nil {

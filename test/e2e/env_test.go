@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
@@ -392,15 +393,30 @@ func (e *env) deployGateway(t testing.TB, account, tenantToken string) map[strin
 			Url: aws.String(resolve(id, "Url").(string)), ClientIDList: clients})
 		require.NoError(t, err)
 	}
+	var tags []iamtypes.Tag
+	for _, tag := range resolve("SupportGatewayRole", "Tags").([]any) {
+		kv := tag.(map[string]any)
+		tags = append(tags, iamtypes.Tag{Key: aws.String(kv["Key"].(string)), Value: aws.String(kv["Value"].(string))})
+	}
 	_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(resolve("SupportGatewayRole", "RoleName").(string)),
 		AssumeRolePolicyDocument: aws.String(resolve("SupportGatewayRole", "AssumeRolePolicyDocument").(string)),
-		MaxSessionDuration:       aws.Int32(3600)})
+		MaxSessionDuration:       aws.Int32(3600), Tags: tags})
 	require.NoError(t, err)
 	hookProps, err := tpl.Properties("Hook")
 	require.NoError(t, err)
 	resolved, err := cfntemplate.Resolve(hookProps, vars)
 	require.NoError(t, err)
 	return cfntemplate.Stringify(resolved).(map[string]any)
+}
+
+// setGatewayToken changes the TenantToken of the gateway stack deployed in account, as a stack Update
+// of that parameter does (CloudFormation updates the role's tag before it notifies the hook).
+func (e *env) setGatewayToken(t testing.TB, account, token string) {
+	t.Helper()
+	_, err := iam.NewFromConfig(e.customer(t, account)).TagRole(context.Background(), &iam.TagRoleInput{
+		RoleName: aws.String(policy.DefaultVendor().GatewayRoleName()),
+		Tags:     []iamtypes.Tag{{Key: aws.String(policy.DefaultVendor().TenantTokenTag()), Value: aws.String(token)}}})
+	require.NoError(t, err)
 }
 
 // removeGateway deletes what deployGateway made, as CloudFormation does once the hook answered the
