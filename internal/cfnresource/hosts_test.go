@@ -94,7 +94,7 @@ func TestResponseHostsCheckForTheStacksRegion(t *testing.T) {
 		"the stack's region, path-style":     {"https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/k", stack, true},
 		"another real region":                {"https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/k", stack, false},
 		"a region that does not exist":       {"https://cloudformation-custom-resource-response-zznorth9.s3.amazonaws.com/k", stack, false},
-		"path-style, made-up region":          {"https://s3.amazonaws.com/cloudformation-custom-resource-response-qqsouthwest42/x", stack, false},
+		"path-style, made-up region":         {"https://s3.amazonaws.com/cloudformation-custom-resource-response-qqsouthwest42/x", stack, false},
 		"both made up alike still pass here": {"https://cloudformation-custom-resource-response-zznorth9.s3.amazonaws.com/k",
 			"arn:aws:cloudformation:zz-north-9:111122223333:stack/s/1", true}, // the hook refuses regions it does not serve
 		"a StackId that is not an ARN": {"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/k", "nope", false},

@@ -249,4 +249,3 @@ func motoSignatureValid(t *testing.T, token string, key jose.JSONWebKey) bool {
 	_, err = jws.Verify(awscheck.MotoES256(pub))
 	return err == nil
 }
-
