@@ -426,12 +426,19 @@ func TestKeyFloodIsPaced(t *testing.T) {
 	created, _ = f.keys.counts()
 	assert.Equal(t, 5, created, "still the hour's pace")
 
-	tok := f.token(t, "acme")
-	f.prover.tag("240000000001", tok)
-	_, err := f.put(t, gwEventFor(cfnresource.Create, "240000000001", "arn:aws:cloudformation:us-east-1:240000000001:stack/x/y",
+	assert.Equal(t, registry.Registered, f.genuineClaim(t, "240000000001", "acme").Status, "a tenant's claim is not paced behind token-less ones")
+}
+
+// genuineClaim deploys a gateway stack with tenant's token in account (its role carries the token)
+// and runs its Create and proof; it returns the account's gateway record.
+func (f *fixture) genuineClaim(t *testing.T, account, tenant string) registry.Onboarding {
+	t.Helper()
+	tok := f.token(t, tenant)
+	f.prover.tag(account, tok)
+	_, err := f.put(t, gwEventFor(cfnresource.Create, account, "arn:aws:cloudformation:us-east-1:"+account+":stack/x/y",
 		map[string]any{"TenantToken": tok}))
 	require.NoError(t, err)
-	assert.Equal(t, registry.Registered, f.gateway(t, "240000000001").Status, "a tenant's claim is not paced behind token-less ones")
+	return f.gateway(t, account)
 }
 
 // A tenant's claims are paced per tenant (review finding: any tenant could make the vendor create
@@ -448,12 +455,7 @@ func TestTenantClaimsArePacedPerTenant(t *testing.T) {
 	}
 	created, _ := f.keys.counts()
 	assert.Equal(t, 3, created)
-	acme := f.token(t, "acme")
-	f.prover.tag("240000000002", acme)
-	_, err := f.put(t, gwEventFor(cfnresource.Create, "240000000002", "arn:aws:cloudformation:us-east-1:240000000002:stack/x/y",
-		map[string]any{"TenantToken": acme}))
-	require.NoError(t, err)
-	assert.Equal(t, registry.Registered, f.gateway(t, "240000000002").Status, "acme's claim does not wait for globex's")
+	assert.Equal(t, registry.Registered, f.genuineClaim(t, "240000000002", "acme").Status, "acme's claim does not wait for globex's")
 }
 
 // A token-less registration proved no secret: its Delete (from whichever stack) does not end it,
