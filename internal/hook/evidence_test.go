@@ -126,9 +126,11 @@ func TestEveryDeleteRestartsTheRecheck(t *testing.T) {
 	res.Then(t.Context()) // the role is still there for a moment
 	assert.True(t, f.gateway(t, acct).ProofDue, "the re-check goes on")
 	f.prover.setRefuse(acct, true) // CloudFormation deletes the role
-	f.hook.Clock = func() time.Time { return later.Add(10 * time.Minute) }
 	var out strings.Builder
-	require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	for _, at := range []time.Duration{10 * time.Minute, 20 * time.Minute} { // two refusals, minutes apart
+		f.hook.Clock = func() time.Time { return later.Add(at) }
+		require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	}
 	assert.Equal(t, registry.Deregistered, f.status(t, registry.Gateway))
 	_, err = f.reg.StartOnboarding(t.Context(), "tenant-1", acct, "ext-new-link-000000000")
 	assert.NoError(t, err, "the account can be onboarded again")
@@ -349,4 +351,23 @@ func (r *fakeRoleReader) GetRole(_ context.Context, in *iam.GetRoleInput, _ ...f
 		return nil, errors.New("no such role")
 	}
 	return &iam.GetRoleOutput{Role: &iamtypes.Role{Tags: r.tags}}, nil
+}
+
+// An account bound to acme whose role is re-tagged with another organization's token (outside its
+// stack, or by a stack update that slipped through) does not move: the next proof records a proven
+// conflict and the account waits for an operator.
+func TestARetaggedRoleIsAConflictNotAMove(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	f.prover.tag(acct, f.token(t, "globex"))
+	_, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, forgedStack, nil)) // anything that asks for a proof
+	require.NoError(t, err)
+	f.hook.Prove(t.Context(), acct)
+	st, err := f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	require.NotNil(t, st.Conflict)
+	assert.Equal(t, "acme", st.Conflict.Tenant)
+	assert.Equal(t, "globex", st.Conflict.Claimant)
+	_, _, ok := st.Usable()
+	assert.False(t, ok)
 }

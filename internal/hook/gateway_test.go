@@ -480,10 +480,15 @@ func TestTokenlessDeleteEndsTheRegistrationOnlyOnceTheRoleIsGone(t *testing.T) {
 	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
 	assert.True(t, f.gateway(t, acct).ProofDue)
 
-	// CloudFormation deletes the role: the next re-check (the sweep's) ends the registration
+	// CloudFormation deletes the role: the sweep's re-checks end the registration once STS has refused
+	// the role at two checks some minutes apart (one refusal could be the vendor's own outage)
 	f.prover.setRefuse(acct, true)
 	f.hook.Clock = func() time.Time { return time.Now().Add(10 * time.Minute) }
 	var out strings.Builder
+	require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway), "one refusal is not enough")
+	f.hook.Clock = func() time.Time { return time.Now().Add(20 * time.Minute) }
+	out.Reset()
 	require.NoError(t, f.hook.Sweep(t.Context(), &out))
 	assert.Equal(t, registry.Deregistered, f.status(t, registry.Gateway))
 	assert.Contains(t, out.String(), acct+"\tDEREGISTERED")

@@ -255,6 +255,17 @@ func (h *Hook) Prove(ctx context.Context, account string) {
 		}, true); ok {
 			h.retireKeysIfLast(ctx, st)
 		}
+	case errors.Is(err, ErrRoleRefused) && (claimed.Proof == nil || claimed.Proof.RefusedSince.IsZero() ||
+		h.now().Sub(claimed.Proof.RefusedSince) < retryAfter):
+		// A registration proven before ends only if STS still refuses its role at a later check: one
+		// refusal could be the vendor's own (a JWKS STS could not fetch for the whole budget).
+		h.log().InfoContext(ctx, "proof: STS refused a role it admitted before; checked again later", "account", account)
+		h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+			if o.Proof.RefusedSince.IsZero() {
+				o.Proof.RefusedSince = h.now()
+			}
+			o.Proof.Reason, o.Proof.NextAt = "STS refused the role: checked again before the registration ends", h.now().Add(retryAfter)
+		}, true)
 	case errors.Is(err, ErrRoleRefused):
 		h.log().InfoContext(ctx, "proof: the role is gone; the registration ends", "account", account)
 		if st, ok := h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
@@ -294,9 +305,14 @@ func (h *Hook) bind(ctx context.Context, st registry.AccountState, claimed regis
 	if ev.TokenHash != "" && !known {
 		reason = "the role's " + h.Vendor.TenantTokenTag() + " tag is not a token " + h.Vendor.Name + " issued (or it was revoked): the account stays unclaimed"
 	}
+	// The tenant the account is bound to, apart from what this proof finds: its management
+	// onboarding's, or the tenant this registration was proven for before. The role naming another
+	// is a conflict an operator decides, never a move.
 	var bound string
 	if m := st.Management; m != nil && (m.Status == registry.Pending || m.Status == registry.Registered) {
 		bound = m.Tenant
+	} else if claimed.Status == registry.Registered {
+		bound = claimed.Tenant
 	}
 	conflict := known && bound != "" && bound != tenant
 	if conflict {
@@ -310,7 +326,7 @@ func (h *Hook) bind(ctx context.Context, st registry.AccountState, claimed regis
 		if known && !conflict {
 			o.Status, o.Tenant, o.TokenHash = registry.Registered, tenant, ev.TokenHash
 		}
-		o.Proof.Reason = reason
+		o.Proof.Reason, o.Proof.RefusedSince = reason, time.Time{}
 		o.ProofDue = !claimed.RecheckAfter.IsZero() && !recheckOver // a re-check goes on until the window ends
 		if o.ProofDue {
 			o.Proof.NextAt = h.now().Add(retryAfter)

@@ -114,6 +114,9 @@ type ProofState struct {
 	NextAt time.Time `dynamodbav:"NextAt,omitempty"`
 	// Reason is why the account is not proven yet, or why it was rejected.
 	Reason string `dynamodbav:"Reason,omitempty"`
+	// RefusedSince is when STS first refused the role of a registration proven before: it ends only
+	// if STS still refuses it at a later check.
+	RefusedSince time.Time `dynamodbav:"RefusedSince,omitempty"`
 }
 
 // Conflict records that two claims named different tenants for one account. Until an operator
