@@ -60,6 +60,7 @@ func NewSupportGatewayStack(scope constructs.Construct, id string, c Config) aws
 		return awscdk.Fn_ConditionIf(condition.LogicalId(),
 			map[string]any{"PolicyName": name, "PolicyDocument": cfnDocument(d)}, awscdk.Aws_NO_VALUE())
 	}
+	runbooksPolicy, diagnosticsPolicy := v.GatewayOptionPolicyNames()
 	var managed []any
 	for _, name := range policy.SupportManagedPolicies {
 		managed = append(managed, sub(policy.Template.AWSManagedPolicyARN(name)))
@@ -71,8 +72,8 @@ func NewSupportGatewayStack(scope constructs.Construct, id string, c Config) aws
 		ManagedPolicyArns:        &managed,
 		Policies: &[]any{
 			&iam.CfnRole_PolicyProperty{PolicyName: jsii.String(v.Name + "-Support-Base"), PolicyDocument: cfnDocument(perms.Base)},
-			optional(runbooks, v.Name+"-Support-Runbooks", perms.Runbooks),
-			optional(diagnostic, v.Name+"-Support-Diagnostics", perms.Diagnostic),
+			optional(runbooks, runbooksPolicy, perms.Runbooks),
+			optional(diagnostic, diagnosticsPolicy, perms.Diagnostic),
 		},
 		MaxSessionDuration: jsii.Number(3600),
 		// The role carries the stack's TenantToken: the account's own word on the organization it

@@ -84,6 +84,18 @@ func TestBrokerRequestApproveCredentials(t *testing.T) {
 	assert.Len(t, f.events(t, broker.Filter{Engineer: approver}), 1)
 }
 
+// A claim that named another tenant and was refused proves nothing: the tenant's access goes on
+// (only operators see the refused claim). Issue 9.
+func TestBrokerRefusedClaimDoesNotSuspendAccess(t *testing.T) {
+	f := newFixture(t)
+	r, err := f.b.Request(t.Context(), engineer, claimedOnly, ticket, "why", 30*time.Minute)
+	require.NoError(t, err)
+	_, err = f.b.Approve(t.Context(), approver, r.ID)
+	require.NoError(t, err)
+	_, err = f.b.Credentials(t.Context(), engineer, r.ID)
+	require.NoError(t, err)
+}
+
 func TestBrokerGatewayAccountUsesTheGatewayRole(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()

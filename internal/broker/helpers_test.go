@@ -53,13 +53,15 @@ const (
 	// issue 9: nothing pending grants access, nor an unclaimed account, nor one two tenants claimed
 	proofPending = "222200000001" // a gateway claim with acme's token, its role not proven yet
 	unclaimed    = "222200000002" // a proven gateway registration without a tenant
-	disputed     = "222200000003" // registered for acme, then claimed by globex
+	disputed     = "222200000003" // registered for acme, then its own role named globex (a proven conflict)
+	claimedOnly  = "222200000004" // registered for acme; globex's claim was refused (an unproven conflict)
 	engineer     = "alice@doit.com"
 	ticket       = "SUP-1234"
 	approver     = "tenant:acme/bob"
 )
 
-// fakeRegistry holds onboardings by account and kind ("<account>/CONFLICT": the account is in conflict).
+// fakeRegistry holds onboardings by account and kind ("<account>/CONFLICT": the account is in a
+// proven conflict; "<account>/CLAIMED": a refused claim named another tenant, an unproven conflict).
 type fakeRegistry map[string]registry.Onboarding
 
 func (f fakeRegistry) Account(_ context.Context, account string) (registry.AccountState, error) {
@@ -70,7 +72,10 @@ func (f fakeRegistry) Account(_ context.Context, account string) (registry.Accou
 		}
 	}
 	if _, ok := f[account+"/CONFLICT"]; ok {
-		st.Conflict = &registry.Conflict{AccountID: account}
+		st.Conflict = &registry.Conflict{AccountID: account, Proven: true, Tenant: "acme", Claimant: "globex"}
+	}
+	if _, ok := f[account+"/CLAIMED"]; ok {
+		st.Conflict = &registry.Conflict{AccountID: account, Tenant: "acme", Claimant: "globex"}
 	}
 	return st, nil
 }
@@ -83,10 +88,12 @@ func newRegistry() fakeRegistry {
 		gwAcct + "/MANAGEMENT":  {AccountID: gwAcct, Kind: registry.Management, Tenant: "acme", Status: registry.Registered},
 		gwAcct + "/GATEWAY": {AccountID: gwAcct, Kind: registry.Gateway, Tenant: "acme", Status: registry.Registered,
 			RoleARN: "arn:aws:iam::" + gwAcct + ":role/DoiT-Support-Gateway", DiagnosticTool: true},
-		proofPending + "/GATEWAY": {AccountID: proofPending, Kind: registry.Gateway, Tenant: "acme", Status: registry.PendingProof},
-		unclaimed + "/GATEWAY":    {AccountID: unclaimed, Kind: registry.Gateway, Status: registry.Unclaimed},
-		disputed + "/MANAGEMENT":  {AccountID: disputed, Kind: registry.Management, Tenant: "acme", Status: registry.Registered},
-		disputed + "/CONFLICT":    {},
+		proofPending + "/GATEWAY":   {AccountID: proofPending, Kind: registry.Gateway, Tenant: "acme", Status: registry.PendingProof},
+		unclaimed + "/GATEWAY":      {AccountID: unclaimed, Kind: registry.Gateway, Status: registry.Unclaimed},
+		disputed + "/MANAGEMENT":    {AccountID: disputed, Kind: registry.Management, Tenant: "acme", Status: registry.Registered},
+		disputed + "/CONFLICT":      {},
+		claimedOnly + "/MANAGEMENT": {AccountID: claimedOnly, Kind: registry.Management, Tenant: "acme", Status: registry.Registered},
+		claimedOnly + "/CLAIMED":    {},
 	}
 }
 

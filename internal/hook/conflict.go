@@ -3,6 +3,7 @@ package hook
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/supportaccess/gateway/internal/registry"
 )
@@ -35,7 +36,15 @@ func ResolveConflict(ctx context.Context, reg Updater, account, tenant string) e
 			upd := *o
 			upd.Tenant = tenant
 			if upd.Kind == registry.Gateway {
-				upd.TokenHash = ""
+				upd.TokenHash, upd.ProofDue, upd.ProofAsked = "", true, time.Now().UTC()
+				if upd.Status == registry.Unclaimed {
+					upd.Status = registry.Registered
+				}
+				if upd.Proof != nil {
+					p := *upd.Proof
+					p.ConflictSeenAt = time.Time{}
+					upd.Proof = &p
+				}
 				w.Gateway = &upd
 			} else {
 				w.Management = &upd

@@ -341,8 +341,13 @@ func (s *fakeWebSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.Assume
 }
 
 type fakeRoleReader struct {
-	tags []iamtypes.Tag
-	role string
+	tags     []iamtypes.Tag
+	policies []string
+	role     string
+}
+
+func (r *fakeRoleReader) ListRolePolicies(_ context.Context, _ *iam.ListRolePoliciesInput, _ ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error) {
+	return &iam.ListRolePoliciesOutput{PolicyNames: r.policies}, nil
 }
 
 func (r *fakeRoleReader) GetRole(_ context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
@@ -363,9 +368,12 @@ func TestARetaggedRoleIsAConflictNotAMove(t *testing.T) {
 	_, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, forgedStack, nil)) // anything that asks for a proof
 	require.NoError(t, err)
 	f.hook.Prove(t.Context(), acct)
+	f.hook.Clock = func() time.Time { return time.Now().Add(10 * time.Minute) } // seen again, minutes later
+	f.hook.Prove(t.Context(), acct)
 	st, err := f.reg.Account(t.Context(), acct)
 	require.NoError(t, err)
 	require.NotNil(t, st.Conflict)
+	assert.True(t, st.Conflict.Proven)
 	assert.Equal(t, "acme", st.Conflict.Tenant)
 	assert.Equal(t, "globex", st.Conflict.Claimant)
 	_, _, ok := st.Usable()

@@ -2,6 +2,7 @@ package hook
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"strings"
 	"testing"
@@ -75,7 +76,7 @@ func (f *fixture) token(t *testing.T, tenant string) string {
 }
 
 // TestDecideGateway is the gateway claim's rule, case by case, without AWS. A claim never binds a
-// tenant by itself: the proof does, from the role's own tag.
+// tenant or sets an option by itself: the proof does, from the role.
 func TestDecideGateway(t *testing.T) {
 	h := &Hook{Vendor: policy.DefaultVendor()}
 	owner := registry.Owner{StackID: gwStack, LogicalID: "Hook"}
@@ -85,62 +86,68 @@ func TestDecideGateway(t *testing.T) {
 	rec := func(s registry.Status, tenant string, o registry.Owner) *registry.Onboarding {
 		return &registry.Onboarding{Status: s, Tenant: tenant, Owner: o, RoleARN: role, TokenHash: hashes[tenant]}
 	}
-	claimBy := func(o registry.Owner, tenant string) gatewayClaim {
-		return gatewayClaim{Owner: o, Tenant: tenant, TokenHash: hashes[tenant], RoleARN: role}
+	create := func(o registry.Owner, tenant string) gatewayClaim {
+		return gatewayClaim{Owner: o, Tenant: tenant, TokenHash: hashes[tenant], RoleARN: role, Create: true}
 	}
-	withPrevious := func(o *registry.Onboarding, c gatewayClaim) *registry.Onboarding {
-		o.PreviousClaim = c.digest()
-		return o
+	update := func(o registry.Owner, tenant string) gatewayClaim {
+		c := create(o, tenant)
+		c.Create = false
+		return c
 	}
 	type want struct {
-		status   registry.Status // of the written gateway record; "" for no write
-		owner    registry.Owner
-		tenant   string // the binding written (never the claim's)
-		claimed  string // the tenant the claim named
-		refusal  string
-		prove    bool
-		proofDue bool
+		status    registry.Status // of the written gateway record; "" for no write
+		owner     registry.Owner
+		tenant    string // the binding written (never the claim's)
+		claimed   string // the tenant the claim named
+		refusal   string
+		prove     bool
+		conflict  bool // an unproven conflict on record, for operators
+		alert     string
+		unchanged bool
 	}
 	tests := map[string]struct {
 		st    registry.AccountState
 		claim gatewayClaim
 		want  want
 	}{
-		"a new claim with a token binds nothing yet": {registry.AccountState{}, claimBy(owner, "acme"),
-			want{status: registry.PendingProof, owner: owner, claimed: "acme", prove: true, proofDue: true}},
-		"a new claim without a token": {registry.AccountState{}, claimBy(owner, ""),
-			want{status: registry.PendingProof, owner: owner, prove: true, proofDue: true}},
-		"a pending claim never blocks another stack": {registry.AccountState{Gateway: rec(registry.PendingProof, "", other)}, claimBy(owner, ""),
-			want{status: registry.PendingProof, owner: owner, prove: true, proofDue: true}},
+		"a new claim with a token binds nothing yet": {registry.AccountState{}, create(owner, "acme"),
+			want{status: registry.PendingProof, owner: owner, claimed: "acme", prove: true}},
+		"a new claim without a token": {registry.AccountState{}, create(owner, ""),
+			want{status: registry.PendingProof, owner: owner, prove: true}},
+		"a pending claim never blocks another stack": {registry.AccountState{Gateway: rec(registry.PendingProof, "", other)}, create(owner, ""),
+			want{status: registry.PendingProof, owner: owner, prove: true}},
 		"a pending claim naming another tenant binds nothing": {registry.AccountState{Gateway: &registry.Onboarding{Status: registry.PendingProof,
-			ClaimTenant: "globex", Owner: other, RoleARN: role}}, claimBy(owner, "acme"),
-			want{status: registry.PendingProof, owner: owner, claimed: "acme", prove: true, proofDue: true}},
-		"a tenant's claim on an unclaimed account asks for a proof, binds nothing": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", other)},
-			claimBy(owner, "acme"), want{status: registry.Unclaimed, owner: owner, claimed: "acme", prove: true, proofDue: true}},
-		"the owner adding a token asks for a proof, binds nothing": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", owner)},
-			claimBy(owner, "acme"), want{status: registry.Unclaimed, owner: owner, claimed: "acme", prove: true, proofDue: true}},
-		"the same tenant's token from another stack keeps the binding": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)},
-			claimBy(owner, "acme"), want{status: registry.Registered, owner: owner, tenant: "acme", claimed: "acme"}},
-		"another tenant: refused, nothing written": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)}, claimBy(owner, "globex"),
-			want{refusal: "already linked to another DoiT organization"}},
-		"another tenant against a pending onboarding": {registry.AccountState{Management: rec(registry.Pending, "acme", registry.Owner{})}, claimBy(owner, "globex"),
-			want{refusal: "already linked to another DoiT organization"}},
-		"no token against a bound account": {registry.AccountState{Gateway: rec(registry.Registered, "acme", owner)}, claimBy(owner, ""),
+			ClaimTenant: "globex", Owner: other, RoleARN: role}}, create(owner, "acme"),
+			want{status: registry.PendingProof, owner: owner, claimed: "acme", prove: true}},
+		"a tenant's claim on an unclaimed account asks for a proof, moves no owner": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", other)},
+			create(owner, "acme"), want{status: registry.Unclaimed, owner: other, claimed: "acme", prove: true}},
+		"the owner adding a token asks for a proof": {registry.AccountState{Gateway: rec(registry.Unclaimed, "", owner)},
+			update(owner, "acme"), want{status: registry.Unclaimed, owner: owner, claimed: "acme", prove: true}},
+		"the same token again changes nothing": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)},
+			create(owner, "acme"), want{unchanged: true}},
+		"another tenant: refused, on record, suspends nothing": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)},
+			create(owner, "globex"), want{refusal: "already linked to another DoiT organization", conflict: true, alert: alertTenantConflict}},
+		"another tenant against a pending onboarding": {registry.AccountState{Management: rec(registry.Pending, "acme", registry.Owner{})},
+			update(owner, "globex"), want{refusal: "already linked to another DoiT organization", conflict: true, alert: alertTenantConflict}},
+		"a Create without a token on a bound account": {registry.AccountState{Gateway: rec(registry.Registered, "acme", owner)}, create(other, ""),
 			want{refusal: "deploy the stack with your organization's TenantToken"}},
-		"the owner's rollback to what it held never fails": {registry.AccountState{Gateway: withPrevious(rec(registry.Registered, "acme", owner), claimBy(owner, ""))},
-			claimBy(owner, ""), want{}},
-		"a registered management stack": {registry.AccountState{Management: rec(registry.Registered, "acme", other)}, claimBy(owner, "acme"),
+		"an Update without a token never fails (it may be a rollback), changes nothing": {registry.AccountState{Gateway: rec(registry.Registered, "acme", owner)},
+			update(owner, ""), want{unchanged: true, alert: alertUnprovenUpdate}},
+		"a registered management stack": {registry.AccountState{Management: rec(registry.Registered, "acme", other)}, create(owner, "acme"),
 			want{refusal: "already has DoiT's management-role stack"}},
-		"the owner's repeat changes nothing": {registry.AccountState{Gateway: &registry.Onboarding{Status: registry.Registered, Tenant: "acme",
-			TokenHash: "h-acme", ClaimTenant: "acme", Owner: owner, RoleARN: role}}, claimBy(owner, "acme"), want{}},
-		"a rejected claim does not bind": {registry.AccountState{Gateway: rec(registry.Rejected, "acme", other)}, claimBy(owner, "globex"),
-			want{status: registry.PendingProof, owner: owner, claimed: "globex", prove: true, proofDue: true}},
-		"a deregistered account is free": {registry.AccountState{Gateway: rec(registry.Deregistered, "acme", owner)}, claimBy(owner, "globex"),
-			want{status: registry.PendingProof, owner: owner, claimed: "globex", prove: true, proofDue: true}},
+		"a rejected claim does not bind": {registry.AccountState{Gateway: rec(registry.Rejected, "acme", other)}, create(owner, "globex"),
+			want{status: registry.PendingProof, owner: owner, claimed: "globex", prove: true}},
+		"a deregistered account is free": {registry.AccountState{Gateway: rec(registry.Deregistered, "acme", owner)}, create(owner, "globex"),
+			want{status: registry.PendingProof, owner: owner, claimed: "globex", prove: true}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			d := h.decideGateway(tc.st, tc.claim)
+			assert.Equal(t, tc.want.alert, d.Alert)
+			assert.Equal(t, tc.want.conflict, d.Writes.Conflict != nil)
+			if d.Writes.Conflict != nil {
+				assert.False(t, d.Writes.Conflict.Proven, "a claim proves no conflict")
+			}
 			if tc.want.refusal == "" {
 				assert.NoError(t, d.Refusal)
 			} else {
@@ -149,7 +156,7 @@ func TestDecideGateway(t *testing.T) {
 				for _, s := range []string{"acme", "globex", other.StackID, owner.StackID} {
 					assert.NotContains(t, d.Refusal.Error(), s, "a reason names neither the other stack nor a tenant")
 				}
-				assert.Equal(t, registry.Writes{}, d.Writes, "a refused claim writes nothing: no conflict from a claim alone")
+				assert.Nil(t, d.Writes.Gateway)
 			}
 			assert.Equal(t, tc.want.prove, d.Prove)
 			if tc.want.status == "" {
@@ -162,7 +169,7 @@ func TestDecideGateway(t *testing.T) {
 			assert.Equal(t, tc.want.owner, w.Owner)
 			assert.Equal(t, tc.want.tenant, w.Tenant)
 			assert.Equal(t, tc.want.claimed, w.ClaimTenant)
-			assert.Equal(t, tc.want.proofDue, w.ProofDue)
+			assert.True(t, w.ProofDue)
 		})
 	}
 }
@@ -234,7 +241,8 @@ func TestTenantTakeoverIsRefusedAndMovesNothing(t *testing.T) {
 	assert.Contains(t, f.logs.alerts(), alertTenantConflict)
 	st, err := f.reg.Account(t.Context(), account)
 	require.NoError(t, err)
-	assert.Nil(t, st.Conflict, "a claim alone suspends nothing")
+	require.NotNil(t, st.Conflict, "on record for operators")
+	assert.False(t, st.Conflict.Proven, "a claim alone suspends nothing")
 	assert.Equal(t, "acme", st.Management.Tenant, "the account stays acme's")
 	assert.Nil(t, st.Gateway, "globex's claim recorded nothing")
 	o, _, ok := st.Usable()
@@ -261,7 +269,13 @@ func TestProvenConflictSuspendsTheAccountUntilAnOperatorDecides(t *testing.T) {
 	f.hook.Prove(t.Context(), account)
 	st, err := f.reg.Account(t.Context(), account)
 	require.NoError(t, err)
+	assert.Nil(t, st.Conflict, "one sighting is not yet a conflict: a refused stack update rolls the tag back in minutes")
+	f.hook.Clock = func() time.Time { return time.Now().Add(10 * time.Minute) }
+	f.hook.Prove(t.Context(), account)
+	st, err = f.reg.Account(t.Context(), account)
+	require.NoError(t, err)
 	require.NotNil(t, st.Conflict, "proven: the role names globex, the link acme")
+	assert.True(t, st.Conflict.Proven)
 	assert.Equal(t, "acme", st.Conflict.Tenant)
 	assert.Equal(t, "globex", st.Conflict.Claimant)
 	assert.Equal(t, registry.Unclaimed, st.Gateway.Status, "bound to neither")
@@ -276,10 +290,11 @@ func TestProvenConflictSuspendsTheAccountUntilAnOperatorDecides(t *testing.T) {
 	assert.Nil(t, st.Conflict)
 }
 
-// Issue 9 A.3: the StackId is readable by anyone who can describe the stack, so it is no credential.
-// Updates of a tenant-bound gateway registration must present the tenant's token; Deletes without it
-// end nothing (they ask for a re-check, which ends the registration only once the role is gone); and
-// reasons never name another stack.
+// Issue 9 A.3: the StackId is readable by anyone who can describe the stack, so it is no credential;
+// and the tenant token is readable on the role's tag, so it is none either. Updates change nothing the
+// role did not say (another tenant's or an unknown token: FAILED; none: nothing, it may be a
+// rollback); Deletes, whatever they carry, end nothing by themselves: they ask for a re-check, which
+// ends the registration only once the role is gone; and reasons never name another stack.
 func TestStackIDIsNotACredential(t *testing.T) {
 	f := newFixture(t)
 	acme, globex := f.token(t, "acme"), f.token(t, "globex")
@@ -290,53 +305,61 @@ func TestStackIDIsNotACredential(t *testing.T) {
 	keysBefore, _ := f.keys.counts()
 
 	var reasons []string
-	for name, props := range map[string]map[string]any{
-		"another tenant's token moves nothing": {"TenantToken": globex},
-		"a junk token un-claims nothing":       {"TenantToken": "tt-junk"},
-		"no token un-claims nothing":           {"TenantToken": ""},
-		"options flipped without the token":    {"TenantToken": "", "Runbooks": "true"},
+	for name, tc := range map[string]struct {
+		props  map[string]any
+		failed bool
+	}{
+		"another tenant's token moves nothing": {map[string]any{"TenantToken": globex}, true},
+		"a junk token un-claims nothing":       {map[string]any{"TenantToken": "tt-junk"}, true},
+		"no token un-claims nothing":           {map[string]any{"TenantToken": ""}, false},
+		"options flipped without the token":    {map[string]any{"TenantToken": "", "Runbooks": "true"}, false},
+		"options flipped with the token":       {map[string]any{"TenantToken": acme, "Runbooks": "true"}, false},
 	} {
-		_, err := f.put(t, gwEvent(cfnresource.Update, props))
-		require.Error(t, err, name)
-		reasons = append(reasons, err.Error())
+		_, err := f.put(t, gwEvent(cfnresource.Update, tc.props))
+		if tc.failed {
+			require.Error(t, err, name)
+			reasons = append(reasons, err.Error())
+		} else {
+			require.NoError(t, err, name)
+		}
 		o := f.gateway(t, acct)
 		assert.Equal(t, registry.Registered, o.Status, name)
 		assert.Equal(t, "acme", o.Tenant, name)
-		assert.False(t, o.Runbooks, name)
+		assert.False(t, o.Runbooks, "%s: the role has no runbooks policy, whatever the event says", name)
 	}
 
-	// forged Deletes: no token, a junk token, another tenant's, the right token from another resource
+	// Deletes, forged or not, with or without the token (it is on the role's tag for anyone who can
+	// read the account): the role is checked again, and it is still there
 	for name, e := range map[string]cfnresource.Event{
-		"no token":         gwEvent(cfnresource.Delete, nil),
-		"junk token":       gwEvent(cfnresource.Delete, map[string]any{"TenantToken": "tt-junk"}),
-		"another tenant's": gwEvent(cfnresource.Delete, map[string]any{"TenantToken": globex}),
-		"another logical ID": func() cfnresource.Event {
-			e := gwEvent(cfnresource.Delete, map[string]any{"TenantToken": acme})
-			e.LogicalResourceID = "Other"
-			return e
-		}(),
+		"no token":             gwEvent(cfnresource.Delete, nil),
+		"another tenant's":     gwEvent(cfnresource.Delete, map[string]any{"TenantToken": globex}),
+		"the token, read off":  gwEvent(cfnresource.Delete, map[string]any{"TenantToken": acme}),
 		"another stack, token": gwEventFor(cfnresource.Delete, acct, stackB, map[string]any{"TenantToken": acme}),
 	} {
 		res, err := f.hook.Delete(t.Context(), e)
 		require.NoError(t, err, name)
-		if res.Then != nil {
-			res.Then(t.Context()) // the re-check: the role is still there
-		}
+		require.NotNil(t, res.Then, name)
+		res.Then(t.Context())
 		assert.Equal(t, registry.Registered, f.status(t, registry.Gateway), "%s: nothing changed", name)
 		assert.Equal(t, "acme", f.gateway(t, acct).Tenant, name)
 	}
-	assert.Contains(t, f.logs.alerts(), alertUnprovenDelete)
 	assert.Empty(t, f.keys.retired)
 
-	// the genuine Delete presents the token
+	// the genuine Delete: CloudFormation then deletes the role, and the re-checks end the registration
 	_, err = f.hook.Delete(t.Context(), gwEvent(cfnresource.Delete, map[string]any{"TenantToken": acme}))
 	require.NoError(t, err)
+	f.prover.setRefuse(acct, true)
+	for _, at := range []time.Duration{10 * time.Minute, 20 * time.Minute} {
+		f.hook.Clock = func() time.Time { return time.Now().Add(at) }
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
 	o := f.gateway(t, acct)
 	assert.Equal(t, registry.Deregistered, o.Status)
 	assert.Empty(t, o.TokenHash)
 	assert.Equal(t, []string{acct}, f.keys.retired)
 	created, _ := f.keys.counts()
 	assert.Equal(t, keysBefore, created)
+	f.hook.Clock = nil
 
 	// management: a forged Delete with the owner's StackId and no (or a wrong) ExternalId removes nothing
 	m := newFixture(t)

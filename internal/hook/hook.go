@@ -24,6 +24,7 @@ type Registry interface {
 	MarkRolledBack(ctx context.Context, marker string) error
 	RolledBack(ctx context.Context, marker string) (bool, error)
 	Take(ctx context.Context, budget string, limit int, window time.Duration) (bool, time.Time, error)
+	Exhausted(ctx context.Context, budget string, limit int, window time.Duration) (bool, error)
 }
 
 var _ Registry = (*registry.Registry)(nil)
@@ -109,8 +110,11 @@ type Hook struct {
 	UnprovenPerHour int
 	// TenantClaimsPerHour bounds the proofs of claims naming one tenant, per tenant and hour. 0: 1000.
 	TenantClaimsPerHour int
-	Clock               func() time.Time // nil: time.Now
-	Logger              *slog.Logger
+	// TenantRejectionsPerDay is how many of a tenant's claims may be rejected a day before its
+	// claims are paced with the token-less ones. 0: 100.
+	TenantRejectionsPerDay int
+	Clock                  func() time.Time // nil: time.Now
+	Logger                 *slog.Logger
 }
 
 var (
@@ -197,12 +201,10 @@ func (h *Hook) Delete(ctx context.Context, e cfnresource.Event) (cfnresource.Res
 			"physical_resource_id", e.PhysicalResourceID)
 		return done, nil
 	}
-	owner := registry.Owner{StackID: e.StackID, LogicalID: e.LogicalResourceID}
 	if kind == registry.Management {
-		return done, h.deleteManagement(ctx, account, owner, e)
+		return done, h.deleteManagement(ctx, account, registry.Owner{StackID: e.StackID, LogicalID: e.LogicalResourceID}, e)
 	}
-	then := h.deleteGateway(ctx, account, owner, e)
-	done.Then = then
+	done.Then = h.deleteGateway(ctx, account, e)
 	return done, nil
 }
 

@@ -537,3 +537,18 @@ func TestCreateFailsWhenTheKeyCannotBeMade(t *testing.T) {
 	assert.Equal(t, registry.Pending, f.status(t, registry.Management), "nothing registered")
 	assert.Len(t, f.prov.removed, 1, "what the failed Create made is undone")
 }
+
+// The settings reach the hook (a review found REGIONS dropped on the way).
+func TestNewCarriesTheSettings(t *testing.T) {
+	h, _, err := New(aws.Config{Region: "us-east-1"}, Settings{Vendor: policy.DefaultVendor(), VendorAccountID: vendor, Table: "t",
+		Partitions: []string{"aws", "aws-us-gov"}, Regions: []string{"us-east-1", "us-gov-west-1"}, UnprovenPerHour: 7, TenantPerHour: 9,
+		Budget: 3 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"aws", "aws-us-gov"}, h.Partitions)
+	assert.Equal(t, []string{"us-east-1", "us-gov-west-1"}, h.Regions)
+	assert.Equal(t, 7, h.UnprovenPerHour)
+	assert.Equal(t, 9, h.TenantClaimsPerHour)
+	assert.Equal(t, 3*time.Second, h.ProofBudget)
+	_, _, err = New(aws.Config{}, Settings{Vendor: policy.DefaultVendor(), SignerRoleARN: "arn:aws:iam::999988887777:role/x"})
+	assert.ErrorContains(t, err, "issuer bucket is required")
+}

@@ -318,8 +318,8 @@ func (h *Hook) otherTemplateError(other registry.Kind) error {
 // conflictError is the reason a claim that would move an account to another tenant gets. It names
 // neither the other stack nor the other tenant.
 func (h *Hook) conflictError() error {
-	return customerReason(fmt.Sprintf("this account is already linked to another %s organization: %s has recorded the conflict, "+
-		"and support access to the account is suspended until %s support resolves it with you", h.Vendor.Name, h.Vendor.Name, h.Vendor.Name))
+	return customerReason(fmt.Sprintf("this account is already linked to another %s organization, so it cannot be linked to yours: "+
+		"%s support can move it (the refused request is on record for them)", h.Vendor.Name, h.Vendor.Name))
 }
 
 // customerReason is a refusal meant for the customer, as it is.

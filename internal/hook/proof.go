@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,10 +26,13 @@ import (
 // reads the role's TenantToken tag, which the account's stack set from its own parameter: the
 // account's word on its organization, where an event's token is only a claim.
 
-// RoleEvidence is what a proof found in the customer's account.
+// RoleEvidence is what a proof read on the role in the customer's account.
 type RoleEvidence struct {
 	// TokenHash is registry.TokenHash of the token on the role's TenantTokenTag; "" when it has none.
 	TokenHash string
+	// Runbooks and Diagnostic are the options the role has: its inline policies of those names
+	// (policy.Vendor.GatewayOptionPolicyNames).
+	Runbooks, Diagnostic bool
 }
 
 // RoleProver proves a gateway role genuine. ProveRole returns what it read on success; an error
@@ -59,9 +63,11 @@ type WebIdentitySTS interface {
 
 var _ WebIdentitySTS = (*sts.Client)(nil)
 
-// RoleReader reads a role (iam:GetRole), as the proof's session in the customer's account.
+// RoleReader reads a role (its tags, the names of its inline policies), as the proof's session in
+// the customer's account.
 type RoleReader interface {
 	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
 }
 
 var _ RoleReader = (*iam.Client)(nil)
@@ -136,16 +142,27 @@ func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN stri
 	}
 	c := out.Credentials
 	reader := p.IAM(credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)))
-	role, err := reader.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(p.Vendor.GatewayRoleName())})
+	name := aws.String(p.Vendor.GatewayRoleName())
+	role, err := reader.GetRole(ctx, &iam.GetRoleInput{RoleName: name})
 	if err != nil {
 		return RoleEvidence{}, fmt.Errorf("reading the role's %s tag: %w", p.Vendor.TenantTokenTag(), err)
 	}
+	var ev RoleEvidence
 	for _, tag := range role.Role.Tags {
 		if aws.ToString(tag.Key) == p.Vendor.TenantTokenTag() && aws.ToString(tag.Value) != "" {
-			return RoleEvidence{TokenHash: registry.TokenHash(aws.ToString(tag.Value))}, nil
+			ev.TokenHash = registry.TokenHash(aws.ToString(tag.Value))
 		}
 	}
-	return RoleEvidence{}, nil
+	runbooks, diagnostics := p.Vendor.GatewayOptionPolicyNames()
+	for pages := iam.NewListRolePoliciesPaginator(reader, &iam.ListRolePoliciesInput{RoleName: name}); pages.HasMorePages(); {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return RoleEvidence{}, fmt.Errorf("reading the role's inline policies: %w", err)
+		}
+		ev.Runbooks = ev.Runbooks || slices.Contains(page.PolicyNames, runbooks)
+		ev.Diagnostic = ev.Diagnostic || slices.Contains(page.PolicyNames, diagnostics)
+	}
+	return ev, nil
 }
 
 // refusedByTrust reports STS refusing the role or the token: AccessDenied (no such role, or its
@@ -188,21 +205,49 @@ func (h *Hook) tenantPerHour() int {
 	return 1000
 }
 
-// take takes one proof from the pace of the claim's tenant ("" for token-less claims); ok false
-// means wait until next.
-func (h *Hook) take(ctx context.Context, tenant string) (ok bool, next time.Time, err error) {
-	if tenant == "" {
-		return h.Registry.Take(ctx, unprovenBudget, h.unprovenPerHour(), time.Hour)
+// rejectionsPerDay is how many of a tenant's claims may be rejected a day before its claims are
+// paced with the token-less ones: a genuine organization's stacks are proven, so rejections are what
+// an abuse of its token (readable on its accounts' role tags) costs, in KMS keys that count against
+// the vendor's KMS quota for their 7 days pending deletion.
+func (h *Hook) rejectionsPerDay() int {
+	if h.TenantRejectionsPerDay > 0 {
+		return h.TenantRejectionsPerDay
 	}
-	return h.Registry.Take(ctx, "tenant-claims#"+registry.TokenHash(tenant), h.tenantPerHour(), time.Hour)
+	return 100
+}
+
+func rejectionsBudget(tenant string) string { return "tenant-rejections#" + registry.TokenHash(tenant) }
+
+// take takes one proof from the pace that applies to g: a new claim naming a tenant is paced with
+// that tenant's (unless its claims were rejected too often today); everything else (claims without
+// a token, re-checks, periodic checks) with the token-less ones. ok false means wait until next.
+func (h *Hook) take(ctx context.Context, g registry.Onboarding) (ok bool, next time.Time, err error) {
+	if g.Status == registry.PendingProof && g.ClaimTenant != "" {
+		spent, err := h.Registry.Exhausted(ctx, rejectionsBudget(g.ClaimTenant), h.rejectionsPerDay(), 24*time.Hour)
+		if err != nil {
+			return false, time.Time{}, err
+		}
+		if !spent {
+			return h.Registry.Take(ctx, "tenant-claims#"+registry.TokenHash(g.ClaimTenant), h.tenantPerHour(), time.Hour)
+		}
+	}
+	return h.Registry.Take(ctx, unprovenBudget, h.unprovenPerHour(), time.Hour)
 }
 
 // retryAfter is when a proof that could not be made is due again.
 const retryAfter = 5 * time.Minute
 
-// recheckWindow is how long after a Delete that proved nothing the role is checked again before the
-// Delete is taken not to be the stack's (CloudFormation deletes the role within minutes).
+// recheckWindow is how long after a Delete the role is checked again before the Delete is taken not
+// to be the stack's (CloudFormation deletes the role within minutes).
 const recheckWindow = time.Hour
+
+// maxProofAttempts bounds the proofs of one claim that could not be made (neither proven nor refused):
+// then a claim never proven is rejected, and a re-check is given up.
+const maxProofAttempts = 24
+
+// reproveAfter is how old a registration's last proof may get before the sweep proves it again: a
+// Delete lost to an outage is found this way.
+const reproveAfter = 24 * time.Hour
 
 // queued is the reason of a claim waiting for the pace.
 const queued = "queued: proofs are made at a bounded pace"
@@ -210,15 +255,17 @@ const queued = "queued: proofs are made at a bounded pace"
 // Prove proves the account's gateway role, if a proof is due, and records what it found:
 //
 //   - the role refused, for a claim never proven: REJECTED, the account's keys retired if nothing
-//     else of the account is registered; for a registration proven before (a re-check): the role is
-//     gone, the registration ends;
+//     else of the account is registered; for a registration proven before: the role is gone if STS
+//     refuses it again at a check at least retryAfter later, and the registration ends;
 //   - the role admitted the account's token: the account is bound to the tenant the role's tag names
-//     (REGISTERED), or to none (UNCLAIMED); a tag naming another tenant than the account is bound to
-//     is a proven conflict (recorded; the account unusable until an operator decides);
-//   - the proof could not be made: still due, later.
+//     (REGISTERED), or to none (UNCLAIMED), with the options the role has; a role naming another
+//     tenant than the account is bound to, at two checks minutes apart, is a proven conflict
+//     (recorded; the account unusable until an operator decides); a bound account whose role names
+//     none stays bound;
+//   - the proof could not be made: still due, later (at most maxProofAttempts times).
 //
 // Proofs are paced; one over the pace waits in the queue (supportctl sweep). Safe to run concurrently
-// and repeatedly: an outcome is recorded only on the record it proved, unchanged.
+// and repeatedly.
 func (h *Hook) Prove(ctx context.Context, account string) {
 	st, err := h.Registry.Account(ctx, account)
 	if err != nil {
@@ -226,107 +273,146 @@ func (h *Hook) Prove(ctx context.Context, account string) {
 		return
 	}
 	g := st.Gateway
-	if g == nil || !g.Status.Live() || !g.ProofDue {
-		return
+	if g == nil || !g.Status.Live() || !g.ProofDue || (g.Proof != nil && g.Proof.NextAt.After(h.now())) {
+		return // nothing due now (a queued or retried proof is the sweep's, at its time)
 	}
-	claimed := *g
+	claimed, start := *g, h.now()
 	if h.Prover == nil {
-		h.recordProof(ctx, claimed, func(o *registry.Onboarding) { o.Proof.Reason = "no issuer is configured to prove the role" }, false)
+		h.recordProof(ctx, claimed, start, false, func(o *registry.Onboarding) { o.Proof.Reason = "no issuer is configured to prove the role" })
 		return
 	}
-	ok, next, err := h.take(ctx, claimed.ClaimTenant)
+	ok, next, err := h.take(ctx, claimed)
 	if err != nil || !ok {
 		if err == nil {
 			h.log().InfoContext(ctx, "proof queued: the pace is reached", "account", account, "next", next)
 		} else {
 			next = h.now().Add(retryAfter)
 		}
-		h.recordProof(ctx, claimed, func(o *registry.Onboarding) { o.Proof.Reason, o.Proof.NextAt = queued, next }, false)
+		h.recordProof(ctx, claimed, start, false, func(o *registry.Onboarding) { o.Proof.Reason, o.Proof.NextAt = queued, next })
 		return
 	}
 	ev, err := h.Prover.ProveRole(ctx, account, claimed.RoleARN, h.proofBudget())
+	refusedBefore := claimed.Proof != nil && !claimed.Proof.RefusedSince.IsZero() && h.now().Sub(claimed.Proof.RefusedSince) >= retryAfter
+	failures := 1 // in a row, counting this one if it failed
+	if claimed.Proof != nil {
+		failures += claimed.Proof.Failures
+	}
 	switch {
 	case errors.Is(err, ErrRoleRefused) && claimed.Status == registry.PendingProof:
-		h.alert(ctx, alertProofRejected, "gateway claim rejected: its role refused the account's own token", "account", account, "error", err)
-		if st, ok := h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
-			o.Status, o.ProofDue, o.RecheckAfter = registry.Rejected, false, time.Time{}
-			o.Proof.Reason = "the role " + claimed.RoleARN + " does not exist, or does not trust " + h.Vendor.Name +
-				"'s identity providers for this account"
-		}, true); ok {
-			h.retireKeysIfLast(ctx, st)
-		}
-	case errors.Is(err, ErrRoleRefused) && (claimed.Proof == nil || claimed.Proof.RefusedSince.IsZero() ||
-		h.now().Sub(claimed.Proof.RefusedSince) < retryAfter):
+		h.reject(ctx, claimed, start, "the role "+claimed.RoleARN+" does not exist, or does not trust "+h.Vendor.Name+
+			"'s identity providers for this account")
+	case errors.Is(err, ErrRoleRefused) && !refusedBefore:
 		// A registration proven before ends only if STS still refuses its role at a later check: one
 		// refusal could be the vendor's own (a JWKS STS could not fetch for the whole budget).
 		h.log().InfoContext(ctx, "proof: STS refused a role it admitted before; checked again later", "account", account)
-		h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+		h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
 			if o.Proof.RefusedSince.IsZero() {
 				o.Proof.RefusedSince = h.now()
 			}
+			o.ProofDue = true
 			o.Proof.Reason, o.Proof.NextAt = "STS refused the role: checked again before the registration ends", h.now().Add(retryAfter)
-		}, true)
+		})
 	case errors.Is(err, ErrRoleRefused):
 		h.log().InfoContext(ctx, "proof: the role is gone; the registration ends", "account", account)
-		if st, ok := h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+		if st, ok := h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
 			*o = *deregistered(*o, "proof")
 			o.Proof.Reason = "the role is gone"
-		}, true); ok {
+		}); ok {
 			h.retireKeysIfLast(ctx, st)
 		}
+	case err != nil && failures >= maxProofAttempts && claimed.Status == registry.PendingProof:
+		h.reject(ctx, claimed, start, fmt.Sprintf("the role could not be proven in %d attempts: %v", failures, err))
 	case err != nil:
 		h.log().WarnContext(ctx, "proof could not be made; it stays due", "account", account, "error", err)
-		h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+		h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
+			o.ProofDue = failures < maxProofAttempts // a re-check that can never be made is given up
+			o.Proof.Failures = failures
 			o.Proof.Reason, o.Proof.NextAt = "the proof could not be made yet: "+err.Error(), h.now().Add(retryAfter)
-		}, true)
+		})
 	default:
-		h.bind(ctx, st, claimed, ev)
+		h.bind(ctx, st, claimed, start, ev)
 	}
 }
 
-// bind records a successful proof: the account is bound to the tenant the role's tag names.
-func (h *Hook) bind(ctx context.Context, st registry.AccountState, claimed registry.Onboarding, ev RoleEvidence) {
+// reject ends a claim never proven: REJECTED with reason, its key retired if nothing else of the
+// account is registered, and, for a claim naming a tenant, one of that tenant's rejections counted.
+func (h *Hook) reject(ctx context.Context, claimed registry.Onboarding, start time.Time, reason string) {
+	h.alert(ctx, alertProofRejected, "gateway claim rejected", "account", claimed.AccountID, "reason", reason)
+	st, ok := h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
+		o.Status, o.ProofDue, o.RecheckAfter = registry.Rejected, false, time.Time{}
+		o.Proof.Reason = reason
+	})
+	if !ok {
+		return
+	}
+	h.retireKeysIfLast(ctx, st)
+	if claimed.ClaimTenant != "" {
+		if _, _, err := h.Registry.Take(ctx, rejectionsBudget(claimed.ClaimTenant), h.rejectionsPerDay(), 24*time.Hour); err != nil {
+			h.log().ErrorContext(ctx, "proof: the tenant's rejection was not counted", "account", claimed.AccountID, "error", err)
+		}
+	}
+}
+
+// bind records a successful proof: the account is bound to the tenant the role's tag names, with
+// the options the role has.
+func (h *Hook) bind(ctx context.Context, st registry.AccountState, claimed registry.Onboarding, start time.Time, ev RoleEvidence) {
 	account := claimed.AccountID
 	tenant, known := "", false
 	if ev.TokenHash != "" {
 		var err error
 		if tenant, known, err = h.Registry.ResolveTokenHash(ctx, ev.TokenHash); err != nil {
-			h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
+			h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
 				o.Proof.Reason, o.Proof.NextAt = "the proof could not be recorded yet: "+err.Error(), h.now().Add(retryAfter)
-			}, true)
+			})
 			return
 		}
 	}
-	if claimed.ClaimTenant != tenant {
+	if claimed.ClaimTenant != "" && claimed.ClaimTenant != tenant {
 		h.alert(ctx, alertClaimMismatch, "a gateway claim named another organization than the account's own role does: the role decides",
 			"account", account)
 	}
-	reason := ""
-	if ev.TokenHash != "" && !known {
-		reason = "the role's " + h.Vendor.TenantTokenTag() + " tag is not a token " + h.Vendor.Name + " issued (or it was revoked): the account stays unclaimed"
-	}
-	// The tenant the account is bound to, apart from what this proof finds: its management
-	// onboarding's, or the tenant this registration was proven for before. The role naming another
-	// is a conflict an operator decides, never a move.
+	// The tenant the account is bound to apart from what this proof found: its management
+	// onboarding's, or the one this registration was bound to before. A role naming another is a
+	// conflict an operator decides, never a move; a role naming none leaves the binding as it is.
 	var bound string
 	if m := st.Management; m != nil && (m.Status == registry.Pending || m.Status == registry.Registered) {
 		bound = m.Tenant
-	} else if claimed.Status == registry.Registered {
+	} else if claimed.Tenant != "" && (claimed.Status == registry.Registered || claimed.Status == registry.Unclaimed) {
 		bound = claimed.Tenant
 	}
-	conflict := known && bound != "" && bound != tenant
-	if conflict {
-		h.alert(ctx, alertTenantConflict, "the account's own role names another organization than the one it is bound to: conflict recorded",
-			"account", account)
-		reason = "the role names another organization than the one the account is bound to: " + h.Vendor.Name + " support resolves it"
-	}
+	seen := claimed.Proof != nil && !claimed.Proof.ConflictSeenAt.IsZero() && h.now().Sub(claimed.Proof.ConflictSeenAt) >= retryAfter
+	conflict := known && bound != "" && tenant != bound
 	recheckOver := !claimed.RecheckAfter.IsZero() && h.now().Sub(claimed.RecheckAfter) > recheckWindow
-	st, written := h.recordProof(ctx, claimed, func(o *registry.Onboarding) {
-		o.Status, o.Tenant, o.TokenHash = registry.Unclaimed, "", ""
-		if known && !conflict {
+	st, written := h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
+		o.Runbooks, o.DiagnosticTool = ev.Runbooks, ev.Diagnostic
+		o.Proof.RefusedSince, o.Proof.Reason, o.Proof.Failures = time.Time{}, "", 0
+		switch {
+		case conflict && !seen:
+			if o.Proof.ConflictSeenAt.IsZero() {
+				o.Proof.ConflictSeenAt = h.now()
+			}
+			o.ProofDue, o.Proof.NextAt = true, h.now().Add(retryAfter) // look again before deciding
+			o.Proof.Reason = "the role names another organization than the account's: checked again"
+			return
+		case conflict:
+			o.Proof.Reason = "the role names another organization than the one the account is bound to: " + h.Vendor.Name + " support resolves it"
+		case bound != "": // bound, and the role names that tenant, or none (or a token not issued)
+			o.Status, o.Tenant = registry.Registered, bound
+			if known {
+				o.TokenHash = ev.TokenHash
+			}
+		case known:
 			o.Status, o.Tenant, o.TokenHash = registry.Registered, tenant, ev.TokenHash
+		default:
+			o.Status, o.Tenant, o.TokenHash = registry.Unclaimed, "", ""
+			if ev.TokenHash != "" {
+				o.Proof.Reason = "the role's " + h.Vendor.TenantTokenTag() + " tag is not a token " + h.Vendor.Name + " issued (or it was revoked): the account stays unclaimed"
+			}
 		}
-		o.Proof.Reason, o.Proof.RefusedSince = reason, time.Time{}
+		if o.Status == registry.PendingProof { // a conflict on a claim never proven: proven, bound to neither
+			o.Status = registry.Unclaimed
+		}
+		o.Proof.ConflictSeenAt = time.Time{}
 		o.ProofDue = !claimed.RecheckAfter.IsZero() && !recheckOver // a re-check goes on until the window ends
 		if o.ProofDue {
 			o.Proof.NextAt = h.now().Add(retryAfter)
@@ -334,16 +420,18 @@ func (h *Hook) bind(ctx context.Context, st registry.AccountState, claimed regis
 		if recheckOver {
 			o.RecheckAfter = time.Time{}
 		}
-	}, true)
+	})
 	if !written {
 		return
 	}
-	if conflict && st.Conflict == nil {
+	if conflict && seen && (st.Conflict == nil || !st.Conflict.Proven) {
+		h.alert(ctx, alertTenantConflict, "the account's own role names another organization than the one it is bound to: conflict recorded",
+			"account", account)
 		if _, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
-			if st.Conflict != nil {
+			if st.Conflict != nil && st.Conflict.Proven {
 				return registry.Writes{}, nil
 			}
-			return registry.Writes{Conflict: &registry.Conflict{Tenant: bound, Claimant: tenant, Kind: registry.Gateway,
+			return registry.Writes{Conflict: &registry.Conflict{Proven: true, Tenant: bound, Claimant: tenant, Kind: registry.Gateway,
 				StackID: claimed.StackID, RequestID: claimed.LastRequestID}}, nil
 		}); err != nil {
 			h.log().ErrorContext(ctx, "proof: the conflict was not recorded", "account", account, "error", err)
@@ -356,14 +444,16 @@ func (h *Hook) bind(ctx context.Context, st registry.AccountState, claimed regis
 	h.log().InfoContext(ctx, "gateway role proven", "account", account, "status", st.Gateway.Status)
 }
 
-// recordProof applies a proof's outcome (edit) to the gateway record, if it is still the record that
-// was proven (same version); attempted says STS was asked. ok reports it was written.
-func (h *Hook) recordProof(ctx context.Context, claimed registry.Onboarding, edit func(*registry.Onboarding), attempted bool) (registry.AccountState, bool) {
+// recordProof applies a proof's outcome (edit) to the gateway record as it is now, if it is still the
+// record of the role that was proven (live, same role); attempted says STS was asked. A claim or
+// Delete that asked for another proof after this one started (ProofAsked) keeps it due. ok reports
+// the outcome was written.
+func (h *Hook) recordProof(ctx context.Context, claimed registry.Onboarding, start time.Time, attempted bool, edit func(*registry.Onboarding)) (registry.AccountState, bool) {
 	written := false
 	st, err := h.Registry.Update(ctx, claimed.AccountID, func(st registry.AccountState) (registry.Writes, error) {
 		g := st.Gateway
-		if g == nil || g.Version != claimed.Version {
-			return registry.Writes{}, nil // claimed again meanwhile: that claim asks for its own proof
+		if g == nil || !g.Status.Live() || g.RoleARN != claimed.RoleARN {
+			return registry.Writes{}, nil
 		}
 		upd := *g
 		proof := registry.ProofState{}
@@ -376,6 +466,9 @@ func (h *Hook) recordProof(ctx context.Context, claimed registry.Onboarding, edi
 		}
 		upd.Proof = &proof
 		edit(&upd)
+		if g.ProofAsked.After(start) && upd.Status.Live() {
+			upd.ProofDue = true // asked again meanwhile: that request gets its own proof
+		}
 		written = true
 		return registry.Writes{Gateway: &upd}, nil
 	})
@@ -389,30 +482,3 @@ func (h *Hook) recordProof(ctx context.Context, claimed registry.Onboarding, edi
 // recheckDelay is how long a Delete's follow-up waits before its one check: CloudFormation deletes
 // the role once the hook has answered.
 const recheckDelay = 5 * time.Second
-
-// startRecheck asks for the account's gateway role to be proven again from now on (a Delete that
-// proved nothing), and returns the follow-up that makes one check, paced, after a short wait; the
-// sweep makes the others until the role is gone or recheckWindow has passed.
-func (h *Hook) startRecheck(ctx context.Context, st registry.AccountState) func(context.Context) {
-	g := *st.Gateway
-	g.RecheckAfter, g.ProofDue = h.now(), true
-	if _, err := h.Registry.Save(ctx, st, registry.Writes{Gateway: &g}); err != nil {
-		h.log().ErrorContext(ctx, "delete: the re-check was not recorded", "account", st.AccountID, "error", err)
-		return nil
-	}
-	h.log().InfoContext(ctx, "delete that proved nothing: the role is checked again, and the registration ends once it is gone",
-		"account", st.AccountID)
-	account := st.AccountID
-	return func(ctx context.Context) {
-		delay := recheckDelay
-		if h.RecheckDelay > 0 {
-			delay = h.RecheckDelay
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-		h.Prove(ctx, account)
-	}
-}

@@ -148,8 +148,10 @@ func managedAccount(o registry.Onboarding) (ManagedAccount, error) {
 }
 
 // Sweep does what the hook left for later: it proves the gateway roles whose proof is due (claims
-// queued by the pace or whose proof could not be made, registrations a Delete asked to re-check). It
-// prints one line per account it looked at.
+// queued by the pace or whose proof could not be made, registrations a Delete asked to re-check),
+// and proves again every registration whose last proof is older than a day, so a Delete lost to an
+// outage still ends its registration once the role is gone. It prints one line per account it
+// proved.
 func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 	l, ok := h.Registry.(Lister)
 	if !ok {
@@ -162,8 +164,19 @@ func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 			return err
 		}
 		for _, o := range all {
-			if o.Kind != registry.Gateway || !o.ProofDue || (o.Proof != nil && o.Proof.NextAt.After(h.now())) {
+			if o.Kind != registry.Gateway {
 				continue
+			}
+			stale := !o.ProofDue && status != registry.PendingProof && (o.Proof == nil || h.now().Sub(o.Proof.LastAt) > reproveAfter)
+			due := o.ProofDue && (o.Proof == nil || !o.Proof.NextAt.After(h.now()))
+			if !stale && !due {
+				continue
+			}
+			if stale {
+				if err := h.askProof(ctx, o.AccountID); err != nil {
+					errs = append(errs, err)
+					continue
+				}
 			}
 			h.Prove(ctx, o.AccountID)
 			st, err := h.Registry.Account(ctx, o.AccountID)
@@ -179,4 +192,21 @@ func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// askProof marks the account's gateway registration as due for a proof.
+func (h *Hook) askProof(ctx context.Context, account string) error {
+	_, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
+		g := st.Gateway
+		if g == nil || !g.Status.Live() || g.ProofDue {
+			return registry.Writes{}, nil
+		}
+		upd := *g
+		upd.ProofDue, upd.ProofAsked = true, h.now()
+		return registry.Writes{Gateway: &upd}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("account %s: asking for a proof: %w", account, err)
+	}
+	return nil
 }

@@ -44,13 +44,15 @@ func (h *Hook) DeleteFailedCreate(ctx context.Context, e cfnresource.Event) {
 		return
 	}
 	if g := st.Gateway; made(g) {
-		token, _ := e.ResourceProperties["TenantToken"].(string)
-		if g.Tenant != "" && !h.tokenProves(ctx, *g, token) {
-			h.alert(ctx, alertUnprovenDelete, "rollback of a Create that registered: not its tenant token, nothing changed", "account", stack.Account)
-			return
-		}
+		// The marker names a CloudFormation RequestId nobody else sees: matching it (and the resource)
+		// is the proof here; a token would prove nothing, it is on the role's tag.
 		h.log().WarnContext(ctx, "rollback: a late copy of the rolled-back Create had claimed the account; undoing it", "account", stack.Account)
-		st, err := h.Registry.Save(ctx, st, registry.Writes{Gateway: deregistered(*g, e.RequestID)})
+		st, err := h.Registry.Update(ctx, stack.Account, func(st registry.AccountState) (registry.Writes, error) {
+			if !made(st.Gateway) {
+				return registry.Writes{}, nil
+			}
+			return registry.Writes{Gateway: deregistered(*st.Gateway, e.RequestID)}, nil
+		})
 		if err != nil {
 			h.log().ErrorContext(ctx, "rollback: the claim was not undone", "account", stack.Account, "error", err)
 			return

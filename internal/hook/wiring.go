@@ -51,6 +51,7 @@ func New(cfg aws.Config, s Settings) (*Hook, *Reconciling, error) {
 		Vendor:              s.Vendor,
 		VendorAccountID:     s.VendorAccountID,
 		Partitions:          s.Partitions,
+		Regions:             s.Regions,
 		Registry:            &registry.Registry{DB: db, Table: s.Table},
 		Provisioner:         p,
 		UnprovenPerHour:     s.UnprovenPerHour,

@@ -84,6 +84,13 @@ func (v Vendor) GatewayRoleName() string { return v.Name + "-Support-Gateway" }
 // use it in their own resource policies.
 func (v Vendor) SessionTagKey() string { return v.Name + "Environment" }
 
+// GatewayOptionPolicyNames are the inline policies the support-gateway template adds to its role
+// for its two options (runbooks, diagnostic tool): their presence is how the vendor reads which
+// options the account's own stack enabled.
+func (v Vendor) GatewayOptionPolicyNames() (runbooks, diagnostics string) {
+	return v.Name + "-Support-Runbooks", v.Name + "-Support-Diagnostics"
+}
+
 // TenantTokenTag is the tag the support-gateway template puts on its role with the stack's
 // TenantToken: the account's own statement of the organization it belongs to, which the backend
 // reads when it proves the role (an event's token is only a claim; the role's tag is set by whoever

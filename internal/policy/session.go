@@ -59,10 +59,11 @@ func (s SessionPolicy) Size() int {
 
 // ProofSessionPolicy is the session policy of the backend's proof that a gateway role is genuine:
 // the session shows that the role's trust admits the account's own token, and may do one thing,
-// read that role (its tags say which organization the account's own stack names). A session's
-// permissions are the intersection of the role's and the session policy's ("Session policies",
-// IAM User Guide); the gateway role's SecurityAudit grants iam:GetRole.
+// read that role: its tags (which organization the account's own stack names) and the names of its
+// inline policies (which options it enabled). A session's permissions are the intersection of the
+// role's and the session policy's ("Session policies", IAM User Guide); the gateway role's
+// SecurityAudit grants both reads.
 func (v Vendor) ProofSessionPolicy(t Target) Document {
-	return NewDocument(Statement{Sid: "ReadTheRoleOnly", Effect: Allow, Action: Strings{"iam:GetRole"},
+	return NewDocument(Statement{Sid: "ReadTheRoleOnly", Effect: Allow, Action: Strings{"iam:GetRole", "iam:ListRolePolicies"},
 		Resource: Strings{v.GatewayRoleARN(t)}})
 }

@@ -90,12 +90,11 @@ type Onboarding struct {
 	Leftovers []string `dynamodbav:"Leftovers,omitempty"`
 	// Proof is the last proof attempt's outcome, for operators (gateway records).
 	Proof *ProofState `dynamodbav:"Proof,omitempty"`
-	// ProofDue asks for the gateway role to be proven (again): a new claim, a claim that names a
-	// tenant, a Delete that proved no secret. The proof clears it.
-	ProofDue bool `dynamodbav:"ProofDue,omitempty"`
-	// PreviousClaim is a digest of what the owning resource's properties were before its last Update:
-	// an Update back to them is a rollback, which must never fail.
-	PreviousClaim string `dynamodbav:"PreviousClaim,omitempty"`
+	// ProofDue asks for the gateway role to be proven (again): a new claim, a claim that names another
+	// token than the role was proven with, a Delete, a periodic check. A proof clears it, unless it
+	// was asked again (ProofAsked) after that proof started.
+	ProofDue   bool      `dynamodbav:"ProofDue,omitempty"`
+	ProofAsked time.Time `dynamodbav:"ProofAsked,omitempty"`
 	// RecheckAfter asks for the role to be proven again from this time on: a Delete of a gateway
 	// registration that proved no secret ends it only once the role is gone.
 	RecheckAfter  time.Time `dynamodbav:"RecheckAfter,omitempty"`
@@ -108,7 +107,9 @@ type Onboarding struct {
 
 // ProofState is what the backend knows of its proof of a gateway claim's role.
 type ProofState struct {
-	Attempts int       `dynamodbav:"Attempts"`
+	Attempts int `dynamodbav:"Attempts"`
+	// Failures counts the proofs in a row that could not be made (neither proven nor refused).
+	Failures int       `dynamodbav:"Failures,omitempty"`
 	LastAt   time.Time `dynamodbav:"LastAt,omitempty"`
 	// NextAt is when a queued or transiently failed proof is due again (zero: not scheduled).
 	NextAt time.Time `dynamodbav:"NextAt,omitempty"`
@@ -117,11 +118,18 @@ type ProofState struct {
 	// RefusedSince is when STS first refused the role of a registration proven before: it ends only
 	// if STS still refuses it at a later check.
 	RefusedSince time.Time `dynamodbav:"RefusedSince,omitempty"`
+	// ConflictSeenAt is when a proof first found the role naming another tenant than the account is
+	// bound to: a conflict is recorded only if a later check finds it still (a customer's refused
+	// stack update rolls the tag back within minutes).
+	ConflictSeenAt time.Time `dynamodbav:"ConflictSeenAt,omitempty"`
 }
 
-// Conflict records that two claims named different tenants for one account. Until an operator
-// resolves it (supportctl conflicts resolve), the account is unusable for access.
+// Conflict records that two tenants were named for one account. A proven one (the account's own role
+// names another tenant than the one it is bound to) makes the account unusable for access until an
+// operator resolves it (supportctl resolve-conflict); an unproven one (a claim that named another
+// tenant, refused) only tells operators.
 type Conflict struct {
+	Proven    bool   `dynamodbav:"Proven"`
 	AccountID string `dynamodbav:"AccountId"`
 	// Tenant is the tenant the account was bound to; Claimant the one the refused claim named.
 	Tenant   string `dynamodbav:"Tenant"`
@@ -170,7 +178,7 @@ func (a AccountState) BoundTenant() (tenant string, ok bool) {
 // conflict and no live records that disagree on the tenant (a gateway registration first: then the
 // customer deployed the support role itself). ok is false with a reason otherwise.
 func (a AccountState) Usable() (Onboarding, string, bool) {
-	if a.Conflict != nil {
+	if a.Conflict != nil && a.Conflict.Proven {
 		return Onboarding{}, "two organizations claimed the account; an operator must resolve it", false
 	}
 	if _, ok := a.BoundTenant(); !ok {

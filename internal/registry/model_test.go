@@ -15,18 +15,19 @@ func TestAccountStateBinding(t *testing.T) {
 		usable     bool
 		usableKind Kind
 	}{
-		"nothing":                           {AccountState{}, "", true, false, ""},
-		"a pending onboarding binds":        {AccountState{Management: reg(Pending, "acme")}, "acme", true, false, ""},
-		"a pending proof binds nothing":     {AccountState{Gateway: reg(PendingProof, "acme")}, "", true, false, ""},
-		"registered management":             {AccountState{Management: reg(Registered, "acme")}, "acme", true, true, Management},
-		"registered gateway first":          {AccountState{Management: reg(Registered, "acme"), Gateway: reg(Registered, "acme")}, "acme", true, true, Gateway},
-		"unclaimed is not usable":           {AccountState{Gateway: reg(Unclaimed, "")}, "", true, false, ""},
-		"deregistered does not bind":        {AccountState{Management: reg(Deregistered, "acme"), Gateway: reg(Registered, "globex")}, "globex", true, true, Gateway},
-		"rejected does not bind":            {AccountState{Gateway: reg(Rejected, "globex")}, "", true, false, ""},
-		"two tenants: unusable":             {AccountState{Management: reg(Registered, "acme"), Gateway: reg(Registered, "globex")}, "acme", false, false, ""},
-		"a conflict makes it unusable":      {AccountState{Management: reg(Registered, "acme"), Conflict: &Conflict{}}, "acme", true, false, ""},
-		"pending proof is never usable":     {AccountState{Management: reg(Registered, "acme"), Gateway: reg(PendingProof, "globex")}, "acme", true, true, Management},
-		"registered with no tenant: unused": {AccountState{Management: reg(Registered, "")}, "", true, false, ""},
+		"nothing":                             {AccountState{}, "", true, false, ""},
+		"a pending onboarding binds":          {AccountState{Management: reg(Pending, "acme")}, "acme", true, false, ""},
+		"a pending proof binds nothing":       {AccountState{Gateway: reg(PendingProof, "acme")}, "", true, false, ""},
+		"registered management":               {AccountState{Management: reg(Registered, "acme")}, "acme", true, true, Management},
+		"registered gateway first":            {AccountState{Management: reg(Registered, "acme"), Gateway: reg(Registered, "acme")}, "acme", true, true, Gateway},
+		"unclaimed is not usable":             {AccountState{Gateway: reg(Unclaimed, "")}, "", true, false, ""},
+		"deregistered does not bind":          {AccountState{Management: reg(Deregistered, "acme"), Gateway: reg(Registered, "globex")}, "globex", true, true, Gateway},
+		"rejected does not bind":              {AccountState{Gateway: reg(Rejected, "globex")}, "", true, false, ""},
+		"two tenants: unusable":               {AccountState{Management: reg(Registered, "acme"), Gateway: reg(Registered, "globex")}, "acme", false, false, ""},
+		"a proven conflict makes it unusable": {AccountState{Management: reg(Registered, "acme"), Conflict: &Conflict{Proven: true}}, "acme", true, false, ""},
+		"a claimed conflict does not":         {AccountState{Management: reg(Registered, "acme"), Conflict: &Conflict{}}, "acme", true, true, Management},
+		"pending proof is never usable":       {AccountState{Management: reg(Registered, "acme"), Gateway: reg(PendingProof, "globex")}, "acme", true, true, Management},
+		"registered with no tenant: unused":   {AccountState{Management: reg(Registered, "")}, "", true, false, ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -45,3 +45,22 @@ func (r *Registry) Take(ctx context.Context, budget string, limit int, window ti
 	}
 	return true, next, nil
 }
+
+// Exhausted reports whether the named budget's current window is spent (without taking from it).
+func (r *Registry) Exhausted(ctx context.Context, budget string, limit int, window time.Duration) (bool, error) {
+	start := r.now().Truncate(window)
+	out, err := r.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(r.Table),
+		Key:            map[string]types.AttributeValue{attrPK: s("PACE#" + budget), attrSK: s(start.Format(time.RFC3339))},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, fmt.Errorf("reading budget %s: %w", budget, err)
+	}
+	n, ok := out.Item["Count"].(*types.AttributeValueMemberN)
+	if !ok {
+		return false, nil
+	}
+	count, err := strconv.Atoi(n.Value)
+	return err == nil && count >= limit, nil
+}

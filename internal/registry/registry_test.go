@@ -254,6 +254,9 @@ func TestTakePacesPerWindow(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, ok, "take %d", i)
 	}
+	spent, err := r.Exhausted(ctx, "unproven", 3, time.Hour)
+	require.NoError(t, err)
+	assert.True(t, spent)
 	ok, next, err := r.Take(ctx, "unproven", 3, time.Hour)
 	require.NoError(t, err)
 	assert.False(t, ok, "the hour's budget is spent")
@@ -261,6 +264,9 @@ func TestTakePacesPerWindow(t *testing.T) {
 	ok, _, err = r.Take(ctx, "other", 3, time.Hour)
 	require.NoError(t, err)
 	assert.True(t, ok, "budgets are separate")
+	spent, err = r.Exhausted(ctx, "other", 3, time.Hour)
+	require.NoError(t, err)
+	assert.False(t, spent)
 	c.now = next
 	ok, _, err = r.Take(ctx, "unproven", 3, time.Hour)
 	require.NoError(t, err)

@@ -1,0 +1,353 @@
+package hook
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/cfnresource"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+// Attacks on the gateway rules and user mistakes, found by adversarial review (decideGateway,
+// Prove/bind/recordProof, Sweep, the paces, the region settings). Each test is one attack or one
+// mistake; its comment gives the rule it holds.
+
+// REGIONS (lambdas/hook/config.go) reaches the hook: a stack in a configured region is served, not
+// FAILED with "deploy it in us-east-1".
+func TestRegionsSettingReachesTheHook(t *testing.T) {
+	h, _, err := New(aws.Config{Region: "us-east-1"}, Settings{Vendor: policy.DefaultVendor(), VendorAccountID: vendor,
+		Table: "t", Regions: []string{"us-east-1", "eu-west-1"}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"us-east-1", "eu-west-1"}, h.Regions, "the configured regions reach the hook")
+	_, err = h.stack("arn:aws:cloudformation:eu-west-1:111122223333:stack/doit-support-gateway/cccc")
+	assert.NoError(t, err, "a stack in a configured region is served")
+}
+
+// A gateway-only account bound to acme whose role's tag later names globex (the account changed
+// organizations and its admin re-tagged the role) is never re-bound by a proof, even one anyone can
+// ask for with a forged token-less Delete: two sightings minutes apart make it a proven conflict,
+// and the account is unusable until an operator decides (README, "Binding an account to a tenant").
+func TestARecheckNeverMovesABoundAccountToAnotherTenant(t *testing.T) {
+	f := newFixture(t)
+	acme, globex := f.token(t, "acme"), f.token(t, "globex")
+	f.prover.tag(acct, acme)
+	_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": acme}))
+	require.NoError(t, err)
+	o, ok := f.usable(t, acct)
+	require.True(t, ok)
+	require.Equal(t, "acme", o.Tenant)
+
+	f.prover.tag(acct, globex)                                                                     // the account's role now names globex
+	res, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, forgedStack, nil)) // anyone, no token
+	require.NoError(t, err)
+	require.NotNil(t, res.Then)
+	res.Then(t.Context()) // the re-check's proof: a first sighting
+	f.hook.Clock = func() time.Time { return time.Now().Add(10 * time.Minute) }
+	require.NoError(t, f.hook.Sweep(t.Context(), io.Discard)) // still globex, minutes later
+
+	st, err := f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	u, _, usable := st.Usable()
+	assert.False(t, usable && u.Tenant == "globex", "the account moved from acme to globex without an operator: %+v", u)
+	assert.NotNil(t, st.Conflict, "a proven conflict is recorded for an operator")
+	assert.Contains(t, f.logs.alerts(), alertTenantConflict)
+}
+
+// The tenant token is readable on the role's DoiTTenantToken tag by anyone with IAM read in the
+// customer's account, and the StackId by anyone with cloudformation:DescribeStacks. A Delete that
+// carries both still proves nothing: it asks for a re-check, which leaves the registration standing
+// while the role is there.
+func TestATokenReadOffTheRoleTagCannotDeregister(t *testing.T) {
+	f := newFixture(t)
+	acme := f.token(t, "acme")
+	f.prover.tag(acct, acme)
+	_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": acme}))
+	require.NoError(t, err)
+	require.Equal(t, registry.Registered, f.status(t, registry.Gateway))
+
+	// the reader publishes: the owner's StackId and LogicalResourceId, the token from the tag
+	forged := gwEvent(cfnresource.Delete, map[string]any{"TenantToken": acme})
+	forged.RequestID = "req-forged-by-a-reader"
+	res, err := f.hook.Delete(t.Context(), forged)
+	require.NoError(t, err)
+	if res.Then != nil {
+		res.Then(t.Context()) // the role is still there
+	}
+	assert.Equal(t, registry.Registered, f.status(t, registry.Gateway), "the stack and its role still exist: the registration stands")
+	_, ok := f.usable(t, acct)
+	assert.True(t, ok, "support access is not cut off by a reader")
+	assert.Empty(t, f.keys.retired, "the account's key is not retired")
+}
+
+// The owner adds its TenantToken in an Update while its claim is queued by the pace (which forged
+// token-less Creates can spend); the proof binds the account; the stack update is then cancelled and
+// CloudFormation's rollback Update carries the old token-less properties. It must succeed, or the
+// stack is wedged in UPDATE_ROLLBACK_FAILED: a token-less Update on a bound account is SUCCESS with
+// nothing changed.
+func TestRollbackOfATokenAddedWhileQueuedNeverFails(t *testing.T) {
+	f := newFixture(t)
+	f.hook.UnprovenPerHour = 1
+	ok, _, err := f.hook.Registry.Take(t.Context(), unprovenBudget, 1, time.Hour) // forged token-less Creates spent the hour's pace
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	create := gwEvent(cfnresource.Create, nil)
+	_, err = f.put(t, create)
+	require.NoError(t, err)
+	require.Equal(t, registry.PendingProof, f.status(t, registry.Gateway), "queued")
+
+	acme := f.token(t, "acme")
+	f.prover.tag(acct, acme) // the stack update sets the role's tag, then notifies the hook
+	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
+	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
+	_, err = f.put(t, up)
+	require.NoError(t, err)
+	require.Equal(t, registry.Registered, f.status(t, registry.Gateway))
+
+	// the update is cancelled: the tag goes back, and the hook gets the old properties
+	f.prover.tag(acct, "")
+	back := gwEvent(cfnresource.Update, nil)
+	back.RequestID = "req-rollback"
+	back.ResourceProperties, back.OldResourceProperties = create.ResourceProperties, up.ResourceProperties
+	_, err = f.put(t, back)
+	assert.NoError(t, err, "a rollback to what the resource held never fails (else UPDATE_ROLLBACK_FAILED)")
+}
+
+// A forged token-less claim on an unclaimed registration (anyone who knows the account ID) changes
+// nothing the owner's later rollback depends on: the rollback still succeeds.
+func TestAForgedClaimCannotPoisonTheOwnersRollback(t *testing.T) {
+	f := newFixture(t)
+	create := gwEvent(cfnresource.Create, nil)
+	_, err := f.put(t, create)
+	require.NoError(t, err)
+	require.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+
+	// the attacker: any StackId in the account, no token, an option flipped
+	_, err = f.put(t, gwEventFor(cfnresource.Update, acct, forgedStack, map[string]any{"Runbooks": "true"}))
+	require.NoError(t, err, "accepted: the account is not bound")
+
+	acme := f.token(t, "acme")
+	f.prover.tag(acct, acme)
+	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
+	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
+	_, err = f.put(t, up)
+	require.NoError(t, err)
+	require.Equal(t, registry.Registered, f.status(t, registry.Gateway))
+
+	f.prover.tag(acct, "")
+	back := gwEvent(cfnresource.Update, nil)
+	back.RequestID = "req-rollback"
+	back.ResourceProperties, back.OldResourceProperties = create.ResourceProperties, up.ResourceProperties
+	_, err = f.put(t, back)
+	assert.NoError(t, err, "the owner's rollback never fails (else UPDATE_ROLLBACK_FAILED)")
+}
+
+// Every Delete asks for a re-check, but re-checks are paced in the shared unproven lane, never in the
+// tenant's: forged Deletes for one of acme's accounts cannot queue acme's genuine new stacks.
+func TestForgedDeletesCannotSpendATenantsPace(t *testing.T) {
+	f := newFixture(t)
+	f.hook.TenantClaimsPerHour = 3
+	const bound, next = "240000000010", "240000000011"
+	require.Equal(t, registry.Registered, f.genuineClaim(t, bound, "acme").Status)
+
+	for i := range 3 {
+		e := gwEventFor(cfnresource.Delete, bound, "arn:aws:cloudformation:us-east-1:"+bound+":stack/forged/x", nil)
+		e.RequestID = fmt.Sprintf("req-forged-delete-%d", i)
+		res, err := f.hook.Delete(t.Context(), e)
+		require.NoError(t, err)
+		if res.Then != nil {
+			res.Then(t.Context())
+		}
+	}
+	o := f.genuineClaim(t, next, "acme")
+	assert.Equal(t, registry.Registered, o.Status, "acme's genuine claim is not queued behind forged Deletes: %s", o.Proof.Reason)
+}
+
+// A gateway Delete while the registry errors is answered SUCCESS (never block a deletion) with
+// alert=delete_incomplete; the daily re-proof in the sweep then finds the role gone (two refusals,
+// minutes apart) and ends the registration.
+func TestGatewayDeleteLostToARegistryOutageIsRecovered(t *testing.T) {
+	f := newFixture(t)
+	acme := f.token(t, "acme")
+	f.prover.tag(acct, acme)
+	_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": acme}))
+	require.NoError(t, err)
+
+	healthy := f.hook.Registry
+	f.hook.Registry = &failingRegistry{Registry: healthy, failing: true}
+	res, err := f.hook.Delete(t.Context(), gwEvent(cfnresource.Delete, map[string]any{"TenantToken": acme}))
+	require.NoError(t, err, "answered SUCCESS")
+	assert.Nil(t, res.Then)
+	assert.Contains(t, f.logs.alerts(), alertDeleteFailed)
+	f.hook.Registry = healthy
+	f.prover.setRefuse(acct, true) // CloudFormation deleted the role
+
+	// the sweep proves every registration again once a day: two refusals, minutes apart, end it
+	var out strings.Builder
+	for _, at := range []time.Duration{25 * time.Hour, 25*time.Hour + 10*time.Minute} {
+		f.hook.Clock = func() time.Time { return time.Now().Add(at) }
+		require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	}
+	assert.Equal(t, registry.Deregistered, f.status(t, registry.Gateway), "the registration of the deleted stack ends")
+	assert.Equal(t, []string{acct}, f.keys.retired)
+}
+
+// A proof that can never be made (the claimed role admits the token but its session cannot read the
+// role: trivial to set up in an attacker's own account) is retried a bounded number of times, then
+// settled: the sweep stops spending the shared unproven budget on it.
+func TestAProofThatCanNeverBeMadeIsNotRetriedForever(t *testing.T) {
+	f := newFixture(t)
+	f.hook.UnprovenPerHour = 100000
+	f.prover.transient = true
+	_, err := f.put(t, gwEventFor(cfnresource.Create, "260000000001", "arn:aws:cloudformation:us-east-1:260000000001:stack/x/y", nil))
+	require.NoError(t, err)
+
+	start := time.Now()
+	var out strings.Builder
+	for i := range 6 * 26 { // 26 hours of a sweep every 10 minutes
+		now := start.Add(time.Duration(i+1) * 10 * time.Minute)
+		f.hook.Clock = func() time.Time { return now }
+		require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	}
+	o := f.gateway(t, "260000000001")
+	t.Logf("after 26 h: status %s, due %v, attempts %d, proofs %d", o.Status, o.ProofDue, o.Proof.Attempts, f.prover.proofs())
+	assert.False(t, o.ProofDue, "settled after a bounded number of attempts")
+	assert.Less(t, f.prover.proofs(), 100, "the sweep does not spend a proof on it every run for ever")
+}
+
+// The reason a refused conflicting claim gets (a link for an account another tenant's role names)
+// tells the customer what to do and claims only what is true: the refused request is on record
+// for operators (an unproven conflict in supportctl conflicts), and nothing is suspended.
+func TestAConflictReasonOnlyClaimsWhatWasRecorded(t *testing.T) {
+	f := newFixture(t)
+	const account = "230000000003"
+	_, err := f.reg.StartOnboarding(t.Context(), "acme", account, ext) // acme's operator mistyped the account
+	require.NoError(t, err)
+	globex := f.token(t, "globex")
+	f.prover.tag(account, globex) // the account's real owner deploys its gateway stack
+	_, err = f.put(t, gwEventFor(cfnresource.Create, account, "arn:aws:cloudformation:us-east-1:230000000003:stack/doit-support-gateway/g",
+		map[string]any{"TenantToken": globex}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "already linked to another DoiT organization")
+	assert.Contains(t, err.Error(), "the refused request is on record")
+	assert.NotContains(t, err.Error(), "suspended")
+	conflicts, lerr := f.reg.Conflicts(t.Context())
+	require.NoError(t, lerr)
+	require.Len(t, conflicts, 1, "the refused request is on record for operators")
+	assert.False(t, conflicts[0].Proven, "a claim proves nothing")
+	assert.Equal(t, account, conflicts[0].AccountID)
+	st, aerr := f.reg.Account(t.Context(), account)
+	require.NoError(t, aerr)
+	require.NotNil(t, st.Management)
+	assert.Equal(t, registry.Pending, st.Management.Status, "acme's pending onboarding is untouched")
+}
+
+// Every rejected claim costs a KMS key (retired: pending deletion for 7 days, counted against the
+// account's key quota). A tenant's claims use its own lane only until its rejections of the day
+// (TENANT_REJECTIONS_PER_DAY) are spent, then the shared token-less lane: a token read off a role
+// tag cannot mint keys at the tenant's pace.
+func TestRejectedClaimsMoveATenantToTheSlowLane(t *testing.T) {
+	f := newFixture(t)
+	f.hook.TenantRejectionsPerDay, f.hook.UnprovenPerHour = 2, 1
+	globex := f.token(t, "globex")
+	const madeUp = "270000000001"
+	f.prover.setRefuse(madeUp, true)
+	for i := range 5 {
+		e := gwEventFor(cfnresource.Create, madeUp, "arn:aws:cloudformation:us-east-1:270000000001:stack/x/y", map[string]any{"TenantToken": globex})
+		e.RequestID = fmt.Sprintf("req-claim-%d", i)
+		_, err := f.put(t, e)
+		require.NoError(t, err)
+	}
+	created, retired := f.keys.counts()
+	t.Logf("keys created %d, retired %d", created, retired)
+	// the tenant's lane until its 2 rejections of the day, then the shared token-less lane (1 an hour)
+	assert.Equal(t, 3, created, "rejections move a tenant's claims to the slow lane: keys stay bounded")
+	assert.Equal(t, registry.PendingProof, f.gateway(t, madeUp).Status, "queued")
+}
+
+// Livelock: claims from made-up StackIds landing during every proof (faster than a refused proof
+// takes) never void the proof of the role, so the registration of a deleted stack still ends.
+func TestUnprovenClaimsCannotKeepADeletedStacksRegistrationAlive(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.put(t, gwEvent(cfnresource.Create, nil))
+	require.NoError(t, err)
+	res, err := f.hook.Delete(t.Context(), gwEvent(cfnresource.Delete, nil)) // the genuine stack is deleted
+	require.NoError(t, err)
+	require.NotNil(t, res.Then)
+	res.Then(t.Context()) // the role is still there for a moment
+	require.True(t, f.gateway(t, acct).ProofDue)
+	f.prover.setRefuse(acct, true) // CloudFormation deleted the role
+
+	n := 0
+	f.hook.Prover = &flippingProver{RoleProver: f.prover, during: func() {
+		n++ // a new made-up StackId each time: the owner changes, so the record's version does
+		e := gwEventFor(cfnresource.Update, acct, fmt.Sprintf("arn:aws:cloudformation:us-east-1:111122223333:stack/forged-%d/x", n), nil)
+		_, err := f.hook.Update(t.Context(), e) // its own follow-up runs in another invocation, and is dropped the same way
+		require.NoError(t, err)
+	}}
+	start := time.Now()
+	var out strings.Builder
+	for i := range 12 { // two hours of a sweep every 10 minutes
+		now := start.Add(time.Duration(i+1) * 10 * time.Minute)
+		f.hook.Clock = func() time.Time { return now }
+		require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	}
+	o := f.gateway(t, acct)
+	t.Logf("after 2 h: status %s, due %v, proofs %d", o.Status, o.ProofDue, f.prover.proofs())
+	assert.Equal(t, registry.Deregistered, o.Status, "the role is gone: the registration ends whatever unproven claims arrive")
+}
+
+// flippingProver runs during before every proof, as a claim landing while STS is being asked.
+type flippingProver struct {
+	RoleProver
+	during func()
+}
+
+func (p *flippingProver) ProveRole(ctx context.Context, account, role string, budget time.Duration) (RoleEvidence, error) {
+	p.during()
+	return p.RoleProver.ProveRole(ctx, account, role, budget)
+}
+
+// After a proven conflict, resolve-conflict for acme makes the account acme's and usable again; a
+// later proof that finds the role still naming globex is a conflict again, never a move.
+func TestAProofNeverUndoesTheOperatorsDecision(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	f.prover.tag(acct, f.token(t, "globex")) // re-tagged
+	res, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, forgedStack, nil))
+	require.NoError(t, err)
+	res.Then(t.Context())
+	f.hook.Clock = func() time.Time { return time.Now().Add(10 * time.Minute) }
+	require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	st, err := f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	require.NotNil(t, st.Conflict, "the proven conflict")
+	require.True(t, st.Conflict.Proven)
+
+	require.NoError(t, ResolveConflict(t.Context(), f.reg, acct, "acme")) // the operator: the account is acme's
+	o, ok := f.usable(t, acct)
+	assert.True(t, ok && o.Tenant == "acme", "resolved for acme: usable for acme again (ResolveConflict's promise): %+v", o)
+
+	res, err = f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, "arn:aws:cloudformation:us-east-1:111122223333:stack/forged-2/y", nil))
+	require.NoError(t, err)
+	if res.Then != nil {
+		res.Then(t.Context())
+	}
+	for _, at := range []time.Duration{20 * time.Minute, 30 * time.Minute} {
+		f.hook.Clock = func() time.Time { return time.Now().Add(at) }
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	st, err = f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	u, _, usable := st.Usable()
+	assert.False(t, usable && u.Tenant == "globex", "the account the operator gave acme is now usable for globex: %+v", u)
+	require.NotNil(t, st.Conflict, "the role still names globex: a conflict again, never a move")
+}
