@@ -36,7 +36,9 @@ commands:
   sweep                          prove the gateway claims whose proof is due (queued by the pace, or
                                  after a proof that could not be made) and re-check the registrations
                                  a Delete asked to re-check
-  conflicts                      list the accounts two tenants claimed (unusable for access)
+  conflicts                      list the accounts two tenants claimed: "proven" (the account's own role
+                                 names another tenant: unusable for access until resolved) or "claimed"
+                                 (a refused claim named another tenant: may be forged, suspends nothing)
   resolve-conflict -account A -tenant T
                                  the operator's decision: T (one of the two) owns the account
   create-table                   create the registry table (local runs; production declares it in its stack)
@@ -47,7 +49,8 @@ commands:
 
 environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
 MANAGEMENT_TEMPLATE_URL (default: the published template); for repair and sweep VENDOR_ACCOUNT_ID,
-VENDOR_NAME (default DoiT), SIGNER_ROLE_ARN and ISSUER_BUCKET (as the hook Lambda has them)`
+VENDOR_NAME (default DoiT), SIGNER_ROLE_ARN, ISSUER_BUCKET, UNPROVEN_CLAIMS_PER_HOUR, TENANT_CLAIMS_PER_HOUR
+and TENANT_REJECTIONS_PER_DAY (as the hook Lambda has them)`
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout); err != nil {
@@ -131,7 +134,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			return err
 		}
 		for _, c := range conflicts {
-			if _, err := fmt.Fprintf(out, "%s\tbound=%q\tclaimed-by=%q\t%s\tstack=%s\t%s\n", c.AccountID, c.Tenant, c.Claimant, c.Kind,
+			kind := "claimed" // a refused claim: it may be forged, and suspends nothing
+			if c.Proven {
+				kind = "proven" // the account's own role: unusable for access until resolved
+			}
+			if _, err := fmt.Fprintf(out, "%s\t%s\tbound=%q\tclaimed-by=%q\t%s\tstack=%s\t%s\n", c.AccountID, kind, c.Tenant, c.Claimant, c.Kind,
 				c.StackID, c.At.Format(time.RFC3339)); err != nil {
 				return err
 			}
@@ -164,7 +171,12 @@ func newHook(awsCfg aws.Config, getenv func(string) string, table string) (*hook
 	if name := getenv("VENDOR_NAME"); name != "" {
 		vendor.Name = name
 	}
+	// the same paces as the hook Lambda's: the counters are shared, so a sweep spends from the same budgets
+	paces, problems := hook.PacesFromEnv(getenv)
+	if len(problems) > 0 {
+		return nil, nil, errors.Join(problems...)
+	}
 	return hook.New(awsCfg, hook.Settings{Vendor: vendor, VendorAccountID: getenv("VENDOR_ACCOUNT_ID"), Table: table,
 		SignerRoleARN: getenv("SIGNER_ROLE_ARN"), IssuerBucket: getenv("ISSUER_BUCKET"), Budget: awsx.PropagationBudget,
-		SkipNegativeProbe: getenv("PROBE_WITHOUT_EXTERNAL_ID") == "false"})
+		SkipNegativeProbe: getenv("PROBE_WITHOUT_EXTERNAL_ID") == "false", Paces: paces})
 }

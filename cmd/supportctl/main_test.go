@@ -54,14 +54,20 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	registrytest.Put(t, reg, "230000000001", registry.Writes{
 		Management: &registry.Onboarding{Status: registry.Registered, Tenant: "acme", ExternalID: "ext-1"},
 		Conflict:   &registry.Conflict{Tenant: "acme", Claimant: "globex", Kind: registry.Gateway, StackID: "arn:aws:cloudformation:us-east-1:230000000001:stack/g/1"}})
+	registrytest.Put(t, reg, "230000000002", registry.Writes{
+		Gateway:  &registry.Onboarding{Status: registry.Registered, Tenant: "acme", RoleARN: "arn:aws:iam::230000000002:role/DoiT-Support-Gateway"},
+		Conflict: &registry.Conflict{Proven: true, Tenant: "acme", Claimant: "globex", Kind: registry.Gateway}})
 	out, err = sh("conflicts")
 	require.NoError(t, err)
-	assert.Contains(t, out, "230000000001\tbound=\"acme\"\tclaimed-by=\"globex\"\tGATEWAY\tstack=arn:aws:cloudformation:us-east-1:230000000001:stack/g/1")
+	assert.Contains(t, out, "230000000001\tclaimed\tbound=\"acme\"\tclaimed-by=\"globex\"\tGATEWAY\tstack=arn:aws:cloudformation:us-east-1:230000000001:stack/g/1")
+	assert.Contains(t, out, "230000000002\tproven\tbound=\"acme\"\tclaimed-by=\"globex\"\tGATEWAY")
 	_, err = sh("resolve-conflict", "-account", "230000000001", "-tenant", "initech")
 	assert.ErrorContains(t, err, `choose "acme" or "globex"`)
-	out, err = sh("resolve-conflict", "-account", "230000000001", "-tenant", "acme")
-	require.NoError(t, err)
-	assert.Equal(t, "230000000001\tresolved: acme owns it\n", out)
+	for _, account := range []string{"230000000001", "230000000002"} {
+		out, err = sh("resolve-conflict", "-account", account, "-tenant", "acme")
+		require.NoError(t, err)
+		assert.Equal(t, account+"\tresolved: acme owns it\n", out)
+	}
 	out, err = sh("conflicts")
 	require.NoError(t, err)
 	assert.Empty(t, out)
@@ -70,7 +76,9 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 		RoleARN: "arn:aws:iam::220000000001:role/DoiT-Support-Gateway"}})
 	out, err = sh("sweep")
 	require.NoError(t, err)
-	assert.Equal(t, "220000000001\tPENDING_PROOF\tno issuer is configured to prove the role\n", out, "without SIGNER_ROLE_ARN nothing is proven")
+	assert.Equal(t, "220000000001\tPENDING_PROOF\tno issuer is configured to prove the role\n"+
+		"230000000002\tREGISTERED\tno issuer is configured to prove the role\n", out,
+		"without SIGNER_ROLE_ARN nothing is proven (the resolved gateway registration asked for its role to be read again)")
 	out, err = sh("list", "-status", "pending_proof")
 	require.NoError(t, err)
 	assert.Contains(t, out, "220000000001\tGATEWAY\tPENDING_PROOF")
@@ -81,6 +89,9 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	assert.ErrorContains(t, err, "unknown command")
 	_, err = sh()
 	assert.ErrorContains(t, err, "usage")
+	vars["TENANT_REJECTIONS_PER_DAY"] = "none"
+	_, err = sh("sweep")
+	assert.ErrorContains(t, err, "TENANT_REJECTIONS_PER_DAY: want a positive number", "the hook's paces, checked as the Lambda checks them")
 	vars["REGISTRY_TABLE"] = ""
 	_, err = sh("list")
 	assert.ErrorContains(t, err, "REGISTRY_TABLE is not set")

@@ -13,12 +13,14 @@ type Updater interface {
 	Update(ctx context.Context, account string, decide func(registry.AccountState) (registry.Writes, error)) (registry.AccountState, error)
 }
 
-// ResolveConflict records an operator's decision on an account two tenants claimed (a claim naming
-// another tenant than the one the account was bound to): tenant, one of the two, owns the account.
+// ResolveConflict records an operator's decision on an account two tenants claimed (a refused claim
+// naming another tenant than the one the account was bound to, or, proven, the account's own role
+// naming another): tenant, one of the two, owns the account.
 // Every live record of the account is bound to it (a gateway record that changes hands forgets its
 // token hash, so its stack must present a token of the tenant from now on) and the conflict is
-// cleared, which makes the account usable again. Tell the other tenant yourself: no reason a stack
-// gets ever names the other one.
+// cleared, which makes the account usable again. A gateway record is proven again at once: if its role
+// still names the other tenant, that is a conflict again (the decision binds, the role's word is
+// still checked). Tell the other tenant yourself: no reason a stack gets ever names the other one.
 func ResolveConflict(ctx context.Context, reg Updater, account, tenant string) error {
 	_, err := reg.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
 		c := st.Conflict

@@ -132,8 +132,11 @@ func (h *Hook) putGateway(ctx context.Context, c claim) (cfnresource.Result, err
 	if err != nil {
 		return cfnresource.Result{}, rolledBackOr(err, "the registration could not be recorded, try again")
 	}
-	if d.Alert != "" {
-		h.alert(ctx, d.Alert, "a gateway claim was refused", "account", c.account, "reason", fmt.Sprint(d.Refusal))
+	switch {
+	case d.Alert != "" && d.Refusal != nil:
+		h.alert(ctx, d.Alert, "a gateway claim was refused", "account", c.account, "reason", d.Refusal.Error())
+	case d.Alert != "":
+		h.alert(ctx, d.Alert, "a gateway Update without a token for an account bound to a tenant changed nothing (a rollback, or forged)", "account", c.account)
 	}
 	if d.Refusal != nil {
 		return cfnresource.Result{}, d.Refusal

@@ -541,14 +541,32 @@ func TestCreateFailsWhenTheKeyCannotBeMade(t *testing.T) {
 // The settings reach the hook (a review found REGIONS dropped on the way).
 func TestNewCarriesTheSettings(t *testing.T) {
 	h, _, err := New(aws.Config{Region: "us-east-1"}, Settings{Vendor: policy.DefaultVendor(), VendorAccountID: vendor, Table: "t",
-		Partitions: []string{"aws", "aws-us-gov"}, Regions: []string{"us-east-1", "us-gov-west-1"}, UnprovenPerHour: 7, TenantPerHour: 9,
+		Partitions: []string{"aws", "aws-us-gov"}, Regions: []string{"us-east-1", "us-gov-west-1"}, Paces: Paces{UnprovenPerHour: 7, TenantPerHour: 9, TenantRejectionsPerDay: 11},
 		Budget: 3 * time.Second})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"aws", "aws-us-gov"}, h.Partitions)
 	assert.Equal(t, []string{"us-east-1", "us-gov-west-1"}, h.Regions)
 	assert.Equal(t, 7, h.UnprovenPerHour)
 	assert.Equal(t, 9, h.TenantClaimsPerHour)
+	assert.Equal(t, 11, h.TenantRejectionsPerDay)
 	assert.Equal(t, 3*time.Second, h.ProofBudget)
 	_, _, err = New(aws.Config{}, Settings{Vendor: policy.DefaultVendor(), SignerRoleARN: "arn:aws:iam::999988887777:role/x"})
 	assert.ErrorContains(t, err, "issuer bucket is required")
+}
+
+func TestPacesFromEnv(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	p, problems := PacesFromEnv(env(nil))
+	assert.Empty(t, problems)
+	assert.Equal(t, Paces{UnprovenPerHour: 100, TenantPerHour: 1000, TenantRejectionsPerDay: 100}, p, "the defaults")
+	p, problems = PacesFromEnv(env(map[string]string{"UNPROVEN_CLAIMS_PER_HOUR": " 20 ", "TENANT_CLAIMS_PER_HOUR": "500",
+		"TENANT_REJECTIONS_PER_DAY": "7"}))
+	assert.Empty(t, problems)
+	assert.Equal(t, Paces{UnprovenPerHour: 20, TenantPerHour: 500, TenantRejectionsPerDay: 7}, p)
+	_, problems = PacesFromEnv(env(map[string]string{"UNPROVEN_CLAIMS_PER_HOUR": "0", "TENANT_CLAIMS_PER_HOUR": "-3",
+		"TENANT_REJECTIONS_PER_DAY": "lots"}))
+	require.Len(t, problems, 3)
+	for i, key := range []string{"UNPROVEN_CLAIMS_PER_HOUR", "TENANT_CLAIMS_PER_HOUR", "TENANT_REJECTIONS_PER_DAY"} {
+		assert.ErrorContains(t, problems[i], key)
+	}
 }

@@ -191,18 +191,25 @@ func (h *Hook) proofBudget() time.Duration {
 // so no tenant's burst waits behind another's, nor behind the token-less ones.
 const unprovenBudget = "unproven-gateway-claims"
 
+// The default paces (README, "Configuration").
+const (
+	defaultUnprovenPerHour        = 100
+	defaultTenantClaimsPerHour    = 1000
+	defaultTenantRejectionsPerDay = 100
+)
+
 func (h *Hook) unprovenPerHour() int {
 	if h.UnprovenPerHour > 0 {
 		return h.UnprovenPerHour
 	}
-	return 100
+	return defaultUnprovenPerHour
 }
 
 func (h *Hook) tenantPerHour() int {
 	if h.TenantClaimsPerHour > 0 {
 		return h.TenantClaimsPerHour
 	}
-	return 1000
+	return defaultTenantClaimsPerHour
 }
 
 // rejectionsPerDay is how many of a tenant's claims may be rejected a day before its claims are
@@ -213,7 +220,7 @@ func (h *Hook) rejectionsPerDay() int {
 	if h.TenantRejectionsPerDay > 0 {
 		return h.TenantRejectionsPerDay
 	}
-	return 100
+	return defaultTenantRejectionsPerDay
 }
 
 func rejectionsBudget(tenant string) string { return "tenant-rejections#" + registry.TokenHash(tenant) }

@@ -3,6 +3,8 @@ package hook
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,8 +29,7 @@ type Settings struct {
 	Regions           []string // nil: us-east-1
 	SignerRoleARN     string   // "": no issuer, no signing keys, gateway claims never proven
 	IssuerBucket      string   // where the issuer's documents are published; required with SignerRoleARN
-	UnprovenPerHour   int
-	TenantPerHour     int
+	Paces             Paces
 	Budget            time.Duration // IAM propagation budget
 	Thumbprints       []string
 	SkipNegativeProbe bool // only where STS ignores trust policies
@@ -48,16 +49,17 @@ func New(cfg aws.Config, s Settings) (*Hook, *Reconciling, error) {
 	db := dynamodb.NewFromConfig(cfg)
 	stsClient := sts.NewFromConfig(cfg)
 	h := &Hook{
-		Vendor:              s.Vendor,
-		VendorAccountID:     s.VendorAccountID,
-		Partitions:          s.Partitions,
-		Regions:             s.Regions,
-		Registry:            &registry.Registry{DB: db, Table: s.Table},
-		Provisioner:         p,
-		UnprovenPerHour:     s.UnprovenPerHour,
-		TenantClaimsPerHour: s.TenantPerHour,
-		ProofBudget:         s.Budget,
-		Logger:              s.Logger,
+		Vendor:                 s.Vendor,
+		VendorAccountID:        s.VendorAccountID,
+		Partitions:             s.Partitions,
+		Regions:                s.Regions,
+		Registry:               &registry.Registry{DB: db, Table: s.Table},
+		Provisioner:            p,
+		UnprovenPerHour:        s.Paces.UnprovenPerHour,
+		TenantClaimsPerHour:    s.Paces.TenantPerHour,
+		TenantRejectionsPerDay: s.Paces.TenantRejectionsPerDay,
+		ProofBudget:            s.Budget,
+		Logger:                 s.Logger,
 	}
 	if s.SignerRoleARN == "" {
 		return h, p, nil
@@ -78,4 +80,36 @@ func New(cfg aws.Config, s Settings) (*Hook, *Reconciling, error) {
 			return iam.NewFromConfig(c)
 		}}
 	return h, p, nil
+}
+
+// Paces bound the proofs of gateway roles (each costs a KMS key), across all processes: every process
+// that proves roles (the hook Lambda, supportctl sweep and repair) reads them from the same variables
+// (README, "Configuration"). A zero field takes the Hook's default.
+type Paces struct {
+	UnprovenPerHour        int // UNPROVEN_CLAIMS_PER_HOUR: token-less claims and re-checks, per hour (default 100)
+	TenantPerHour          int // TENANT_CLAIMS_PER_HOUR: claims naming one tenant, per tenant and hour (default 1000)
+	TenantRejectionsPerDay int // TENANT_REJECTIONS_PER_DAY: a tenant's rejected proofs a day before its claims are paced as token-less (default 100)
+}
+
+// PacesFromEnv reads Paces; an unset variable takes its default. It returns one error per variable
+// that is not a positive integer, naming it.
+func PacesFromEnv(getenv func(string) string) (Paces, []error) {
+	var problems []error
+	positive := func(key string, def int) int {
+		v := strings.TrimSpace(getenv(key))
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			problems = append(problems, fmt.Errorf("%s: want a positive number, not %q", key, v))
+			return def
+		}
+		return n
+	}
+	return Paces{
+		UnprovenPerHour:        positive("UNPROVEN_CLAIMS_PER_HOUR", defaultUnprovenPerHour),
+		TenantPerHour:          positive("TENANT_CLAIMS_PER_HOUR", defaultTenantClaimsPerHour),
+		TenantRejectionsPerDay: positive("TENANT_REJECTIONS_PER_DAY", defaultTenantRejectionsPerDay),
+	}, problems
 }

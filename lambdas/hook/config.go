@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/supportaccess/gateway/internal/awsx"
+	"github.com/supportaccess/gateway/internal/hook"
 	"github.com/supportaccess/gateway/internal/policy"
 )
 
@@ -24,8 +25,7 @@ type config struct {
 	IssuerBucket         string   // where the issuer's documents are published (required with SignerRoleARN)
 	Partitions           []string // the partitions the deployment serves
 	Regions              []string // the regions stacks may be in
-	UnprovenPerHour      int      // proofs per hour for claims without a tenant token
-	TenantPerHour        int      // proofs per hour and tenant for claims naming one
+	Paces                hook.Paces
 	ProbeWithoutExternal bool
 	PropagationBudget    time.Duration
 	ResponseMargin       time.Duration
@@ -123,15 +123,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if len(c.Regions) == 0 {
 		problems = append(problems, errors.New("REGIONS: at least one region, such as us-east-1"))
 	}
-	positive := func(key, def string) int {
-		n, err := strconv.Atoi(get(key, def))
-		if err != nil || n < 1 {
-			problems = append(problems, fmt.Errorf("%s: want a positive number", key))
-		}
-		return n
-	}
-	c.UnprovenPerHour = positive("UNPROVEN_CLAIMS_PER_HOUR", "100")
-	c.TenantPerHour = positive("TENANT_CLAIMS_PER_HOUR", "1000")
+	paces, pp := hook.PacesFromEnv(getenv)
+	c.Paces, problems = paces, append(problems, pp...)
 	probe, err := strconv.ParseBool(get("PROBE_WITHOUT_EXTERNAL_ID", "true"))
 	if err != nil {
 		problems = append(problems, errors.New("PROBE_WITHOUT_EXTERNAL_ID: want true or false"))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/hook"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -24,9 +25,9 @@ func TestLoadConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "doit-support-issuer", c.IssuerBucket)
 	assert.Equal(t, []string{"aws", "aws-us-gov"}, c.Partitions)
-	assert.Equal(t, 20, c.UnprovenPerHour)
+	assert.Equal(t, 20, c.Paces.UnprovenPerHour)
 	assert.Equal(t, []string{"us-east-1", "us-gov-west-1"}, c.Regions)
-	assert.Equal(t, 500, c.TenantPerHour)
+	assert.Equal(t, 500, c.Paces.TenantPerHour)
 	assert.Equal(t, "onboardings", c.Table)
 	assert.Equal(t, "DoiT", c.Vendor.Name)
 	assert.Equal(t, []string{"127.0.0.1:4566", "localhost:9000"}, c.ResponseHosts)
@@ -42,8 +43,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.True(t, c.ProbeWithoutExternal, "the negative probe is on unless switched off")
 	assert.Empty(t, c.ResponseHosts)
 	assert.Equal(t, []string{"aws"}, c.Partitions, "only the aws partition unless configured")
-	assert.Equal(t, 100, c.UnprovenPerHour)
-	assert.Equal(t, 1000, c.TenantPerHour)
+	assert.Equal(t, hook.Paces{UnprovenPerHour: 100, TenantPerHour: 1000, TenantRejectionsPerDay: 100}, c.Paces)
 	assert.Equal(t, []string{"us-east-1"}, c.Regions, "the templates' region unless configured")
 }
 
@@ -53,11 +53,12 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		"LOG_LEVEL": "loud", "ISSUER_PRIMARY_HOST": "https://x", "ISSUER_THUMBPRINTS": "abc",
 		"SIGNER_ROLE_ARN": "arn:aws:iam::111111111111:role/x", "PARTITIONS": "Amazon", "UNPROVEN_CLAIMS_PER_HOUR": "0",
 		"REGIONS": "Virginia", "TENANT_CLAIMS_PER_HOUR": "-3",
+		"TENANT_REJECTIONS_PER_DAY": "x",
 	}))
 	require.Error(t, err)
 	for _, want := range []string{"REGISTRY_TABLE", "VENDOR_ACCOUNT_ID", "PROBE_WITHOUT_EXTERNAL_ID", "PROPAGATION_BUDGET", "LOG_LEVEL",
 		"issuer host", "ISSUER_THUMBPRINTS", "SIGNER_ROLE_ARN", "ISSUER_BUCKET", "PARTITIONS", "UNPROVEN_CLAIMS_PER_HOUR",
-		"REGIONS", "TENANT_CLAIMS_PER_HOUR"} {
+		"REGIONS", "TENANT_CLAIMS_PER_HOUR", "TENANT_REJECTIONS_PER_DAY"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }

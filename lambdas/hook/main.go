@@ -35,7 +35,7 @@ func main() {
 	}
 	h, _, err := hook.New(awsCfg, hook.Settings{
 		Vendor: cfg.Vendor, VendorAccountID: cfg.VendorAccountID, Table: cfg.Table, Partitions: cfg.Partitions, Regions: cfg.Regions,
-		SignerRoleARN: cfg.SignerRoleARN, IssuerBucket: cfg.IssuerBucket, UnprovenPerHour: cfg.UnprovenPerHour, TenantPerHour: cfg.TenantPerHour,
+		SignerRoleARN: cfg.SignerRoleARN, IssuerBucket: cfg.IssuerBucket, Paces: cfg.Paces,
 		Budget: cfg.PropagationBudget, Thumbprints: cfg.Thumbprints, SkipNegativeProbe: !cfg.ProbeWithoutExternal, Logger: logger,
 	})
 	if err != nil {
