@@ -41,7 +41,10 @@ type gatewayClaim struct {
 	RoleARN      string
 	ProviderARNs []string
 	Version      string
-	At           time.Time
+	// Runbooks and Diagnostic are the options the claim says the role has: a claim, read from the
+	// role by the proof; a difference only asks for the role to be read again.
+	Runbooks, Diagnostic bool
+	At                   time.Time
 }
 
 // gatewayDecision is what a gateway claim does to the account's records.
@@ -85,9 +88,10 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 		return gatewayDecision{Writes: registry.Writes{Gateway: &next}, Prove: true}
 	}
 	// The role is proven, and the registration holds what its proof read: a claim changes none of it
-	// (nor the owner: the StackId is no credential). A claim naming another token than the one the
-	// role carried asks for the role to be read again.
-	if c.TokenHash == g.TokenHash || (g.ProofDue && g.ClaimTenant == c.Tenant) {
+	// (nor the owner: the StackId is no credential). A claim naming another token or other options
+	// than the role had (a stack update changed its parameters) asks for the role to be read again.
+	same := c.TokenHash == g.TokenHash && c.Runbooks == g.Runbooks && c.Diagnostic == g.DiagnosticTool
+	if same || (g.ProofDue && g.ClaimTenant == c.Tenant) {
 		return gatewayDecision{}
 	}
 	next := *g
@@ -105,7 +109,8 @@ func (h *Hook) putGateway(ctx context.Context, c claim) (cfnresource.Result, err
 		return cfnresource.Result{}, fmt.Errorf("ProviderArns must be %s", strings.Join(want, ", "))
 	}
 	gc := gatewayClaim{Owner: c.owner, Create: c.e.RequestType == cfnresource.Create, RequestID: c.e.RequestID, StackID: c.e.StackID,
-		RoleARN: p.RoleArn, ProviderARNs: p.ProviderArns, Version: p.TemplateVersion, At: h.now()}
+		RoleARN: p.RoleArn, ProviderARNs: p.ProviderArns, Version: p.TemplateVersion, Runbooks: p.Runbooks, Diagnostic: p.DiagnosticTool,
+		At: h.now()}
 	if gc.Create {
 		gc.Marker = cfnresource.FailedCreateID(c.e)
 	}

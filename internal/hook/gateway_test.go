@@ -125,6 +125,9 @@ func TestDecideGateway(t *testing.T) {
 			update(owner, "acme"), want{status: registry.Unclaimed, owner: owner, claimed: "acme", prove: true}},
 		"the same token again changes nothing": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)},
 			create(owner, "acme"), want{unchanged: true}},
+		"other options ask for the role to be read again, change nothing yet": {registry.AccountState{Gateway: rec(registry.Registered, "acme", owner)},
+			func() gatewayClaim { c := update(other, "acme"); c.Runbooks = true; return c }(),
+			want{status: registry.Registered, owner: owner, tenant: "acme", claimed: "acme", prove: true}},
 		"another tenant: refused, on record, suspends nothing": {registry.AccountState{Gateway: rec(registry.Registered, "acme", other)},
 			create(owner, "globex"), want{refusal: "already linked to another DoiT organization", conflict: true, alert: alertTenantConflict}},
 		"another tenant against a pending onboarding": {registry.AccountState{Management: rec(registry.Pending, "acme", registry.Owner{})},
@@ -170,6 +173,7 @@ func TestDecideGateway(t *testing.T) {
 			assert.Equal(t, tc.want.tenant, w.Tenant)
 			assert.Equal(t, tc.want.claimed, w.ClaimTenant)
 			assert.True(t, w.ProofDue)
+			assert.False(t, w.Runbooks || w.DiagnosticTool, "options are the role's, never the claim's")
 		})
 	}
 }
@@ -295,6 +299,35 @@ func TestProvenConflictSuspendsTheAccountUntilAnOperatorDecides(t *testing.T) {
 // role did not say (another tenant's or an unknown token: FAILED; none: nothing, it may be a
 // rollback); Deletes, whatever they carry, end nothing by themselves: they ask for a re-check, which
 // ends the registration only once the role is gone; and reasons never name another stack.
+// A stack update that turns an option on changes the role's inline policies before CloudFormation
+// notifies the hook: the Update asks for the role to be read again, and the registration gets the
+// options the role has. The same Update, forged while the role has no such policy, gets nothing.
+func TestAnOptionChangeIsReadFromTheRole(t *testing.T) {
+	f := newFixture(t)
+	acme := f.token(t, "acme")
+	f.prover.tag(acct, acme)
+	_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": acme, "DiagnosticTool": "false"}))
+	require.NoError(t, err)
+	o := f.gateway(t, acct)
+	require.Equal(t, registry.Registered, o.Status)
+	require.False(t, o.Runbooks || o.DiagnosticTool)
+
+	flip := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme, "DiagnosticTool": "false", "Runbooks": "true"})
+	flip.RequestID = "req-forged-flip"
+	_, err = f.put(t, flip)
+	require.NoError(t, err)
+	assert.False(t, f.gateway(t, acct).Runbooks, "the role has no runbooks policy: the claim changes nothing")
+
+	f.prover.setOptions(acct, true, false) // the customer's stack update puts the policy on the role
+	flip.RequestID = "req-genuine-flip"
+	_, err = f.put(t, flip)
+	require.NoError(t, err)
+	o = f.gateway(t, acct)
+	assert.True(t, o.Runbooks, "read from the role")
+	assert.False(t, o.DiagnosticTool)
+	assert.Equal(t, "acme", o.Tenant)
+}
+
 func TestStackIDIsNotACredential(t *testing.T) {
 	f := newFixture(t)
 	acme, globex := f.token(t, "acme"), f.token(t, "globex")

@@ -203,8 +203,9 @@ func (p *owningProvisioner) has(arn string) bool {
 type fakeProver struct {
 	keys      *keysFake
 	mu        sync.Mutex
-	refuse    map[string]bool   // account → the role refuses
-	tags      map[string]string // account → the token on its role's tag
+	refuse    map[string]bool         // account → the role refuses
+	tags      map[string]string       // account → the token on its role's tag
+	options   map[string]RoleEvidence // account → the options its role has (its inline policies)
 	transient bool
 	calls     []string
 }
@@ -222,10 +223,21 @@ func (p *fakeProver) ProveRole(ctx context.Context, account, _ string, _ time.Du
 	case p.refuse[account]:
 		return RoleEvidence{}, fmt.Errorf("%w: AccessDenied", ErrRoleRefused)
 	}
+	ev := p.options[account]
 	if tok := p.tags[account]; tok != "" {
-		return RoleEvidence{TokenHash: registry.TokenHash(tok)}, nil
+		ev.TokenHash = registry.TokenHash(tok)
 	}
-	return RoleEvidence{}, nil
+	return ev, nil
+}
+
+// setOptions sets the options the account's gateway role has (its stack's option parameters).
+func (p *fakeProver) setOptions(account string, runbooks, diagnostic bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.options == nil {
+		p.options = map[string]RoleEvidence{}
+	}
+	p.options[account] = RoleEvidence{Runbooks: runbooks, Diagnostic: diagnostic}
 }
 
 // tag sets the token the account's gateway role carries (its stack's TenantToken parameter).

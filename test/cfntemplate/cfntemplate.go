@@ -1,6 +1,7 @@
 // Package cfntemplate reads the committed CloudFormation templates in tests and evaluates the few
-// intrinsic functions they use (Ref, Fn::Sub, Fn::GetAtt), the way CloudFormation would for given
-// parameter and attribute values. Anything else is an error, never a silent pass-through.
+// intrinsic functions they use (Ref, Fn::Sub, Fn::GetAtt, Fn::If with AWS::NoValue, and Fn::Equals
+// in Conditions), the way CloudFormation would for given parameter and attribute values. Anything
+// else is an error, never a silent pass-through.
 package cfntemplate
 
 import (
@@ -41,11 +42,50 @@ func (t Template) Properties(logicalID string) (map[string]any, error) {
 	return props, nil
 }
 
+// WithConditions returns vars with the template's Conditions evaluated for them, as
+// "Condition::Name" = "true" or "false" (Fn::If reads them). Only Fn::Equals is supported.
+func (t Template) WithConditions(vars map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(vars))
+	for k, v := range vars {
+		out[k] = v
+	}
+	conditions, _ := t["Conditions"].(map[string]any)
+	for name, c := range conditions {
+		m, _ := c.(map[string]any)
+		args, ok := m["Fn::Equals"].([]any)
+		if len(m) != 1 || !ok || len(args) != 2 {
+			return nil, fmt.Errorf("condition %s: only Fn::Equals of two values is supported here", name)
+		}
+		a, err := Resolve(args[0], vars)
+		if err != nil {
+			return nil, fmt.Errorf("condition %s: %w", name, err)
+		}
+		b, err := Resolve(args[1], vars)
+		if err != nil {
+			return nil, fmt.Errorf("condition %s: %w", name, err)
+		}
+		out["Condition::"+name] = strconv.FormatBool(fmt.Sprint(a) == fmt.Sprint(b))
+	}
+	return out, nil
+}
+
 var placeholder = regexp.MustCompile(`\$\{([^}]+)\}`)
 
-// Resolve evaluates Ref, Fn::Sub and Fn::GetAtt in v. vars maps parameter and pseudo-parameter
-// names to values, and "LogicalId.Attribute" to attribute values.
+// noValue is what Ref AWS::NoValue resolves to: the property or list element is dropped.
+type noValue struct{}
+
+// Resolve evaluates Ref, Fn::Sub, Fn::GetAtt and Fn::If in v. vars maps parameter and
+// pseudo-parameter names to values, "LogicalId.Attribute" to attribute values, and
+// "Condition::Name" to a condition's value (Template.WithConditions).
 func Resolve(v any, vars map[string]string) (any, error) {
+	r, err := resolve(v, vars)
+	if _, ok := r.(noValue); ok {
+		return nil, err
+	}
+	return r, err
+}
+
+func resolve(v any, vars map[string]string) (any, error) {
 	switch x := v.(type) {
 	case map[string]any:
 		if len(x) == 1 {
@@ -53,7 +93,27 @@ func Resolve(v any, vars map[string]string) (any, error) {
 				switch k {
 				case "Ref":
 					name, _ := arg.(string)
+					if name == "AWS::NoValue" {
+						return noValue{}, nil
+					}
 					return lookup(vars, name)
+				case "Fn::If":
+					parts, _ := arg.([]any)
+					var name string
+					if len(parts) == 3 {
+						name, _ = parts[0].(string)
+					}
+					if name == "" {
+						return nil, fmt.Errorf("Fn::If wants [Condition, IfTrue, IfFalse], got %v", arg)
+					}
+					c, err := lookup(vars, "Condition::"+name)
+					if err != nil {
+						return nil, err
+					}
+					if c == "true" {
+						return resolve(parts[1], vars)
+					}
+					return resolve(parts[2], vars)
 				case "Fn::Sub":
 					body, ok := arg.(string)
 					if !ok {
@@ -82,21 +142,25 @@ func Resolve(v any, vars map[string]string) (any, error) {
 		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			r, err := Resolve(e, vars)
+			r, err := resolve(e, vars)
 			if err != nil {
 				return nil, err
 			}
-			out[k] = r
+			if _, drop := r.(noValue); !drop {
+				out[k] = r
+			}
 		}
 		return out, nil
 	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			r, err := Resolve(e, vars)
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			r, err := resolve(e, vars)
 			if err != nil {
 				return nil, err
 			}
-			out[i] = r
+			if _, drop := r.(noValue); !drop {
+				out = append(out, r)
+			}
 		}
 		return out, nil
 	default:

@@ -20,7 +20,10 @@ func TestResolve(t *testing.T) {
 	for name, v := range map[string]any{
 		"unknown ref":       map[string]any{"Ref": "Nope"},
 		"unknown sub var":   map[string]any{"Fn::Sub": "${Nope}"},
-		"unsupported":       map[string]any{"Fn::If": []any{"c", 1, 2}},
+		"unsupported":       map[string]any{"Fn::Select": []any{0, []any{1}}},
+		"unknown condition": map[string]any{"Fn::If": []any{"c", 1, 2}},
+		"malformed if":      map[string]any{"Fn::If": []any{"c", 1}},
+		"empty if":          map[string]any{"Fn::If": []any{}},
 		"malformed get-att": map[string]any{"Fn::GetAtt": "Role.Arn"},
 	} {
 		_, err := Resolve(v, vars)
@@ -28,6 +31,27 @@ func TestResolve(t *testing.T) {
 	}
 	assert.Equal(t, map[string]any{"n": "300", "b": "true", "l": []any{"x", "1.5"}},
 		Stringify(map[string]any{"n": 300, "b": true, "l": []any{"x", 1.5}}))
+}
+
+func TestConditions(t *testing.T) {
+	tpl := Template{"Conditions": map[string]any{
+		"On": map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Flag"}, "true"}},
+	}}
+	vars, err := tpl.WithConditions(map[string]string{"Flag": "true"})
+	require.NoError(t, err)
+	v := map[string]any{"list": []any{"a", map[string]any{"Fn::If": []any{"On", "b", map[string]any{"Ref": "AWS::NoValue"}}}},
+		"prop": map[string]any{"Fn::If": []any{"On", map[string]any{"Ref": "AWS::NoValue"}, "off"}}}
+	got, err := Resolve(v, vars)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"list": []any{"a", "b"}}, got, "true: b kept, prop dropped")
+	vars, err = tpl.WithConditions(map[string]string{"Flag": "false"})
+	require.NoError(t, err)
+	got, err = Resolve(v, vars)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"list": []any{"a"}, "prop": "off"}, got)
+
+	_, err = Template{"Conditions": map[string]any{"X": map[string]any{"Fn::Not": []any{}}}}.WithConditions(nil)
+	assert.Error(t, err, "only Fn::Equals")
 }
 
 func TestLoadCommittedTemplate(t *testing.T) {
