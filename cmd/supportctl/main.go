@@ -40,7 +40,8 @@ commands:
                                  names another tenant: unusable for access until resolved) or "claimed"
                                  (a refused claim named another tenant: may be forged, suspends nothing)
   resolve-conflict -account A -tenant T
-                                 the operator's decision: T (one of the two) owns the account
+                                 the operator's decision on a proven conflict: T (one of the two) owns the
+                                 account; a claimed one can only be dismissed (T: the bound tenant)
   create-table                   create the registry table (local runs; production declares it in its stack)
   broker <command> [flags]       access requests: request, approve, dismiss, revoke, pre-approve,
                                  credentials, audit, create-table (supportctl broker for details)
@@ -49,8 +50,8 @@ commands:
 
 environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
 MANAGEMENT_TEMPLATE_URL (default: the published template); for repair and sweep VENDOR_ACCOUNT_ID,
-VENDOR_NAME (default DoiT), SIGNER_ROLE_ARN, ISSUER_BUCKET, UNPROVEN_CLAIMS_PER_HOUR, TENANT_CLAIMS_PER_HOUR
-and TENANT_REJECTIONS_PER_DAY (as the hook Lambda has them)`
+VENDOR_NAME (default DoiT), SIGNER_ROLE_ARN, ISSUER_BUCKET, UNPROVEN_CLAIMS_PER_HOUR, TENANT_CLAIMS_PER_HOUR,
+TENANT_REJECTIONS_PER_DAY and REPROOFS_PER_HOUR (as the hook Lambda has them)`
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout); err != nil {

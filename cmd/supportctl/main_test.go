@@ -61,7 +61,9 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, "230000000001\tclaimed\tbound=\"acme\"\tclaimed-by=\"globex\"\tGATEWAY\tstack=arn:aws:cloudformation:us-east-1:230000000001:stack/g/1")
 	assert.Contains(t, out, "230000000002\tproven\tbound=\"acme\"\tclaimed-by=\"globex\"\tGATEWAY")
-	_, err = sh("resolve-conflict", "-account", "230000000001", "-tenant", "initech")
+	_, err = sh("resolve-conflict", "-account", "230000000001", "-tenant", "globex")
+	assert.ErrorContains(t, err, `only claimed`, "a claimed conflict cannot move the account")
+	_, err = sh("resolve-conflict", "-account", "230000000002", "-tenant", "initech")
 	assert.ErrorContains(t, err, `choose "acme" or "globex"`)
 	for _, account := range []string{"230000000001", "230000000002"} {
 		out, err = sh("resolve-conflict", "-account", account, "-tenant", "acme")

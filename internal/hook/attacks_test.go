@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,12 +191,16 @@ func TestGatewayDeleteLostToARegistryOutageIsRecovered(t *testing.T) {
 	f.hook.Registry = healthy
 	f.prover.setRefuse(acct, true) // CloudFormation deleted the role
 
-	// the sweep proves every registration again once a day: two refusals, minutes apart, end it
+	// the sweep proves every registration again once a day; with no Delete heard, STS must refuse
+	// the role for a day before the registration ends (a vendor-side fault must not end it)
 	var out strings.Builder
-	for _, at := range []time.Duration{25 * time.Hour, 25*time.Hour + 10*time.Minute} {
+	for _, at := range []time.Duration{25 * time.Hour, 26 * time.Hour, 48 * time.Hour} {
 		f.hook.Clock = func() time.Time { return time.Now().Add(at) }
 		require.NoError(t, f.hook.Sweep(t.Context(), &out))
+		require.Equal(t, registry.Registered, f.status(t, registry.Gateway), "refused for less than a day, at %s", at)
 	}
+	f.hook.Clock = func() time.Time { return time.Now().Add(49*time.Hour + time.Minute) }
+	require.NoError(t, f.hook.Sweep(t.Context(), &out))
 	assert.Equal(t, registry.Deregistered, f.status(t, registry.Gateway), "the registration of the deleted stack ends")
 	assert.Equal(t, []string{acct}, f.keys.retired)
 }
@@ -341,7 +346,7 @@ func TestAProofNeverUndoesTheOperatorsDecision(t *testing.T) {
 	if res.Then != nil {
 		res.Then(t.Context())
 	}
-	for _, at := range []time.Duration{20 * time.Minute, 30 * time.Minute} {
+	for _, at := range []time.Duration{25 * time.Minute, 45 * time.Minute} { // the re-check's checks, minutes apart
 		f.hook.Clock = func() time.Time { return time.Now().Add(at) }
 		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
 	}
@@ -350,4 +355,194 @@ func TestAProofNeverUndoesTheOperatorsDecision(t *testing.T) {
 	u, _, usable := st.Usable()
 	assert.False(t, usable && u.Tenant == "globex", "the account the operator gave acme is now usable for globex: %+v", u)
 	require.NotNil(t, st.Conflict, "the role still names globex: a conflict again, never a move")
+}
+
+// An onboarding link nobody used (another tenant's, or an operator's typo) is issued while the
+// account's own token-less gateway stack waits for its proof. The proof reads a role naming no
+// tenant: the account stays UNCLAIMED, never bound to the link's tenant.
+func TestAnUnusedLinkNeverBindsATokenlessAccount(t *testing.T) {
+	f := newFixture(t)
+	// the account's owner deploys the gateway stack without a token; its proof is not made yet
+	_, err := f.hook.Create(t.Context(), gwEvent(cfnresource.Create, nil))
+	require.NoError(t, err)
+	require.Equal(t, registry.PendingProof, f.status(t, registry.Gateway))
+
+	// acme (another organization) gets a link for this account ID
+	_, err = f.reg.StartOnboarding(t.Context(), "acme", acct, ext)
+	require.NoError(t, err, "a pending proof binds nothing, so the link is issued")
+
+	f.hook.Prove(t.Context(), acct) // the queued proof, made by the sweep later
+	o := f.gateway(t, acct)
+	u, ok := f.usable(t, acct)
+	assert.False(t, ok && u.Tenant == "acme", "a token-less role made the account usable for acme (tenant %q)", u.Tenant)
+	assert.NotEqual(t, "acme", o.Tenant, "the gateway registration is bound to the unused link's tenant")
+	assert.Equal(t, registry.Unclaimed, o.Status)
+}
+
+// A refused claim naming another tenant (one message from any DoiT customer) is on record as a
+// claimed conflict, and blocks nothing: the account's own tenant can still replace its link. The
+// record names the latest refused request, so the customer told "the refused request is on record"
+// finds theirs there.
+func TestAClaimedConflictBlocksNothing(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.reg.StartOnboarding(t.Context(), "acme", acct, ext)
+	require.NoError(t, err)
+
+	forged := gwEventFor(cfnresource.Create, acct, forgedStack, map[string]any{"TenantToken": f.token(t, "globex")})
+	forged.RequestID = "req-forged-by-globex"
+	_, err = f.put(t, forged)
+	require.Error(t, err)
+	st, err := f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	require.NotNil(t, st.Conflict)
+	require.False(t, st.Conflict.Proven)
+
+	// acme's customer lost the link: acme's operator issues a new one
+	_, err = f.reg.StartOnboarding(t.Context(), "acme", acct, "ext-a-replacement-link-0000")
+	assert.NoError(t, err, "one forged claim from another tenant blocks the account's own tenant from onboarding it")
+
+	// a genuine customer of initech hits the conflict by mistake and is told its request is on record
+	mistaken := gwEvent(cfnresource.Create, map[string]any{"TenantToken": f.token(t, "initech")})
+	mistaken.RequestID = "req-genuine-mistake"
+	_, err = f.put(t, mistaken)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "the refused request is on record")
+	st, err = f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	require.NotNil(t, st.Conflict)
+	assert.Equal(t, "req-genuine-mistake", st.Conflict.RequestID, "the reason says the request is on record, but the record is the forged one's")
+}
+
+// A forged Create's proof starts before the account's role exists and is refused at the end of its
+// budget; meanwhile the genuine stack's Create lands and is proven. The stale refusal is dropped
+// (older evidence never overwrites newer, and a refusal of a replaced claim is not the new claim's):
+// the genuine registration stands, its key alive.
+func TestAStaleRefusalNeverRejectsTheGenuineRegistration(t *testing.T) {
+	f := newFixture(t)
+	acme := f.token(t, "acme")
+	f.hook.Prover = &staleRefusal{inner: f.prover, during: func() {
+		f.prover.tag(acct, acme) // the genuine stack created its role, tagged with acme's token
+		genuine := gwEvent(cfnresource.Create, map[string]any{"TenantToken": acme})
+		genuine.RequestID = "req-genuine"
+		_, err := f.put(t, genuine) // answered, and its proof made
+		require.NoError(t, err)
+		require.Equal(t, registry.Registered, f.status(t, registry.Gateway), "the genuine stack is proven")
+	}}
+	forged := gwEventFor(cfnresource.Create, acct, forgedStack, nil)
+	forged.RequestID = "req-forged"
+	_, err := f.put(t, forged) // its proof started before the role existed, and is refused at the end
+	require.NoError(t, err)
+
+	o := f.gateway(t, acct)
+	assert.Equal(t, registry.Registered, o.Status, "the genuine registration was overwritten by a stale refusal")
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "the genuine account is not usable (status %s)", f.status(t, registry.Gateway))
+	assert.Empty(t, f.keys.retired, "the genuine account's keys were retired")
+}
+
+// staleRefusal: its first proof runs during (a concurrent event and its proof), then STS's
+// refusal of that first proof arrives; later proofs go to inner.
+type staleRefusal struct {
+	inner  RoleProver
+	during func()
+	once   sync.Once
+}
+
+func (p *staleRefusal) ProveRole(ctx context.Context, account, role string, budget time.Duration) (RoleEvidence, error) {
+	first := false
+	p.once.Do(func() { first = true })
+	if !first {
+		return p.inner.ProveRole(ctx, account, role, budget)
+	}
+	p.during()
+	return RoleEvidence{}, fmt.Errorf("%w: AccessDenied", ErrRoleRefused)
+}
+
+// A forged Delete's re-check schedules checks minutes apart; the owner's token Update that follows
+// is proven at once all the same (a claim that asks for the role to be read resets the schedule).
+func TestAForgedDeleteNeverDefersTheOwnersTokenUpdate(t *testing.T) {
+	f := newFixture(t)
+	create := gwEvent(cfnresource.Create, nil)
+	_, err := f.put(t, create)
+	require.NoError(t, err)
+	require.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+
+	res, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, forgedStack, nil)) // forged, by anyone
+	require.NoError(t, err)
+	require.NotNil(t, res.Then)
+	res.Then(t.Context()) // the role is there: the next check is scheduled minutes on
+
+	acme := f.token(t, "acme")
+	f.prover.tag(acct, acme) // the owner's stack update tags the role, then notifies the hook
+	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
+	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
+	_, err = f.put(t, up)
+	require.NoError(t, err)
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "the owner's token was not read (status %s)", f.status(t, registry.Gateway))
+}
+
+// STS refuses the account's own token for a while although the stack stands (a JWKS missing from
+// the issuer bucket, a customer's short-lived SCP), met by the daily re-proof at two checks minutes
+// apart. With no Delete heard, refusals end a registration only after a day: this one stands, and
+// is usable again once STS admits the token.
+func TestAShortRefusalWithoutADeleteNeverEndsARegistration(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	base := time.Now()
+	sweepAt := func(d time.Duration) {
+		f.hook.Clock = func() time.Time { return base.Add(d) }
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	f.prover.setRefuse(acct, true) // ten minutes of refusals, at the daily re-proof
+	sweepAt(25 * time.Hour)
+	sweepAt(25*time.Hour + 10*time.Minute)
+	f.prover.setRefuse(acct, false) // over: the stack and its role never went away
+	for _, d := range []time.Duration{26 * time.Hour, 50 * time.Hour, 74 * time.Hour} {
+		sweepAt(d)
+	}
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "the registration of a standing stack was ended for good by ten minutes of refusals (status %s)",
+		f.status(t, registry.Gateway))
+}
+
+// The account leaves acme's organization: acme's gateway stack is deleted (the hook hears the
+// Delete; CloudFormation deletes the role), and globex's StackSet deploys its stack minutes later,
+// a new role at the same ARN, before the old registration's re-check has ended it. globex's Create
+// is not refused: it is proven, the proof finds another RoleId (the role was made again), and the
+// account is bound to globex. A forged Create naming globex while acme's role still stands, in an
+// open re-check, changes nothing (same RoleId, the tag names acme).
+func TestANewOrganizationsStackAfterTheOldOnesDeleteIsProven(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	globex := f.token(t, "globex")
+	globexStack := "arn:aws:cloudformation:us-east-1:111122223333:stack/StackSet-globex/z"
+
+	// forged: a Delete opens a re-check, then a Create naming globex while acme's role stands
+	res, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, forgedStack, nil))
+	require.NoError(t, err)
+	res.Then(t.Context())
+	_, err = f.put(t, gwEventFor(cfnresource.Create, acct, forgedStack, map[string]any{"TenantToken": globex}))
+	require.NoError(t, err, "in an open re-check, a Create naming another tenant is proven, not refused")
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "acme's role still stands: nothing moved (%+v)", u)
+	assert.Contains(t, f.logs.alerts(), alertClaimMismatch)
+
+	// genuine: acme's stack is deleted, globex's StackSet makes the role again minutes later
+	base := time.Now()
+	res, err = f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, "arn:aws:cloudformation:us-east-1:111122223333:stack/x/y", nil))
+	require.NoError(t, err)
+	res.Then(t.Context())          // 5 s later: the role is still there
+	f.prover.setRefuse(acct, true) // CloudFormation deleted it
+	f.hook.Clock = func() time.Time { return base.Add(3 * time.Minute) }
+	require.NoError(t, f.hook.Sweep(t.Context(), io.Discard)) // a sweep every few minutes
+	f.prover.remake(acct, globex)                             // globex's stack: a new role at the same ARN
+	f.hook.Clock = func() time.Time { return base.Add(4 * time.Minute) }
+	_, err = f.put(t, gwEventFor(cfnresource.Create, acct, globexStack, map[string]any{"TenantToken": globex}))
+	require.NoError(t, err, "the new organization's stack is not FAILED because of the deleted stack's registration")
+	u, ok = f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "globex", "proven: the role was made again, tagged with globex's token (%+v)", u)
+	st, err := f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	assert.Nil(t, st.Conflict, "a role made again is a new stack's, not a conflict")
 }

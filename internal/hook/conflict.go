@@ -13,19 +13,33 @@ type Updater interface {
 	Update(ctx context.Context, account string, decide func(registry.AccountState) (registry.Writes, error)) (registry.AccountState, error)
 }
 
-// ResolveConflict records an operator's decision on an account two tenants claimed (a refused claim
-// naming another tenant than the one the account was bound to, or, proven, the account's own role
-// naming another): tenant, one of the two, owns the account.
-// Every live record of the account is bound to it (a gateway record that changes hands forgets its
-// token hash, so its stack must present a token of the tenant from now on) and the conflict is
-// cleared, which makes the account usable again. A gateway record is proven again at once: if its role
-// still names the other tenant, that is a conflict again (the decision binds, the role's word is
-// still checked). Tell the other tenant yourself: no reason a stack gets ever names the other one.
+// ResolveConflict records an operator's decision on an account two tenants claimed: tenant owns the
+// account.
+//
+// A proven conflict (the account's own role named another tenant than the one it was bound to):
+// tenant is one of the two. Every live registration of the account is bound to it (a gateway record
+// forgets its token hash and is asked to be proven again: if its role still names the other
+// tenant, that is a conflict again, since the decision binds and the role's word is still checked);
+// a pending onboarding link of the other tenant is withdrawn; the conflict is cleared, which makes
+// the account usable again.
+//
+// A claimed conflict (a refused claim named another tenant; it proves nothing and suspends
+// nothing): only the tenant the account is bound to may be chosen, which dismisses the record. To
+// move an account, offboard it and onboard it again.
+//
+// Tell the other tenant yourself: no reason a stack gets ever names the other one.
 func ResolveConflict(ctx context.Context, reg Updater, account, tenant string) error {
 	_, err := reg.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
 		c := st.Conflict
 		if c == nil {
 			return registry.Writes{}, fmt.Errorf("account %s has no conflict to resolve", account)
+		}
+		if !c.Proven {
+			if tenant != c.Tenant {
+				return registry.Writes{}, fmt.Errorf("account %s: the conflict was only claimed (a refused request proves nothing): "+
+					"choose %q to dismiss it; to move the account, offboard it and onboard it again", account, c.Tenant)
+			}
+			return registry.Writes{ClearConflict: true}, nil
 		}
 		if tenant == "" || (tenant != c.Tenant && tenant != c.Claimant) {
 			return registry.Writes{}, fmt.Errorf("account %s: choose %q or %q", account, c.Tenant, c.Claimant)
@@ -36,20 +50,26 @@ func ResolveConflict(ctx context.Context, reg Updater, account, tenant string) e
 				continue
 			}
 			upd := *o
-			upd.Tenant = tenant
-			if upd.Kind == registry.Gateway {
-				upd.TokenHash, upd.ProofDue, upd.ProofAsked = "", true, time.Now().UTC()
+			switch {
+			case upd.Kind == registry.Management && upd.Status == registry.Pending: // the other tenant's link: withdrawn
+				upd.Status, upd.ExternalID = registry.Deregistered, ""
+			case upd.Kind == registry.Management:
+				upd.Tenant = tenant
+			default:
+				upd.Tenant, upd.TokenHash, upd.ProofDue, upd.ProofAsked = tenant, "", true, time.Now().UTC()
 				if upd.Status == registry.Unclaimed {
 					upd.Status = registry.Registered
 				}
 				if upd.Proof != nil {
 					p := *upd.Proof
-					p.ConflictSeenAt = time.Time{}
+					p.ConflictSeenAt, p.NextAt = time.Time{}, time.Time{}
 					upd.Proof = &p
 				}
-				w.Gateway = &upd
-			} else {
+			}
+			if upd.Kind == registry.Management {
 				w.Management = &upd
+			} else {
+				w.Gateway = &upd
 			}
 		}
 		return w, nil

@@ -59,15 +59,22 @@ type gatewayDecision struct {
 func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDecision {
 	g := st.Gateway
 	bound, agree := st.BoundTenant()
+	// A Create naming another tenant than an account bound only by its gateway registration, while a
+	// Delete's re-check of that registration is open: maybe a new organization's stack, whose role
+	// replaced the deleted stack's. The proof tells (the role's RoleId); the claim is not refused.
+	m := st.Management
+	replacing := c.Create && g != nil && (g.Status == registry.Registered || g.Status == registry.Unclaimed) &&
+		(m == nil || !(m.Status == registry.Pending || m.Status == registry.Registered)) &&
+		!g.RecheckAfter.IsZero() && c.At.Sub(g.RecheckAfter) <= recheckWindow
 	switch {
-	case !agree || (c.Tenant != "" && bound != "" && c.Tenant != bound):
+	case !agree || (c.Tenant != "" && bound != "" && c.Tenant != bound && !replacing):
 		d := gatewayDecision{Refusal: h.conflictError(), Alert: alertTenantConflict}
-		if st.Conflict == nil { // on record for operators; it suspends nothing (it proves nothing)
+		if st.Conflict == nil || !st.Conflict.Proven { // the latest refused claim, on record for operators; it suspends nothing
 			d.Writes.Conflict = &registry.Conflict{Tenant: bound, Claimant: c.Tenant, Kind: registry.Gateway,
-				StackID: c.StackID, RequestID: c.RequestID}
+				StackID: c.StackID, RequestID: c.RequestID, At: c.At}
 		}
 		return d
-	case c.Tenant == "" && bound != "" && c.Create:
+	case c.Tenant == "" && bound != "" && c.Create && !replacing:
 		return gatewayDecision{Refusal: customerReason(fmt.Sprintf("this account is linked to a %s organization: deploy the stack "+
 			"with your organization's TenantToken (from %s's console)", h.Vendor.Name, h.Vendor.Name))}
 	case c.Tenant == "" && bound != "":
@@ -78,9 +85,14 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	}
 	proven := g != nil && (g.Status == registry.Registered || g.Status == registry.Unclaimed) && g.RoleARN == c.RoleARN
 	if !proven {
-		// A new claim, or one replacing a claim never proven: proven afresh.
+		// A new claim, or one replacing a claim never proven: proven afresh. A token-less claim does not
+		// take a pending tenant claim out of its tenant's lane.
+		tenant := c.Tenant
+		if tenant == "" && g != nil && g.Status == registry.PendingProof {
+			tenant = g.ClaimTenant
+		}
 		next := registry.Onboarding{Status: registry.PendingProof, RoleARN: c.RoleARN, ProviderARNs: c.ProviderARNs,
-			TemplateVersion: c.Version, Owner: c.Owner, ClaimTenant: c.Tenant, LastRequestID: c.RequestID,
+			TemplateVersion: c.Version, Owner: c.Owner, ClaimTenant: tenant, LastRequestID: c.RequestID,
 			ProofDue: true, ProofAsked: c.At, Proof: &registry.ProofState{Reason: "waiting for the role to be proven"}}
 		if c.Create {
 			next.ClaimMarker = c.Marker
@@ -91,11 +103,16 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	// (nor the owner: the StackId is no credential). A claim naming another token or other options
 	// than the role had (a stack update changed its parameters) asks for the role to be read again.
 	same := c.TokenHash == g.TokenHash && c.Runbooks == g.Runbooks && c.Diagnostic == g.DiagnosticTool
-	if same || (g.ProofDue && g.ClaimTenant == c.Tenant) {
+	if same {
 		return gatewayDecision{}
 	}
 	next := *g
-	next.ClaimTenant, next.ProofDue, next.ProofAsked, next.LastRequestID = c.Tenant, true, c.At, c.RequestID
+	next.ClaimTenant, next.ProofDue, next.ProofAsked, next.LastRequestID, next.ProofPeriodic = c.Tenant, true, c.At, c.RequestID, false
+	if g.Proof != nil { // read the role now, whatever check was scheduled
+		p := *g.Proof
+		p.NextAt = time.Time{}
+		next.Proof = &p
+	}
 	return gatewayDecision{Writes: registry.Writes{Gateway: &next}, Prove: true}
 }
 
@@ -171,7 +188,13 @@ func (h *Hook) deleteGateway(ctx context.Context, account string, e cfnresource.
 			return registry.Writes{}, nil
 		}
 		upd := *g
-		upd.RecheckAfter, upd.ProofDue, upd.ProofAsked, upd.LastRequestID = h.now(), true, h.now(), e.RequestID
+		open := !g.RecheckAfter.IsZero() && h.now().Sub(g.RecheckAfter) <= recheckWindow
+		if !open && g.Proof != nil { // a first Delete is checked now; one in an open re-check waits for its schedule
+			p := *g.Proof
+			p.NextAt = time.Time{}
+			upd.Proof = &p
+		}
+		upd.RecheckAfter, upd.ProofDue, upd.ProofAsked, upd.LastRequestID, upd.ProofPeriodic = h.now(), true, h.now(), e.RequestID, false
 		asked = true
 		return registry.Writes{Gateway: &upd}, nil
 	})

@@ -113,8 +113,10 @@ type Hook struct {
 	// TenantRejectionsPerDay is how many of a tenant's claims may be rejected a day before its
 	// claims are paced with the token-less ones. 0: 100.
 	TenantRejectionsPerDay int
-	Clock                  func() time.Time // nil: time.Now
-	Logger                 *slog.Logger
+	// ReproofsPerHour bounds the sweep's daily re-proofs of registrations, per hour. 0: 1000.
+	ReproofsPerHour int
+	Clock           func() time.Time // nil: time.Now
+	Logger          *slog.Logger
 }
 
 var (

@@ -206,6 +206,7 @@ type fakeProver struct {
 	refuse    map[string]bool         // account → the role refuses
 	tags      map[string]string       // account → the token on its role's tag
 	options   map[string]RoleEvidence // account → the options its role has (its inline policies)
+	remade    map[string]int          // account → how many times its role was deleted and made again
 	transient bool
 	calls     []string
 }
@@ -224,10 +225,23 @@ func (p *fakeProver) ProveRole(ctx context.Context, account, _ string, _ time.Du
 		return RoleEvidence{}, fmt.Errorf("%w: AccessDenied", ErrRoleRefused)
 	}
 	ev := p.options[account]
+	ev.RoleID = fmt.Sprintf("AROA%s%d", account, p.remade[account])
 	if tok := p.tags[account]; tok != "" {
 		ev.TokenHash = registry.TokenHash(tok)
 	}
 	return ev, nil
+}
+
+// remake deletes the account's gateway role and makes it again (another RoleId), tagged with token.
+func (p *fakeProver) remake(account, token string) {
+	p.mu.Lock()
+	if p.remade == nil {
+		p.remade = map[string]int{}
+	}
+	p.remade[account]++
+	delete(p.refuse, account)
+	p.mu.Unlock()
+	p.tag(account, token)
 }
 
 // setOptions sets the options the account's gateway role has (its stack's option parameters).
@@ -553,7 +567,7 @@ func TestCreateFailsWhenTheKeyCannotBeMade(t *testing.T) {
 // The settings reach the hook (a review found REGIONS dropped on the way).
 func TestNewCarriesTheSettings(t *testing.T) {
 	h, _, err := New(aws.Config{Region: "us-east-1"}, Settings{Vendor: policy.DefaultVendor(), VendorAccountID: vendor, Table: "t",
-		Partitions: []string{"aws", "aws-us-gov"}, Regions: []string{"us-east-1", "us-gov-west-1"}, Paces: Paces{UnprovenPerHour: 7, TenantPerHour: 9, TenantRejectionsPerDay: 11},
+		Partitions: []string{"aws", "aws-us-gov"}, Regions: []string{"us-east-1", "us-gov-west-1"}, Paces: Paces{UnprovenPerHour: 7, TenantPerHour: 9, TenantRejectionsPerDay: 11, ReproofsPerHour: 13},
 		Budget: 3 * time.Second})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"aws", "aws-us-gov"}, h.Partitions)
@@ -561,6 +575,7 @@ func TestNewCarriesTheSettings(t *testing.T) {
 	assert.Equal(t, 7, h.UnprovenPerHour)
 	assert.Equal(t, 9, h.TenantClaimsPerHour)
 	assert.Equal(t, 11, h.TenantRejectionsPerDay)
+	assert.Equal(t, 13, h.ReproofsPerHour)
 	assert.Equal(t, 3*time.Second, h.ProofBudget)
 	_, _, err = New(aws.Config{}, Settings{Vendor: policy.DefaultVendor(), SignerRoleARN: "arn:aws:iam::999988887777:role/x"})
 	assert.ErrorContains(t, err, "issuer bucket is required")
@@ -570,15 +585,15 @@ func TestPacesFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	p, problems := PacesFromEnv(env(nil))
 	assert.Empty(t, problems)
-	assert.Equal(t, Paces{UnprovenPerHour: 100, TenantPerHour: 1000, TenantRejectionsPerDay: 100}, p, "the defaults")
+	assert.Equal(t, Paces{UnprovenPerHour: 100, TenantPerHour: 1000, TenantRejectionsPerDay: 100, ReproofsPerHour: 1000}, p, "the defaults")
 	p, problems = PacesFromEnv(env(map[string]string{"UNPROVEN_CLAIMS_PER_HOUR": " 20 ", "TENANT_CLAIMS_PER_HOUR": "500",
-		"TENANT_REJECTIONS_PER_DAY": "7"}))
+		"TENANT_REJECTIONS_PER_DAY": "7", "REPROOFS_PER_HOUR": "300"}))
 	assert.Empty(t, problems)
-	assert.Equal(t, Paces{UnprovenPerHour: 20, TenantPerHour: 500, TenantRejectionsPerDay: 7}, p)
+	assert.Equal(t, Paces{UnprovenPerHour: 20, TenantPerHour: 500, TenantRejectionsPerDay: 7, ReproofsPerHour: 300}, p)
 	_, problems = PacesFromEnv(env(map[string]string{"UNPROVEN_CLAIMS_PER_HOUR": "0", "TENANT_CLAIMS_PER_HOUR": "-3",
-		"TENANT_REJECTIONS_PER_DAY": "lots"}))
-	require.Len(t, problems, 3)
-	for i, key := range []string{"UNPROVEN_CLAIMS_PER_HOUR", "TENANT_CLAIMS_PER_HOUR", "TENANT_REJECTIONS_PER_DAY"} {
+		"TENANT_REJECTIONS_PER_DAY": "lots", "REPROOFS_PER_HOUR": "1.5"}))
+	require.Len(t, problems, 4)
+	for i, key := range []string{"UNPROVEN_CLAIMS_PER_HOUR", "TENANT_CLAIMS_PER_HOUR", "TENANT_REJECTIONS_PER_DAY", "REPROOFS_PER_HOUR"} {
 		assert.ErrorContains(t, problems[i], key)
 	}
 }

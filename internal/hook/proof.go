@@ -1,6 +1,7 @@
 package hook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type RoleEvidence struct {
 	// Runbooks and Diagnostic are the options the role has: its inline policies of those names
 	// (policy.Vendor.GatewayOptionPolicyNames).
 	Runbooks, Diagnostic bool
+	// RoleID is the role's unique ID (AROA…): a role deleted and made again at the same ARN has
+	// another (IAM User Guide, "Unique identifiers").
+	RoleID string
 }
 
 // RoleProver proves a gateway role genuine. ProveRole returns what it read on success; an error
@@ -147,7 +151,7 @@ func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN stri
 	if err != nil {
 		return RoleEvidence{}, fmt.Errorf("reading the role's %s tag: %w", p.Vendor.TenantTokenTag(), err)
 	}
-	var ev RoleEvidence
+	ev := RoleEvidence{RoleID: aws.ToString(role.Role.RoleId)}
 	for _, tag := range role.Role.Tags {
 		if aws.ToString(tag.Key) == p.Vendor.TenantTokenTag() && aws.ToString(tag.Value) != "" {
 			ev.TokenHash = registry.TokenHash(aws.ToString(tag.Value))
@@ -191,12 +195,23 @@ func (h *Hook) proofBudget() time.Duration {
 // so no tenant's burst waits behind another's, nor behind the token-less ones.
 const unprovenBudget = "unproven-gateway-claims"
 
+// periodicBudget paces the sweep's daily re-proofs of registrations.
+const periodicBudget = "periodic-reproofs"
+
 // The default paces (README, "Configuration").
 const (
 	defaultUnprovenPerHour        = 100
 	defaultTenantClaimsPerHour    = 1000
 	defaultTenantRejectionsPerDay = 100
+	defaultReproofsPerHour        = 1000
 )
+
+func (h *Hook) reproofsPerHour() int {
+	if h.ReproofsPerHour > 0 {
+		return h.ReproofsPerHour
+	}
+	return defaultReproofsPerHour
+}
 
 func (h *Hook) unprovenPerHour() int {
 	if h.UnprovenPerHour > 0 {
@@ -226,9 +241,17 @@ func (h *Hook) rejectionsPerDay() int {
 func rejectionsBudget(tenant string) string { return "tenant-rejections#" + registry.TokenHash(tenant) }
 
 // take takes one proof from the pace that applies to g: a new claim naming a tenant is paced with
-// that tenant's (unless its claims were rejected too often today); everything else (claims without
-// a token, re-checks, periodic checks) with the token-less ones. ok false means wait until next.
+// that tenant's (unless its claims were rejected too often today); the sweep's daily re-proofs in
+// their own lane; everything else (claims without a token, re-checks) with the token-less ones. ok
+// false means wait until next.
+//
+// A tenant's rejections are counted when a proof ends, so proofs already running when the day's
+// rejections are spent still count: the overshoot is bounded by the proofs in flight at once (the
+// hook function's concurrency).
 func (h *Hook) take(ctx context.Context, g registry.Onboarding) (ok bool, next time.Time, err error) {
+	if g.ProofPeriodic && g.Status != registry.PendingProof {
+		return h.Registry.Take(ctx, periodicBudget, h.reproofsPerHour(), time.Hour)
+	}
 	if g.Status == registry.PendingProof && g.ClaimTenant != "" {
 		spent, err := h.Registry.Exhausted(ctx, rejectionsBudget(g.ClaimTenant), h.rejectionsPerDay(), 24*time.Hour)
 		if err != nil {
@@ -259,20 +282,10 @@ const reproveAfter = 24 * time.Hour
 // queued is the reason of a claim waiting for the pace.
 const queued = "queued: proofs are made at a bounded pace"
 
-// Prove proves the account's gateway role, if a proof is due, and records what it found:
-//
-//   - the role refused, for a claim never proven: REJECTED, the account's keys retired if nothing
-//     else of the account is registered; for a registration proven before: the role is gone if STS
-//     refuses it again at a check at least retryAfter later, and the registration ends;
-//   - the role admitted the account's token: the account is bound to the tenant the role's tag names
-//     (REGISTERED), or to none (UNCLAIMED), with the options the role has; a role naming another
-//     tenant than the account is bound to, at two checks minutes apart, is a proven conflict
-//     (recorded; the account unusable until an operator decides); a bound account whose role names
-//     none stays bound;
-//   - the proof could not be made: still due, later (at most maxProofAttempts times).
-//
-// Proofs are paced; one over the pace waits in the queue (supportctl sweep). Safe to run concurrently
-// and repeatedly.
+// Prove proves the account's gateway role, if a proof is due, and records what it found
+// (decideProof). Proofs are paced; one over the pace waits in the queue (supportctl sweep). Safe to
+// run concurrently and repeatedly: an outcome is recorded on the record as it is when the proof ends,
+// and only if no proof that started later is on record already.
 func (h *Hook) Prove(ctx context.Context, account string) {
 	st, err := h.Registry.Account(ctx, account)
 	if err != nil {
@@ -283,207 +296,294 @@ func (h *Hook) Prove(ctx context.Context, account string) {
 	if g == nil || !g.Status.Live() || !g.ProofDue || (g.Proof != nil && g.Proof.NextAt.After(h.now())) {
 		return // nothing due now (a queued or retried proof is the sweep's, at its time)
 	}
-	claimed, start := *g, h.now()
+	out := proofOutcome{claimed: *g, start: h.now()}
 	if h.Prover == nil {
-		h.recordProof(ctx, claimed, start, false, func(o *registry.Onboarding) { o.Proof.Reason = "no issuer is configured to prove the role" })
+		h.record(ctx, out, "no issuer is configured to prove the role", time.Time{})
 		return
 	}
-	ok, next, err := h.take(ctx, claimed)
+	ok, next, err := h.take(ctx, out.claimed)
 	if err != nil || !ok {
 		if err == nil {
 			h.log().InfoContext(ctx, "proof queued: the pace is reached", "account", account, "next", next)
 		} else {
 			next = h.now().Add(retryAfter)
 		}
-		h.recordProof(ctx, claimed, start, false, func(o *registry.Onboarding) { o.Proof.Reason, o.Proof.NextAt = queued, next })
+		h.record(ctx, out, queued, next)
 		return
 	}
-	ev, err := h.Prover.ProveRole(ctx, account, claimed.RoleARN, h.proofBudget())
-	refusedBefore := claimed.Proof != nil && !claimed.Proof.RefusedSince.IsZero() && h.now().Sub(claimed.Proof.RefusedSince) >= retryAfter
-	failures := 1 // in a row, counting this one if it failed
-	if claimed.Proof != nil {
-		failures += claimed.Proof.Failures
+	out.ev, out.err = h.Prover.ProveRole(ctx, account, out.claimed.RoleARN, h.proofBudget())
+	out.attempted = true
+	if errors.Is(out.err, ErrRoleRefused) {
+		out.refused, out.err = true, nil
 	}
-	switch {
-	case errors.Is(err, ErrRoleRefused) && claimed.Status == registry.PendingProof:
-		h.reject(ctx, claimed, start, "the role "+claimed.RoleARN+" does not exist, or does not trust "+h.Vendor.Name+
-			"'s identity providers for this account")
-	case errors.Is(err, ErrRoleRefused) && !refusedBefore:
-		// A registration proven before ends only if STS still refuses its role at a later check: one
-		// refusal could be the vendor's own (a JWKS STS could not fetch for the whole budget).
-		h.log().InfoContext(ctx, "proof: STS refused a role it admitted before; checked again later", "account", account)
-		h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
-			if o.Proof.RefusedSince.IsZero() {
-				o.Proof.RefusedSince = h.now()
-			}
-			o.ProofDue = true
-			o.Proof.Reason, o.Proof.NextAt = "STS refused the role: checked again before the registration ends", h.now().Add(retryAfter)
-		})
-	case errors.Is(err, ErrRoleRefused):
-		h.log().InfoContext(ctx, "proof: the role is gone; the registration ends", "account", account)
-		if st, ok := h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
-			*o = *deregistered(*o, "proof")
-			o.Proof.Reason = "the role is gone"
-		}); ok {
-			h.retireKeysIfLast(ctx, st)
+	if out.err == nil && out.ev.TokenHash != "" && !out.refused {
+		if out.tenant, out.known, err = h.Registry.ResolveTokenHash(ctx, out.ev.TokenHash); err != nil {
+			out.err = fmt.Errorf("the proof could not be recorded yet: %w", err)
 		}
-	case err != nil && failures >= maxProofAttempts && claimed.Status == registry.PendingProof:
-		h.reject(ctx, claimed, start, fmt.Sprintf("the role could not be proven in %d attempts: %v", failures, err))
-	case err != nil:
-		h.log().WarnContext(ctx, "proof could not be made; it stays due", "account", account, "error", err)
-		h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
-			o.ProofDue = failures < maxProofAttempts // a re-check that can never be made is given up
-			o.Proof.Failures = failures
-			o.Proof.Reason, o.Proof.NextAt = "the proof could not be made yet: "+err.Error(), h.now().Add(retryAfter)
-		})
-	default:
-		h.bind(ctx, st, claimed, start, ev)
 	}
+	h.record(ctx, out, "", time.Time{})
 }
 
-// reject ends a claim never proven: REJECTED with reason, its key retired if nothing else of the
-// account is registered, and, for a claim naming a tenant, one of that tenant's rejections counted.
-func (h *Hook) reject(ctx context.Context, claimed registry.Onboarding, start time.Time, reason string) {
-	h.alert(ctx, alertProofRejected, "gateway claim rejected", "account", claimed.AccountID, "reason", reason)
-	st, ok := h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
-		o.Status, o.ProofDue, o.RecheckAfter = registry.Rejected, false, time.Time{}
-		o.Proof.Reason = reason
-	})
-	if !ok {
-		return
-	}
-	h.retireKeysIfLast(ctx, st)
-	if claimed.ClaimTenant != "" {
-		if _, _, err := h.Registry.Take(ctx, rejectionsBudget(claimed.ClaimTenant), h.rejectionsPerDay(), 24*time.Hour); err != nil {
-			h.log().ErrorContext(ctx, "proof: the tenant's rejection was not counted", "account", claimed.AccountID, "error", err)
-		}
-	}
+// proofOutcome is what one proof attempt found.
+type proofOutcome struct {
+	claimed   registry.Onboarding // the record as the proof read it
+	start     time.Time           // when the proof started: the time its evidence speaks for
+	attempted bool                // STS was asked
+	refused   bool                // STS refused the role for the whole budget
+	err       error               // the proof could not be made (neither proven nor refused)
+	ev        RoleEvidence        // what it read on the role, when proven
+	tenant    string              // the tenant ev.TokenHash was issued for, if known
+	known     bool
 }
 
-// bind records a successful proof: the account is bound to the tenant the role's tag names, with
-// the options the role has.
-func (h *Hook) bind(ctx context.Context, st registry.AccountState, claimed registry.Onboarding, start time.Time, ev RoleEvidence) {
-	account := claimed.AccountID
-	tenant, known := "", false
-	if ev.TokenHash != "" {
-		var err error
-		if tenant, known, err = h.Registry.ResolveTokenHash(ctx, ev.TokenHash); err != nil {
-			h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
-				o.Proof.Reason, o.Proof.NextAt = "the proof could not be recorded yet: "+err.Error(), h.now().Add(retryAfter)
-			})
-			return
-		}
-	}
-	if claimed.ClaimTenant != "" && claimed.ClaimTenant != tenant {
-		h.alert(ctx, alertClaimMismatch, "a gateway claim named another organization than the account's own role does: the role decides",
-			"account", account)
-	}
-	// The tenant the account is bound to apart from what this proof found: its management
-	// onboarding's, or the one this registration was bound to before. A role naming another is a
-	// conflict an operator decides, never a move; a role naming none leaves the binding as it is.
-	var bound string
-	if m := st.Management; m != nil && (m.Status == registry.Pending || m.Status == registry.Registered) {
-		bound = m.Tenant
-	} else if claimed.Tenant != "" && (claimed.Status == registry.Registered || claimed.Status == registry.Unclaimed) {
-		bound = claimed.Tenant
-	}
-	seen := claimed.Proof != nil && !claimed.Proof.ConflictSeenAt.IsZero() && h.now().Sub(claimed.Proof.ConflictSeenAt) >= retryAfter
-	conflict := known && bound != "" && tenant != bound
-	recheckOver := !claimed.RecheckAfter.IsZero() && h.now().Sub(claimed.RecheckAfter) > recheckWindow
-	st, written := h.recordProof(ctx, claimed, start, true, func(o *registry.Onboarding) {
-		o.Runbooks, o.DiagnosticTool = ev.Runbooks, ev.Diagnostic
-		o.Proof.RefusedSince, o.Proof.Reason, o.Proof.Failures = time.Time{}, "", 0
-		switch {
-		case conflict && !seen:
-			if o.Proof.ConflictSeenAt.IsZero() {
-				o.Proof.ConflictSeenAt = h.now()
-			}
-			o.ProofDue, o.Proof.NextAt = true, h.now().Add(retryAfter) // look again before deciding
-			o.Proof.Reason = "the role names another organization than the account's: checked again"
-			return
-		case conflict:
-			o.Proof.Reason = "the role names another organization than the one the account is bound to: " + h.Vendor.Name + " support resolves it"
-		case bound != "": // bound, and the role names that tenant, or none (or a token not issued)
-			o.Status, o.Tenant = registry.Registered, bound
-			if known {
-				o.TokenHash = ev.TokenHash
-			}
-		case known:
-			o.Status, o.Tenant, o.TokenHash = registry.Registered, tenant, ev.TokenHash
-		default:
-			o.Status, o.Tenant, o.TokenHash = registry.Unclaimed, "", ""
-			if ev.TokenHash != "" {
-				o.Proof.Reason = "the role's " + h.Vendor.TenantTokenTag() + " tag is not a token " + h.Vendor.Name + " issued (or it was revoked): the account stays unclaimed"
-			}
-		}
-		if o.Status == registry.PendingProof { // a conflict on a claim never proven: proven, bound to neither
-			o.Status = registry.Unclaimed
-		}
-		o.Proof.ConflictSeenAt = time.Time{}
-		o.ProofDue = !claimed.RecheckAfter.IsZero() && !recheckOver // a re-check goes on until the window ends
-		if o.ProofDue {
-			o.Proof.NextAt = h.now().Add(retryAfter)
-		}
-		if recheckOver {
-			o.RecheckAfter = time.Time{}
-		}
-	})
-	if !written {
-		return
-	}
-	if conflict && seen && (st.Conflict == nil || !st.Conflict.Proven) {
-		h.alert(ctx, alertTenantConflict, "the account's own role names another organization than the one it is bound to: conflict recorded",
-			"account", account)
-		if _, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
-			if st.Conflict != nil && st.Conflict.Proven {
-				return registry.Writes{}, nil
-			}
-			return registry.Writes{Conflict: &registry.Conflict{Proven: true, Tenant: bound, Claimant: tenant, Kind: registry.Gateway,
-				StackID: claimed.StackID, RequestID: claimed.LastRequestID}}, nil
-		}); err != nil {
-			h.log().ErrorContext(ctx, "proof: the conflict was not recorded", "account", account, "error", err)
-		}
-	}
-	if recheckOver {
-		h.alert(ctx, alertUnprovenDelete, "re-check: the role is still there long after a Delete; the Delete was not its stack's, the registration stands",
-			"account", account)
-	}
-	h.log().InfoContext(ctx, "gateway role proven", "account", account, "status", st.Gateway.Status)
+// proofEffects are what recording an outcome does besides the account's records.
+type proofEffects struct {
+	ended          bool   // a registration ended or a claim was rejected: retire the account's keys if nothing else stands
+	rejectedTenant string // a claim naming this tenant was rejected: counted against its rejections of the day
+	alerts         [][2]string
+	notes          []string // logged at INFO
 }
 
-// recordProof applies a proof's outcome (edit) to the gateway record as it is now, if it is still the
-// record of the role that was proven (live, same role); attempted says STS was asked. A claim or
-// Delete that asked for another proof after this one started (ProofAsked) keeps it due. ok reports
-// the outcome was written.
-func (h *Hook) recordProof(ctx context.Context, claimed registry.Onboarding, start time.Time, attempted bool, edit func(*registry.Onboarding)) (registry.AccountState, bool) {
+func (fx *proofEffects) alert(key, msg string) { fx.alerts = append(fx.alerts, [2]string{key, msg}) }
+
+// record writes an outcome: a proof's (decideProof), or, with notMade, why no proof was made (no
+// issuer, queued until next).
+func (h *Hook) record(ctx context.Context, out proofOutcome, notMade string, next time.Time) {
+	var fx proofEffects
 	written := false
-	st, err := h.Registry.Update(ctx, claimed.AccountID, func(st registry.AccountState) (registry.Writes, error) {
-		g := st.Gateway
-		if g == nil || !g.Status.Live() || g.RoleARN != claimed.RoleARN {
-			return registry.Writes{}, nil
+	st, err := h.Registry.Update(ctx, out.claimed.AccountID, func(st registry.AccountState) (registry.Writes, error) {
+		fx = proofEffects{}
+		var w registry.Writes
+		if notMade != "" {
+			w = h.notProven(st, out, notMade, next)
+		} else {
+			w = h.decideProof(st, out, &fx)
 		}
-		upd := *g
-		proof := registry.ProofState{}
-		if g.Proof != nil {
-			proof = *g.Proof
-		}
-		if attempted {
-			proof.Attempts++
-			proof.LastAt, proof.NextAt = h.now(), time.Time{}
-		}
-		upd.Proof = &proof
-		edit(&upd)
-		if g.ProofAsked.After(start) && upd.Status.Live() {
-			upd.ProofDue = true // asked again meanwhile: that request gets its own proof
-		}
-		written = true
-		return registry.Writes{Gateway: &upd}, nil
+		written = w.Gateway != nil || w.Conflict != nil
+		return w, nil
 	})
 	if err != nil {
-		h.log().ErrorContext(ctx, "proof: the outcome was not recorded", "account", claimed.AccountID, "error", err)
-		return st, false
+		h.log().ErrorContext(ctx, "proof: the outcome was not recorded; the proof stays due", "account", out.claimed.AccountID, "error", err)
+		return
 	}
-	return st, written
+	if !written {
+		h.log().InfoContext(ctx, "proof: outcome not recorded (the record changed, or a later proof is on record)", "account", out.claimed.AccountID)
+		return
+	}
+	for _, a := range fx.alerts {
+		h.alert(ctx, a[0], a[1], "account", out.claimed.AccountID)
+	}
+	for _, n := range fx.notes {
+		h.log().InfoContext(ctx, "proof: "+n, "account", out.claimed.AccountID)
+	}
+	if fx.ended {
+		h.retireKeysIfLast(ctx, st)
+	}
+	if fx.rejectedTenant != "" {
+		if _, _, err := h.Registry.Take(ctx, rejectionsBudget(fx.rejectedTenant), h.rejectionsPerDay(), 24*time.Hour); err != nil {
+			h.log().ErrorContext(ctx, "proof: the tenant's rejection was not counted", "account", out.claimed.AccountID, "error", err)
+		}
+	}
+	if g := st.Gateway; g != nil && notMade == "" {
+		h.log().InfoContext(ctx, "proof recorded", "account", out.claimed.AccountID, "status", g.Status, "due", g.ProofDue)
+	}
+}
+
+// notProven records why no proof was made.
+func (h *Hook) notProven(st registry.AccountState, out proofOutcome, reason string, next time.Time) registry.Writes {
+	g := st.Gateway
+	if g == nil || !g.Status.Live() || g.RoleARN != out.claimed.RoleARN {
+		return registry.Writes{}
+	}
+	upd := *g
+	proof := registry.ProofState{}
+	if g.Proof != nil {
+		proof = *g.Proof
+	}
+	proof.Reason, proof.NextAt = reason, next
+	upd.Proof = &proof
+	return registry.Writes{Gateway: &upd}
+}
+
+// noDeleteGrace is how long STS must keep refusing a registered role, when no Delete was heard, before
+// the registration ends: a vendor-side fault (a JWKS STS cannot fetch) or a customer's short-lived
+// policy must not end registrations; a stack's deletion is heard and ends it within minutes.
+const noDeleteGrace = 24 * time.Hour
+
+// decideProof is the rule for a proof's outcome on the account's records as they are now:
+//
+//   - a proof that started before the one on record (Proof.EvidenceAt) is dropped: older evidence
+//     never overwrites newer; a refusal of a pending claim that another claim replaced meanwhile is
+//     dropped too (the new claim has its own proof);
+//   - the role refused, for a claim never proven: REJECTED, the account's keys retired if nothing
+//     else of the account stands. For a registration proven before: it ends once STS has refused
+//     the role for retryAfter after a Delete was heard (within recheckWindow), or for noDeleteGrace
+//     otherwise; if a claim or Delete asked for a proof after the ending proof started, what is left
+//     is a new claim waiting for its proof (binding nothing), so a stack that re-created the role
+//     meanwhile is proven afresh;
+//   - the role admitted the account's token (bindProof);
+//   - the proof could not be made: still due, later (at most maxProofAttempts times in a row).
+func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proofEffects) registry.Writes {
+	g, now := st.Gateway, h.now()
+	if g == nil || !g.Status.Live() || g.RoleARN != out.claimed.RoleARN {
+		return registry.Writes{}
+	}
+	proof := registry.ProofState{}
+	if g.Proof != nil {
+		proof = *g.Proof
+	}
+	answered := out.err == nil
+	if answered && !proof.EvidenceAt.IsZero() && !out.start.After(proof.EvidenceAt) {
+		return registry.Writes{}
+	}
+	if out.refused && g.Status != out.claimed.Status ||
+		out.refused && g.Status == registry.PendingProof && g.LastRequestID != out.claimed.LastRequestID {
+		return registry.Writes{}
+	}
+	upd := *g
+	proof.Attempts++
+	proof.LastAt, proof.NextAt = now, time.Time{}
+	if answered {
+		proof.EvidenceAt = out.start
+	}
+	upd.Proof, upd.ProofPeriodic = &proof, false
+	askedSince := g.ProofAsked.After(out.start)
+	deleteHeard := !g.RecheckAfter.IsZero() && now.Sub(g.RecheckAfter) <= recheckWindow
+	var w registry.Writes
+	switch {
+	case out.refused && g.Status == registry.PendingProof:
+		h.rejectClaim(&upd, fx, "the role "+g.RoleARN+" does not exist, or does not trust "+h.Vendor.Name+"'s identity providers for this account")
+	case out.refused:
+		grace, again := noDeleteGrace, time.Hour
+		if deleteHeard {
+			grace, again = retryAfter, retryAfter
+		}
+		if proof.RefusedSince.IsZero() {
+			proof.RefusedSince = now
+		}
+		switch {
+		case now.Sub(proof.RefusedSince) < grace:
+			upd.ProofDue, proof.NextAt = true, now.Add(again)
+			proof.Reason = "STS refused the role: checked again before the registration ends"
+		case askedSince: // the role may have been made again meanwhile: a new claim, proven afresh
+			fx.ended = true
+			upd = registry.Onboarding{AccountID: g.AccountID, Kind: g.Kind, Status: registry.PendingProof, RoleARN: g.RoleARN,
+				ProviderARNs: g.ProviderARNs, TemplateVersion: g.TemplateVersion, Owner: g.Owner, ClaimTenant: g.ClaimTenant,
+				LastRequestID: g.LastRequestID, ProofDue: true, ProofAsked: g.ProofAsked, CreatedAt: g.CreatedAt, Version: g.Version,
+				Proof: &registry.ProofState{EvidenceAt: out.start, Reason: "the role was gone; a later request is proven afresh"}}
+		default:
+			fx.ended = true
+			upd = *deregistered(upd, "proof")
+			upd.Proof.Reason = "the role is gone"
+			h.log().Info("proof: the role is gone; the registration ends", "account", g.AccountID)
+		}
+	case out.err != nil:
+		proof.Failures++
+		if g.Status == registry.PendingProof && proof.Failures >= maxProofAttempts {
+			h.rejectClaim(&upd, fx, fmt.Sprintf("the role could not be proven in %d attempts: %v", proof.Failures, out.err))
+			break
+		}
+		upd.ProofDue = proof.Failures < maxProofAttempts // a re-check that can never be made is given up
+		proof.Reason, proof.NextAt = "the proof could not be made yet: "+out.err.Error(), now.Add(retryAfter)
+	default:
+		w = h.bindProof(st, &upd, out, fx, now)
+	}
+	if askedSince && upd.Status.Live() {
+		upd.ProofDue, upd.Proof.NextAt = true, time.Time{} // asked again meanwhile: that request gets its own proof
+	}
+	w.Gateway = &upd
+	return w
+}
+
+// rejectClaim ends a claim never proven: REJECTED with reason.
+func (h *Hook) rejectClaim(o *registry.Onboarding, fx *proofEffects, reason string) {
+	o.Status, o.ProofDue, o.RecheckAfter = registry.Rejected, false, time.Time{}
+	o.Proof.Reason = reason
+	fx.ended, fx.rejectedTenant = true, o.ClaimTenant
+	fx.alert(alertProofRejected, "gateway claim rejected: "+reason)
+}
+
+// bindProof records a role that admitted the account's token: the account is bound to the tenant
+// the role's tag names (REGISTERED), or to none (UNCLAIMED), with the options the role has.
+//
+// The tenant the account is bound to apart from this proof (its registered management stack's, or
+// this registration's, proven before) stays: a role naming another is a conflict an operator
+// decides (proven when two checks at least retryAfter apart find it), never a move; a role naming
+// none leaves the binding as it is. An onboarding link nobody used binds nothing here (the role
+// naming none leaves the account unclaimed), but a role naming another tenant than the link is a
+// conflict too: one of the two is a mistake an operator sorts out.
+func (h *Hook) bindProof(st registry.AccountState, o *registry.Onboarding, out proofOutcome, fx *proofEffects, now time.Time) registry.Writes {
+	var w registry.Writes
+	g, p, ev := st.Gateway, o.Proof, out.ev
+	o.Runbooks, o.DiagnosticTool = ev.Runbooks, ev.Diagnostic
+	p.RefusedSince, p.Reason, p.Failures = time.Time{}, "", 0
+	if out.claimed.ClaimTenant != "" && out.claimed.ClaimTenant != out.tenant {
+		fx.alert(alertClaimMismatch, "a gateway claim named another organization than the account's own role does: the role decides")
+	}
+	// A role made again at the same ARN (another RoleId) is a new stack's: the registration proven on
+	// the old one ended with it, and the new role is proven afresh.
+	remade := g.RoleID != "" && ev.RoleID != "" && g.RoleID != ev.RoleID
+	if remade {
+		o.Tenant, o.TokenHash = "", ""
+		fx.notes = append(fx.notes, "the account's gateway role was deleted and made again: its registration is proven afresh")
+	}
+	if ev.RoleID != "" {
+		o.RoleID = ev.RoleID
+	}
+	var bound, link string
+	switch m := st.Management; {
+	case m != nil && m.Status == registry.Registered:
+		bound = m.Tenant
+	case g.Status == registry.Registered && !remade:
+		bound = g.Tenant
+	}
+	if m := st.Management; m != nil && m.Status == registry.Pending {
+		link = m.Tenant
+	}
+	against := cmp.Or(bound, link)
+	switch conflict := out.known && against != "" && out.tenant != against; {
+	case conflict && (p.ConflictSeenAt.IsZero() || now.Sub(p.ConflictSeenAt) < retryAfter):
+		if p.ConflictSeenAt.IsZero() {
+			p.ConflictSeenAt = now
+		}
+		o.ProofDue, p.NextAt = true, now.Add(retryAfter) // look again before deciding
+		p.Reason = "the role names another organization than the account's: checked again"
+		return w
+	case conflict:
+		p.Reason = "the role names another organization than the one the account is bound to: " + h.Vendor.Name + " support resolves it"
+		if o.Status == registry.PendingProof {
+			o.Status = registry.Unclaimed // proven, bound to neither
+		}
+		if st.Conflict == nil || !st.Conflict.Proven {
+			w.Conflict = &registry.Conflict{Proven: true, Tenant: against, Claimant: out.tenant, Kind: registry.Gateway,
+				StackID: g.StackID, RequestID: g.LastRequestID}
+			fx.alert(alertTenantConflict, "the account's own role names another organization than the one it is bound to: conflict recorded")
+		}
+	case bound != "": // the role names that tenant, or none (or a token not issued)
+		o.Status, o.Tenant = registry.Registered, bound
+		if out.known {
+			o.TokenHash = ev.TokenHash
+		}
+	case out.known:
+		o.Status, o.Tenant, o.TokenHash = registry.Registered, out.tenant, ev.TokenHash
+	default:
+		o.Status, o.Tenant, o.TokenHash = registry.Unclaimed, "", ""
+		if ev.TokenHash != "" {
+			p.Reason = "the role's " + h.Vendor.TenantTokenTag() + " tag is not a token " + h.Vendor.Name + " issued (or it was revoked): the account stays unclaimed"
+		}
+	}
+	p.ConflictSeenAt = time.Time{}
+	recheck := !g.RecheckAfter.IsZero()
+	over := recheck && now.Sub(g.RecheckAfter) > recheckWindow
+	o.ProofDue = recheck && !over // a re-check goes on until its window ends, less often as it ages
+	if o.ProofDue {
+		p.NextAt = now.Add(max(retryAfter, now.Sub(g.RecheckAfter)))
+	}
+	if over {
+		o.RecheckAfter = time.Time{}
+		fx.alert(alertUnprovenDelete, "re-check: the role is still there long after a Delete; the Delete was not its stack's, the registration stands")
+	}
+	return w
 }
 
 // recheckDelay is how long a Delete's follow-up waits before its one check: CloudFormation deletes

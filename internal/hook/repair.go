@@ -173,7 +173,7 @@ func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 				continue
 			}
 			if stale {
-				if err := h.askProof(ctx, o.AccountID); err != nil {
+				if err := h.askPeriodicProof(ctx, o.AccountID); err != nil {
 					errs = append(errs, err)
 					continue
 				}
@@ -194,15 +194,15 @@ func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 	return errors.Join(errs...)
 }
 
-// askProof marks the account's gateway registration as due for a proof.
-func (h *Hook) askProof(ctx context.Context, account string) error {
+// askPeriodicProof marks the account's gateway registration as due for its periodic proof.
+func (h *Hook) askPeriodicProof(ctx context.Context, account string) error {
 	_, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
 		g := st.Gateway
 		if g == nil || !g.Status.Live() || g.ProofDue {
 			return registry.Writes{}, nil
 		}
 		upd := *g
-		upd.ProofDue, upd.ProofAsked = true, h.now()
+		upd.ProofDue, upd.ProofAsked, upd.ProofPeriodic = true, h.now(), true
 		return registry.Writes{Gateway: &upd}, nil
 	})
 	if err != nil {

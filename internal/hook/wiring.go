@@ -58,6 +58,7 @@ func New(cfg aws.Config, s Settings) (*Hook, *Reconciling, error) {
 		UnprovenPerHour:        s.Paces.UnprovenPerHour,
 		TenantClaimsPerHour:    s.Paces.TenantPerHour,
 		TenantRejectionsPerDay: s.Paces.TenantRejectionsPerDay,
+		ReproofsPerHour:        s.Paces.ReproofsPerHour,
 		ProofBudget:            s.Budget,
 		Logger:                 s.Logger,
 	}
@@ -89,6 +90,7 @@ type Paces struct {
 	UnprovenPerHour        int // UNPROVEN_CLAIMS_PER_HOUR: token-less claims and re-checks, per hour (default 100)
 	TenantPerHour          int // TENANT_CLAIMS_PER_HOUR: claims naming one tenant, per tenant and hour (default 1000)
 	TenantRejectionsPerDay int // TENANT_REJECTIONS_PER_DAY: a tenant's rejected proofs a day before its claims are paced as token-less (default 100)
+	ReproofsPerHour        int // REPROOFS_PER_HOUR: the sweep's daily re-proofs of registrations, per hour (default 1000)
 }
 
 // PacesFromEnv reads Paces; an unset variable takes its default. It returns one error per variable
@@ -111,5 +113,6 @@ func PacesFromEnv(getenv func(string) string) (Paces, []error) {
 		UnprovenPerHour:        positive("UNPROVEN_CLAIMS_PER_HOUR", defaultUnprovenPerHour),
 		TenantPerHour:          positive("TENANT_CLAIMS_PER_HOUR", defaultTenantClaimsPerHour),
 		TenantRejectionsPerDay: positive("TENANT_REJECTIONS_PER_DAY", defaultTenantRejectionsPerDay),
+		ReproofsPerHour:        positive("REPROOFS_PER_HOUR", defaultReproofsPerHour),
 	}, problems
 }

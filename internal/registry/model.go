@@ -70,9 +70,12 @@ type Onboarding struct {
 	TokenHash string `dynamodbav:"TokenHash,omitempty"`
 	// ClaimTenant is the tenant the latest gateway claim's token named (a claim, not a binding): its
 	// proof is paced under that tenant.
-	ClaimTenant     string   `dynamodbav:"ClaimTenant,omitempty"`
-	Status          Status   `dynamodbav:"Status"`
-	RoleARN         string   `dynamodbav:"RoleArn,omitempty"`
+	ClaimTenant string `dynamodbav:"ClaimTenant,omitempty"`
+	Status      Status `dynamodbav:"Status"`
+	RoleARN     string `dynamodbav:"RoleArn,omitempty"`
+	// RoleID is the unique ID of the gateway role the last proof read: another one at the same ARN
+	// means the role was deleted and made again (a new stack).
+	RoleID          string   `dynamodbav:"RoleId,omitempty"`
 	BoundaryARN     string   `dynamodbav:"BoundaryArn,omitempty"`
 	ProviderARNs    []string `dynamodbav:"ProviderArns,omitempty"`
 	Runbooks        bool     `dynamodbav:"Runbooks"`
@@ -95,6 +98,10 @@ type Onboarding struct {
 	// was asked again (ProofAsked) after that proof started.
 	ProofDue   bool      `dynamodbav:"ProofDue,omitempty"`
 	ProofAsked time.Time `dynamodbav:"ProofAsked,omitempty"`
+	// ProofPeriodic marks a proof the sweep asked for because the last one is old (reproveAfter): it
+	// is paced in its own lane, so the daily re-proof of every registration never waits behind, or
+	// delays, claims and re-checks.
+	ProofPeriodic bool `dynamodbav:"ProofPeriodic,omitempty"`
 	// RecheckAfter asks for the role to be proven again from this time on: a Delete of a gateway
 	// registration that proved no secret ends it only once the role is gone.
 	RecheckAfter  time.Time `dynamodbav:"RecheckAfter,omitempty"`
@@ -111,6 +118,9 @@ type ProofState struct {
 	// Failures counts the proofs in a row that could not be made (neither proven nor refused).
 	Failures int       `dynamodbav:"Failures,omitempty"`
 	LastAt   time.Time `dynamodbav:"LastAt,omitempty"`
+	// EvidenceAt is when the proof whose STS answer is on record started: an answer from a proof
+	// that started earlier is older evidence and is never recorded over it.
+	EvidenceAt time.Time `dynamodbav:"EvidenceAt,omitempty"`
 	// NextAt is when a queued or transiently failed proof is due again (zero: not scheduled).
 	NextAt time.Time `dynamodbav:"NextAt,omitempty"`
 	// Reason is why the account is not proven yet, or why it was rejected.

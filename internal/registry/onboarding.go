@@ -29,7 +29,7 @@ func (r *Registry) StartOnboarding(ctx context.Context, tenant, account, externa
 		return Onboarding{}, fmt.Errorf("onboarding %s: the tenant and the ExternalId must be set", account)
 	}
 	st, err := r.Update(ctx, account, func(st AccountState) (Writes, error) {
-		if st.Conflict != nil {
+		if st.Conflict != nil && st.Conflict.Proven { // a claimed (unproven) conflict blocks nothing
 			return Writes{}, fmt.Errorf("%w: two organizations claimed account %s; resolve it first (supportctl conflicts)", ErrOtherTenant, account)
 		}
 		if bound, _ := st.BoundTenant(); bound != "" && bound != tenant {

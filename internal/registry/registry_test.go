@@ -175,11 +175,17 @@ func TestStartOnboarding(t *testing.T) {
 	_, err = r.StartOnboarding(ctx, "acme", other, "ext-gw-link-00000")
 	assert.ErrorIs(t, err, registry.ErrAlreadyRegistered)
 
-	// nor one in conflict
+	// nor one in a proven conflict
 	third := "555566667777"
-	registrytest.Put(t, r, third, registry.Writes{Conflict: &registry.Conflict{Tenant: "acme", Claimant: "globex"}})
+	registrytest.Put(t, r, third, registry.Writes{Conflict: &registry.Conflict{Proven: true, Tenant: "acme", Claimant: "globex"}})
 	_, err = r.StartOnboarding(ctx, "acme", third, "ext-conflict-0000")
 	assert.ErrorIs(t, err, registry.ErrOtherTenant)
+
+	// a claimed conflict (a refused claim, which proves nothing) blocks nothing
+	fourth := "555566668888"
+	registrytest.Put(t, r, fourth, registry.Writes{Conflict: &registry.Conflict{Tenant: "acme", Claimant: "globex"}})
+	_, err = r.StartOnboarding(ctx, "acme", fourth, "ext-claimed-00000")
+	assert.NoError(t, err)
 }
 
 func TestTenantTokens(t *testing.T) {

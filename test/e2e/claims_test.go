@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"strings"
 	"testing"
@@ -110,7 +111,7 @@ func TestForgedGatewayClaimIsRejectedAndTheGenuineOneProven(t *testing.T) {
 
 // deployedHookProps are the Hook properties of a gateway stack already deployed in account, with
 // another TenantToken (an Update of its parameter).
-func (e *env) deployedHookProps(t *testing.T, account, token string) map[string]any {
+func (e *env) deployedHookProps(t testing.TB, account, token string) map[string]any {
 	t.Helper()
 	vendor := policy.DefaultVendor()
 	target := policy.Target{Partition: "aws", AccountID: account}
@@ -122,8 +123,8 @@ func (e *env) deployedHookProps(t *testing.T, account, token string) map[string]
 // A.2: acme onboarded the account through the management stack; globex, with its own valid tenant
 // token, claims it with a gateway Create. The claim fails with a reason that names the conflict and
 // neither the other stack nor the other tenant; the account stays acme's and, since a claim alone
-// proves nothing, stays usable (a proven conflict is unit-tested:
-// TestProvenConflictSuspendsTheAccountUntilAnOperatorDecides).
+// proves nothing, stays usable: the refused claim is on record for operators as an unproven
+// conflict (a proven conflict is unit-tested: TestProvenConflictSuspendsTheAccountUntilAnOperatorDecides).
 func TestTenantTakeoverFailsAndMovesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, buildHook(t))
@@ -143,8 +144,11 @@ func TestTenantTakeoverFailsAndMovesNothing(t *testing.T) {
 	}
 	st, err := e.reg.Account(context.Background(), account)
 	require.NoError(t, err)
-	assert.Nil(t, st.Conflict, "a claim alone suspends nothing")
-	assert.Nil(t, st.Gateway, "nothing recorded")
+	require.NotNil(t, st.Conflict, "the refused claim is on record for operators")
+	assert.False(t, st.Conflict.Proven, "a claim proves no conflict")
+	assert.Equal(t, "globex", st.Conflict.Claimant)
+	assert.Equal(t, claim.StackID, st.Conflict.StackID)
+	assert.Nil(t, st.Gateway, "no claim recorded")
 	assert.Equal(t, "tenant-1", st.Management.Tenant)
 	assert.Equal(t, registry.Registered, st.Management.Status)
 	o, _, usable := st.Usable()
@@ -212,7 +216,12 @@ func TestForgedManagementUpdatesAndDeletesChangeNothing(t *testing.T) {
 	assert.Empty(t, gateway.Plan(d, o, gateway.Absent), "nothing was made")
 }
 
-// A.3 for gateway stacks: a tenant-bound registration ends only with its tenant's token.
+// A.3 for gateway stacks: no event proves anything about a proven registration, not even one with
+// the owner's StackId and the tenant token (readable on the role's tag). Forged Deletes only ask for
+// the role to be checked again, and it is still there; forged option changes are read from the role,
+// which has no such policy. The customer's own stack update turns an option on (the role's inline
+// policy first, then the hook hears of it); the stack's deletion ends the registration once STS has
+// refused the deleted role at two checks minutes apart (the second one a sweep's).
 func TestForgedGatewayDeletesChangeNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, buildHook(t))
@@ -224,19 +233,50 @@ func TestForgedGatewayDeletesChangeNothing(t *testing.T) {
 	require.Equal(t, "SUCCESS", created.Status, created.Reason)
 	require.Equal(t, registry.Registered, e.gatewayStatus(t, customerAccount).Status)
 
-	forged := maps.Clone(props)
-	forged["TenantToken"] = ""
-	del := e.newRequest(t, "Delete", stack, "req-forged-delete", forged)
-	del.PhysicalResourceID = created.PhysicalResourceID
-	assert.Equal(t, "SUCCESS", e.sendSNS(t, del).Status)
-	assert.Equal(t, registry.Registered, e.gatewayStatus(t, customerAccount).Status)
-	assert.Equal(t, []string{"Enabled"}, e.keyStates(t, customerAccount))
+	for i, forged := range []map[string]any{
+		func() map[string]any { p := maps.Clone(props); p["TenantToken"] = ""; return p }(),
+		props, // the token read off the role's tag, the StackId off DescribeStacks
+	} {
+		del := e.newRequest(t, "Delete", stack, fmt.Sprintf("req-forged-delete-%d", i), forged)
+		del.PhysicalResourceID = created.PhysicalResourceID
+		assert.Equal(t, "SUCCESS", e.sendSNS(t, del).Status)
+		o := e.gatewayStatus(t, customerAccount)
+		assert.Equal(t, registry.Registered, o.Status, "the role is still there: %+v", o.Proof)
+		assert.Equal(t, "acme", o.Tenant)
+		assert.Equal(t, []string{"Enabled"}, e.keyStates(t, customerAccount))
+	}
 
-	genuine := e.newRequest(t, "Delete", stack, "req-delete", props)
+	flip := maps.Clone(props)
+	flip["DiagnosticTool"] = "true"
+	up := e.newRequest(t, "Update", stack, "req-forged-flip", flip)
+	up.PhysicalResourceID, up.OldResourceProperties = created.PhysicalResourceID, props
+	assert.Equal(t, "SUCCESS", e.sendSNS(t, up).Status)
+	assert.False(t, e.gatewayStatus(t, customerAccount).DiagnosticTool, "the role has no diagnostics policy")
+
+	// the customer turns the diagnostic tool on: a stack update
+	on := e.setGatewayOptions(t, customerAccount, token, policy.Features{Diagnostic: true})
+	up = e.newRequest(t, "Update", stack, "req-genuine-flip", on)
+	up.PhysicalResourceID, up.OldResourceProperties = created.PhysicalResourceID, props
+	assert.Equal(t, "SUCCESS", e.sendSNS(t, up).Status)
+	o := e.gatewayStatus(t, customerAccount)
+	assert.True(t, o.DiagnosticTool, "read from the role's inline policies: %+v", o.Proof)
+	assert.False(t, o.Runbooks)
+
+	// the customer deletes the stack: the hook answers, CloudFormation deletes the role
+	genuine := e.newRequest(t, "Delete", stack, "req-delete", on)
 	genuine.PhysicalResourceID = created.PhysicalResourceID
 	assert.Equal(t, "SUCCESS", e.sendSNS(t, genuine).Status)
-	assert.Equal(t, registry.Deregistered, e.gatewayStatus(t, customerAccount).Status)
+	e.removeGateway(t, customerAccount)
+	sweeper, _ := e.vendorHook(t)
+	for _, after := range []time.Duration{6 * time.Minute, 12 * time.Minute} {
+		at := time.Now().Add(after)
+		sweeper.Clock = func() time.Time { return at }
+		require.NoError(t, sweeper.Sweep(context.Background(), io.Discard))
+	}
+	o = e.gatewayStatus(t, customerAccount)
+	assert.Equal(t, registry.Deregistered, o.Status, "%+v", o.Proof)
 	assert.Equal(t, []string{"PendingDeletion"}, e.keyStates(t, customerAccount))
+	assert.False(t, e.published(t, customerAccount), "its documents withdrawn")
 }
 
 // B.1: an account whose support-gateway stack is deployed is then given the management stack (its

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -361,28 +362,46 @@ func (e *env) vendorHook(t testing.TB) (*hook.Hook, *hook.Reconciling) {
 	return h, p
 }
 
-// deployGateway creates the support-gateway stack's IAM resources (its two identity providers and
-// its role) in the customer account from the committed template, as CloudFormation would, and
-// returns the Hook's properties as the hook receives them.
-func (e *env) deployGateway(t testing.TB, account, tenantToken string) map[string]any {
+// gatewayTemplate resolves the committed support-gateway template for account with the given
+// parameters: resolve(logicalID, property) is the property as CloudFormation would pass it (all the
+// resource's properties for property "").
+func gatewayTemplate(t testing.TB, account, tenantToken string, f policy.Features) (resolve func(id, prop string) any) {
 	t.Helper()
-	ctx := context.Background()
 	tpl, err := cfntemplate.Load("../../templates/support-gateway.json")
 	require.NoError(t, err)
 	vendor := policy.DefaultVendor()
 	target := policy.Target{Partition: "aws", AccountID: account}
-	vars := map[string]string{"AWS::Partition": "aws", "AWS::AccountId": account, "AWS::Region": "us-east-1",
+	vars, err := tpl.WithConditions(map[string]string{"AWS::Partition": "aws", "AWS::AccountId": account, "AWS::Region": "us-east-1",
 		"ServiceToken": hookTopic, "TenantToken": tenantToken,
-		"AllowSupportRunbooksExecutions": "false", "GrantDiagnosticToolAccess": "false",
+		"AllowSupportRunbooksExecutions": strconv.FormatBool(f.Runbooks), "GrantDiagnosticToolAccess": strconv.FormatBool(f.Diagnostic),
 		"PrimaryIdentityProvider": vendor.ProviderARN(target, 0), "StandbyIdentityProvider": vendor.ProviderARN(target, 1),
-		"SupportGatewayRole.Arn": vendor.GatewayRoleARN(target)}
-	resolve := func(id, prop string) any {
+		"SupportGatewayRole.Arn": vendor.GatewayRoleARN(target)})
+	require.NoError(t, err)
+	return func(id, prop string) any {
 		props, err := tpl.Properties(id)
 		require.NoError(t, err)
-		v, err := cfntemplate.Resolve(props[prop], vars)
+		var v any = props
+		if prop != "" {
+			v = props[prop]
+		}
+		v, err = cfntemplate.Resolve(v, vars)
 		require.NoError(t, err, "%s.%s", id, prop)
 		return v
 	}
+}
+
+// deployGateway creates the support-gateway stack's IAM resources (its two identity providers and
+// its role, with its tags and inline policies) in the customer account from the committed template,
+// as CloudFormation would, and returns the Hook's properties as the hook receives them.
+func (e *env) deployGateway(t testing.TB, account, tenantToken string) map[string]any {
+	return e.deployGatewayWith(t, account, tenantToken, policy.Features{})
+}
+
+// deployGatewayWith is deployGateway with the stack's option parameters.
+func (e *env) deployGatewayWith(t testing.TB, account, tenantToken string, f policy.Features) map[string]any {
+	t.Helper()
+	ctx := context.Background()
+	resolve := gatewayTemplate(t, account, tenantToken, f)
 	c := iam.NewFromConfig(e.customer(t, account))
 	for _, id := range []string{"PrimaryIdentityProvider", "StandbyIdentityProvider"} {
 		var clients []string
@@ -398,15 +417,51 @@ func (e *env) deployGateway(t testing.TB, account, tenantToken string) map[strin
 		kv := tag.(map[string]any)
 		tags = append(tags, iamtypes.Tag{Key: aws.String(kv["Key"].(string)), Value: aws.String(kv["Value"].(string))})
 	}
-	_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(resolve("SupportGatewayRole", "RoleName").(string)),
+	_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(resolve("SupportGatewayRole", "RoleName").(string)),
 		AssumeRolePolicyDocument: aws.String(resolve("SupportGatewayRole", "AssumeRolePolicyDocument").(string)),
 		MaxSessionDuration:       aws.Int32(3600), Tags: tags})
 	require.NoError(t, err)
-	hookProps, err := tpl.Properties("Hook")
+	e.putGatewayPolicies(t, account, resolve)
+	return cfntemplate.Stringify(resolve("Hook", "")).(map[string]any)
+}
+
+// putGatewayPolicies makes the gateway role's inline policies what the template resolves to, as a
+// stack create or update does (those it no longer has are deleted).
+func (e *env) putGatewayPolicies(t testing.TB, account string, resolve func(id, prop string) any) {
+	t.Helper()
+	ctx := context.Background()
+	c := iam.NewFromConfig(e.customer(t, account))
+	role := aws.String(policy.DefaultVendor().GatewayRoleName())
+	want := map[string]bool{}
+	for _, p := range resolve("SupportGatewayRole", "Policies").([]any) {
+		kv := p.(map[string]any)
+		doc, err := json.Marshal(kv["PolicyDocument"])
+		require.NoError(t, err)
+		name := kv["PolicyName"].(string)
+		want[name] = true
+		_, err = c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String(name), PolicyDocument: aws.String(string(doc))})
+		require.NoError(t, err, "policy %s", name)
+	}
+	have, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: role})
 	require.NoError(t, err)
-	resolved, err := cfntemplate.Resolve(hookProps, vars)
-	require.NoError(t, err)
-	return cfntemplate.Stringify(resolved).(map[string]any)
+	for _, name := range have.PolicyNames {
+		if !want[name] {
+			_, err := c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: role, PolicyName: aws.String(name)})
+			require.NoError(t, err)
+		}
+	}
+}
+
+// setGatewayOptions changes the option parameters of the gateway stack deployed in account, as a
+// stack Update does (CloudFormation updates the role's inline policies before it notifies the hook),
+// and returns the Hook's new properties.
+func (e *env) setGatewayOptions(t testing.TB, account, tenantToken string, f policy.Features) map[string]any {
+	t.Helper()
+	resolve := gatewayTemplate(t, account, tenantToken, f)
+	e.putGatewayPolicies(t, account, resolve)
+	props := e.deployedHookProps(t, account, tenantToken)
+	props["Runbooks"], props["DiagnosticTool"] = strconv.FormatBool(f.Runbooks), strconv.FormatBool(f.Diagnostic)
+	return props
 }
 
 // setGatewayToken changes the TenantToken of the gateway stack deployed in account, as a stack Update
@@ -427,7 +482,14 @@ func (e *env) removeGateway(t testing.TB, account string) {
 	c := iam.NewFromConfig(e.customer(t, account))
 	target := policy.Target{Partition: "aws", AccountID: account}
 	vendor := policy.DefaultVendor()
-	_, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(vendor.GatewayRoleName())})
+	role := aws.String(vendor.GatewayRoleName())
+	inline, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: role})
+	require.NoError(t, err)
+	for _, name := range inline.PolicyNames {
+		_, err := c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: role, PolicyName: aws.String(name)})
+		require.NoError(t, err)
+	}
+	_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: role})
 	require.NoError(t, err)
 	for _, arn := range vendor.ProviderARNs(target) {
 		_, err := c.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
