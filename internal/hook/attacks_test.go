@@ -105,21 +105,7 @@ func TestRollbackOfATokenAddedWhileQueuedNeverFails(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, registry.PendingProof, f.status(t, registry.Gateway), "queued")
 
-	acme := f.token(t, "acme")
-	f.prover.tag(acct, acme) // the stack update sets the role's tag, then notifies the hook
-	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
-	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
-	_, err = f.put(t, up)
-	require.NoError(t, err)
-	require.Equal(t, registry.Registered, f.status(t, registry.Gateway))
-
-	// the update is cancelled: the tag goes back, and the hook gets the old properties
-	f.prover.tag(acct, "")
-	back := gwEvent(cfnresource.Update, nil)
-	back.RequestID = "req-rollback"
-	back.ResourceProperties, back.OldResourceProperties = create.ResourceProperties, up.ResourceProperties
-	_, err = f.put(t, back)
-	assert.NoError(t, err, "a rollback to what the resource held never fails (else UPDATE_ROLLBACK_FAILED)")
+	assert.NoError(t, f.addTokenThenRollBack(t, create), "a rollback to what the resource held never fails (else UPDATE_ROLLBACK_FAILED)")
 }
 
 // A forged token-less claim on an unclaimed registration (anyone who knows the account ID) changes
@@ -135,11 +121,20 @@ func TestAForgedClaimCannotPoisonTheOwnersRollback(t *testing.T) {
 	_, err = f.put(t, gwEventFor(cfnresource.Update, acct, forgedStack, map[string]any{"Runbooks": "true"}))
 	require.NoError(t, err, "accepted: the account is not bound")
 
+	assert.NoError(t, f.addTokenThenRollBack(t, create), "the owner's rollback never fails (else UPDATE_ROLLBACK_FAILED)")
+}
+
+// addTokenThenRollBack plays the owner of the stack create made: a stack Update adds acme's token
+// (the role's tag first, then the hook), the proof binds the account to acme, then the update is
+// cancelled (the tag goes back, and the hook gets the old properties). It returns the rollback's
+// answer.
+func (f *fixture) addTokenThenRollBack(t *testing.T, create cfnresource.Event) error {
+	t.Helper()
 	acme := f.token(t, "acme")
 	f.prover.tag(acct, acme)
 	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
 	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
-	_, err = f.put(t, up)
+	_, err := f.put(t, up)
 	require.NoError(t, err)
 	require.Equal(t, registry.Registered, f.status(t, registry.Gateway))
 
@@ -148,7 +143,7 @@ func TestAForgedClaimCannotPoisonTheOwnersRollback(t *testing.T) {
 	back.RequestID = "req-rollback"
 	back.ResourceProperties, back.OldResourceProperties = create.ResourceProperties, up.ResourceProperties
 	_, err = f.put(t, back)
-	assert.NoError(t, err, "the owner's rollback never fails (else UPDATE_ROLLBACK_FAILED)")
+	return err
 }
 
 // Every Delete asks for a re-check, but re-checks are paced in the shared unproven lane, never in the

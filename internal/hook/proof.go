@@ -206,36 +206,18 @@ const (
 	defaultReproofsPerHour        = 1000
 )
 
-func (h *Hook) reproofsPerHour() int {
-	if h.ReproofsPerHour > 0 {
-		return h.ReproofsPerHour
-	}
-	return defaultReproofsPerHour
-}
+func (h *Hook) reproofsPerHour() int { return cmp.Or(h.ReproofsPerHour, defaultReproofsPerHour) }
 
-func (h *Hook) unprovenPerHour() int {
-	if h.UnprovenPerHour > 0 {
-		return h.UnprovenPerHour
-	}
-	return defaultUnprovenPerHour
-}
+func (h *Hook) unprovenPerHour() int { return cmp.Or(h.UnprovenPerHour, defaultUnprovenPerHour) }
 
-func (h *Hook) tenantPerHour() int {
-	if h.TenantClaimsPerHour > 0 {
-		return h.TenantClaimsPerHour
-	}
-	return defaultTenantClaimsPerHour
-}
+func (h *Hook) tenantPerHour() int { return cmp.Or(h.TenantClaimsPerHour, defaultTenantClaimsPerHour) }
 
 // rejectionsPerDay is how many of a tenant's claims may be rejected a day before its claims are
 // paced with the token-less ones: a genuine organization's stacks are proven, so rejections are what
 // an abuse of its token (readable on its accounts' role tags) costs, in KMS keys that count against
 // the vendor's KMS quota for their 7 days pending deletion.
 func (h *Hook) rejectionsPerDay() int {
-	if h.TenantRejectionsPerDay > 0 {
-		return h.TenantRejectionsPerDay
-	}
-	return defaultTenantRejectionsPerDay
+	return cmp.Or(h.TenantRejectionsPerDay, defaultTenantRejectionsPerDay)
 }
 
 func rejectionsBudget(tenant string) string { return "tenant-rejections#" + registry.TokenHash(tenant) }

@@ -2,9 +2,10 @@ package awscheck
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"net/http"
 	"strconv"
+
+	"github.com/supportaccess/gateway/test/internal/awswire"
 )
 
 // apiError is a refusal as the AWS API answers it.
@@ -49,25 +50,7 @@ func (e *apiError) write(w http.ResponseWriter, service, requestID string) {
 		body, _ = json.Marshal(map[string]string{"__type": e.code, "message": e.message}) // strings: cannot fail
 		h.Set("Content-Type", "application/x-amz-json-1.1")
 	} else {
-		// <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>...
-		type errorResponse struct {
-			XMLName   xml.Name `xml:"ErrorResponse"`
-			NS        string   `xml:"xmlns,attr"`
-			Type      string   `xml:"Error>Type"`
-			Code      string   `xml:"Error>Code"`
-			Message   string   `xml:"Error>Message"`
-			RequestID string   `xml:"RequestId"`
-		}
-		typ := "Sender"
-		if e.status >= 500 {
-			typ = "Receiver"
-		}
-		b, err := xml.Marshal(errorResponse{NS: "https://sts.amazonaws.com/doc/" + stsVersion + "/",
-			Type: typ, Code: e.code, Message: e.message, RequestID: requestID})
-		if err != nil {
-			panic(err) // a fixed type of strings
-		}
-		body = append([]byte(xml.Header), b...)
+		body = awswire.QueryError("https://sts.amazonaws.com/doc/"+stsVersion+"/", e.status, e.code, e.message, requestID)
 		h.Set("Content-Type", "text/xml")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))

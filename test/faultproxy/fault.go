@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/supportaccess/gateway/test/internal/awswire"
 )
 
 // Fault is what the proxy does to a matching call instead of (or before) forwarding it.
@@ -151,21 +153,8 @@ func errorAnswer(req request, f Fault, requestID string) answer {
 	var body []byte
 	switch req.protocol {
 	case queryProtocol:
-		// <ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>...
-		type errorResponse struct {
-			XMLName   xml.Name `xml:"ErrorResponse"`
-			NS        string   `xml:"xmlns,attr"`
-			Type      string   `xml:"Error>Type"`
-			Code      string   `xml:"Error>Code"`
-			Message   string   `xml:"Error>Message"`
-			RequestID string   `xml:"RequestId"`
-		}
-		typ := "Sender"
-		if e.status >= 500 {
-			typ = "Receiver"
-		}
 		ns := "https://" + req.service + ".amazonaws.com/doc/" + req.version + "/"
-		body = xmlDocument(errorResponse{NS: ns, Type: typ, Code: e.code, Message: msg, RequestID: requestID})
+		body = awswire.QueryError(ns, e.status, e.code, msg, requestID)
 		h.Set("Content-Type", "text/xml")
 		h.Set("X-Amzn-Requestid", requestID)
 	case jsonProtocol:
@@ -186,18 +175,10 @@ func errorAnswer(req request, f Fault, requestID string) answer {
 			RequestID string `xml:"RequestId"`
 			HostID    string `xml:"HostId"`
 		}
-		body = xmlDocument(s3Error{Code: e.code, Message: msg, RequestID: requestID, HostID: "faultproxy"})
+		body = awswire.Document(s3Error{Code: e.code, Message: msg, RequestID: requestID, HostID: "faultproxy"})
 		h.Set("Content-Type", "application/xml")
 		h.Set("X-Amz-Request-Id", requestID)
 		h.Set("X-Amz-Id-2", "faultproxy")
 	}
 	return answer{status: e.status, header: h, body: body}
-}
-
-func xmlDocument(v any) []byte {
-	b, err := xml.Marshal(v)
-	if err != nil {
-		panic(err) // our own fixed types
-	}
-	return append([]byte(xml.Header), b...)
 }
