@@ -197,7 +197,7 @@ func TestGatewayDeleteLostToARegistryOutageIsRecovered(t *testing.T) {
 	f.hook.Clock = func() time.Time { return time.Now().Add(49*time.Hour + time.Minute) }
 	require.NoError(t, f.hook.Sweep(t.Context(), &out))
 	assert.Equal(t, registry.Deregistered, f.status(t, registry.Gateway), "the registration of the deleted stack ends")
-	assert.Equal(t, []string{acct}, f.keys.retired)
+	f.endedForGood(t, acct)
 }
 
 // A proof that can never be made (the claimed role admits the token but its session cannot read the
@@ -521,10 +521,14 @@ func TestANewOrganizationsStackAfterTheOldOnesDeleteIsProven(t *testing.T) {
 	require.NoError(t, err, "in an open re-check, a Create naming another tenant is proven, not refused")
 	u, ok := f.usable(t, acct)
 	assert.True(t, ok && u.Tenant == "acme", "acme's role still stands: nothing moved (%+v)", u)
+	f.sweepAt(t, 6*time.Minute) // the claim's second look (IAM is eventually consistent)
+	u, ok = f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "%+v", u)
 	assert.Contains(t, f.logs.alerts(), alertClaimMismatch)
 
-	// genuine: acme's stack is deleted, globex's StackSet makes the role again minutes later
-	base := time.Now()
+	// genuine, later: acme's stack is deleted, globex's StackSet makes the role again minutes later
+	base := time.Now().Add(30 * time.Minute)
+	f.hook.Clock = func() time.Time { return base }
 	res, err = f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, "arn:aws:cloudformation:us-east-1:111122223333:stack/x/y", nil))
 	require.NoError(t, err)
 	res.Then(t.Context())          // 5 s later: the role is still there
@@ -540,4 +544,259 @@ func TestANewOrganizationsStackAfterTheOldOnesDeleteIsProven(t *testing.T) {
 	st, err := f.reg.Account(t.Context(), acct)
 	require.NoError(t, err)
 	assert.Nil(t, st.Conflict, "a role made again is a new stack's, not a conflict")
+}
+
+// sharedClock is one clock for the hook and the registry (whose pace windows follow it).
+type sharedClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *sharedClock) get() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *sharedClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// STS refuses the account's own token for a while although the stack and its role stand (a JWKS
+// STS cannot fetch, a customer's short-lived policy), and anyone publishes a Delete meanwhile: the
+// re-check's two refusals end the registration. Its binding and its keys are kept for
+// registry.RestoreWindow, and the daily re-proof that finds the same role (RoleId) admitting the
+// token again restores it.
+func TestARegistrationEndedByRefusalsIsRestoredWhenItsRoleAdmitsAgain(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	base := time.Now()
+
+	f.prover.setRefuse(acct, true)                                                                 // the role stands; STS refuses the account's token for a while
+	res, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, forgedStack, nil)) // anyone
+	require.NoError(t, err)
+	require.NotNil(t, res.Then)
+	res.Then(t.Context())
+	for _, at := range []time.Duration{10 * time.Minute, 20 * time.Minute} { // the sweep, every few minutes
+		f.hook.Clock = func() time.Time { return base.Add(at) }
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	f.prover.setRefuse(acct, false) // twenty minutes later STS admits the token again
+	for _, at := range []time.Duration{30 * time.Minute, 2 * time.Hour, 26 * time.Hour} {
+		f.hook.Clock = func() time.Time { return base.Add(at) }
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "a forged Delete and twenty minutes of refusals ended the registration of a standing stack (status %s)",
+		f.status(t, registry.Gateway))
+	assert.Empty(t, f.keys.retired, "the standing account's signing keys were retired")
+}
+
+// A genuine Delete's re-check waits more than an hour for the pace (forged token-less claims spend
+// it as every window opens). The Delete stays heard: the refusals end the registration minutes apart
+// once its checks are made, and the next organization's Create, meanwhile, is proven, not refused.
+func TestAHeardDeleteStaysHeardWhileItsChecksWaitForThePace(t *testing.T) {
+	f := newFixture(t)
+	clock := &sharedClock{now: time.Now().Truncate(time.Hour).Add(time.Hour + time.Minute)}
+	f.hook.Clock, f.reg.Now = clock.get, clock.get
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status) // acme's lane
+	base := clock.get()
+
+	f.hook.UnprovenPerHour = 3
+	flood := func() { // forged token-less claims spend the window's pace as it opens
+		for {
+			ok, _, err := f.hook.Registry.Take(t.Context(), unprovenBudget, f.hook.UnprovenPerHour, time.Hour)
+			require.NoError(t, err)
+			if !ok {
+				return
+			}
+		}
+	}
+	flood()
+	res, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, "arn:aws:cloudformation:us-east-1:111122223333:stack/acme-gw/x", nil))
+	require.NoError(t, err)
+	f.prover.setRefuse(acct, true) // CloudFormation deletes the role
+	res.Then(t.Context())          // queued
+	require.Equal(t, registry.Registered, f.status(t, registry.Gateway))
+
+	clock.set(base.Add(59*time.Minute + 30*time.Second)) // the next window: the flood again
+	flood()
+	require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	clock.set(base.Add(2*time.Hour - 30*time.Second)) // the flood leaves room at last
+	require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	clock.set(base.Add(2*time.Hour + 10*time.Minute))
+	require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	t.Logf("after the first checks: status %s, reason %q", f.gateway(t, acct).Status, f.gateway(t, acct).Proof.Reason)
+
+	// globex's StackSet: a new role at the same ARN, tagged with globex's token, and its Create
+	globex := f.token(t, "globex")
+	f.prover.remake(acct, globex)
+	clock.set(base.Add(2*time.Hour + 12*time.Minute))
+	_, err = f.put(t, gwEventFor(cfnresource.Create, acct, "arn:aws:cloudformation:us-east-1:111122223333:stack/StackSet-globex/z",
+		map[string]any{"TenantToken": globex}))
+	assert.NoError(t, err, "the next organization's stack is FAILED because the deleted stack's registration outlived the re-check's hour")
+
+	f.prover.setRefuse(acct, true) // globex's stack rolled back: its role is gone too
+	clock.set(base.Add(3*time.Hour + 15*time.Minute))
+	require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	st, err := f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	u, _, usable := st.Usable()
+	assert.False(t, usable && u.Tenant == "acme", "three hours after acme's stack and role were deleted the account is still usable for acme (%s)",
+		st.Gateway.Proof.Reason)
+}
+
+// The owner of an unclaimed registration adds its token while forged token-less claims spend the
+// token-less lane: its claim (another token than the role was proven with) is paced in its tenant's
+// lane, and proven at once.
+func TestATenantsTokenUpdateIsPacedInItsOwnLane(t *testing.T) {
+	f := newFixture(t)
+	f.hook.UnprovenPerHour = 2
+	create := gwEvent(cfnresource.Create, nil) // the customer's stack, no token yet
+	_, err := f.put(t, create)
+	require.NoError(t, err)
+	require.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+	// a forged token-less Create for a made-up account spends the rest of the hour's token-less pace
+	_, err = f.put(t, gwEventFor(cfnresource.Create, "280000000001", "arn:aws:cloudformation:us-east-1:280000000001:stack/x/y", nil))
+	require.NoError(t, err)
+
+	acme := f.token(t, "acme")
+	f.prover.tag(acct, acme) // the customer's stack update tags the role, then notifies the hook
+	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
+	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
+	_, err = f.put(t, up)
+	require.NoError(t, err)
+
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "acme's token update waits behind forged token-less claims (status %s, %q)",
+		f.status(t, registry.Gateway), f.gateway(t, acct).Proof.Reason)
+}
+
+// The deployment serves two partitions. A claim for the same account ID whose StackId, RoleArn and
+// ProviderArns are all in the other partition passes every shape check, but an account ID lives in
+// one partition: it is refused, and the registration is untouched.
+func TestAnotherPartitionsClaimIsRefused(t *testing.T) {
+	f := newFixture(t)
+	f.hook.Partitions = []string{"aws", "aws-us-gov"}
+	f.hook.Regions = []string{"us-east-1", "us-gov-west-1"}
+	f.hook.Prover = &partitionProver{RoleProver: f.prover} // STS in aws cannot assume a role in aws-us-gov
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	acme := f.prover.tags[acct] // read off the role's tag by anyone with IAM read in the account
+
+	gov := policy.Target{Partition: "aws-us-gov", AccountID: acct}
+	var providers []any
+	for _, p := range f.hook.Vendor.ProviderARNs(gov) {
+		providers = append(providers, p)
+	}
+	forged := gwEventFor(cfnresource.Update, acct, "arn:aws-us-gov:cloudformation:us-gov-west-1:111122223333:stack/forged/ffff",
+		map[string]any{"TenantToken": acme, "RoleArn": f.hook.Vendor.GatewayRoleARN(gov), "ProviderArns": providers})
+	forged.RequestID = "req-forged-gov"
+	_, err := f.put(t, forged)
+	require.ErrorContains(t, err, "registered with DoiT in another AWS partition")
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "the genuine registration ended (status %s)", f.status(t, registry.Gateway))
+	assert.Empty(t, f.keys.retired, "the live account's keys were retired")
+}
+
+// partitionProver refuses roles outside the vendor's partition, as STS there does.
+type partitionProver struct{ RoleProver }
+
+func (p *partitionProver) ProveRole(ctx context.Context, account, role string, budget time.Duration) (RoleEvidence, error) {
+	if !strings.HasPrefix(role, "arn:aws:") {
+		return RoleEvidence{}, fmt.Errorf("%w: AccessDenied", ErrRoleRefused)
+	}
+	return p.RoleProver.ProveRole(ctx, account, role, budget)
+}
+
+// The operator resolves a proven conflict for the tenant the account was bound to: the role is read
+// again at once (not a day later), and still naming the other tenant, it is a conflict again.
+func TestResolvingForTheBoundTenantReadsTheRoleAgain(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	f.prover.tag(acct, f.token(t, "globex")) // re-tagged
+	base := time.Now()
+	for _, at := range []time.Duration{25 * time.Hour, 25*time.Hour + 10*time.Minute} { // the daily re-proof, and its second look
+		f.hook.Clock = func() time.Time { return base.Add(at) }
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	st, err := f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	require.NotNil(t, st.Conflict)
+	require.True(t, st.Conflict.Proven)
+
+	require.NoError(t, ResolveConflict(t.Context(), f.reg, acct, "acme"))
+	proofs := f.prover.proofs()
+	for _, at := range []time.Duration{25*time.Hour + 20*time.Minute, 26 * time.Hour, 30 * time.Hour} {
+		f.hook.Clock = func() time.Time { return base.Add(at) }
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	assert.Greater(t, f.prover.proofs(), proofs, "resolve-conflict asked for no proof: the role is not read again for a day")
+	st, err = f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	assert.NotNil(t, st.Conflict, "the role still names globex: a conflict again (README), not a day of access for acme")
+}
+
+// IAM is eventually consistent: the proof of the owner's token Update reads the role's tags as they
+// were a second before. A reading that disagrees with the claim that asked for it is looked at again
+// minutes later before it settles, so the owner's update lands.
+func TestAStaleReadOfTheRoleIsLookedAtAgain(t *testing.T) {
+	f := newFixture(t)
+	stale := &staleTagProver{fakeProver: f.prover}
+	f.hook.Prover = stale
+	create := gwEvent(cfnresource.Create, nil)
+	_, err := f.put(t, create)
+	require.NoError(t, err)
+	require.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+
+	acme := f.token(t, "acme")
+	stale.tagLagging(acct, acme) // TagRole done; the next read still sees the old tags
+	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
+	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
+	_, err = f.put(t, up)
+	require.NoError(t, err)
+
+	base := time.Now()
+	for _, at := range []time.Duration{5 * time.Minute, 15 * time.Minute, time.Hour} {
+		f.hook.Clock = func() time.Time { return base.Add(at) }
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "an hour after the owner's token update the account is still %s", f.status(t, registry.Gateway))
+}
+
+// staleTagProver returns, for its next read of an account, the tag the role had before the last
+// change (IAM's eventual consistency).
+type staleTagProver struct {
+	*fakeProver
+	mu  sync.Mutex
+	lag map[string]string // account → the tag one read still returns
+}
+
+func (p *staleTagProver) tagLagging(account, token string) {
+	p.mu.Lock()
+	if p.lag == nil {
+		p.lag = map[string]string{}
+	}
+	p.fakeProver.mu.Lock()
+	p.lag[account] = p.fakeProver.tags[account]
+	p.fakeProver.mu.Unlock()
+	p.mu.Unlock()
+	p.fakeProver.tag(account, token)
+}
+
+func (p *staleTagProver) ProveRole(ctx context.Context, account, role string, budget time.Duration) (RoleEvidence, error) {
+	ev, err := p.fakeProver.ProveRole(ctx, account, role, budget)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old, ok := p.lag[account]; ok && err == nil {
+		delete(p.lag, account)
+		ev.TokenHash = ""
+		if old != "" {
+			ev.TokenHash = registry.TokenHash(old)
+		}
+	}
+	return ev, err
 }

@@ -29,6 +29,15 @@ type Updater interface {
 //
 // Tell the other tenant yourself: no reason a stack gets ever names the other one.
 func ResolveConflict(ctx context.Context, reg Updater, account, tenant string) error {
+	return resolveConflict(ctx, reg, account, tenant, func() time.Time { return time.Now().UTC() })
+}
+
+// ResolveConflict is Hook's way to resolve a conflict, on its clock (tests).
+func (h *Hook) ResolveConflict(ctx context.Context, account, tenant string) error {
+	return resolveConflict(ctx, h.Registry, account, tenant, h.now)
+}
+
+func resolveConflict(ctx context.Context, reg Updater, account, tenant string, now func() time.Time) error {
 	_, err := reg.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
 		c := st.Conflict
 		if c == nil {
@@ -46,7 +55,7 @@ func ResolveConflict(ctx context.Context, reg Updater, account, tenant string) e
 		}
 		w := registry.Writes{ClearConflict: true}
 		for _, o := range []*registry.Onboarding{st.Management, st.Gateway} {
-			if o == nil || !o.Status.Live() || o.Tenant == tenant {
+			if o == nil || !o.Status.Live() || (o.Tenant == tenant && o.Kind == registry.Management) {
 				continue
 			}
 			upd := *o
@@ -55,8 +64,11 @@ func ResolveConflict(ctx context.Context, reg Updater, account, tenant string) e
 				upd.Status, upd.ExternalID = registry.Deregistered, ""
 			case upd.Kind == registry.Management:
 				upd.Tenant = tenant
-			default:
-				upd.Tenant, upd.TokenHash, upd.ProofDue, upd.ProofAsked = tenant, "", true, time.Now().UTC()
+			default: // bound to tenant, and its role read again at once, whatever tenant it was bound to
+				if upd.Tenant != tenant {
+					upd.Tenant, upd.TokenHash = tenant, ""
+				}
+				upd.ProofDue, upd.ProofAsked, upd.ProofPeriodic, upd.TenantAsked = true, now(), false, false
 				if upd.Status == registry.Unclaimed {
 					upd.Status = registry.Registered
 				}

@@ -64,9 +64,12 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	// replaced the deleted stack's. The proof tells (the role's RoleId); the claim is not refused.
 	m := st.Management
 	replacing := c.Create && g != nil && (g.Status == registry.Registered || g.Status == registry.Unclaimed) &&
-		(m == nil || !(m.Status == registry.Pending || m.Status == registry.Registered)) &&
-		!g.RecheckAfter.IsZero() && c.At.Sub(g.RecheckAfter) <= recheckWindow
+		(m == nil || !(m.Status == registry.Pending || m.Status == registry.Registered)) && !g.RecheckAfter.IsZero()
 	switch {
+	case g != nil && g.Status != registry.PendingProof && (g.Status.Live() || g.Restorable(c.At)) && g.RoleARN != c.RoleARN:
+		// the same account ID in another partition than its registration's role
+		return gatewayDecision{Refusal: customerReason(fmt.Sprintf("this account is registered with %s in another AWS partition: "+
+			"deploy the stack in that partition", h.Vendor.Name))}
 	case !agree || (c.Tenant != "" && bound != "" && c.Tenant != bound && !replacing):
 		d := gatewayDecision{Refusal: h.conflictError(), Alert: alertTenantConflict}
 		if st.Conflict == nil || !st.Conflict.Proven { // the latest refused claim, on record for operators; it suspends nothing
@@ -108,9 +111,10 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	}
 	next := *g
 	next.ClaimTenant, next.ProofDue, next.ProofAsked, next.LastRequestID, next.ProofPeriodic = c.Tenant, true, c.At, c.RequestID, false
+	next.TenantAsked = c.Tenant != "" && c.TokenHash != g.TokenHash
 	if g.Proof != nil { // read the role now, whatever check was scheduled
 		p := *g.Proof
-		p.NextAt = time.Time{}
+		p.NextAt, p.MismatchRetried = time.Time{}, false
 		next.Proof = &p
 	}
 	return gatewayDecision{Writes: registry.Writes{Gateway: &next}, Prove: true}
@@ -188,13 +192,14 @@ func (h *Hook) deleteGateway(ctx context.Context, account string, e cfnresource.
 			return registry.Writes{}, nil
 		}
 		upd := *g
-		open := !g.RecheckAfter.IsZero() && h.now().Sub(g.RecheckAfter) <= recheckWindow
+		open := !g.RecheckAfter.IsZero()
 		if !open && g.Proof != nil { // a first Delete is checked now; one in an open re-check waits for its schedule
 			p := *g.Proof
 			p.NextAt = time.Time{}
 			upd.Proof = &p
 		}
 		upd.RecheckAfter, upd.ProofDue, upd.ProofAsked, upd.LastRequestID, upd.ProofPeriodic = h.now(), true, h.now(), e.RequestID, false
+		upd.TenantAsked = false
 		asked = true
 		return registry.Writes{Gateway: &upd}, nil
 	})

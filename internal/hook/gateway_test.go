@@ -68,6 +68,31 @@ func (f *fixture) gateway(t *testing.T, account string) registry.Onboarding {
 	return o
 }
 
+// sweepAt runs the sweep at now+d (the hook's clock stays there).
+func (f *fixture) sweepAt(t *testing.T, d time.Duration) string {
+	t.Helper()
+	at := time.Now().Add(d)
+	f.hook.Clock = func() time.Time { return at }
+	var out strings.Builder
+	require.NoError(t, f.hook.Sweep(t.Context(), &out))
+	return out.String()
+}
+
+// endedForGood checks that the registration its role's refusals ended keeps the account's keys for
+// registry.RestoreWindow, and that the sweep after that window retires them.
+func (f *fixture) endedForGood(t *testing.T, account string) {
+	t.Helper()
+	assert.Equal(t, registry.Deregistered, f.gateway(t, account).Status)
+	assert.NotContains(t, f.keys.retired, account, "kept while the registration can be restored")
+	f.prover.setRefuse(account, true)
+	f.sweepAt(t, time.Until(f.gateway(t, account).Proof.EndedAt)+registry.RestoreWindow+time.Hour)
+	o := f.gateway(t, account)
+	assert.Equal(t, registry.Deregistered, o.Status)
+	assert.Empty(t, o.TokenHash)
+	assert.Empty(t, o.Tenant)
+	assert.Contains(t, f.keys.retired, account, "retired once the registration can no longer be restored")
+}
+
 func (f *fixture) token(t *testing.T, tenant string) string {
 	t.Helper()
 	tok, err := f.reg.IssueTenantToken(t.Context(), tenant)
@@ -386,10 +411,7 @@ func TestStackIDIsNotACredential(t *testing.T) {
 		f.hook.Clock = func() time.Time { return time.Now().Add(at) }
 		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
 	}
-	o := f.gateway(t, acct)
-	assert.Equal(t, registry.Deregistered, o.Status)
-	assert.Empty(t, o.TokenHash)
-	assert.Equal(t, []string{acct}, f.keys.retired)
+	f.endedForGood(t, acct)
 	created, _ := f.keys.counts()
 	assert.Equal(t, keysBefore, created)
 	f.hook.Clock = nil
@@ -548,7 +570,7 @@ func TestTokenlessDeleteEndsTheRegistrationOnlyOnceTheRoleIsGone(t *testing.T) {
 	require.NoError(t, f.hook.Sweep(t.Context(), &out))
 	assert.Equal(t, registry.Deregistered, f.status(t, registry.Gateway))
 	assert.Contains(t, out.String(), acct+"\tDEREGISTERED")
-	assert.Equal(t, []string{acct}, f.keys.retired)
+	f.endedForGood(t, acct)
 }
 
 // A re-check that still finds the role an hour after the Delete ends: that Delete was not the

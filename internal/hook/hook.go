@@ -248,7 +248,7 @@ func (h *Hook) retireKeysIfLast(ctx context.Context, st registry.AccountState) {
 		return
 	}
 	for _, o := range []*registry.Onboarding{st.Management, st.Gateway} {
-		if o != nil && (o.Status == registry.Registered || o.Status == registry.Unclaimed) {
+		if o != nil && (o.Status == registry.Registered || o.Status == registry.Unclaimed || o.Restorable(h.now())) {
 			return
 		}
 	}

@@ -222,8 +222,9 @@ func (h *Hook) rejectionsPerDay() int {
 
 func rejectionsBudget(tenant string) string { return "tenant-rejections#" + registry.TokenHash(tenant) }
 
-// take takes one proof from the pace that applies to g: a new claim naming a tenant is paced with
-// that tenant's (unless its claims were rejected too often today); the sweep's daily re-proofs in
+// take takes one proof from the pace that applies to g: a claim naming a tenant (a new one, or one
+// with another token than the role was proven with) is paced with that tenant's (unless its claims
+// were rejected, or named a token the role did not carry, too often today); the sweep's daily re-proofs in
 // their own lane; everything else (claims without a token, re-checks) with the token-less ones. ok
 // false means wait until next.
 //
@@ -234,7 +235,7 @@ func (h *Hook) take(ctx context.Context, g registry.Onboarding) (ok bool, next t
 	if g.ProofPeriodic && g.Status != registry.PendingProof {
 		return h.Registry.Take(ctx, periodicBudget, h.reproofsPerHour(), time.Hour)
 	}
-	if g.Status == registry.PendingProof && g.ClaimTenant != "" {
+	if (g.Status == registry.PendingProof || g.TenantAsked) && g.ClaimTenant != "" {
 		spent, err := h.Registry.Exhausted(ctx, rejectionsBudget(g.ClaimTenant), h.rejectionsPerDay(), 24*time.Hour)
 		if err != nil {
 			return false, time.Time{}, err
@@ -275,7 +276,7 @@ func (h *Hook) Prove(ctx context.Context, account string) {
 		return
 	}
 	g := st.Gateway
-	if g == nil || !g.Status.Live() || !g.ProofDue || (g.Proof != nil && g.Proof.NextAt.After(h.now())) {
+	if g == nil || !(g.Status.Live() || g.Restorable(h.now())) || !g.ProofDue || (g.Proof != nil && g.Proof.NextAt.After(h.now())) {
 		return // nothing due now (a queued or retried proof is the sweep's, at its time)
 	}
 	out := proofOutcome{claimed: *g, start: h.now()}
@@ -293,7 +294,11 @@ func (h *Hook) Prove(ctx context.Context, account string) {
 		h.record(ctx, out, queued, next)
 		return
 	}
-	out.ev, out.err = h.Prover.ProveRole(ctx, account, out.claimed.RoleARN, h.proofBudget())
+	budget := h.proofBudget()
+	if out.claimed.ProofPeriodic { // a role proven before is propagated: a refusal needs no long retrying
+		budget = min(budget, reproofBudget)
+	}
+	out.ev, out.err = h.Prover.ProveRole(ctx, account, out.claimed.RoleARN, budget)
 	out.attempted = true
 	if errors.Is(out.err, ErrRoleRefused) {
 		out.refused, out.err = true, nil
@@ -387,6 +392,10 @@ func (h *Hook) notProven(st registry.AccountState, out proofOutcome, reason stri
 	return registry.Writes{Gateway: &upd}
 }
 
+// reproofBudget bounds the retries of a periodic re-proof: its role was proven before, so STS's
+// refusal is not IAM propagating it.
+const reproofBudget = 10 * time.Second
+
 // noDeleteGrace is how long STS must keep refusing a registered role, when no Delete was heard, before
 // the registration ends: a vendor-side fault (a JWKS STS cannot fetch) or a customer's short-lived
 // policy must not end registrations; a stack's deletion is heard and ends it within minutes.
@@ -407,7 +416,7 @@ const noDeleteGrace = 24 * time.Hour
 //   - the proof could not be made: still due, later (at most maxProofAttempts times in a row).
 func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proofEffects) registry.Writes {
 	g, now := st.Gateway, h.now()
-	if g == nil || !g.Status.Live() || g.RoleARN != out.claimed.RoleARN {
+	if g == nil || !(g.Status.Live() || g.Restorable(now)) || g.RoleARN != out.claimed.RoleARN {
 		return registry.Writes{}
 	}
 	proof := registry.ProofState{}
@@ -430,7 +439,15 @@ func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proof
 	}
 	upd.Proof, upd.ProofPeriodic = &proof, false
 	askedSince := g.ProofAsked.After(out.start)
-	deleteHeard := !g.RecheckAfter.IsZero() && now.Sub(g.RecheckAfter) <= recheckWindow
+	if !askedSince {
+		upd.TenantAsked = false
+	}
+	// A Delete stays heard until a proof finds the role standing after the re-check's window
+	// (bindProof), however long the re-check's proofs waited for the pace.
+	deleteHeard := !g.RecheckAfter.IsZero()
+	if g.Status == registry.Deregistered {
+		return h.restore(st, &upd, out, fx)
+	}
 	var w registry.Writes
 	switch {
 	case out.refused && g.Status == registry.PendingProof:
@@ -453,11 +470,13 @@ func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proof
 				ProviderARNs: g.ProviderARNs, TemplateVersion: g.TemplateVersion, Owner: g.Owner, ClaimTenant: g.ClaimTenant,
 				LastRequestID: g.LastRequestID, ProofDue: true, ProofAsked: g.ProofAsked, CreatedAt: g.CreatedAt, Version: g.Version,
 				Proof: &registry.ProofState{EvidenceAt: out.start, Reason: "the role was gone; a later request is proven afresh"}}
-		default:
+		default: // ended; the binding and the keys are kept for registry.RestoreWindow, in case the role comes back
 			fx.ended = true
 			upd = *deregistered(upd, "proof")
+			upd.TokenHash = g.TokenHash
+			upd.Proof.EndedAt = now
 			upd.Proof.Reason = "the role is gone"
-			h.log().Info("proof: the role is gone; the registration ends", "account", g.AccountID)
+			fx.notes = append(fx.notes, "the role is gone; the registration ends")
 		}
 	case out.err != nil:
 		proof.Failures++
@@ -474,6 +493,36 @@ func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proof
 		upd.ProofDue, upd.Proof.NextAt = true, time.Time{} // asked again meanwhile: that request gets its own proof
 	}
 	w.Gateway = &upd
+	return w
+}
+
+// restore decides a proof of a registration its role's refusals ended (registry.Onboarding.Restorable):
+// the same role (RoleId) admitting the account's token again brings it back as it was (the refusals
+// were a fault of the vendor's or a short-lived policy of the customer's); anything else leaves it
+// ended. An account that got a management stack meanwhile is not restored.
+func (h *Hook) restore(st registry.AccountState, o *registry.Onboarding, out proofOutcome, fx *proofEffects) registry.Writes {
+	g := st.Gateway
+	o.ProofDue = false
+	m := st.Management
+	switch {
+	case out.refused || out.err != nil:
+		o.Proof.Reason = "the role is gone"
+		return registry.Writes{Gateway: o}
+	case m != nil && (m.Status == registry.Pending || m.Status == registry.Registered),
+		g.RoleID != "" && out.ev.RoleID != g.RoleID:
+		o.Proof.Reason = "the role is gone (another one stands at its ARN, or the account has the management stack now)"
+		return registry.Writes{Gateway: o}
+	}
+	o.Status, o.RecheckAfter = registry.Unclaimed, time.Time{}
+	if g.Tenant != "" {
+		o.Status = registry.Registered
+	}
+	o.Proof.EndedAt, o.Proof.RefusedSince = time.Time{}, time.Time{}
+	fx.notes = append(fx.notes, "the role admits the account's token again: the registration is restored")
+	restored := *o
+	st.Gateway = &restored
+	w := h.bindProof(st, o, out, fx, h.now())
+	w.Gateway = o
 	return w
 }
 
@@ -499,8 +548,15 @@ func (h *Hook) bindProof(st registry.AccountState, o *registry.Onboarding, out p
 	g, p, ev := st.Gateway, o.Proof, out.ev
 	o.Runbooks, o.DiagnosticTool = ev.Runbooks, ev.Diagnostic
 	p.RefusedSince, p.Reason, p.Failures = time.Time{}, "", 0
-	if out.claimed.ClaimTenant != "" && out.claimed.ClaimTenant != out.tenant {
-		fx.alert(alertClaimMismatch, "a gateway claim named another organization than the account's own role does: the role decides")
+	byClaim := out.claimed.Status == registry.PendingProof || out.claimed.TenantAsked
+	if out.claimed.ClaimTenant != "" && out.claimed.ClaimTenant != out.tenant && byClaim {
+		if !p.MismatchRetried { // IAM is eventually consistent: a tag set a second ago may not be read yet
+			p.MismatchRetried = true
+			defer func() { o.ProofDue, p.NextAt, o.TenantAsked = true, now.Add(retryAfter), out.claimed.TenantAsked }()
+		} else {
+			fx.alert(alertClaimMismatch, "a gateway claim named another organization than the account's own role does: the role decides")
+			fx.rejectedTenant = out.claimed.ClaimTenant // a token read off a tag spends its tenant's lane only so far
+		}
 	}
 	// A role made again at the same ARN (another RoleId) is a new stack's: the registration proven on
 	// the old one ended with it, and the new role is proven afresh.

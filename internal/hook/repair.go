@@ -158,7 +158,7 @@ func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 		return errors.New("the registry cannot list registrations")
 	}
 	var errs []error
-	for _, status := range []registry.Status{registry.PendingProof, registry.Unclaimed, registry.Registered} {
+	for _, status := range []registry.Status{registry.PendingProof, registry.Unclaimed, registry.Registered, registry.Deregistered} {
 		all, err := l.ListByStatus(ctx, status)
 		if err != nil {
 			return err
@@ -166,6 +166,15 @@ func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 		for _, o := range all {
 			if o.Kind != registry.Gateway {
 				continue
+			}
+			if status == registry.Deregistered {
+				if o.Proof == nil || o.Proof.EndedAt.IsZero() {
+					continue // ended for good
+				}
+				if !o.Restorable(h.now()) {
+					errs = append(errs, h.endForGood(ctx, o.AccountID))
+					continue
+				}
 			}
 			stale := !o.ProofDue && status != registry.PendingProof && (o.Proof == nil || h.now().Sub(o.Proof.LastAt) > reproveAfter)
 			due := o.ProofDue && (o.Proof == nil || !o.Proof.NextAt.After(h.now()))
@@ -198,7 +207,7 @@ func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 func (h *Hook) askPeriodicProof(ctx context.Context, account string) error {
 	_, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
 		g := st.Gateway
-		if g == nil || !g.Status.Live() || g.ProofDue {
+		if g == nil || !(g.Status.Live() || g.Restorable(h.now())) || g.ProofDue {
 			return registry.Writes{}, nil
 		}
 		upd := *g
@@ -208,5 +217,26 @@ func (h *Hook) askPeriodicProof(ctx context.Context, account string) error {
 	if err != nil {
 		return fmt.Errorf("account %s: asking for a proof: %w", account, err)
 	}
+	return nil
+}
+
+// endForGood ends a registration whose role's refusals ended it longer than registry.RestoreWindow
+// ago: its binding is dropped and the account's keys retired (unless another record stands).
+func (h *Hook) endForGood(ctx context.Context, account string) error {
+	st, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
+		g := st.Gateway
+		if g == nil || g.Status != registry.Deregistered || g.Proof == nil || g.Proof.EndedAt.IsZero() || g.Restorable(h.now()) {
+			return registry.Writes{}, nil
+		}
+		upd := *g
+		p := *g.Proof
+		p.EndedAt = time.Time{}
+		upd.Proof, upd.Tenant, upd.TokenHash, upd.ProofDue = &p, "", "", false
+		return registry.Writes{Gateway: &upd}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("account %s: ending the registration for good: %w", account, err)
+	}
+	h.retireKeysIfLast(ctx, st)
 	return nil
 }

@@ -102,6 +102,10 @@ type Onboarding struct {
 	// is paced in its own lane, so the daily re-proof of every registration never waits behind, or
 	// delays, claims and re-checks.
 	ProofPeriodic bool `dynamodbav:"ProofPeriodic,omitempty"`
+	// TenantAsked marks a proof asked by a claim naming ClaimTenant with another token than the role
+	// was proven with (the owner adding or changing its token, a new organization's stack): paced in
+	// that tenant's lane.
+	TenantAsked bool `dynamodbav:"TenantAsked,omitempty"`
 	// RecheckAfter asks for the role to be proven again from this time on: a Delete of a gateway
 	// registration that proved no secret ends it only once the role is gone.
 	RecheckAfter  time.Time `dynamodbav:"RecheckAfter,omitempty"`
@@ -132,6 +136,25 @@ type ProofState struct {
 	// bound to: a conflict is recorded only if a later check finds it still (a customer's refused
 	// stack update rolls the tag back within minutes).
 	ConflictSeenAt time.Time `dynamodbav:"ConflictSeenAt,omitempty"`
+	// MismatchRetried is set when a proof read another tenant than the claim that asked for it named,
+	// and looks once more minutes later (IAM is eventually consistent: a tag set a second before may
+	// not be read yet) before the claim counts as a mismatch.
+	MismatchRetried bool `dynamodbav:"MismatchRetried,omitempty"`
+	// EndedAt is when refusals of the role ended a registration proven before: for RestoreWindow the
+	// record keeps its binding and its keys, and a proof that finds the same role again restores it.
+	EndedAt time.Time `dynamodbav:"EndedAt,omitempty"`
+}
+
+// RestoreWindow is how long a gateway registration ended by its role's refusals can be restored by a
+// proof that finds the same role again (a refusal that was the vendor's own fault, or a customer's
+// short-lived policy): KMS's shortest key-deletion window.
+const RestoreWindow = 7 * 24 * time.Hour
+
+// Restorable reports whether o is a gateway registration ended by its role's refusals within
+// RestoreWindow of now.
+func (o *Onboarding) Restorable(now time.Time) bool {
+	return o != nil && o.Kind == Gateway && o.Status == Deregistered && o.Proof != nil && !o.Proof.EndedAt.IsZero() &&
+		now.Sub(o.Proof.EndedAt) <= RestoreWindow
 }
 
 // Conflict records that two tenants were named for one account. A proven one (the account's own role

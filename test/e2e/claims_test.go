@@ -221,7 +221,8 @@ func TestForgedManagementUpdatesAndDeletesChangeNothing(t *testing.T) {
 // the role to be checked again, and it is still there; forged option changes are read from the role,
 // which has no such policy. The customer's own stack update turns an option on (the role's inline
 // policy first, then the hook hears of it); the stack's deletion ends the registration once STS has
-// refused the deleted role at two checks minutes apart (the second one a sweep's).
+// refused the deleted role at two checks minutes apart (the second one a sweep's), and its key is
+// retired once the registration can no longer be restored.
 func TestForgedGatewayDeletesChangeNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, buildHook(t))
@@ -275,6 +276,11 @@ func TestForgedGatewayDeletesChangeNothing(t *testing.T) {
 	}
 	o = e.gatewayStatus(t, customerAccount)
 	assert.Equal(t, registry.Deregistered, o.Status, "%+v", o.Proof)
+	assert.Equal(t, []string{"Enabled"}, e.keyStates(t, customerAccount), "kept while a proof could restore the registration")
+	// no role comes back: the sweep after the restore window ends it for good
+	at := o.Proof.EndedAt.Add(registry.RestoreWindow + time.Hour)
+	sweeper.Clock = func() time.Time { return at }
+	require.NoError(t, sweeper.Sweep(context.Background(), io.Discard))
 	assert.Equal(t, []string{"PendingDeletion"}, e.keyStates(t, customerAccount))
 	assert.False(t, e.published(t, customerAccount), "its documents withdrawn")
 }
