@@ -130,20 +130,28 @@ func TestAForgedClaimCannotPoisonTheOwnersRollback(t *testing.T) {
 // answer.
 func (f *fixture) addTokenThenRollBack(t *testing.T, create cfnresource.Event) error {
 	t.Helper()
-	acme := f.token(t, "acme")
-	f.prover.tag(acct, acme)
-	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
-	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
-	_, err := f.put(t, up)
-	require.NoError(t, err)
+	up := f.ownerAddsToken(t, create)
 	require.Equal(t, registry.Registered, f.status(t, registry.Gateway))
 
 	f.prover.tag(acct, "")
 	back := gwEvent(cfnresource.Update, nil)
 	back.RequestID = "req-rollback"
 	back.ResourceProperties, back.OldResourceProperties = create.ResourceProperties, up.ResourceProperties
-	_, err = f.put(t, back)
+	_, err := f.put(t, back)
 	return err
+}
+
+// ownerAddsToken plays the owner of the stack create made adding acme's token with a stack Update
+// (CloudFormation tags the role, then notifies the hook), and returns that Update.
+func (f *fixture) ownerAddsToken(t *testing.T, create cfnresource.Event) cfnresource.Event {
+	t.Helper()
+	acme := f.token(t, "acme")
+	f.prover.tag(acct, acme)
+	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
+	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
+	_, err := f.put(t, up)
+	require.NoError(t, err)
+	return up
 }
 
 // Every Delete asks for a re-check, but re-checks are paced in the shared unproven lane, never in the
@@ -467,12 +475,7 @@ func TestAForgedDeleteNeverDefersTheOwnersTokenUpdate(t *testing.T) {
 	require.NotNil(t, res.Then)
 	res.Then(t.Context()) // the role is there: the next check is scheduled minutes on
 
-	acme := f.token(t, "acme")
-	f.prover.tag(acct, acme) // the owner's stack update tags the role, then notifies the hook
-	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
-	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
-	_, err = f.put(t, up)
-	require.NoError(t, err)
+	f.ownerAddsToken(t, create)
 	u, ok := f.usable(t, acct)
 	assert.True(t, ok && u.Tenant == "acme", "the owner's token was not read (status %s)", f.status(t, registry.Gateway))
 }
@@ -663,13 +666,7 @@ func TestATenantsTokenUpdateIsPacedInItsOwnLane(t *testing.T) {
 	_, err = f.put(t, gwEventFor(cfnresource.Create, "280000000001", "arn:aws:cloudformation:us-east-1:280000000001:stack/x/y", nil))
 	require.NoError(t, err)
 
-	acme := f.token(t, "acme")
-	f.prover.tag(acct, acme) // the customer's stack update tags the role, then notifies the hook
-	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
-	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
-	_, err = f.put(t, up)
-	require.NoError(t, err)
-
+	f.ownerAddsToken(t, create)
 	u, ok := f.usable(t, acct)
 	assert.True(t, ok && u.Tenant == "acme", "acme's token update waits behind forged token-less claims (status %s, %q)",
 		f.status(t, registry.Gateway), f.gateway(t, acct).Proof.Reason)
