@@ -29,15 +29,6 @@ type Updater interface {
 //
 // Tell the other tenant yourself: no reason a stack gets ever names the other one.
 func ResolveConflict(ctx context.Context, reg Updater, account, tenant string) error {
-	return resolveConflict(ctx, reg, account, tenant, func() time.Time { return time.Now().UTC() })
-}
-
-// ResolveConflict is Hook's way to resolve a conflict, on its clock (tests).
-func (h *Hook) ResolveConflict(ctx context.Context, account, tenant string) error {
-	return resolveConflict(ctx, h.Registry, account, tenant, h.now)
-}
-
-func resolveConflict(ctx context.Context, reg Updater, account, tenant string, now func() time.Time) error {
 	_, err := reg.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
 		c := st.Conflict
 		if c == nil {
@@ -68,7 +59,7 @@ func resolveConflict(ctx context.Context, reg Updater, account, tenant string, n
 				if upd.Tenant != tenant {
 					upd.Tenant, upd.TokenHash = tenant, ""
 				}
-				upd.ProofDue, upd.ProofAsked, upd.ProofPeriodic, upd.TenantAsked = true, now(), false, false
+				upd.ProofDue, upd.ProofAsked, upd.ProofPeriodic, upd.TenantAsked = true, time.Now().UTC(), false, false
 				if upd.Status == registry.Unclaimed {
 					upd.Status = registry.Registered
 				}

@@ -66,7 +66,7 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	replacing := c.Create && g != nil && (g.Status == registry.Registered || g.Status == registry.Unclaimed) &&
 		(m == nil || !(m.Status == registry.Pending || m.Status == registry.Registered)) && !g.RecheckAfter.IsZero()
 	switch {
-	case g != nil && g.Status != registry.PendingProof && (g.Status.Live() || g.Restorable(c.At)) && g.RoleARN != c.RoleARN:
+	case g.Provable(c.At) && g.Status != registry.PendingProof && g.RoleARN != c.RoleARN:
 		// the same account ID in another partition than its registration's role
 		return gatewayDecision{Refusal: customerReason(fmt.Sprintf("this account is registered with %s in another AWS partition: "+
 			"deploy the stack in that partition", h.Vendor.Name))}
@@ -83,7 +83,7 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	case c.Tenant == "" && bound != "":
 		return gatewayDecision{Alert: alertUnprovenUpdate} // an Update, maybe a rollback: it changes nothing
 	}
-	if m := st.Management; m != nil && m.Status == registry.Registered {
+	if m != nil && m.Status == registry.Registered {
 		return gatewayDecision{Refusal: h.otherTemplateError(registry.Management)}
 	}
 	proven := g != nil && (g.Status == registry.Registered || g.Status == registry.Unclaimed) && g.RoleARN == c.RoleARN

@@ -276,7 +276,7 @@ func (h *Hook) Prove(ctx context.Context, account string) {
 		return
 	}
 	g := st.Gateway
-	if g == nil || !(g.Status.Live() || g.Restorable(h.now())) || !g.ProofDue || (g.Proof != nil && g.Proof.NextAt.After(h.now())) {
+	if !g.Provable(h.now()) || !g.ProofDue || (g.Proof != nil && g.Proof.NextAt.After(h.now())) {
 		return // nothing due now (a queued or retried proof is the sweep's, at its time)
 	}
 	out := proofOutcome{claimed: *g, start: h.now()}
@@ -408,15 +408,15 @@ const noDeleteGrace = 24 * time.Hour
 //     dropped too (the new claim has its own proof);
 //   - the role refused, for a claim never proven: REJECTED, the account's keys retired if nothing
 //     else of the account stands. For a registration proven before: it ends once STS has refused
-//     the role for retryAfter after a Delete was heard (within recheckWindow), or for noDeleteGrace
-//     otherwise; if a claim or Delete asked for a proof after the ending proof started, what is left
-//     is a new claim waiting for its proof (binding nothing), so a stack that re-created the role
-//     meanwhile is proven afresh;
+//     the role for retryAfter after a Delete was heard (RecheckAfter set), or for noDeleteGrace
+//     otherwise, keeping its binding and keys for registry.RestoreWindow (restore); if a claim or
+//     Delete asked for a proof after the ending proof started, what is left is a new claim waiting
+//     for its proof (binding nothing), so a stack that re-created the role meanwhile is proven afresh;
 //   - the role admitted the account's token (bindProof);
 //   - the proof could not be made: still due, later (at most maxProofAttempts times in a row).
 func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proofEffects) registry.Writes {
 	g, now := st.Gateway, h.now()
-	if g == nil || !(g.Status.Live() || g.Restorable(now)) || g.RoleARN != out.claimed.RoleARN {
+	if !g.Provable(now) || g.RoleARN != out.claimed.RoleARN {
 		return registry.Writes{}
 	}
 	proof := registry.ProofState{}
@@ -548,11 +548,14 @@ func (h *Hook) bindProof(st registry.AccountState, o *registry.Onboarding, out p
 	g, p, ev := st.Gateway, o.Proof, out.ev
 	o.Runbooks, o.DiagnosticTool = ev.Runbooks, ev.Diagnostic
 	p.RefusedSince, p.Reason, p.Failures = time.Time{}, "", 0
+	// A reading that contradicts the claim that asked for it is looked at again minutes later (IAM is
+	// eventually consistent: a tag set a second ago may not be read yet), whatever else is decided.
+	secondLook := func() {}
 	byClaim := out.claimed.Status == registry.PendingProof || out.claimed.TenantAsked
 	if out.claimed.ClaimTenant != "" && out.claimed.ClaimTenant != out.tenant && byClaim {
-		if !p.MismatchRetried { // IAM is eventually consistent: a tag set a second ago may not be read yet
+		if !p.MismatchRetried {
 			p.MismatchRetried = true
-			defer func() { o.ProofDue, p.NextAt, o.TenantAsked = true, now.Add(retryAfter), out.claimed.TenantAsked }()
+			secondLook = func() { o.ProofDue, p.NextAt, o.TenantAsked = true, now.Add(retryAfter), out.claimed.TenantAsked }
 		} else {
 			fx.alert(alertClaimMismatch, "a gateway claim named another organization than the account's own role does: the role decides")
 			fx.rejectedTenant = out.claimed.ClaimTenant // a token read off a tag spends its tenant's lane only so far
@@ -586,6 +589,7 @@ func (h *Hook) bindProof(st registry.AccountState, o *registry.Onboarding, out p
 		}
 		o.ProofDue, p.NextAt = true, now.Add(retryAfter) // look again before deciding
 		p.Reason = "the role names another organization than the account's: checked again"
+		secondLook()
 		return w
 	case conflict:
 		p.Reason = "the role names another organization than the one the account is bound to: " + h.Vendor.Name + " support resolves it"
@@ -621,6 +625,7 @@ func (h *Hook) bindProof(st registry.AccountState, o *registry.Onboarding, out p
 		o.RecheckAfter = time.Time{}
 		fx.alert(alertUnprovenDelete, "re-check: the role is still there long after a Delete; the Delete was not its stack's, the registration stands")
 	}
+	secondLook()
 	return w
 }
 

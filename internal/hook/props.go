@@ -3,8 +3,6 @@ package hook
 import (
 	"fmt"
 	"strings"
-
-	"github.com/supportaccess/gateway/internal/cfnresource"
 )
 
 // managementProps are the Hook properties of templates/management-role.yaml. Stacks made from seed
@@ -41,13 +39,4 @@ func parseARN(s string) (arn, error) {
 		return arn{}, fmt.Errorf("%q is not an ARN", s)
 	}
 	return arn{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, nil
-}
-
-// stackAccount is the account that owns the stack an event came from.
-func stackAccount(e cfnresource.Event) (arn, error) {
-	a, err := parseARN(e.StackID)
-	if err != nil || a.Service != "cloudformation" || !strings.HasPrefix(a.Resource, "stack/") {
-		return arn{}, fmt.Errorf("StackId %q is not a CloudFormation stack ARN", e.StackID)
-	}
-	return a, nil
 }

@@ -207,7 +207,7 @@ func (h *Hook) Sweep(ctx context.Context, out io.Writer) error {
 func (h *Hook) askPeriodicProof(ctx context.Context, account string) error {
 	_, err := h.Registry.Update(ctx, account, func(st registry.AccountState) (registry.Writes, error) {
 		g := st.Gateway
-		if g == nil || !(g.Status.Live() || g.Restorable(h.now())) || g.ProofDue {
+		if !g.Provable(h.now()) || g.ProofDue {
 			return registry.Writes{}, nil
 		}
 		upd := *g

@@ -150,6 +150,12 @@ type ProofState struct {
 // short-lived policy): KMS's shortest key-deletion window.
 const RestoreWindow = 7 * 24 * time.Hour
 
+// Provable reports whether o is a record a gateway proof may be recorded on at now: a live one, or a
+// restorable one.
+func (o *Onboarding) Provable(now time.Time) bool {
+	return o != nil && (o.Status.Live() || o.Restorable(now))
+}
+
 // Restorable reports whether o is a gateway registration ended by its role's refusals within
 // RestoreWindow of now.
 func (o *Onboarding) Restorable(now time.Time) bool {
