@@ -797,3 +797,189 @@ func (p *staleTagProver) ProveRole(ctx context.Context, account, role string, bu
 	}
 	return ev, err
 }
+
+// During a vendor-side fault (STS refuses the account's token while acme's stack stands), a forged
+// Delete's re-check ends the registration, restorable. A forged token-less Create during the fault
+// never replaces the restorable record: it asks for a proof against it, whose refusal leaves it
+// restorable (keys kept), and once the fault is over it is restored.
+func TestAForgedClaimDuringAFaultKeepsTheRegistrationRestorable(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	base := time.Now()
+	at := func(d time.Duration) { f.hook.Clock = func() time.Time { return base.Add(d) } }
+
+	f.prover.setRefuse(acct, true) // the fault: STS refuses the account's token; the role stands
+	res, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, forgedStack, nil))
+	require.NoError(t, err)
+	require.NotNil(t, res.Then)
+	res.Then(t.Context())
+	for _, d := range []time.Duration{10 * time.Minute, 20 * time.Minute} {
+		at(d)
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	o := f.gateway(t, acct)
+	require.Equal(t, registry.Deregistered, o.Status)
+	require.True(t, o.Restorable(base.Add(21*time.Minute)), "ended by refusals: restorable")
+	require.Empty(t, f.keys.retired, "kept while restorable")
+
+	// the attacker, while the fault lasts: one token-less Create, any StackId in the account
+	at(22 * time.Minute)
+	forged := gwEventFor(cfnresource.Create, acct, forgedStack, nil)
+	forged.RequestID = "req-forged-create"
+	_, err = f.put(t, forged)
+	require.NoError(t, err)
+	after := f.gateway(t, acct)
+	t.Logf("after the forged Create: status %s, restorable %v, reason %q", after.Status, after.Restorable(base.Add(22*time.Minute)), after.Proof.Reason)
+
+	f.prover.setRefuse(acct, false) // the fault is over: the same role admits the token again
+	for _, d := range []time.Duration{30 * time.Minute, 2 * time.Hour, 26 * time.Hour, 50 * time.Hour} {
+		at(d)
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "a forged Create during the fault made the restorable registration of a standing stack final (status %s)",
+		f.status(t, registry.Gateway))
+	assert.NotContains(t, f.keys.retired, acct, "the standing account's signing keys were retired")
+}
+
+// A tenant's token update whose first reading is stale (IAM's eventual consistency) gets its second
+// look in the tenant's lane, not behind a flood of token-less claims.
+func TestATenantClaimsSecondLookStaysInItsTenantsLane(t *testing.T) {
+	f := newFixture(t)
+	clock := &sharedClock{now: time.Now().Truncate(time.Hour).Add(time.Hour + time.Minute)}
+	f.hook.Clock, f.reg.Now = clock.get, clock.get
+	base := clock.get()
+	f.hook.UnprovenPerHour = 2
+	stale := &staleTagProver{fakeProver: f.prover}
+	f.hook.Prover = stale
+	flood := func() { // forged token-less claims spend the window's pace as it opens
+		for {
+			ok, _, err := f.hook.Registry.Take(t.Context(), unprovenBudget, f.hook.UnprovenPerHour, time.Hour)
+			require.NoError(t, err)
+			if !ok {
+				return
+			}
+		}
+	}
+
+	flood()
+	create := gwEvent(cfnresource.Create, nil)
+	_, err := f.put(t, create)
+	require.NoError(t, err)
+	require.Equal(t, registry.PendingProof, f.status(t, registry.Gateway), "queued")
+
+	acme := f.token(t, "acme")
+	stale.tagLagging(acct, acme) // the stack update tagged the role; the next read still sees no tag
+	up := gwEvent(cfnresource.Update, map[string]any{"TenantToken": acme})
+	up.RequestID, up.OldResourceProperties = "req-add-token", create.ResourceProperties
+	_, err = f.put(t, up)
+	require.NoError(t, err)
+	o := f.gateway(t, acct)
+	t.Logf("after the first look: status %s, due %v, tenant-asked %v, reason %q", o.Status, o.ProofDue, o.TenantAsked, o.Proof.Reason)
+
+	for i := 1; i <= 18; i++ { // three hours of a sweep every ten minutes; the flood at each
+		clock.set(base.Add(time.Duration(i) * 10 * time.Minute))
+		flood()
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "three hours after acme's token update the account is %s (%q): its second look waits behind token-less claims",
+		f.status(t, registry.Gateway), f.gateway(t, acct).Proof.Reason)
+}
+
+// A token read off a role tag, sent again and again for an account whose role names no tenant:
+// a claim naming the tenant whose disagreement awaits its second look does not wipe it, so the
+// disagreements count against TENANT_REJECTIONS_PER_DAY and are alerted (claim_mismatch).
+func TestRepeatedContradictedClaimsCount(t *testing.T) {
+	f := newFixture(t)
+	f.hook.TenantRejectionsPerDay = 2
+	_, err := f.put(t, gwEvent(cfnresource.Create, nil)) // a stack without a token: unclaimed
+	require.NoError(t, err)
+	require.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+
+	acme := f.token(t, "acme") // read off one of acme's role tags
+	base := time.Now()
+	proofs := f.prover.proofs()
+	for i := range 10 {
+		now := base.Add(time.Duration(i) * 4 * time.Minute)
+		f.hook.Clock = func() time.Time { return now }
+		e := gwEventFor(cfnresource.Update, acct, forgedStack, map[string]any{"TenantToken": acme})
+		e.RequestID = fmt.Sprintf("req-forged-%d", i)
+		_, err := f.put(t, e)
+		require.NoError(t, err)
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard)) // the sweep runs between them
+	}
+	made := f.prover.proofs() - proofs
+	spent, err := f.hook.Registry.Exhausted(t.Context(), rejectionsBudget("acme"), f.hook.TenantRejectionsPerDay, 24*time.Hour)
+	require.NoError(t, err)
+	t.Logf("%d proofs in acme's lane, each disagreeing with its claim; rejections spent: %v; alerts %v", made, spent, f.logs.alerts())
+	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway), "nothing moved (as it should)")
+	assert.True(t, spent, "%d disagreeing proofs in acme's lane, none counted against TENANT_REJECTIONS_PER_DAY", made)
+	assert.Contains(t, f.logs.alerts(), alertClaimMismatch, "no alert for a token read off a tag and used %d times", made)
+}
+
+// A proven conflict's registration is ended by refusals (restorable, still bound to acme), and the
+// operator resolves the conflict for globex: the decision binds the restorable record too, so the
+// restore never brings back acme's binding.
+func TestARestoreNeverUndoesTheOperatorsDecision(t *testing.T) {
+	f := newFixture(t)
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	f.prover.tag(acct, f.token(t, "globex")) // the account's role now names globex
+	base := time.Now()
+	at := func(d time.Duration) { f.hook.Clock = func() time.Time { return base.Add(d) } }
+
+	res, err := f.hook.Delete(t.Context(), gwEventFor(cfnresource.Delete, acct, forgedStack, nil)) // anyone
+	require.NoError(t, err)
+	res.Then(t.Context()) // a first sighting
+	at(10 * time.Minute)
+	require.NoError(t, f.hook.Sweep(t.Context(), io.Discard)) // the second: proven
+	st, err := f.reg.Account(t.Context(), acct)
+	require.NoError(t, err)
+	require.NotNil(t, st.Conflict)
+	require.True(t, st.Conflict.Proven)
+
+	f.prover.setRefuse(acct, true) // a vendor-side fault meets the open re-check
+	for _, d := range []time.Duration{20 * time.Minute, 30 * time.Minute, 40 * time.Minute} {
+		at(d)
+		require.NoError(t, f.hook.Sweep(t.Context(), io.Discard))
+	}
+	o := f.gateway(t, acct)
+	require.Equal(t, registry.Deregistered, o.Status)
+	require.True(t, o.Restorable(base.Add(41*time.Minute)))
+
+	at(3 * time.Hour)
+	require.NoError(t, ResolveConflict(t.Context(), f.reg, acct, "globex")) // the operator: the account is globex's
+	f.prover.setRefuse(acct, false)                                         // the fault is over
+	at(26 * time.Hour)
+	require.NoError(t, f.hook.Sweep(t.Context(), io.Discard)) // the daily re-proof
+	u, ok := f.usable(t, acct)
+	t.Logf("after the daily re-proof: status %s, tenant %q, usable %v for %q", f.status(t, registry.Gateway), f.gateway(t, acct).Tenant, ok, u.Tenant)
+	assert.False(t, ok && u.Tenant == "acme", "the operator gave the account to globex; the restore made it usable for acme")
+}
+
+// acme deletes its gateway stack (the registration ends, restorable) and redeploys it days later
+// with the same token: a new role (another RoleId). The new stack's Create is proven at once, not at
+// the next daily re-proof, and binds the account to acme again.
+func TestARedeployAfterTheRegistrationEndedIsProvenAtOnce(t *testing.T) {
+	f := newFixture(t)
+	acme := f.token(t, "acme")
+	f.prover.tag(acct, acme)
+	_, err := f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": acme, "DiagnosticTool": "false"}))
+	require.NoError(t, err)
+	res, err := f.hook.Delete(t.Context(), gwEvent(cfnresource.Delete, map[string]any{"TenantToken": acme, "DiagnosticTool": "false"}))
+	require.NoError(t, err)
+	res.Then(t.Context())
+	f.prover.setRefuse(acct, true) // CloudFormation deleted the role
+	f.sweepAt(t, 10*time.Minute)
+	f.sweepAt(t, 20*time.Minute)
+	ended := f.gateway(t, acct)
+	require.True(t, ended.Restorable(time.Now().Add(20*time.Minute)), "ended, restorable")
+
+	f.prover.remake(acct, acme) // the redeployed stack's role
+	base := time.Now().Add(2 * 24 * time.Hour)
+	f.hook.Clock = func() time.Time { return base }
+	_, err = f.put(t, gwEvent(cfnresource.Create, map[string]any{"TenantToken": acme, "DiagnosticTool": "false"}))
+	require.NoError(t, err)
+	u, ok := f.usable(t, acct)
+	assert.True(t, ok && u.Tenant == "acme", "the redeployed stack is proven at once (%s)", f.status(t, registry.Gateway))
+}

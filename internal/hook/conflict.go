@@ -46,7 +46,7 @@ func ResolveConflict(ctx context.Context, reg Updater, account, tenant string) e
 		}
 		w := registry.Writes{ClearConflict: true}
 		for _, o := range []*registry.Onboarding{st.Management, st.Gateway} {
-			if o == nil || !o.Status.Live() || (o.Tenant == tenant && o.Kind == registry.Management) {
+			if !o.Provable(time.Now()) || (o.Tenant == tenant && o.Kind == registry.Management) {
 				continue
 			}
 			upd := *o

@@ -86,7 +86,9 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	if m != nil && m.Status == registry.Registered {
 		return gatewayDecision{Refusal: h.otherTemplateError(registry.Management)}
 	}
-	proven := g != nil && (g.Status == registry.Registered || g.Status == registry.Unclaimed) && g.RoleARN == c.RoleARN
+	// A registration its role's refusals ended keeps what a restore needs: a claim asks for its role to
+	// be proven against it (restore), never replaces it.
+	proven := g != nil && (g.Status == registry.Registered || g.Status == registry.Unclaimed || g.Restorable(c.At)) && g.RoleARN == c.RoleARN
 	if !proven {
 		// A new claim, or one replacing a claim never proven: proven afresh. A token-less claim does not
 		// take a pending tenant claim out of its tenant's lane.
@@ -106,7 +108,7 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	// (nor the owner: the StackId is no credential). A claim naming another token or other options
 	// than the role had (a stack update changed its parameters) asks for the role to be read again.
 	same := c.TokenHash == g.TokenHash && c.Runbooks == g.Runbooks && c.Diagnostic == g.DiagnosticTool
-	if same {
+	if same && g.Status != registry.Deregistered { // an ended registration's claim is always proven: a stack may have come back
 		return gatewayDecision{}
 	}
 	next := *g
@@ -114,7 +116,10 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	next.TenantAsked = c.Tenant != "" && c.TokenHash != g.TokenHash
 	if g.Proof != nil { // read the role now, whatever check was scheduled
 		p := *g.Proof
-		p.NextAt, p.MismatchRetried = time.Time{}, false
+		p.NextAt = time.Time{}
+		// A claim naming the tenant whose disagreement awaits its second look does not wipe it: the
+		// next proof's disagreement counts (else repeated claims would never let one count).
+		p.MismatchRetried = p.MismatchRetried && g.ClaimTenant == c.Tenant
 		next.Proof = &p
 	}
 	return gatewayDecision{Writes: registry.Writes{Gateway: &next}, Prove: true}

@@ -445,11 +445,10 @@ func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proof
 	// A Delete stays heard until a proof finds the role standing after the re-check's window
 	// (bindProof), however long the re-check's proofs waited for the pace.
 	deleteHeard := !g.RecheckAfter.IsZero()
-	if g.Status == registry.Deregistered {
-		return h.restore(st, &upd, out, fx)
-	}
 	var w registry.Writes
 	switch {
+	case g.Status == registry.Deregistered:
+		w = h.restore(st, &upd, out, fx)
 	case out.refused && g.Status == registry.PendingProof:
 		h.rejectClaim(&upd, fx, "the role "+g.RoleARN+" does not exist, or does not trust "+h.Vendor.Name+"'s identity providers for this account")
 	case out.refused:
@@ -460,17 +459,10 @@ func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proof
 		if proof.RefusedSince.IsZero() {
 			proof.RefusedSince = now
 		}
-		switch {
-		case now.Sub(proof.RefusedSince) < grace:
+		if now.Sub(proof.RefusedSince) < grace {
 			upd.ProofDue, proof.NextAt = true, now.Add(again)
 			proof.Reason = "STS refused the role: checked again before the registration ends"
-		case askedSince: // the role may have been made again meanwhile: a new claim, proven afresh
-			fx.ended = true
-			upd = registry.Onboarding{AccountID: g.AccountID, Kind: g.Kind, Status: registry.PendingProof, RoleARN: g.RoleARN,
-				ProviderARNs: g.ProviderARNs, TemplateVersion: g.TemplateVersion, Owner: g.Owner, ClaimTenant: g.ClaimTenant,
-				LastRequestID: g.LastRequestID, ProofDue: true, ProofAsked: g.ProofAsked, CreatedAt: g.CreatedAt, Version: g.Version,
-				Proof: &registry.ProofState{EvidenceAt: out.start, Reason: "the role was gone; a later request is proven afresh"}}
-		default: // ended; the binding and the keys are kept for registry.RestoreWindow, in case the role comes back
+		} else { // ended; the binding and the keys are kept for registry.RestoreWindow, in case the role comes back
 			fx.ended = true
 			upd = *deregistered(upd, "proof")
 			upd.TokenHash = g.TokenHash
@@ -489,8 +481,10 @@ func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proof
 	default:
 		w = h.bindProof(st, &upd, out, fx, now)
 	}
-	if askedSince && upd.Status.Live() {
-		upd.ProofDue, upd.Proof.NextAt = true, time.Time{} // asked again meanwhile: that request gets its own proof
+	if askedSince && upd.Provable(now) {
+		// asked again meanwhile: that request gets its own proof (of a registration just ended too: a
+		// stack may have made the role again, and restore proves it)
+		upd.ProofDue, upd.Proof.NextAt = true, time.Time{}
 	}
 	w.Gateway = &upd
 	return w
@@ -498,8 +492,10 @@ func (h *Hook) decideProof(st registry.AccountState, out proofOutcome, fx *proof
 
 // restore decides a proof of a registration its role's refusals ended (registry.Onboarding.Restorable):
 // the same role (RoleId) admitting the account's token again brings it back as it was (the refusals
-// were a fault of the vendor's or a short-lived policy of the customer's); anything else leaves it
-// ended. An account that got a management stack meanwhile is not restored.
+// were a fault of the vendor's or a short-lived policy of the customer's); another role at its ARN
+// is a new stack's, bound by what its tag names (bindProof's rule for a role made again); a refusal
+// leaves it restorable, its keys kept. An account that got a management stack meanwhile is not
+// restored.
 func (h *Hook) restore(st registry.AccountState, o *registry.Onboarding, out proofOutcome, fx *proofEffects) registry.Writes {
 	g := st.Gateway
 	o.ProofDue = false
@@ -508,9 +504,8 @@ func (h *Hook) restore(st registry.AccountState, o *registry.Onboarding, out pro
 	case out.refused || out.err != nil:
 		o.Proof.Reason = "the role is gone"
 		return registry.Writes{Gateway: o}
-	case m != nil && (m.Status == registry.Pending || m.Status == registry.Registered),
-		g.RoleID != "" && out.ev.RoleID != g.RoleID:
-		o.Proof.Reason = "the role is gone (another one stands at its ARN, or the account has the management stack now)"
+	case m != nil && (m.Status == registry.Pending || m.Status == registry.Registered):
+		o.Proof.Reason = "the role is gone (the account has the management stack now)"
 		return registry.Writes{Gateway: o}
 	}
 	o.Status, o.RecheckAfter = registry.Unclaimed, time.Time{}
@@ -555,11 +550,13 @@ func (h *Hook) bindProof(st registry.AccountState, o *registry.Onboarding, out p
 	if out.claimed.ClaimTenant != "" && out.claimed.ClaimTenant != out.tenant && byClaim {
 		if !p.MismatchRetried {
 			p.MismatchRetried = true
-			secondLook = func() { o.ProofDue, p.NextAt, o.TenantAsked = true, now.Add(retryAfter), out.claimed.TenantAsked }
+			secondLook = func() { o.ProofDue, p.NextAt, o.TenantAsked = true, now.Add(retryAfter), true }
 		} else {
 			fx.alert(alertClaimMismatch, "a gateway claim named another organization than the account's own role does: the role decides")
 			fx.rejectedTenant = out.claimed.ClaimTenant // a token read off a tag spends its tenant's lane only so far
 		}
+	} else {
+		p.MismatchRetried = false // the role agrees (or nobody asked): a later disagreement gets its second look again
 	}
 	// A role made again at the same ARN (another RoleId) is a new stack's: the registration proven on
 	// the old one ended with it, and the new role is proven afresh.
