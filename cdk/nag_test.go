@@ -16,17 +16,13 @@ import (
 var nagSuppressions = map[string][]*cdknag.NagPackSuppression{
 	"management-role/SupportBoundary": {{
 		Id: jsii.String("AwsSolutions-IAM5"),
-		Reason: jsii.String("A permissions boundary is a cap, not a grant: it allows nothing by itself. IAM has no " +
-			"read-only wildcard across services, so the cap names each service's Describe*/Get*/List* verbs, " +
-			"support:*, the service-quota reads and the AWSSupport-* runbooks on any resource; its Deny statement " +
-			"then removes the sensitive reads. The role's own policies grant far less."),
-		AppliesTo: &[]any{
-			map[string]any{"regex": `/^Action::[a-z0-9-]+:(Describe|Get|List)\*$/`},
-			"Action::support:*",
-			"Resource::*",
-			"Resource::arn:<AWS::Partition>:ssm:*:*:automation-definition/AWSSupport-*",
-			"Resource::arn:<AWS::Partition>:ssm:*:<AWS::AccountId>:automation-execution/*",
-		},
+		Reason: jsii.String("A permissions boundary is a cap, not a grant: it allows nothing by itself. Its one " +
+			"Allow is * so that the cap can be written as explicit denies: Deny NotAction of each service's " +
+			"Describe*/Get*/List* verbs, support:*, the service-quota reads and the runbook actions, Deny of runbooks " +
+			"other than AWSSupport-*, and Deny of the sensitive reads. An explicit deny also caps what a same-account " +
+			"resource policy grants (Principal * with aws:PrincipalAccount), which an allow-list cannot. The role's own " +
+			"policies grant far less."),
+		AppliesTo: &[]any{"Action::*", "Resource::*"},
 	}},
 	"support-gateway/SupportGatewayRole": {{
 		Id: jsii.String("AwsSolutions-IAM4"),

@@ -104,8 +104,8 @@ func trueFalse(def string) awscdk.CfnParameterProps {
 // tags mark everything the templates create as the vendor's, with the release that made it.
 func tags(v policy.Vendor) *[]*awscdk.CfnTag {
 	return &[]*awscdk.CfnTag{
-		{Key: jsii.String("ManagedBy"), Value: jsii.String(v.ManagedByTag())},
-		{Key: jsii.String("TemplateVersion"), Value: jsii.String(policy.TemplateVersion)},
+		{Key: jsii.String(v.ManagedByTagKey()), Value: jsii.String(v.ManagedByTag())},
+		{Key: jsii.String(v.TemplateVersionTagKey()), Value: jsii.String(policy.TemplateVersion)},
 	}
 }
 

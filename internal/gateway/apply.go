@@ -120,7 +120,7 @@ func (a *applier) call(ctx context.Context, s Step) error {
 	case CreatePolicy:
 		_, err = c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(d.Policy.Name), Path: aws.String(d.Policy.Path),
 			PolicyDocument: aws.String(d.Policy.Document.JSON()), Tags: iamTags(d.Tags),
-			Description: aws.String("Written by " + d.Tags["ManagedBy"] + "; capped by your permissions boundary.")})
+			Description: aws.String("Written by " + d.ManagedBy + "; capped by your permissions boundary.")})
 	case CreatePolicyVersion:
 		if s.Arg != "" {
 			_, err = c.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: aws.String(s.Target), VersionId: aws.String(s.Arg)})

@@ -9,8 +9,9 @@ type Desired struct {
 	Providers   []Provider
 	Role        Role
 	Policy      ManagedPolicy
-	Attachments []string // managed policies attached to the role, in order
-	Tags        map[string]string
+	Attachments []string          // managed policies attached to the role, in order
+	Tags        map[string]string // the vendor's tag keys only (policy.Vendor.ResourceTagKeys)
+	ManagedBy   string            // who wrote the policy, for its description
 }
 
 // Provider is one OIDC identity provider.
@@ -59,7 +60,8 @@ func DesiredState(v policy.Vendor, t policy.Target, o Options) Desired {
 			Document: policy.SupportPermissions(t, o.Features),
 		},
 		Attachments: v.AttachAllowList(t),
-		Tags:        map[string]string{"ManagedBy": v.ManagedByTag(), "TemplateVersion": o.TemplateVersion},
+		Tags:        map[string]string{v.ManagedByTagKey(): v.ManagedByTag(), v.TemplateVersionTagKey(): o.TemplateVersion},
+		ManagedBy:   v.ManagedByTag(),
 	}
 	for host := range v.IssuerHosts {
 		d.Providers = append(d.Providers, Provider{

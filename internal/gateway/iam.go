@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -45,12 +47,11 @@ type IAMAPI interface {
 
 var _ IAMAPI = (*iam.Client)(nil)
 
+// iamTags are m's tags in key order (the desired state holds only the vendor's keys).
 func iamTags(m map[string]string) []types.Tag {
 	var out []types.Tag
-	for _, k := range []string{"ManagedBy", "TemplateVersion"} {
-		if v, ok := m[k]; ok {
-			out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-		}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(m[k])})
 	}
 	return out
 }

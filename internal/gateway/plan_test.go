@@ -73,13 +73,13 @@ func TestPlanPresent(t *testing.T) {
 		"session duration raised":  {func(o *Observed) { o.Role.MaxSessionDuration = 43200 }, steps(Step{0, UpdateRole, role, ""})},
 		"tags missing everywhere": {
 			func(o *Observed) {
-				o.Role.Tags, o.Policy.Tags = nil, map[string]string{"ManagedBy": "doit-support-gateway", "TemplateVersion": "old"}
+				o.Role.Tags, o.Policy.Tags = nil, map[string]string{"DoiTManagedBy": "doit-support-gateway", "DoiTTemplateVersion": "old"}
 				o.Providers[p0].Tags = nil
 			},
 			steps(Step{0, TagPolicy, pol, ""}, Step{0, TagProvider, p0, ""}, Step{0, TagRole, role, ""})},
 		"customer's own tags do not count as drift": {
 			func(o *Observed) {
-				o.Role.Tags = map[string]string{"ManagedBy": "doit-support-gateway", "TemplateVersion": "v1", "CostCenter": "42"}
+				o.Role.Tags = map[string]string{"DoiTManagedBy": "doit-support-gateway", "DoiTTemplateVersion": "v1", "CostCenter": "42"}
 			}, nil},
 		"default version differs, a stored version matches: set it default": {
 			func(o *Observed) {
@@ -162,5 +162,5 @@ func TestDesiredStateIsThePolicyPackages(t *testing.T) {
 	assert.Equal(t, vendor.AttachAllowList(acct), d.Attachments)
 	assert.Equal(t, []string{"urn:doit:support-gateway:111122223333"}, d.Providers[0].ClientIDs)
 	assert.Equal(t, "https://oidc-standby.aws-ops.doit-intl.com/accounts/111122223333", d.Providers[1].URL)
-	assert.Equal(t, map[string]string{"ManagedBy": "doit-support-gateway", "TemplateVersion": "v1"}, d.Tags)
+	assert.Equal(t, map[string]string{"DoiTManagedBy": "doit-support-gateway", "DoiTTemplateVersion": "v1"}, d.Tags)
 }

@@ -141,25 +141,43 @@ func ReadOnlyActions() Strings {
 // vendor backend under an attacker's control cannot give its role more than this: metadata reads,
 // support cases, service-quota requests and the AWSSupport-* runbooks, minus the sensitive reads.
 // The customer owns the policy and may tighten it at any time.
+//
+// The cap is written as explicit denies (Deny NotAction) under an Allow of everything, not as an
+// allow-list. Both cap what the role's own policies can grant; only an explicit deny also caps what
+// a same-account resource-based policy grants: a boundary's implicit deny does not limit a bucket,
+// key or queue policy that grants Principal "*" within the account (aws:PrincipalAccount,
+// aws:PrincipalOrgID) to the role's sessions ("Policy evaluation logic" and "Permissions boundaries
+// for IAM entities", IAM User Guide). Written this way the cap takes the same room as the
+// allow-list did and holds against those grants too.
 func (v Vendor) Boundary(t Target) Document {
 	support := supportStatement()
-	support.Sid = "AllowSupportCasesAndQuotaRequests"
-	support.Action = append(Strings{"support:*"}, support.Action...) // sts:GetCallerIdentity needs no grant
 	reads := ReadOnlyActions()
+	within := append(append(slices.Clone(reads), "support:*"), support.Action...) // sts:GetCallerIdentity needs no grant
 	// following a runbook's execution is a read the allow-list admits (ssm:Get*, ssm:Describe*)
-	control := runbookControlStatement(t)
-	control.Action = Strings{"ssm:StopAutomationExecution"}
+	within = append(within, "ssm:StartAutomationExecution", "ssm:StopAutomationExecution")
+	// One statement for both runbook actions: IAM authorizes starting on the automation definition
+	// and stopping on the execution, so each is held to its own resources.
+	start, control := runbookStartStatement(t), runbookControlStatement(t)
 	return NewDocument(
 		Statement{
-			Sid:      "AllowMetadataReads",
+			Sid:      "CapIsTheDenialsBelow",
 			Effect:   Allow,
-			Action:   reads,
+			Action:   Strings{"*"},
 			Resource: Strings{"*"},
 		},
-		support,
-		runbookStartStatement(t),
-		control,
-		// Only the sensitive reads the allow-list would admit: the others are outside the cap already.
-		denyReads(sensitiveReadsMatching(allSensitiveReads(), append(reads, support.Action...))),
+		Statement{
+			Sid:       "DenyAllButMetadataReadsSupportAndQuotas",
+			Effect:    Deny,
+			NotAction: within,
+			Resource:  Strings{"*"},
+		},
+		Statement{
+			Sid:         "DenyRunbooksButAWSSupport",
+			Effect:      Deny,
+			Action:      Strings{"ssm:StartAutomationExecution", "ssm:StopAutomationExecution"},
+			NotResource: append(slices.Clone(start.Resource), control.Resource...),
+		},
+		// Only the sensitive reads the cap would admit: the others are denied by NotAction already.
+		denyReads(sensitiveReadsMatching(allSensitiveReads(), within)),
 	)
 }

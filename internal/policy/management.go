@@ -1,5 +1,7 @@
 package policy
 
+import "slices"
+
 // ManagementTrust is the management role's trust policy: only the vendor's backend role, and only
 // when it presents this customer's ExternalId (AWS's confused-deputy defence). vendorAccount is the
 // vendor's account ID ("${AccountNumberParameter}" in the template).
@@ -23,8 +25,6 @@ var (
 		"iam:GetOpenIDConnectProvider",
 		"iam:DeleteOpenIDConnectProvider",
 		"iam:UpdateOpenIDConnectProviderThumbprint",
-		"iam:TagOpenIDConnectProvider",
-		"iam:UntagOpenIDConnectProvider",
 		"iam:ListOpenIDConnectProviderTags",
 	}
 	// roleActions change or remove the role without adding permissions to it.
@@ -34,8 +34,6 @@ var (
 		"iam:UpdateRole",
 		"iam:UpdateRoleDescription",
 		"iam:UpdateAssumeRolePolicy",
-		"iam:TagRole",
-		"iam:UntagRole",
 		"iam:ListRoleTags",
 		"iam:ListAttachedRolePolicies",
 		"iam:DetachRolePolicy",
@@ -54,14 +52,21 @@ var (
 		"iam:DeletePolicyVersion",
 		"iam:ListPolicyVersions",
 		"iam:SetDefaultPolicyVersion",
-		"iam:TagPolicy",
-		"iam:UntagPolicy",
 		"iam:ListPolicyTags",
 		"iam:ListEntitiesForPolicy",
 	}
 	// grantingRoleActions are every action that can add permissions to a role or create one; each is
 	// denied outright unless the request carries the customer's boundary.
 	grantingRoleActions = Strings{"iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy"}
+	// taggingActions set or remove tags on the vendor's own resources; allowed for the vendor's tag
+	// keys only (aws:TagKeys). IAM authorizes tags given with a Create call through the same key.
+	taggingActions = Strings{
+		"iam:TagRole", "iam:UntagRole",
+		"iam:TagPolicy", "iam:UntagPolicy",
+		"iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider",
+	}
+	// taggedCreateActions are the creating actions that can carry tags.
+	taggedCreateActions = Strings{"iam:CreateRole", "iam:CreatePolicy", "iam:CreateOpenIDConnectProvider"}
 )
 
 // ManagementPolicy is the management role's policy (CustomerPolicy in the template). It lets the
@@ -71,6 +76,8 @@ var (
 //   - no inline policy can be written;
 //   - only allow-listed policies can be attached;
 //   - the boundary and the management role itself cannot be touched;
+//   - tags only with the vendor's own keys (a role's tags are its sessions' aws:PrincipalTag, which
+//     the customer's ABAC policies may trust);
 //   - no role can be passed or assumed from the management role's sessions.
 //
 // The explicit denies repeat the limits of the allows so they hold even if someone attaches a
@@ -114,6 +121,13 @@ func (v Vendor) ManagementPolicy(t Target) Document {
 			Resource: Strings{v.SupportPolicyARN(t)},
 		},
 		Statement{
+			Sid:       "TagOwnResourcesWithVendorKeysOnly",
+			Effect:    Allow,
+			Action:    taggingActions,
+			Resource:  append(Strings{v.SupportRoleARN(t), v.SupportPolicyARN(t)}, v.ProviderARNs(t)...),
+			Condition: Condition{"ForAllValues:StringEquals": {"aws:TagKeys": v.ResourceTagKeys()}},
+		},
+		Statement{
 			Sid:       "DenyGrantingWithoutBoundary",
 			Effect:    Deny,
 			Action:    grantingRoleActions,
@@ -140,6 +154,15 @@ func (v Vendor) ManagementPolicy(t Target) Document {
 			Effect:   Deny,
 			Action:   Strings{"iam:*"},
 			Resource: Strings{v.BoundaryARN(t), v.ManagementRoleARN(t)},
+		},
+		Statement{
+			// aws:TagKeys is absent from a request without tags: ForAnyValue is then false, so an
+			// untagged Create is not denied here (the allows above decide it).
+			Sid:       "DenyTagKeysNotTheVendors",
+			Effect:    Deny,
+			Action:    append(slices.Clone(taggingActions), taggedCreateActions...),
+			Resource:  Strings{"*"},
+			Condition: Condition{"ForAnyValue:StringNotEquals": {"aws:TagKeys": v.ResourceTagKeys()}},
 		},
 		Statement{
 			Sid:      "DenyPassingOrAssumingRoles",

@@ -102,9 +102,24 @@ func (v Vendor) TenantTokenTag() string { return v.Name + "TenantToken" }
 // "tt-" and 64 hex digits.
 const TenantTokenPattern = `^[A-Za-z0-9._:/=+@-]{0,256}$`
 
-// ManagedByTag is the value of the ManagedBy tag on everything the vendor's templates and
+// ManagedByTag is the value of the ManagedByTagKey tag on everything the vendor's templates and
 // provisioner create.
 func (v Vendor) ManagedByTag() string { return strings.ToLower(v.Name) + "-support-gateway" }
+
+// ManagedByTagKey ("DoiTManagedBy") and TemplateVersionTagKey ("DoiTTemplateVersion") are the tag
+// keys the vendor puts on what it creates. They carry the vendor's name because a role's tags are
+// its sessions' aws:PrincipalTag, which a customer's ABAC policies may trust: a generic key such
+// as ManagedBy or team could collide with the customer's own. The management policy lets the
+// vendor set and remove these keys and no other (ResourceTagKeys).
+func (v Vendor) ManagedByTagKey() string { return v.Name + "ManagedBy" }
+
+// TemplateVersionTagKey is the tag key holding the release that made a resource.
+func (v Vendor) TemplateVersionTagKey() string { return v.Name + "TemplateVersion" }
+
+// ResourceTagKeys are every tag key the vendor sets on a customer's IAM resources.
+func (v Vendor) ResourceTagKeys() Strings {
+	return Strings{v.ManagedByTagKey(), v.TemplateVersionTagKey()}
+}
 
 // Target is the customer account a document is built for. Its fields are concrete values for the
 // provisioner, or CloudFormation placeholders for the templates (see Template).

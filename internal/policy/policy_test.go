@@ -237,28 +237,32 @@ func TestActionMatches(t *testing.T) {
 	}
 }
 
-// The boundary admits no sensitive read: each one either matches none of its Allow patterns or is
-// in its Deny statement.
+// The boundary admits no sensitive read: each one either is outside the cap (its Deny NotAction
+// statement) or is in its sensitive-read Deny statement. Its one Allow is "*": the cap is its denies.
 func TestBoundaryAdmitsNoSensitiveRead(t *testing.T) {
 	b := DefaultVendor().Boundary(Template)
-	var allows, denies Strings
+	var within, denies Strings
 	for _, s := range b.Statement {
-		if s.Effect == Allow {
-			allows = append(allows, s.Action...)
-		} else {
+		switch {
+		case s.Effect == Allow:
+			assert.Equal(t, Strings{"*"}, s.Action, "the boundary's one Allow is *, capped by its denies")
+			assert.Equal(t, Strings{"*"}, s.Resource)
+		case len(s.NotAction) > 0:
+			within = append(within, s.NotAction...)
+		case s.Sid == "DenySensitiveDataReads":
 			denies = append(denies, s.Action...)
 		}
 	}
+	require.NotEmpty(t, within, "the boundary has a Deny NotAction statement")
 	all := allSensitiveReads()
 	for _, a := range all {
-		admitted := slices.ContainsFunc(allows, func(p string) bool { return ActionMatches(p, a) })
-		if admitted {
+		if slices.ContainsFunc(within, func(p string) bool { return ActionMatches(p, a) }) {
 			assert.Contains(t, denies, a, "the boundary admits %s and does not deny it", a)
 		}
 	}
 	assert.Less(t, len(denies), len(all), "the boundary's deny set is trimmed to what it would admit")
 	for _, a := range CapSensitiveReads {
-		assert.True(t, slices.ContainsFunc(allows, func(p string) bool { return ActionMatches(p, a) }),
-			"%s is outside the boundary's allow-list: it need not be listed", a)
+		assert.True(t, slices.ContainsFunc(within, func(p string) bool { return ActionMatches(p, a) }),
+			"%s is outside the boundary's cap: it need not be listed", a)
 	}
 }

@@ -12,6 +12,14 @@ expected, and only for what this script can account for action by action:
 - CKV_AWS_107 ("credentials exposure"): likewise, every action it names must be denied in the same
   document.
 
+The customer's boundary is written as an Allow of "*" capped by explicit denies (Deny NotAction of its
+read list, Deny of other runbooks by NotResource, Deny of the sensitive reads), because only an explicit
+deny also caps same-account resource-policy grants. cloudsplaining reads Allow statements only, so it
+sees "*"; for such a document this script analyses the equivalent allow-list (capped(): the NotAction
+list allowed on "*", each NotResource-denied action allowed only on its resources, the other denies
+kept) and accounts for a finding of CKV_AWS_107/109/110/111 only if the equivalent document has none
+left over. cdk-nag's suppression for the boundary says the same.
+
 Anything else checkov reports fails the run, as does an expected finding with an action left over.
 """
 import fnmatch
@@ -25,6 +33,15 @@ from cloudsplaining.scan.policy_document import PolicyDocument
 INTENDED = {
     "CKV_AWS_111": {"servicequotas:requestservicequotaincrease"},
     "CKV_AWS_107": set(),
+    "CKV_AWS_109": set(),
+    "CKV_AWS_110": set(),
+}
+# The cloudsplaining analysis behind each check.
+ANALYSIS = {
+    "CKV_AWS_111": lambda pd: pd.write_actions_without_constraints,
+    "CKV_AWS_107": lambda pd: pd.credentials_exposure,
+    "CKV_AWS_109": lambda pd: pd.permissions_management_without_constraints,
+    "CKV_AWS_110": lambda pd: [a for f in pd.allows_privilege_escalation for a in f.get("actions", [])],
 }
 
 
@@ -46,11 +63,29 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
+def capped(doc):
+    """doc as an allow-list, if it is an Allow of "*" capped by an unconditional Deny NotAction on "*";
+    else doc unchanged. Each unconditional Deny of actions by NotResource becomes an Allow of those
+    actions on those resources (and leaves the "*" allow); the other statements stay."""
+    st = doc["Statement"]
+    star = [s for s in st if s["Effect"] == "Allow" and as_list(s.get("Action")) == ["*"] and as_list(s.get("Resource")) == ["*"]]
+    caps = [s for s in st if s["Effect"] == "Deny" and "NotAction" in s and "Condition" not in s and as_list(s.get("Resource")) == ["*"]]
+    if len(star) != 1 or len(caps) != 1:
+        return doc
+    by_resource = [s for s in st if s["Effect"] == "Deny" and "NotResource" in s and "Condition" not in s]
+    narrowed = {a for s in by_resource for a in as_list(s["Action"])}
+    rest = [s for s in st if s is not star[0] and s is not caps[0] and s not in by_resource]
+    allows = [{"Effect": "Allow", "Action": [a for a in as_list(caps[0]["NotAction"]) if a not in narrowed], "Resource": "*"}]
+    allows += [{"Effect": "Allow", "Action": as_list(s["Action"]), "Resource": as_list(s["NotResource"])} for s in by_resource]
+    return {"Version": doc.get("Version", "2012-10-17"), "Statement": allows + rest}
+
+
 def left_over(check_id, doc):
-    """What cloudsplaining flags in doc for check_id that no Deny of doc covers and that is not
-    intended."""
+    """What cloudsplaining flags in doc (as an allow-list: capped()) for check_id that no Deny of
+    doc covers and that is not intended."""
+    doc = capped(doc)
     pd = PolicyDocument(doc)
-    flagged = pd.write_actions_without_constraints if check_id == "CKV_AWS_111" else pd.credentials_exposure
+    flagged = ANALYSIS[check_id](pd)
     denies = [a.lower() for s in doc["Statement"] if s["Effect"] == "Deny" and "Condition" not in s
               for a in as_list(s.get("Action", []))]
     return sorted(a for a in flagged

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test'
 import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
 import { SUPPORT_ROLE, expandActions, resourceFor } from './resources.js'
-import { CUSTOMER, expectDecision, simulate } from './sim.js'
+import { CUSTOMER, OTHER, expectDecision, simulate } from './sim.js'
 
 const ssmAutomation = (doc) => `arn:aws:ssm:us-east-1:${CUSTOMER}:automation-definition/${doc}:$DEFAULT`
 
@@ -22,14 +22,16 @@ const adminCases = [
   // Sensitive data reads the boundary's allow-list would admit: its own Deny removes them.
   ...['s3:GetObject', 'secretsmanager:GetSecretValue', 'ssm:GetParameter', 'ssm:GetParameters', 'dynamodb:GetItem', 'ec2:GetPasswordData', 'lambda:GetFunction', 'logs:GetLogEvents']
     .map((action) => ({ action, expect: 'ExplicitlyDenied', why: 'sensitive read, denied by the boundary' })),
-  // Sensitive data reads no allow pattern matches: outside the cap, so the boundary's Deny need not
-  // repeat them (that keeps it within IAM's size limit).
+  // Sensitive data reads outside the cap: its Deny NotAction removes them, so the sensitive-read Deny
+  // need not repeat them (that keeps it within IAM's size limit).
   ...['kms:Decrypt', 'dynamodb:Query', 'sqs:ReceiveMessage']
-    .map((action) => ({ action, expect: 'ImplicitlyDenied', why: 'sensitive read, outside the cap' })),
-  // Writes: not in the boundary at all.
+    .map((action) => ({ action, expect: 'ExplicitlyDenied', why: 'sensitive read, outside the cap' })),
+  // Writes: outside the cap, explicitly denied (so a resource policy cannot grant them either).
   ...['iam:CreateUser', 'iam:AttachRolePolicy', 'iam:CreateAccessKey', 'ec2:RunInstances', 'ec2:TerminateInstances', 's3:PutObject', 's3:DeleteBucket', 'rds:DeleteDBInstance', 'lambda:UpdateFunctionCode', 'kms:ScheduleKeyDeletion', 'cloudformation:DeleteStack', 'sts:AssumeRole']
-    .map((action) => ({ action, expect: 'Denied', why: 'write, outside the boundary' })),
-  { action: 'ssm:StartAutomationExecution', resource: ssmAutomation('AWS-RestartEC2Instance'), expect: 'Denied', why: 'runbook that is not AWSSupport-*' },
+    .map((action) => ({ action, expect: 'ExplicitlyDenied', why: 'write, outside the boundary' })),
+  { action: 'ssm:StartAutomationExecution', resource: ssmAutomation('AWS-RestartEC2Instance'), expect: 'ExplicitlyDenied', why: 'runbook that is not AWSSupport-*' },
+  { action: 'ssm:StopAutomationExecution', resource: `arn:aws:ssm:us-east-1:${CUSTOMER}:automation-execution/0a1b2c3d-4e5f-6789-abcd-ef0123456789`, expect: 'Allowed', why: 'stopping a runbook in this account' },
+  { action: 'ssm:StopAutomationExecution', resource: `arn:aws:ssm:us-east-1:${OTHER}:automation-execution/0a1b2c3d-4e5f-6789-abcd-ef0123456789`, expect: 'ExplicitlyDenied', why: "another account's execution" },
   // What the boundary lets through.
   ...['support:CreateCase', 'support:AddCommunicationToCase', 'servicequotas:RequestServiceQuotaIncrease', 'servicequotas:GetServiceQuota', 'ec2:DescribeInstances', 's3:GetBucketPolicy', 'iam:GetRole']
     .map((action) => ({ action, expect: 'Allowed', why: 'inside the boundary' })),
@@ -82,7 +84,7 @@ describe('boundary: the DoiT-Support role as provisioned (SecurityAudit + AWSSup
 // denied to a DoiT-Support role holding AdministratorAccess: the cap on what the vendor could write
 // into its own role's policies. Among them the reads that checkov (cloudsplaining) and the audit of
 // the allow-list found: registry tokens, session endpoints, presigned UI links, archived mail, ...
-const boundaryDenies = await expandActions(management.boundary.Statement.filter((s) => s.Effect === 'Deny').flatMap((s) => s.Action))
+const boundaryDenies = await expandActions(management.boundary.Statement.filter((s) => s.Sid === 'DenySensitiveDataReads').flatMap((s) => s.Action))
 
 describe('boundary: every sensitive read it names is denied, even to AdministratorAccess', () => {
   it('names the reads found by checkov and the allow-list audit', () => {

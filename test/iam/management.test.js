@@ -18,20 +18,27 @@ const BOUNDARY_ACTIONS = new Set([
   'iam:CreateRole', 'iam:PutRolePermissionsBoundary', 'iam:AttachRolePolicy', 'iam:DetachRolePolicy',
   'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:DeleteRolePermissionsBoundary',
 ])
-function iamContext(action, { boundary, policyArn } = {}) {
+// tags: the tags a Tag*/Create* request carries ({ key: value }), or the keys an Untag* request
+// removes ([key, ...]), as aws:TagKeys (and aws:RequestTag/<key>) carry them.
+function iamContext(action, { boundary, policyArn, tags } = {}) {
   const context = {}
   if (boundary && BOUNDARY_ACTIONS.has(action)) context['iam:PermissionsBoundary'] = boundary
   if (policyArn) context['iam:PolicyARN'] = policyArn
+  if (Array.isArray(tags)) context['aws:TagKeys'] = tags
+  else if (tags) {
+    context['aws:TagKeys'] = Object.keys(tags)
+    for (const [k, v] of Object.entries(tags)) context[`aws:RequestTag/${k}`] = v
+  }
   return context
 }
 
 /** The management role making one IAM request. */
-async function asManagement({ action, resource, boundary, policyArn, resourcePolicy }) {
+async function asManagement({ action, resource, boundary, policyArn, tags, resourcePolicy }) {
   return simulate({
     principal: MGMT_ROLE,
     action,
     resource: resource ?? (await resourceFor(action)),
-    context: iamContext(action, { boundary, policyArn }),
+    context: iamContext(action, { boundary, policyArn, tags }),
     identity: managementIdentity,
     resourcePolicy,
   })
@@ -97,6 +104,32 @@ table('management role: what the provisioner needs on its own role', [
   ...['iam:GetRole', 'iam:DeleteRole', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:DeleteRolePolicy', 'iam:UpdateRole'].map((action) => ({
     name: `can ${action} on the support role`, action, resource: SUPPORT_ROLE, boundary: BOUNDARY, expect: 'Allowed',
   })),
+])
+
+// A role's tags are its sessions' aws:PrincipalTag, which the customer's ABAC policies may trust: the
+// vendor may set and remove its own two keys (DoiTManagedBy, DoiTTemplateVersion) and no other, on
+// each of its resources and when it creates them.
+const VENDOR_TAGS = { DoiTManagedBy: 'doit-support-gateway', DoiTTemplateVersion: '2026.11.1' }
+const TAGGABLE = [
+  ['the support role', SUPPORT_ROLE, 'iam:TagRole', 'iam:UntagRole', 'iam:CreateRole'],
+  ['DoiT-Support-Permissions', SUPPORT_POLICY, 'iam:TagPolicy', 'iam:UntagPolicy', 'iam:CreatePolicy'],
+  ['the primary identity provider', PROVIDERS[0], 'iam:TagOpenIDConnectProvider', 'iam:UntagOpenIDConnectProvider', 'iam:CreateOpenIDConnectProvider'],
+]
+table('management role: tags on its own resources, the vendor\'s keys only', TAGGABLE.flatMap(([what, arn, tag, untag, create]) => [
+  { name: `can ${tag} ${what} with the vendor's keys`, action: tag, resource: arn, tags: VENDOR_TAGS, expect: 'Allowed' },
+  { name: `can ${untag} ${what}: the vendor's keys`, action: untag, resource: arn, tags: Object.keys(VENDOR_TAGS), expect: 'Allowed' },
+  { name: `can ${create} ${what} with the vendor's tags`, action: create, resource: arn, boundary: BOUNDARY, tags: VENDOR_TAGS, expect: 'Allowed' },
+  { name: `cannot ${tag} ${what} team=data-platform (explicit deny)`, action: tag, resource: arn, tags: { team: 'data-platform' }, expect: 'ExplicitlyDenied' },
+  { name: `cannot ${tag} ${what} with a vendor key and team=data-platform (explicit deny)`, action: tag, resource: arn, tags: { ...VENDOR_TAGS, team: 'data-platform' }, expect: 'ExplicitlyDenied' },
+  { name: `cannot ${tag} ${what} with the generic key ManagedBy (explicit deny)`, action: tag, resource: arn, tags: { ManagedBy: 'platform-team' }, expect: 'ExplicitlyDenied' },
+  { name: `cannot ${tag} ${what} DoiTEnvironment, the session tag's key (explicit deny)`, action: tag, resource: arn, tags: { DoiTEnvironment: 'prod' }, expect: 'ExplicitlyDenied' },
+  { name: `cannot ${untag} ${what}: a key of the customer's (explicit deny)`, action: untag, resource: arn, tags: ['CostCenter'], expect: 'ExplicitlyDenied' },
+  { name: `cannot ${create} ${what} tagged team=data-platform (explicit deny)`, action: create, resource: arn, boundary: BOUNDARY, tags: { team: 'data-platform' }, expect: 'ExplicitlyDenied' },
+]))
+table('management role: tags on anything else', [
+  { name: 'cannot iam:TagRole a customer role, even with the vendor\'s keys', action: 'iam:TagRole', resource: role('Admin'), tags: VENDOR_TAGS, expect: 'Denied' },
+  { name: 'cannot iam:TagRole the gateway role', action: 'iam:TagRole', resource: GATEWAY_ROLE, tags: VENDOR_TAGS, expect: 'Denied' },
+  { name: 'cannot iam:TagPolicy the boundary (explicit deny)', action: 'iam:TagPolicy', resource: BOUNDARY, tags: VENDOR_TAGS, expect: 'ExplicitlyDenied' },
 ])
 
 table('management role: its own policy DoiT-Support-Permissions, and the boundary it must not touch', [
