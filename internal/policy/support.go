@@ -162,7 +162,7 @@ func SupportPermissions(t Target, f Features) Document {
 	if f.Diagnostic {
 		statements = append(statements, DiagnosticStatement())
 	}
-	return NewDocument(append(statements, DenySensitiveReads())...)
+	return NewDocument(append(statements, DenySensitiveReads(), DenyAPIKeyValues(t))...)
 }
 
 // GatewayPolicies are the gateway role's inline policies, as the template declares them: the
@@ -175,7 +175,7 @@ type GatewayPolicies struct {
 // SupportPermissions grants for the same features.
 func GatewayPermissions(t Target) GatewayPolicies {
 	return GatewayPolicies{
-		Base:       NewDocument(supportStatement(), DenySensitiveReads()),
+		Base:       NewDocument(supportStatement(), DenySensitiveReads(), DenyAPIKeyValues(t)),
 		Runbooks:   NewDocument(RunbookStatements(t)...),
 		Diagnostic: NewDocument(DiagnosticStatement()),
 	}

@@ -89,8 +89,11 @@ const boundaryDenies = await expandActions(management.boundary.Statement.filter(
 describe('boundary: every sensitive read it names is denied, even to AdministratorAccess', () => {
   it('names the reads found by checkov and the allow-list audit', () => {
     for (const a of ['ecr:GetAuthorizationToken', 'elasticmapreduce:GetOnClusterAppUIPresignedURL', 'elasticmapreduce:GetPersistentAppUIPresignedURL',
-      'glue:GetStatement', 'glue:GetDataPreviewStatement', 'ses:GetArchiveMessageContent', 'wafv2:GetDecryptedAPIKey', 'storagegateway:DescribeChapCredentials',
-      'cloudwatch:GetSpaceCredentialsForOrganization', 'lambda:GetDurableExecutionHistory', 'bedrock:GetInvoke', 'ssm:GetParametersByPath']) {
+      'glue:GetStatement', 'glue:GetDataPreviewStatement', 'ses:GetArchiveMessageContent', 'wafv2:GetDecryptedAPIKey',
+      'cloudwatch:GetSpaceCredentialsForOrganization', 'lambda:GetDurableExecutionHistory', 'bedrock:GetInvoke', 'ssm:GetParametersByPath',
+      // and the systematic review's (sensitive_reads.test.js)
+      'autoscaling:DescribeLaunchConfigurations', 'ec2:DescribeSpotInstanceRequests', 'ec2:DescribeSpotFleetRequests', 'codepipeline:GetJobDetails',
+      'codepipeline:GetThirdPartyJobDetails', 's3:GetDataAccess', 'ec2:DescribeVpnConnections', 'appsync:ListApiKeys', 'cognito-idp:ListUsers']) {
       if (!boundaryDenies.includes(a)) throw new Error(`the boundary does not deny ${a}`)
     }
   })

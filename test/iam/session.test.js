@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
-import { SUPPORT_ROLE, expandActions, resourceFor } from './resources.js'
+import { SUPPORT_ROLE, actionPattern, expandActions, resourceFor } from './resources.js'
 import { CUSTOMER, expectDecision, simulate } from './sim.js'
 
 const rendered = JSON.parse(readFileSync(new URL('../../internal/policy/testdata/session-policy.json', import.meta.url)))
@@ -37,13 +37,22 @@ const allowed = ['support:CreateCase', 'support:AddCommunicationToCase', 'servic
 
 const admin = () => [{ name: 'AdministratorAccess', policy: awsManagedPolicies().AdministratorAccess }]
 
+// The reads the boundary leaves to the role policies for room (README, known limits; each reviewed in
+// sensitive_reads.test.js): inside its cap, not in its own Deny. Under the boundary with
+// AdministratorAccess in place of the vendor's policy, they are allowed.
+const cap = management.boundary.Statement.find((s) => s.Effect === 'Deny' && s.NotAction).NotAction.map(actionPattern)
+const boundaryDenies = new Set(await expandActions(management.boundary.Statement.filter((s) => s.Sid === 'DenySensitiveDataReads').flatMap((s) => s.Action)))
+const boundaryOmits = sensitive.filter((a) => cap.some((re) => re.test(a)) && !boundaryDenies.has(a))
+// ... which a session then gets only where its session policy (SecurityAudit) grants them.
+const sessionGrants = new Set(await expandActions(sessionDocument('default').Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => [s.Action].flat())))
+
 // Who the session is for: the gateway role as the template makes it; the same role after a customer
 // gave it AdministratorAccess (seed 002: customers may grant it anything); the vendor's DoiT-Support
 // role under the customer's boundary, also holding AdministratorAccess.
 const principals = [
   { what: 'gateway role as deployed', principal: () => gatewayRole().arn, identity: () => gatewayRole().identity },
   { what: 'gateway role given AdministratorAccess', principal: () => gatewayRole().arn, identity: () => [...gatewayRole().identity, ...admin()] },
-  { what: 'DoiT-Support under the boundary, given AdministratorAccess', principal: () => SUPPORT_ROLE, identity: admin, boundary: () => management.boundary },
+  { what: 'DoiT-Support under the boundary, given AdministratorAccess', principal: () => SUPPORT_ROLE, identity: admin, boundary: () => management.boundary, omits: boundaryOmits },
 ]
 
 for (const p of principals) {
@@ -57,7 +66,10 @@ for (const p of principals) {
       expectDecision(name, sim, expected)
     }
     for (const action of allowed) it(`allows ${action}`, () => run(action, 'Allowed'))
-    for (const action of sensitive) it(`denies the sensitive read ${action}`, () => run(action, 'Denied'))
+    for (const action of sensitive) {
+      if (p.omits?.includes(action) && sessionGrants.has(action)) it(`known limit: the boundary leaves ${action} to the role's own policy`, () => run(action, 'Allowed'))
+      else it(`denies the sensitive read ${action}`, () => run(action, 'Denied'))
+    }
     for (const action of writes) it(`denies the write ${action}`, () => run(action, 'Denied'))
     it('runbooks: starting an AWSSupport-* runbook needs the feature', async () => {
       const doc = `arn:aws:ssm:us-east-1:${CUSTOMER}:automation-definition/AWSSupport-TroubleshootSSH:$DEFAULT`
