@@ -121,6 +121,8 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 
 	_, err = sh("audit")
 	assert.ErrorContains(t, err, "exactly one of account or engineer")
+	_, err = sh("request", "-account", account, "-ticket", strings.Repeat("9", 33), "-justification", "j")
+	assert.ErrorContains(t, err, "the ticket is too long: at most 32 characters", "the whole ticket has to fit in the session name")
 	_, err = sh("credentials", "-id", req.ID, "-format", "xml")
 	assert.ErrorContains(t, err, "want json, env or console")
 	_, err = sh("frobnicate")

@@ -23,6 +23,7 @@ const maxBody = 64 << 10
 // Handler is the broker's HTTP API (JSON):
 //
 //	POST /requests                          {"account","ticket","justification","duration":"30m"} → 201 request
+//	                                        (the ticket as ValidateTicket admits it: at most MaxTicketLength)
 //	POST /requests/{id}/approve             → 200 request (a customer principal)
 //	POST /requests/{id}/dismiss             → 200 request
 //	POST /requests/{id}/revoke              → 200 request

@@ -48,10 +48,14 @@ func TestBrokerHTTPAPI(t *testing.T) {
 		status                  int
 		reason                  string
 	}{
-		"bad json":         {"POST", "/requests", engineer, `{"account":`, 400, "not the expected JSON"},
-		"unknown field":    {"POST", "/requests", engineer, `{"acount":"1"}`, 400, "unknown field"},
-		"bad duration":     {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"T","justification":"j","duration":"forever"}`, 400, "not a duration"},
-		"over maximum":     {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"T","justification":"j","duration":"2h"}`, 400, "over the maximum"},
+		"bad json":      {"POST", "/requests", engineer, `{"account":`, 400, "not the expected JSON"},
+		"unknown field": {"POST", "/requests", engineer, `{"acount":"1"}`, 400, "unknown field"},
+		"bad duration":  {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"T","justification":"j","duration":"forever"}`, 400, "not a duration"},
+		"over maximum":  {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"T","justification":"j","duration":"2h"}`, 400, "over the maximum"},
+		"ticket too long": {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"SUP-ääääää","justification":"j","duration":"1h"}`,
+			400, "the ticket is too long: at most 32 characters"},
+		"ticket with a tab": {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"SUP\t1","justification":"j","duration":"1h"}`,
+			400, "control character"},
 		"inactive account": {"POST", "/requests", engineer, `{"account":"777788889999","ticket":"T","justification":"j","duration":"1h"}`, 409, "no registered stack"},
 		"self-approval":    {"POST", "/requests/" + req.ID + "/approve", engineer, "", 403, "your own request"},
 		"wrong tenant":     {"POST", "/requests/" + req.ID + "/approve", "tenant:globex/eve", "", 403, "does not belong"},
