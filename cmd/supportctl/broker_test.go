@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/stretchr/testify/assert"
@@ -135,4 +136,32 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 	vars["BROKER_TABLE"] = ""
 	_, err = sh("audit", "-account", account)
 	assert.ErrorContains(t, err, "BROKER_TABLE is not set")
+}
+
+// The broker's settings are checked when the command starts, each error naming its variable.
+func TestNewBrokerChecksItsSettings(t *testing.T) {
+	for name, tc := range map[string]struct {
+		vars   map[string]string
+		reason string // "" if the settings are fine
+	}{
+		"defaults":                 {vars: map[string]string{}},
+		"environment of 200 ä":     {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 200)}},
+		"environment of 256 ä":     {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 256)}},
+		"environment with a space": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod eu"}},
+		"environment STS refuses": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod (eu)"},
+			reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod (eu)" has '(' (character 6): ` + policy.SessionTagValueRule},
+		"environment of 257 ä":   {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 257)}, reason: "SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): the value has 257 characters"},
+		"environment with a tab": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod\teu"}, reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod\teu" has '\t'`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := aws.Config{Region: "us-east-1"}
+			_, err := newBroker(func(k string) string { return tc.vars[k] }, cfg, &registry.Registry{}, noIssuer{},
+				dynamodb.NewFromConfig(cfg), "broker")
+			if tc.reason == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tc.reason)
+		})
+	}
 }

@@ -52,7 +52,7 @@ const (
 type Config struct {
 	Vendor        policy.Vendor // zero: policy.DefaultVendor()
 	Partition     string        // of the customer accounts; "aws"
-	Environment   string        // the session tag value; DefaultEnvironment
+	Environment   string        // the session tag value, as STS takes it (policy.ValidateSessionTagValue); DefaultEnvironment
 	MaxDuration   time.Duration // longest access a request may ask for; DefaultMaxDuration
 	PendingFor    time.Duration // how long a request waits for a decision; DefaultPendingFor
 	TokenLifetime time.Duration // of the web-identity token; DefaultTokenLifetime
@@ -97,6 +97,9 @@ func New(cfg Config, reg Registry, mint Minter, stsClient STSAPI, db DynamoAPI, 
 	cfg = cfg.withDefaults()
 	if err := cfg.Vendor.Validate(); err != nil {
 		return nil, fmt.Errorf("broker config: %w", err)
+	}
+	if err := policy.ValidateSessionTagValue(cfg.Environment); err != nil { // else every session would fail at STS
+		return nil, fmt.Errorf("broker config: environment (the %s session tag value): %w", cfg.Vendor.SessionTagKey(), err)
 	}
 	switch {
 	case cfg.MaxDuration < MinSession:

@@ -382,10 +382,43 @@ func TestBrokerPreApproval(t *testing.T) {
 }
 
 func TestBrokerNewRefusesBadConfig(t *testing.T) {
-	_, err := broker.New(broker.Config{MaxDuration: time.Minute}, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, "t")
-	assert.ErrorContains(t, err, "shorter than a session")
-	_, err = broker.New(broker.Config{TokenLifetime: time.Hour}, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, "t")
-	assert.ErrorContains(t, err, "token lifetime")
-	_, err = broker.New(broker.Config{}, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, "")
-	assert.ErrorContains(t, err, "no table")
+	for name, tc := range map[string]struct {
+		cfg     broker.Config
+		noTable bool
+		reason  string
+	}{
+		"max duration under a session": {cfg: broker.Config{MaxDuration: time.Minute}, reason: "shorter than a session"},
+		"token lifetime":               {cfg: broker.Config{TokenLifetime: time.Hour}, reason: "token lifetime"},
+		"no table":                     {noTable: true, reason: "no table"},
+		"environment STS refuses": {cfg: broker.Config{Environment: "prod (eu)"},
+			reason: `environment (the DoiTEnvironment session tag value): "prod (eu)" has '(' (character 6): ` + policy.SessionTagValueRule},
+		"environment with a tab":       {cfg: broker.Config{Environment: "prod\teu"}, reason: `has '\t'`},
+		"environment of 257 ä":         {cfg: broker.Config{Environment: strings.Repeat("ä", 257)}, reason: "has 257 characters"},
+		"environment with a comma":     {cfg: broker.Config{Environment: "prod,eu"}, reason: `has ','`},
+		"environment that is not text": {cfg: broker.Config{Environment: "prod\xff"}, reason: "not UTF-8"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			table := "t"
+			if tc.noTable {
+				table = ""
+			}
+			_, err := broker.New(tc.cfg, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, table)
+			assert.ErrorContains(t, err, "broker config: ")
+			assert.ErrorContains(t, err, tc.reason)
+		})
+	}
+}
+
+// Any value STS takes for a session tag is accepted, counted in characters (200 "ä" are 400
+// bytes), and reaches the token.
+func TestBrokerEnvironmentReachesTheToken(t *testing.T) {
+	for _, env := range []string{strings.Repeat("ä", 200), strings.Repeat("ä", 256), strings.Repeat("e", 256), "prod eu:1/a=b+c-d@e_f.g"} {
+		f := newFixtureWith(t, broker.Config{Environment: env})
+		r := f.request(t)
+		_, err := f.b.Approve(t.Context(), approver, r.ID)
+		require.NoError(t, err)
+		_, err = f.b.Credentials(t.Context(), engineer, r.ID)
+		require.NoError(t, err)
+		assert.Equal(t, env, f.mint.calls[0].Environment)
+	}
 }

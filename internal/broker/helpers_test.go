@@ -172,11 +172,17 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, broker.Config{})
+}
+
+// newFixtureWith is newFixture with a broker configured by cfg.
+func newFixtureWith(t *testing.T, cfg broker.Config) *fixture {
+	t.Helper()
 	c := &clock{}
 	c.ns.Store(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC).UnixNano())
 	f := &fixture{reg: newRegistry(), mint: &fakeMinter{now: c.Now}, sts: &fakeSTS{now: c.Now}, clock: c}
 	db, table := newTable(t)
-	b, err := broker.New(broker.Config{}, f.reg, f.mint, f.sts, db, table)
+	b, err := broker.New(cfg, f.reg, f.mint, f.sts, db, table)
 	require.NoError(t, err)
 	b.SetClock(c.Now)
 	f.b, f.db, f.table = b, db, table
