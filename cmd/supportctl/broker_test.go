@@ -150,7 +150,14 @@ func TestNewBrokerChecksItsSettings(t *testing.T) {
 		"environment with a space": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod eu"}},
 		"environment STS refuses": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod (eu)"},
 			reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod (eu)" has '(' (character 6): ` + policy.SessionTagValueRule},
-		"environment of 257 ä":   {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 257)}, reason: "SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): the value has 257 characters"},
+		"environment of 257 ä": {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 257)}, reason: "SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): the value has 257 characters"},
+		"max duration of 1h":   {vars: map[string]string{"BROKER_MAX_DURATION": "1h"}},
+		"max duration of 20m":  {vars: map[string]string{"BROKER_MAX_DURATION": "20m"}},
+		"max duration of 720h": {vars: map[string]string{"BROKER_MAX_DURATION": "720h"},
+			reason: "BROKER_MAX_DURATION=720h: maximum duration 720h0m0s is over 1h0m0s, the longest session (the support roles' MaxSessionDuration)"},
+		"max duration of 1h1s":   {vars: map[string]string{"BROKER_MAX_DURATION": "1h1s"}, reason: "BROKER_MAX_DURATION=1h1s: maximum duration 1h0m1s is over 1h0m0s"},
+		"max duration of 10m":    {vars: map[string]string{"BROKER_MAX_DURATION": "10m"}, reason: "BROKER_MAX_DURATION=10m: maximum duration 10m0s is shorter than a session"},
+		"max duration of a day":  {vars: map[string]string{"BROKER_MAX_DURATION": "a day"}, reason: "BROKER_MAX_DURATION: time: invalid duration"},
 		"environment with a tab": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod\teu"}, reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod\teu" has '\t'`},
 	} {
 		t.Run(name, func(t *testing.T) {

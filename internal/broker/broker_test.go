@@ -388,8 +388,11 @@ func TestBrokerNewRefusesBadConfig(t *testing.T) {
 		reason  string
 	}{
 		"max duration under a session": {cfg: broker.Config{MaxDuration: time.Minute}, reason: "shorter than a session"},
-		"token lifetime":               {cfg: broker.Config{TokenLifetime: time.Hour}, reason: "token lifetime"},
-		"no table":                     {noTable: true, reason: "no table"},
+		"max duration of 720h": {cfg: broker.Config{MaxDuration: 720 * time.Hour},
+			reason: "maximum duration 720h0m0s is over 1h0m0s, the longest session (the support roles' MaxSessionDuration)"},
+		"max duration of 1h1s": {cfg: broker.Config{MaxDuration: time.Hour + time.Second}, reason: "maximum duration 1h0m1s is over 1h0m0s"},
+		"token lifetime":       {cfg: broker.Config{TokenLifetime: time.Hour}, reason: "token lifetime"},
+		"no table":             {noTable: true, reason: "no table"},
 		"environment STS refuses": {cfg: broker.Config{Environment: "prod (eu)"},
 			reason: `environment (the DoiTEnvironment session tag value): "prod (eu)" has '(' (character 6): ` + policy.SessionTagValueRule},
 		"environment with a tab":       {cfg: broker.Config{Environment: "prod\teu"}, reason: `has '\t'`},
@@ -407,6 +410,36 @@ func TestBrokerNewRefusesBadConfig(t *testing.T) {
 			assert.ErrorContains(t, err, tc.reason)
 		})
 	}
+}
+
+func TestValidateMaxDuration(t *testing.T) {
+	for d, ok := range map[time.Duration]bool{
+		time.Hour: true, 15 * time.Minute: true, 30 * time.Minute: true,
+		time.Hour + time.Second: false, 720 * time.Hour: false, 15*time.Minute - time.Second: false, -time.Hour: false,
+	} {
+		err := broker.ValidateMaxDuration(d)
+		assert.Equal(t, ok, err == nil, "%s: %v", d, err)
+	}
+}
+
+// Under a (valid) configured maximum below the session's, requests and standing approvals are
+// held to it.
+func TestBrokerConfiguredMaxDuration(t *testing.T) {
+	f := newFixtureWith(t, broker.Config{MaxDuration: 30 * time.Minute})
+	ctx := t.Context()
+	_, err := f.b.Request(ctx, engineer, acct, ticket, "why", 30*time.Minute+time.Second)
+	require.ErrorIs(t, err, broker.ErrInvalid)
+	assert.ErrorContains(t, err, "duration 30m1s is over the maximum, 30m0s")
+	_, err = f.b.PreApprove(ctx, approver, acct, time.Hour)
+	require.ErrorIs(t, err, broker.ErrInvalid)
+	assert.ErrorContains(t, err, "maximum duration 1h0m0s is over the maximum, 30m0s")
+
+	_, err = f.b.PreApprove(ctx, approver, acct, 30*time.Minute)
+	require.NoError(t, err)
+	r, err := f.b.Request(ctx, engineer, acct, ticket, "why", 30*time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, broker.Approved, r.State)
+	assert.Equal(t, int64(30*60), r.DurationSeconds)
 }
 
 // Any value STS takes for a session tag is accepted, counted in characters (200 "ä" are 400
