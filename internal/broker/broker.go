@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -47,6 +48,10 @@ const (
 	MaxSession = time.Hour
 	// MinSession is STS's shortest session: a window with less left gives nothing.
 	MinSession = 15 * time.Minute
+	// PackedSizeWarnPercent is how full, in percent, the packed session policies and tags (or the
+	// session token) may be before each session issued logs a warning: past it, a few more
+	// statements or tags and STS refuses every session (PackedPolicyTooLarge).
+	PackedSizeWarnPercent = 80
 )
 
 // Config is the broker's policy. Zero values take the defaults.
@@ -58,6 +63,7 @@ type Config struct {
 	PendingFor    time.Duration // how long a request waits for a decision; DefaultPendingFor
 	TokenLifetime time.Duration // of the web-identity token; DefaultTokenLifetime
 	IssuerHost    int           // which issuer host tokens name: 0 primary, 1 standby
+	Logger        *slog.Logger  // where the broker logs what needs an operator's eye; slog.Default()
 }
 
 func (c Config) withDefaults() Config {
@@ -78,6 +84,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TokenLifetime == 0 {
 		c.TokenLifetime = DefaultTokenLifetime
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	return c
 }

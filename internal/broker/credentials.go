@@ -111,6 +111,7 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 	if out.Credentials == nil {
 		return Credentials{}, fmt.Errorf("assuming %s for request %s: STS returned no credentials", roleARN, r.ID)
 	}
+	b.warnIfNearlyFull(ctx, out, r, roleARN)
 	c := Credentials{
 		AccessKeyID:     aws.ToString(out.Credentials.AccessKeyId),
 		SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey),
@@ -130,6 +131,27 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 		return Credentials{}, err
 	}
 	return c, nil
+}
+
+// warnIfNearlyFull logs one warning when STS says the session's packed policies and tags
+// (PackedPolicySize, a percentage), or its session token (SessionTokenUtilization, which the SDK
+// marks as PackedPolicySize's successor), use more than PackedSizeWarnPercent of what STS allows:
+// growth shows before STS refuses sessions. The line names the request and the role, never a
+// token or a key.
+func (b *Broker) warnIfNearlyFull(ctx context.Context, out *sts.AssumeRoleWithWebIdentityOutput, r Request, roleARN string) {
+	packed, token := out.PackedPolicySize, out.SessionTokenUtilization
+	over := func(p *int32) bool { return p != nil && *p > PackedSizeWarnPercent }
+	if !over(packed) && !over(token) {
+		return
+	}
+	attrs := []any{"account", r.Account, "request", r.ID, "role", roleARN}
+	if packed != nil {
+		attrs = append(attrs, "packedPolicySize", *packed)
+	}
+	if token != nil {
+		attrs = append(attrs, "sessionTokenUtilization", *token)
+	}
+	b.cfg.Logger.WarnContext(ctx, "session policies and tags near STS's size limit", attrs...)
 }
 
 // supportRole is the role sessions use: the gateway template's (its ARN as registered), or the

@@ -138,6 +138,8 @@ type fakeSTS struct {
 	mu    sync.Mutex
 	calls []*sts.AssumeRoleWithWebIdentityInput
 	now   func() time.Time
+	// packed and tokenUse, if set, are the answer's PackedPolicySize and SessionTokenUtilization.
+	packed, tokenUse *int32
 }
 
 func (f *fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.AssumeRoleWithWebIdentityInput, _ ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
@@ -148,7 +150,9 @@ func (f *fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.AssumeRol
 		Credentials: &ststypes.Credentials{AccessKeyId: aws.String("ASIAEXAMPLEKEY1WXYZ"), SecretAccessKey: aws.String("secret-value"),
 			SessionToken: aws.String("session-token-value"),
 			Expiration:   aws.Time(f.now().Add(time.Duration(aws.ToInt32(in.DurationSeconds)) * time.Second))},
-		AssumedRoleUser: &ststypes.AssumedRoleUser{Arn: aws.String("arn:aws:sts::" + acct + ":assumed-role/x/" + aws.ToString(in.RoleSessionName))},
+		AssumedRoleUser:         &ststypes.AssumedRoleUser{Arn: aws.String("arn:aws:sts::" + acct + ":assumed-role/x/" + aws.ToString(in.RoleSessionName))},
+		PackedPolicySize:        f.packed,
+		SessionTokenUtilization: f.tokenUse,
 	}, nil
 }
 
