@@ -2,8 +2,10 @@ package broker_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,4 +121,34 @@ func TestBrokerHTTPAPI(t *testing.T) {
 	status, body, _ = call("GET", "/audit?engineer=mallory@doit.com", engineer, "")
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Contains(t, body, "only the requester")
+}
+
+// A failure answers 500 without its detail, and the detail goes to the broker's logger.
+func TestBrokerHTTPLogsFailuresToItsLogger(t *testing.T) {
+	var logs bytes.Buffer
+	f := newFixtureWith(t, broker.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	srv := httptest.NewServer(broker.Handler(f.b))
+	t.Cleanup(srv.Close)
+	r := f.request(t)
+	_, err := f.b.Approve(t.Context(), approver, r.ID)
+	require.NoError(t, err)
+	f.mint.forAccount = other // a broken issuer: a failure, not a refusal
+
+	req, err := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/requests/"+r.ID+"/credentials", nil)
+	require.NoError(t, err)
+	req.Header.Set(broker.PrincipalHeader, engineer)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.JSONEq(t, `{"error":"internal error"}`, string(body))
+
+	var line map[string]any
+	require.NoError(t, json.Unmarshal(logs.Bytes(), &line), logs.String())
+	assert.Equal(t, "ERROR", line["level"])
+	assert.Equal(t, "broker request failed", line["msg"])
+	assert.Equal(t, "/requests/"+r.ID+"/credentials", line["path"])
+	assert.Contains(t, line["error"], "names issuer")
 }
