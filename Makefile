@@ -60,12 +60,14 @@ GO_TEST_TIMEOUT ?= 25m
 unit:
 	$(GO) test -count=1 -race -timeout $(GO_TEST_TIMEOUT) ./...
 
-# A short fuzz run of each decoder on top of its seed corpus (testdata/fuzz in each package).
+# A short fuzz run of each decoder, and of the session-name encoding, on top of its seed corpus
+# (testdata/fuzz in each package, or f.Add).
 FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/cfnresource
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeProperties$$' -fuzztime $(FUZZTIME) ./internal/cfnresource
 	$(GO) test -run '^$$' -fuzz '^FuzzDERToRS$$' -fuzztime $(FUZZTIME) ./internal/issuer
+	$(GO) test -run '^$$' -fuzz '^FuzzSessionName$$' -fuzztime $(FUZZTIME) ./internal/broker
 
 lint-templates:
 	@command -v cfn-lint >/dev/null || { echo "make: cfn-lint is missing: pip install -r requirements.txt" >&2; exit 1; }

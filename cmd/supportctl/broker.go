@@ -32,8 +32,9 @@ commands:
 
 PRINCIPAL (-as, or SUPPORT_PRINCIPAL) is who acts: an engineer, or a customer tenant:<tenant>/<user>.
 environment: BROKER_TABLE (required), REGISTRY_TABLE; for credentials also VENDOR_ACCOUNT_ID and
-SIGNER_ROLE_ARN (the issuer's keys live in REGISTRY_TABLE); optional VENDOR_NAME, SUPPORT_ENVIRONMENT,
-BROKER_MAX_DURATION (default 1h), BROKER_PENDING_FOR (default 3h)`
+SIGNER_ROLE_ARN (the issuer's keys live in REGISTRY_TABLE); optional VENDOR_NAME, SUPPORT_ENVIRONMENT (the
+DoiTEnvironment session tag value, default support: up to 256 letters, digits, spaces and _.:/=+-@),
+BROKER_MAX_DURATION (15m to 1h, the longest session; default 1h), BROKER_PENDING_FOR (default 3h)`
 
 // runBroker runs "supportctl broker <command>".
 func runBroker(ctx context.Context, args []string, getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, out io.Writer) error {
@@ -167,14 +168,23 @@ func newIssuer(getenv func(string) string, awsCfg aws.Config, reg *registry.Regi
 // newBroker wires a broker from the environment.
 func newBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, mint broker.Minter, db *dynamodb.Client, table string) (*broker.Broker, error) {
 	cfg := broker.Config{Vendor: vendorFromEnv(getenv), Environment: getenv("SUPPORT_ENVIRONMENT")}
+	if err := policy.ValidateSessionTagValue(cfg.Environment); err != nil {
+		return nil, fmt.Errorf("SUPPORT_ENVIRONMENT (the %s session tag value): %w", cfg.Vendor.SessionTagKey(), err)
+	}
 	for _, d := range []struct {
-		name string
-		v    *time.Duration
-	}{{"BROKER_MAX_DURATION", &cfg.MaxDuration}, {"BROKER_PENDING_FOR", &cfg.PendingFor}} {
+		name  string
+		v     *time.Duration
+		check func(time.Duration) error
+	}{{"BROKER_MAX_DURATION", &cfg.MaxDuration, broker.ValidateMaxDuration}, {"BROKER_PENDING_FOR", &cfg.PendingFor, nil}} {
 		if s := getenv(d.name); s != "" {
 			v, err := time.ParseDuration(s)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", d.name, err)
+			}
+			if d.check != nil {
+				if err := d.check(v); err != nil {
+					return nil, fmt.Errorf("%s=%s: %w", d.name, s, err)
+				}
 			}
 			*d.v = v
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/stretchr/testify/assert"
@@ -121,6 +122,8 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 
 	_, err = sh("audit")
 	assert.ErrorContains(t, err, "exactly one of account or engineer")
+	_, err = sh("request", "-account", account, "-ticket", strings.Repeat("9", 33), "-justification", "j")
+	assert.ErrorContains(t, err, "the ticket is too long: at most 32 characters", "the whole ticket has to fit in the session name")
 	_, err = sh("credentials", "-id", req.ID, "-format", "xml")
 	assert.ErrorContains(t, err, "want json, env or console")
 	_, err = sh("frobnicate")
@@ -133,4 +136,39 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 	vars["BROKER_TABLE"] = ""
 	_, err = sh("audit", "-account", account)
 	assert.ErrorContains(t, err, "BROKER_TABLE is not set")
+}
+
+// The broker's settings are checked when the command starts, each error naming its variable.
+func TestNewBrokerChecksItsSettings(t *testing.T) {
+	for name, tc := range map[string]struct {
+		vars   map[string]string
+		reason string // "" if the settings are fine
+	}{
+		"defaults":                 {vars: map[string]string{}},
+		"environment of 200 ä":     {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 200)}},
+		"environment of 256 ä":     {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 256)}},
+		"environment with a space": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod eu"}},
+		"environment STS refuses": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod (eu)"},
+			reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod (eu)" has '(' (character 6): ` + policy.SessionTagValueRule},
+		"environment of 257 ä": {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 257)}, reason: "SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): the value has 257 characters"},
+		"max duration of 1h":   {vars: map[string]string{"BROKER_MAX_DURATION": "1h"}},
+		"max duration of 20m":  {vars: map[string]string{"BROKER_MAX_DURATION": "20m"}},
+		"max duration of 720h": {vars: map[string]string{"BROKER_MAX_DURATION": "720h"},
+			reason: "BROKER_MAX_DURATION=720h: maximum duration 720h0m0s is over 1h0m0s, the longest session (the support roles' MaxSessionDuration)"},
+		"max duration of 1h1s":   {vars: map[string]string{"BROKER_MAX_DURATION": "1h1s"}, reason: "BROKER_MAX_DURATION=1h1s: maximum duration 1h0m1s is over 1h0m0s"},
+		"max duration of 10m":    {vars: map[string]string{"BROKER_MAX_DURATION": "10m"}, reason: "BROKER_MAX_DURATION=10m: maximum duration 10m0s is shorter than a session"},
+		"max duration of a day":  {vars: map[string]string{"BROKER_MAX_DURATION": "a day"}, reason: "BROKER_MAX_DURATION: time: invalid duration"},
+		"environment with a tab": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod\teu"}, reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod\teu" has '\t'`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := aws.Config{Region: "us-east-1"}
+			_, err := newBroker(func(k string) string { return tc.vars[k] }, cfg, &registry.Registry{}, noIssuer{},
+				dynamodb.NewFromConfig(cfg), "broker")
+			if tc.reason == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tc.reason)
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -42,21 +43,27 @@ const (
 	DefaultPendingFor    = 3 * time.Hour
 	DefaultTokenLifetime = 2 * time.Minute
 	DefaultEnvironment   = "support"
-	// MaxSession is the longest session the broker asks STS for (the support roles' maximum).
+	// MaxSession is the longest session the broker asks STS for: the support roles'
+	// MaxSessionDuration (3600 s in both templates), and the ceiling of Config.MaxDuration.
 	MaxSession = time.Hour
 	// MinSession is STS's shortest session: a window with less left gives nothing.
 	MinSession = 15 * time.Minute
+	// PackedSizeWarnPercent is how full, in percent, the packed session policies and tags (or the
+	// session token) may be before each session issued logs a warning: past it, a few more
+	// statements or tags and STS refuses every session (PackedPolicyTooLarge).
+	PackedSizeWarnPercent = 80
 )
 
 // Config is the broker's policy. Zero values take the defaults.
 type Config struct {
 	Vendor        policy.Vendor // zero: policy.DefaultVendor()
 	Partition     string        // of the customer accounts; "aws"
-	Environment   string        // the session tag value; DefaultEnvironment
-	MaxDuration   time.Duration // longest access a request may ask for; DefaultMaxDuration
+	Environment   string        // the session tag value, as STS takes it (policy.ValidateSessionTagValue); DefaultEnvironment
+	MaxDuration   time.Duration // longest access a request may ask for, at most MaxSession (ValidateMaxDuration); DefaultMaxDuration
 	PendingFor    time.Duration // how long a request waits for a decision; DefaultPendingFor
 	TokenLifetime time.Duration // of the web-identity token; DefaultTokenLifetime
 	IssuerHost    int           // which issuer host tokens name: 0 primary, 1 standby
+	Logger        *slog.Logger  // where the broker logs what needs an operator's eye; slog.Default()
 }
 
 func (c Config) withDefaults() Config {
@@ -78,6 +85,9 @@ func (c Config) withDefaults() Config {
 	if c.TokenLifetime == 0 {
 		c.TokenLifetime = DefaultTokenLifetime
 	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 	return c
 }
 
@@ -98,9 +108,13 @@ func New(cfg Config, reg Registry, mint Minter, stsClient STSAPI, db DynamoAPI, 
 	if err := cfg.Vendor.Validate(); err != nil {
 		return nil, fmt.Errorf("broker config: %w", err)
 	}
+	if err := policy.ValidateSessionTagValue(cfg.Environment); err != nil { // else every session would fail at STS
+		return nil, fmt.Errorf("broker config: environment (the %s session tag value): %w", cfg.Vendor.SessionTagKey(), err)
+	}
+	if err := ValidateMaxDuration(cfg.MaxDuration); err != nil {
+		return nil, fmt.Errorf("broker config: %w", err)
+	}
 	switch {
-	case cfg.MaxDuration < MinSession:
-		return nil, fmt.Errorf("broker config: maximum duration %s is shorter than a session (%s)", cfg.MaxDuration, MinSession)
 	case cfg.TokenLifetime > issuer.MaxTokenLifetime:
 		return nil, fmt.Errorf("broker config: token lifetime %s is over %s", cfg.TokenLifetime, issuer.MaxTokenLifetime)
 	case cfg.IssuerHost != 0 && cfg.IssuerHost != 1:
@@ -111,6 +125,19 @@ func New(cfg Config, reg Registry, mint Minter, stsClient STSAPI, db DynamoAPI, 
 	b := &Broker{cfg: cfg, reg: reg, mint: mint, sts: stsClient, store: &store{db: db, table: table}, now: time.Now}
 	b.audit = &AuditLog{DB: db, Table: table, Now: func() time.Time { return b.now() }}
 	return b, nil
+}
+
+// ValidateMaxDuration says why d cannot be Config.MaxDuration, the longest access a request or a
+// standing approval may ask for, or nil: it is MinSession to MaxSession. A window never outlasts
+// one session, the most the support roles' MaxSessionDuration (1 hour) lets STS give.
+func ValidateMaxDuration(d time.Duration) error {
+	switch {
+	case d < MinSession:
+		return fmt.Errorf("maximum duration %s is shorter than a session (%s)", d, MinSession)
+	case d > MaxSession:
+		return fmt.Errorf("maximum duration %s is over %s, the longest session (the support roles' MaxSessionDuration)", d, MaxSession)
+	}
+	return nil
 }
 
 // SetClock replaces the broker's clock (tests).

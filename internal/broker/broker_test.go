@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/broker"
@@ -119,15 +120,19 @@ func TestBrokerRequestRefusals(t *testing.T) {
 		kind                                     error
 		reason                                   string
 	}{
-		"unknown account":    {engineer, "999999999999", ticket, "why", time.Hour, broker.ErrAccountUnavailable, "not onboarded"},
-		"not registered":     {engineer, pending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
-		"claim not proven":   {engineer, proofPending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
-		"unclaimed":          {engineer, unclaimed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
-		"in conflict":        {engineer, disputed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "an operator must resolve it"},
-		"bad account":        {engineer, "42", ticket, "why", time.Hour, broker.ErrInvalid, "12 digits"},
-		"over the maximum":   {engineer, acct, ticket, "why", time.Hour + time.Second, broker.ErrInvalid, "over the maximum"},
-		"under a session":    {engineer, acct, ticket, "why", 10 * time.Minute, broker.ErrInvalid, "shorter than the minimum"},
-		"empty ticket":       {engineer, acct, " ", "why", time.Hour, broker.ErrInvalid, "ticket is required"},
+		"unknown account":  {engineer, "999999999999", ticket, "why", time.Hour, broker.ErrAccountUnavailable, "not onboarded"},
+		"not registered":   {engineer, pending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
+		"claim not proven": {engineer, proofPending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
+		"unclaimed":        {engineer, unclaimed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
+		"in conflict":      {engineer, disputed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "an operator must resolve it"},
+		"bad account":      {engineer, "42", ticket, "why", time.Hour, broker.ErrInvalid, "12 digits"},
+		"over the maximum": {engineer, acct, ticket, "why", time.Hour + time.Second, broker.ErrInvalid, "over the maximum"},
+		"under a session":  {engineer, acct, ticket, "why", 10 * time.Minute, broker.ErrInvalid, "shorter than the minimum"},
+		"empty ticket":     {engineer, acct, " ", "why", time.Hour, broker.ErrInvalid, "ticket is required"},
+		"ticket too long":  {engineer, acct, strings.Repeat("9", 33), "why", time.Hour, broker.ErrInvalid, "at most 32 characters"},
+		"ticket too long once escaped": {engineer, acct, strings.Repeat("ä", 6), "why", time.Hour, broker.ErrInvalid,
+			"at most 32 characters as the session name writes it, and it takes 36"},
+		"ticket with a tab":  {engineer, acct, "SUP\t1", "why", time.Hour, broker.ErrInvalid, "control character"},
 		"empty reason":       {engineer, acct, ticket, "", time.Hour, broker.ErrInvalid, "justification is required"},
 		"customer principal": {approver, acct, ticket, "why", time.Hour, broker.ErrInvalid, "only a support engineer"},
 	} {
@@ -309,6 +314,29 @@ func TestBrokerCredentialsRefusals(t *testing.T) {
 	}
 }
 
+// A request stored before tickets were limited cannot name a session: it gets nothing, not a
+// name with its ticket cut away.
+func TestBrokerCredentialsRefuseAStoredTicketThatDoesNotFit(t *testing.T) {
+	f := newFixture(t)
+	r := f.request(t)
+	_, err := f.b.Approve(t.Context(), approver, r.ID)
+	require.NoError(t, err)
+	_, err = f.db.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(f.table),
+		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "REQUEST#" + r.ID},
+			"sk": &ddbtypes.AttributeValueMemberS{Value: "REQUEST"}},
+		UpdateExpression:          aws.String("SET Ticket = :t"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":t": &ddbtypes.AttributeValueMemberS{Value: strings.Repeat("9", 40)}},
+	})
+	require.NoError(t, err)
+	_, err = f.b.Credentials(t.Context(), engineer, r.ID)
+	require.ErrorIs(t, err, broker.ErrConflict)
+	assert.ErrorContains(t, err, "at most 32 characters")
+	assert.Zero(t, f.mint.count(), "no token")
+	assert.Zero(t, f.sts.count(), "no session")
+}
+
 func TestBrokerSessionNeverOutlivesTheApproval(t *testing.T) {
 	f := newFixture(t)
 	r := f.request(t)
@@ -353,27 +381,77 @@ func TestBrokerPreApproval(t *testing.T) {
 	assert.Equal(t, broker.Pending, f.request(t).State)
 }
 
-func TestBrokerSessionName(t *testing.T) {
-	for in, want := range map[[2]string]string{
-		{"alice@doit.com", "SUP-1"}:                   "alice@doit.com-SUP-1",
-		{"bob smith", "T#1/2"}:                        "bob_smith-T_1_2",
-		{strings.Repeat("a", 70), "X"}:                strings.Repeat("a", 64),
-		{"élodie", "1"}:                               "_lodie-1",
-		{"x+y=z,w.v@u", "1"}:                          "x+y=z,w.v@u-1",
-		{"", ""}:                                      "-_",
-		{"eng", strings.Repeat("9", 60) + "tail-cut"}: "eng-" + strings.Repeat("9", 60),
+func TestBrokerNewRefusesBadConfig(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cfg     broker.Config
+		noTable bool
+		reason  string
+	}{
+		"max duration under a session": {cfg: broker.Config{MaxDuration: time.Minute}, reason: "shorter than a session"},
+		"max duration of 720h": {cfg: broker.Config{MaxDuration: 720 * time.Hour},
+			reason: "maximum duration 720h0m0s is over 1h0m0s, the longest session (the support roles' MaxSessionDuration)"},
+		"max duration of 1h1s": {cfg: broker.Config{MaxDuration: time.Hour + time.Second}, reason: "maximum duration 1h0m1s is over 1h0m0s"},
+		"token lifetime":       {cfg: broker.Config{TokenLifetime: time.Hour}, reason: "token lifetime"},
+		"no table":             {noTable: true, reason: "no table"},
+		"environment STS refuses": {cfg: broker.Config{Environment: "prod (eu)"},
+			reason: `environment (the DoiTEnvironment session tag value): "prod (eu)" has '(' (character 6): ` + policy.SessionTagValueRule},
+		"environment with a tab":       {cfg: broker.Config{Environment: "prod\teu"}, reason: `has '\t'`},
+		"environment of 257 ä":         {cfg: broker.Config{Environment: strings.Repeat("ä", 257)}, reason: "has 257 characters"},
+		"environment with a comma":     {cfg: broker.Config{Environment: "prod,eu"}, reason: `has ','`},
+		"environment that is not text": {cfg: broker.Config{Environment: "prod\xff"}, reason: "not UTF-8"},
 	} {
-		got := broker.SessionName(in[0], in[1])
-		assert.Equal(t, want, got, "%q", in)
-		assert.Regexp(t, `^[\w+=,.@-]{2,64}$`, got)
+		t.Run(name, func(t *testing.T) {
+			table := "t"
+			if tc.noTable {
+				table = ""
+			}
+			_, err := broker.New(tc.cfg, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, table)
+			assert.ErrorContains(t, err, "broker config: ")
+			assert.ErrorContains(t, err, tc.reason)
+		})
 	}
 }
 
-func TestBrokerNewRefusesBadConfig(t *testing.T) {
-	_, err := broker.New(broker.Config{MaxDuration: time.Minute}, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, "t")
-	assert.ErrorContains(t, err, "shorter than a session")
-	_, err = broker.New(broker.Config{TokenLifetime: time.Hour}, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, "t")
-	assert.ErrorContains(t, err, "token lifetime")
-	_, err = broker.New(broker.Config{}, newRegistry(), &fakeMinter{}, &fakeSTS{}, nil, "")
-	assert.ErrorContains(t, err, "no table")
+func TestValidateMaxDuration(t *testing.T) {
+	for d, ok := range map[time.Duration]bool{
+		time.Hour: true, 15 * time.Minute: true, 30 * time.Minute: true,
+		time.Hour + time.Second: false, 720 * time.Hour: false, 15*time.Minute - time.Second: false, -time.Hour: false,
+	} {
+		err := broker.ValidateMaxDuration(d)
+		assert.Equal(t, ok, err == nil, "%s: %v", d, err)
+	}
+}
+
+// Under a (valid) configured maximum below the session's, requests and standing approvals are
+// held to it.
+func TestBrokerConfiguredMaxDuration(t *testing.T) {
+	f := newFixtureWith(t, broker.Config{MaxDuration: 30 * time.Minute})
+	ctx := t.Context()
+	_, err := f.b.Request(ctx, engineer, acct, ticket, "why", 30*time.Minute+time.Second)
+	require.ErrorIs(t, err, broker.ErrInvalid)
+	assert.ErrorContains(t, err, "duration 30m1s is over the maximum, 30m0s")
+	_, err = f.b.PreApprove(ctx, approver, acct, time.Hour)
+	require.ErrorIs(t, err, broker.ErrInvalid)
+	assert.ErrorContains(t, err, "maximum duration 1h0m0s is over the maximum, 30m0s")
+
+	_, err = f.b.PreApprove(ctx, approver, acct, 30*time.Minute)
+	require.NoError(t, err)
+	r, err := f.b.Request(ctx, engineer, acct, ticket, "why", 30*time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, broker.Approved, r.State)
+	assert.Equal(t, int64(30*60), r.DurationSeconds)
+}
+
+// Any value STS takes for a session tag is accepted, counted in characters (200 "ä" are 400
+// bytes), and reaches the token.
+func TestBrokerEnvironmentReachesTheToken(t *testing.T) {
+	for _, env := range []string{strings.Repeat("ä", 200), strings.Repeat("ä", 256), strings.Repeat("e", 256), "prod eu:1/a=b+c-d@e_f.g"} {
+		f := newFixtureWith(t, broker.Config{Environment: env})
+		r := f.request(t)
+		_, err := f.b.Approve(t.Context(), approver, r.ID)
+		require.NoError(t, err)
+		_, err = f.b.Credentials(t.Context(), engineer, r.ID)
+		require.NoError(t, err)
+		assert.Equal(t, env, f.mint.calls[0].Environment)
+	}
 }

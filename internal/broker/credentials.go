@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -61,6 +60,10 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 	if o.Tenant != r.Tenant {
 		return Credentials{}, refuse(ErrForbidden, "account %s changed hands since request %s was approved: request access again", r.Account, r.ID)
 	}
+	name, err := SessionName(engineer, r.Ticket)
+	if err != nil { // a request stored before tickets were limited
+		return Credentials{}, refuse(ErrConflict, "request %s cannot name a session: %v: request access again with a ticket that fits", r.ID, err)
+	}
 	target := policy.Target{Partition: b.cfg.Partition, AccountID: r.Account}
 	roleARN := b.supportRole(o, target)
 	sessionPolicy := policy.NewSessionPolicy(target, policy.Features{Runbooks: o.Runbooks, Diagnostic: o.DiagnosticTool})
@@ -94,7 +97,6 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 		return Credentials{}, err
 	}
 
-	name := SessionName(engineer, r.Ticket)
 	out, err := b.sts.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(roleARN),
 		RoleSessionName:  aws.String(name),
@@ -109,6 +111,7 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 	if out.Credentials == nil {
 		return Credentials{}, fmt.Errorf("assuming %s for request %s: STS returned no credentials", roleARN, r.ID)
 	}
+	b.warnIfNearlyFull(ctx, out, r, roleARN)
 	c := Credentials{
 		AccessKeyID:     aws.ToString(out.Credentials.AccessKeyId),
 		SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey),
@@ -128,6 +131,27 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 		return Credentials{}, err
 	}
 	return c, nil
+}
+
+// warnIfNearlyFull logs one warning when STS says the session's packed policies and tags
+// (PackedPolicySize, a percentage), or its session token (SessionTokenUtilization, which the SDK
+// marks as PackedPolicySize's successor), use more than PackedSizeWarnPercent of what STS allows:
+// growth shows before STS refuses sessions. The line names the request and the role, never a
+// token or a key.
+func (b *Broker) warnIfNearlyFull(ctx context.Context, out *sts.AssumeRoleWithWebIdentityOutput, r Request, roleARN string) {
+	packed, token := out.PackedPolicySize, out.SessionTokenUtilization
+	over := func(p *int32) bool { return p != nil && *p > PackedSizeWarnPercent }
+	if !over(packed) && !over(token) {
+		return
+	}
+	attrs := []any{"account", r.Account, "request", r.ID, "role", roleARN}
+	if packed != nil {
+		attrs = append(attrs, "packedPolicySize", *packed)
+	}
+	if token != nil {
+		attrs = append(attrs, "sessionTokenUtilization", *token)
+	}
+	b.cfg.Logger.WarnContext(ctx, "session policies and tags near STS's size limit", attrs...)
 }
 
 // supportRole is the role sessions use: the gateway template's (its ARN as registered), or the
@@ -155,21 +179,6 @@ func last4(s string) string {
 		return s
 	}
 	return s[len(s)-4:]
-}
-
-var sessionNameInvalid = regexp.MustCompile(`[^\w+=,.@-]`)
-
-// SessionName is the RoleSessionName for engineer's session for ticket, "<engineer>-<ticket>" in
-// the characters STS accepts ([\w+=,.@-]{2,64}); it is what the customer's CloudTrail shows.
-func SessionName(engineer, ticket string) string {
-	s := sessionNameInvalid.ReplaceAllString(engineer+"-"+ticket, "_")
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	for len(s) < 2 {
-		s += "_"
-	}
-	return s
 }
 
 // tokenClaims are the minted token's claims the broker checks and records.

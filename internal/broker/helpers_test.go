@@ -138,6 +138,8 @@ type fakeSTS struct {
 	mu    sync.Mutex
 	calls []*sts.AssumeRoleWithWebIdentityInput
 	now   func() time.Time
+	// packed and tokenUse, if set, are the answer's PackedPolicySize and SessionTokenUtilization.
+	packed, tokenUse *int32
 }
 
 func (f *fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.AssumeRoleWithWebIdentityInput, _ ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
@@ -148,7 +150,9 @@ func (f *fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.AssumeRol
 		Credentials: &ststypes.Credentials{AccessKeyId: aws.String("ASIAEXAMPLEKEY1WXYZ"), SecretAccessKey: aws.String("secret-value"),
 			SessionToken: aws.String("session-token-value"),
 			Expiration:   aws.Time(f.now().Add(time.Duration(aws.ToInt32(in.DurationSeconds)) * time.Second))},
-		AssumedRoleUser: &ststypes.AssumedRoleUser{Arn: aws.String("arn:aws:sts::" + acct + ":assumed-role/x/" + aws.ToString(in.RoleSessionName))},
+		AssumedRoleUser:         &ststypes.AssumedRoleUser{Arn: aws.String("arn:aws:sts::" + acct + ":assumed-role/x/" + aws.ToString(in.RoleSessionName))},
+		PackedPolicySize:        f.packed,
+		SessionTokenUtilization: f.tokenUse,
 	}, nil
 }
 
@@ -172,11 +176,17 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, broker.Config{})
+}
+
+// newFixtureWith is newFixture with a broker configured by cfg.
+func newFixtureWith(t *testing.T, cfg broker.Config) *fixture {
+	t.Helper()
 	c := &clock{}
 	c.ns.Store(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC).UnixNano())
 	f := &fixture{reg: newRegistry(), mint: &fakeMinter{now: c.Now}, sts: &fakeSTS{now: c.Now}, clock: c}
 	db, table := newTable(t)
-	b, err := broker.New(broker.Config{}, f.reg, f.mint, f.sts, db, table)
+	b, err := broker.New(cfg, f.reg, f.mint, f.sts, db, table)
 	require.NoError(t, err)
 	b.SetClock(c.Now)
 	f.b, f.db, f.table = b, db, table

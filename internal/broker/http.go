@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ const maxBody = 64 << 10
 // Handler is the broker's HTTP API (JSON):
 //
 //	POST /requests                          {"account","ticket","justification","duration":"30m"} → 201 request
+//	                                        (the ticket as ValidateTicket admits it: at most MaxTicketLength)
 //	POST /requests/{id}/approve             → 200 request (a customer principal)
 //	POST /requests/{id}/dismiss             → 200 request
 //	POST /requests/{id}/revoke              → 200 request
@@ -37,7 +37,7 @@ func Handler(b *Broker) http.Handler {
 	mux := http.NewServeMux()
 	// malformed answers a request the broker never saw, and records the refusal like any other.
 	malformed := func(w http.ResponseWriter, r *http.Request, ev Event, err error) {
-		writeError(w, r, b.refused(r.Context(), err, ev))
+		b.writeError(w, r, b.refused(r.Context(), err, ev))
 	}
 	mux.HandleFunc("POST /requests", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		var in struct {
@@ -58,20 +58,20 @@ func Handler(b *Broker) http.Handler {
 			return
 		}
 		req, err := b.Request(r.Context(), who, in.Account, in.Ticket, in.Justification, d)
-		reply(w, r, http.StatusCreated, req, err)
+		b.reply(w, r, http.StatusCreated, req, err)
 	}))
 	for action, decide := range map[string]func(context.Context, string, string) (Request, error){
 		"approve": b.Approve, "dismiss": b.Dismiss, "revoke": b.Revoke,
 	} {
 		mux.HandleFunc("POST /requests/{id}/"+action, withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 			req, err := decide(r.Context(), who, r.PathValue("id"))
-			reply(w, r, http.StatusOK, req, err)
+			b.reply(w, r, http.StatusOK, req, err)
 		}))
 	}
 	mux.HandleFunc("POST /requests/{id}/credentials", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		w.Header().Set("Cache-Control", "no-store")
 		c, err := b.Credentials(r.Context(), who, r.PathValue("id"))
-		reply(w, r, http.StatusOK, c, err)
+		b.reply(w, r, http.StatusOK, c, err)
 	}))
 	mux.HandleFunc("POST /accounts/{account}/pre-approval", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		var in struct {
@@ -91,7 +91,7 @@ func Handler(b *Broker) http.Handler {
 			return
 		}
 		p, err := b.PreApprove(r.Context(), who, r.PathValue("account"), d)
-		reply(w, r, http.StatusOK, p, err)
+		b.reply(w, r, http.StatusOK, p, err)
 	}))
 	mux.HandleFunc("GET /audit", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		q := r.URL.Query()
@@ -100,24 +100,24 @@ func Handler(b *Broker) http.Handler {
 			if v := q.Get(name); v != "" {
 				var err error
 				if *t, err = time.Parse(time.RFC3339, v); err != nil {
-					writeError(w, r, refuse(ErrInvalid, "%s %q is not an RFC 3339 time", name, v))
+					b.writeError(w, r, refuse(ErrInvalid, "%s %q is not an RFC 3339 time", name, v))
 					return
 				}
 			}
 		}
 		if err := b.mayReadAudit(r, who, f); err != nil {
-			writeError(w, r, err)
+			b.writeError(w, r, err)
 			return
 		}
 		if (f.Account == "") == (f.Engineer == "") {
-			writeError(w, r, refuse(ErrInvalid, "%s", ErrFilter.Error()))
+			b.writeError(w, r, refuse(ErrInvalid, "%s", ErrFilter.Error()))
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.Header().Set("Cache-Control", "no-store")
 		if err := b.audit.Export(r.Context(), w, f); err != nil {
 			// the status line may be out already: log, and cut the stream short
-			slog.ErrorContext(r.Context(), "exporting the audit log", "principal", who, "error", err)
+			b.cfg.Logger.ErrorContext(r.Context(), "exporting the audit log", "principal", who, "error", err)
 		}
 	}))
 	return mux
@@ -163,18 +163,18 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-func reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+func (b *Broker) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
 	if err != nil {
-		writeError(w, r, err)
+		b.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, status, v)
 }
 
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (b *Broker) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var refusal *Refusal
 	if !errors.As(err, &refusal) {
-		slog.ErrorContext(r.Context(), "broker request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		b.cfg.Logger.ErrorContext(r.Context(), "broker request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
 		return
 	}

@@ -2,8 +2,10 @@ package broker_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,10 +50,14 @@ func TestBrokerHTTPAPI(t *testing.T) {
 		status                  int
 		reason                  string
 	}{
-		"bad json":         {"POST", "/requests", engineer, `{"account":`, 400, "not the expected JSON"},
-		"unknown field":    {"POST", "/requests", engineer, `{"acount":"1"}`, 400, "unknown field"},
-		"bad duration":     {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"T","justification":"j","duration":"forever"}`, 400, "not a duration"},
-		"over maximum":     {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"T","justification":"j","duration":"2h"}`, 400, "over the maximum"},
+		"bad json":      {"POST", "/requests", engineer, `{"account":`, 400, "not the expected JSON"},
+		"unknown field": {"POST", "/requests", engineer, `{"acount":"1"}`, 400, "unknown field"},
+		"bad duration":  {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"T","justification":"j","duration":"forever"}`, 400, "not a duration"},
+		"over maximum":  {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"T","justification":"j","duration":"2h"}`, 400, "over the maximum"},
+		"ticket too long": {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"SUP-ääääää","justification":"j","duration":"1h"}`,
+			400, "the ticket is too long: at most 32 characters"},
+		"ticket with a tab": {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"SUP\t1","justification":"j","duration":"1h"}`,
+			400, "control character"},
 		"inactive account": {"POST", "/requests", engineer, `{"account":"777788889999","ticket":"T","justification":"j","duration":"1h"}`, 409, "no registered stack"},
 		"self-approval":    {"POST", "/requests/" + req.ID + "/approve", engineer, "", 403, "your own request"},
 		"wrong tenant":     {"POST", "/requests/" + req.ID + "/approve", "tenant:globex/eve", "", 403, "does not belong"},
@@ -115,4 +121,34 @@ func TestBrokerHTTPAPI(t *testing.T) {
 	status, body, _ = call("GET", "/audit?engineer=mallory@doit.com", engineer, "")
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Contains(t, body, "only the requester")
+}
+
+// A failure answers 500 without its detail, and the detail goes to the broker's logger.
+func TestBrokerHTTPLogsFailuresToItsLogger(t *testing.T) {
+	var logs bytes.Buffer
+	f := newFixtureWith(t, broker.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	srv := httptest.NewServer(broker.Handler(f.b))
+	t.Cleanup(srv.Close)
+	r := f.request(t)
+	_, err := f.b.Approve(t.Context(), approver, r.ID)
+	require.NoError(t, err)
+	f.mint.forAccount = other // a broken issuer: a failure, not a refusal
+
+	req, err := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/requests/"+r.ID+"/credentials", nil)
+	require.NoError(t, err)
+	req.Header.Set(broker.PrincipalHeader, engineer)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.JSONEq(t, `{"error":"internal error"}`, string(body))
+
+	var line map[string]any
+	require.NoError(t, json.Unmarshal(logs.Bytes(), &line), logs.String())
+	assert.Equal(t, "ERROR", line["level"])
+	assert.Equal(t, "broker request failed", line["msg"])
+	assert.Equal(t, "/requests/"+r.ID+"/credentials", line["path"])
+	assert.Contains(t, line["error"], "names issuer")
 }

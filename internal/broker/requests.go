@@ -24,11 +24,13 @@ func (b *Broker) Request(ctx context.Context, engineer, account, ticket, justifi
 
 func (b *Broker) request(ctx context.Context, engineer, account, ticket, justification string, duration time.Duration) (Request, error) {
 	ticket, justification = strings.TrimSpace(ticket), strings.TrimSpace(justification)
-	switch {
-	case strings.TrimSpace(engineer) == "" || strings.HasPrefix(engineer, "tenant:"):
+	if strings.TrimSpace(engineer) == "" || strings.HasPrefix(engineer, "tenant:") {
 		return Request{}, refuse(ErrInvalid, "only a support engineer can request access (got %q)", engineer)
-	case ticket == "":
-		return Request{}, refuse(ErrInvalid, "a ticket is required")
+	}
+	if err := ValidateTicket(ticket); err != nil { // the ticket has to fit in the session name, whole
+		return Request{}, err
+	}
+	switch {
 	case justification == "":
 		return Request{}, refuse(ErrInvalid, "a justification is required")
 	case duration < MinSession:

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/json"
 	"math/big"
 	"net/http"
@@ -281,6 +282,9 @@ func TestRefusals(t *testing.T) {
 		"engineer not UTF-8":      {Engineer: "alice\xff", Environment: "e", Lifetime: time.Minute},
 		"engineer too long":       {Engineer: strings.Repeat("a", 513), Environment: "e", Lifetime: time.Minute},
 		"no tag value":            {Engineer: engineer, Lifetime: time.Minute},
+		"tag value STS refuses":   {Engineer: engineer, Environment: "prod (eu)", Lifetime: time.Minute},
+		"tag value with a tab":    {Engineer: engineer, Environment: "prod\teu", Lifetime: time.Minute},
+		"257-character tag value": {Engineer: engineer, Environment: strings.Repeat("ä", 257), Lifetime: time.Minute},
 		"unknown host":            {Host: 2, Engineer: engineer, Environment: "e", Lifetime: time.Minute},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -322,6 +326,34 @@ func TestRefusals(t *testing.T) {
 	}
 	_, err = client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(iss.Alias(a))})
 	assert.Error(t, err, "the alias is gone")
+}
+
+// The tag value is STS's Tag value: up to 256 characters, counted as characters, not bytes.
+func TestMintTakesEveryTagValueSTSTakes(t *testing.T) {
+	iss, _, _ := newMotoIssuer(t)
+	ctx := t.Context()
+	a := newAccount()
+	_, err := iss.CreateAccountKey(ctx, a)
+	require.NoError(t, err)
+	_, err = iss.Rotate(ctx, a, 0)
+	require.NoError(t, err)
+	for _, env := range []string{strings.Repeat("ä", 200), strings.Repeat("ä", 256), "Zürich prod:eu/1"} {
+		c := mintRequest(0)
+		c.Environment = env
+		token, err := iss.Mint(ctx, a, c)
+		require.NoError(t, err, "%d characters, %d bytes", len([]rune(env)), len(env))
+		payload, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[1])
+		require.NoError(t, err)
+		var claims struct {
+			Tags struct {
+				PrincipalTags map[string][]string `json:"principal_tags"`
+			} `json:"https://aws.amazon.com/tags"`
+		}
+		require.NoError(t, json.Unmarshal(payload, &claims))
+		assert.Equal(t, []string{env}, claims.Tags.PrincipalTags["DoiTEnvironment"])
+	}
+	_, err = iss.Mint(ctx, a, Claims{Engineer: engineer, Environment: "prod (eu)", Lifetime: time.Minute})
+	assert.ErrorContains(t, err, `environment: "prod (eu)" has '(' (character 6): `+policy.SessionTagValueRule)
 }
 
 func TestHandlerNotFound(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/supportaccess/gateway/internal/policy"
 )
 
 // Claims is what the caller decides about a token; the issuer decides the rest (iss, aud, times,
@@ -22,7 +23,8 @@ type Claims struct {
 	// Engineer is who the token is for; its sub is the engineer's pairwise identifier in the
 	// account (Issuer.Subject), never the engineer's own name.
 	Engineer string
-	// Environment is the value of the vendor's one session tag (DoiTEnvironment).
+	// Environment is the value of the vendor's one session tag (DoiTEnvironment): not empty, and
+	// as STS takes it (policy.ValidateSessionTagValue).
 	Environment string
 	// Lifetime is exp − iat (truncated to whole seconds): 1 s to MaxTokenLifetime.
 	Lifetime time.Duration
@@ -34,10 +36,13 @@ func (c Claims) validate() error {
 		return fmt.Errorf("%w: issuer host %d, want 0 or 1", ErrInvalidRequest, c.Host)
 	case c.Engineer == "":
 		return fmt.Errorf("%w: no engineer", ErrInvalidRequest)
-	case c.Environment == "" || len(c.Environment) > 256:
-		return fmt.Errorf("%w: session tag value must have 1 to 256 characters", ErrInvalidRequest)
+	case c.Environment == "":
+		return fmt.Errorf("%w: no session tag value (environment)", ErrInvalidRequest)
 	case c.Lifetime < time.Second || c.Lifetime > MaxTokenLifetime:
 		return fmt.Errorf("%w: lifetime %s, want 1s to %s", ErrInvalidRequest, c.Lifetime, MaxTokenLifetime)
+	}
+	if err := policy.ValidateSessionTagValue(c.Environment); err != nil { // STS would refuse the token
+		return fmt.Errorf("%w: environment: %w", ErrInvalidRequest, err)
 	}
 	return nil
 }
