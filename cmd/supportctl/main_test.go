@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -109,4 +110,28 @@ func startMoto(t *testing.T) *moto.Server {
 		t.Setenv(k, v)
 	}
 	return srv
+}
+
+// repair and sweep read ISSUER_THUMBPRINTS as the hook Lambda does, by the same rule: a repair
+// converges the providers to the hook's thumbprints, and a sixth is refused before any AWS call.
+func TestNewHookReadsThumbprintsAsTheHookDoes(t *testing.T) {
+	tp := func(n int) string { return strings.Repeat(string(rune('a'+n)), 40) }
+	five := []string{tp(0), tp(1), tp(2), tp(3), tp(4)}
+	vars := map[string]string{"VENDOR_ACCOUNT_ID": "123456789012", "ISSUER_THUMBPRINTS": strings.ToUpper(strings.Join(five, ", "))}
+	getenv := func(k string) string { return vars[k] }
+	_, p, err := newHook(aws.Config{Region: "us-east-1"}, getenv, "onboardings")
+	require.NoError(t, err)
+	assert.Equal(t, five, p.Thumbprints)
+
+	vars["ISSUER_THUMBPRINTS"] = strings.Join(append(five, tp(5)), ",")
+	_, _, err = newHook(aws.Config{Region: "us-east-1"}, getenv, "onboardings")
+	assert.ErrorContains(t, err, "ISSUER_THUMBPRINTS: 6 thumbprints, IAM allows at most 5 per OIDC provider")
+	vars["ISSUER_THUMBPRINTS"] = tp(0) + "," + tp(0)
+	_, _, err = newHook(aws.Config{Region: "us-east-1"}, getenv, "onboardings")
+	assert.ErrorContains(t, err, "ISSUER_THUMBPRINTS: "+tp(0)+" is listed twice")
+
+	vars["ISSUER_THUMBPRINTS"] = ""
+	_, p, err = newHook(aws.Config{Region: "us-east-1"}, getenv, "onboardings")
+	require.NoError(t, err)
+	assert.Nil(t, p.Thumbprints, "unset: IAM's own are kept")
 }
