@@ -49,8 +49,9 @@ commands:
   issuer <command> [flags]       the issuer's keys: create-subject-key, keys, rotate, render
                                  (supportctl issuer for details)
 
-environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
-MANAGEMENT_TEMPLATE_URL (default: the published template); for repair and sweep VENDOR_ACCOUNT_ID,
+environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN (the
+management template's ServiceToken: the vendor's hook SNS topic, or hook Lambda function, in us-east-1
+of VENDOR_ACCOUNT_ID), MANAGEMENT_TEMPLATE_URL (default: the published template); for repair and sweep VENDOR_ACCOUNT_ID,
 VENDOR_NAME (default DoiT), SIGNER_ROLE_ARN, ISSUER_BUCKET, ISSUER_THUMBPRINTS, UNPROVEN_CLAIMS_PER_HOUR,
 TENANT_CLAIMS_PER_HOUR, TENANT_REJECTIONS_PER_DAY and REPROOFS_PER_HOUR (as the hook Lambda has them)`
 

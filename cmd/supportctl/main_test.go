@@ -88,6 +88,15 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 
 	_, err = sh("onboard", "-tenant", "acme", "-account", "42")
 	assert.ErrorContains(t, err, "12-digit")
+	vars["HOOK_TOPIC_ARN"] = "not-an-arn" // it would end up in the customer's link
+	_, err = sh("onboard", "-tenant", "acme", "-account", "333344445555")
+	assert.ErrorContains(t, err, `HOOK_TOPIC_ARN: "not-an-arn" is not an ARN`)
+	vars["HOOK_TOPIC_ARN"] = "arn:aws:sns:us-east-1:111111111111:doit-support-gateway-hook"
+	_, err = sh("onboard", "-tenant", "acme", "-account", "333344445555")
+	assert.ErrorContains(t, err, `want VENDOR_ACCOUNT_ID "123456789012"`)
+	out, err = sh("list", "-status", "pending")
+	require.NoError(t, err)
+	assert.NotContains(t, out, "333344445555", "a refused link records nothing")
 	_, err = sh("frobnicate")
 	assert.ErrorContains(t, err, "unknown command")
 	_, err = sh()
