@@ -448,3 +448,32 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckPublishLead(t *testing.T) {
+	tests := map[string]struct {
+		lead      time.Duration
+		allowLong bool
+		wantErr   string // "": accepted
+	}{
+		"the default":                {lead: DefaultPublishLead},
+		"none: switch at once":       {lead: 0},
+		"the bound itself":           {lead: MaxPublishLead},
+		"one second past the bound":  {lead: MaxPublishLead + time.Second, wantErr: "longer than 1h0m0s"},
+		"five hours":                 {lead: 5 * time.Hour, wantErr: "publication lead 5h0m0s is longer than 1h0m0s"},
+		"five hours, confirmed":      {lead: 5 * time.Hour, allowLong: true},
+		"negative":                   {lead: -time.Minute, wantErr: "publication lead -1m0s is negative"},
+		"negative, confirmed anyway": {lead: -time.Minute, allowLong: true, wantErr: "is negative"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := CheckPublishLead(tt.lead, tt.allowLong)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+	assert.Greater(t, MaxPublishLead, DefaultPublishLead)
+	assert.Greater(t, MaxPublishLead, JWKSMaxAge*time.Second, "room for the caches to refresh")
+}
