@@ -39,7 +39,7 @@ func NewManagementRoleStack(scope constructs.Construct, id string, c Config) aws
 			{id: "ServiceToken", label: "Notification target",
 				description: "The " + v.Name + " SNS topic (or Lambda function) in us-east-1 that this stack notifies " +
 					"when it is created, updated or deleted, so nobody has to copy role ARNs by hand.",
-				props: awscdk.CfnParameterProps{AllowedPattern: jsii.String(serviceTokenPattern),
+				props: awscdk.CfnParameterProps{AllowedPattern: jsii.String(policy.ServiceTokenPattern),
 					ConstraintDescription: jsii.String("must be an SNS topic or Lambda function ARN in us-east-1")}},
 		},
 	})

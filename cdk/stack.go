@@ -108,7 +108,3 @@ func tags(v policy.Vendor) *[]*awscdk.CfnTag {
 		{Key: jsii.String(v.TemplateVersionTagKey()), Value: jsii.String(policy.TemplateVersion)},
 	}
 }
-
-// serviceTokenPattern admits an SNS topic or a Lambda function in us-east-1, the two targets a
-// custom resource can notify.
-const serviceTokenPattern = `^arn:aws[a-z-]*:(sns|lambda):us-east-1:\d{12}:[A-Za-z0-9_:.-]+$`

@@ -36,7 +36,7 @@ func NewSupportGatewayStack(scope constructs.Construct, id string, c Config) aws
 			{id: "ServiceToken", label: "Notification target",
 				description: "The " + v.Name + " SNS topic this stack notifies when it is created, updated or deleted.",
 				props: awscdk.CfnParameterProps{Default: jsii.String(defaultToken),
-					AllowedPattern:        jsii.String(serviceTokenPattern),
+					AllowedPattern:        jsii.String(policy.ServiceTokenPattern),
 					ConstraintDescription: jsii.String("must be an SNS topic or Lambda function ARN in us-east-1")}},
 		}},
 	)

@@ -21,11 +21,14 @@ commands:
   create-subject-key        create the pairwise-subject HMAC key (once per vendor account; idempotent)
   keys -account A           list the account's signing keys: state, when each signs, until when it
                             is published
-  rotate -account A [-lead 10m]
+  rotate -account A [-lead 10m] [-allow-long-lead]
                             give the account a new signing key: published at once, signing after
-                            -lead (time to render and upload the JWKS; 0 for a key that must stop
-                            signing now); the old key signs until then and stays published until
-                            every token it signed has expired (5 minutes later)
+                            -lead (time to render and upload the JWKS and for caches to refresh:
+                            its max-age is 60 s; 0 for a key that must stop signing now); the old
+                            key signs until then and stays published until every token it signed
+                            has expired (5 minutes later). A lead is never negative, and at most 1h
+                            unless -allow-long-lead confirms that the old key is to go on signing
+                            that long
   render -dir D [-account A]
                             write the discovery documents and JWKS of one account, or of every
                             registered or unclaimed one, as D/<issuer host>/accounts/<account>/.well-known/…
@@ -44,8 +47,17 @@ func runIssuer(ctx context.Context, args []string, getenv func(string) string, a
 	account := flags.String("account", "", "the customer's 12-digit AWS account ID")
 	dir := flags.String("dir", "", "where render writes the files")
 	lead := flags.Duration("lead", issuer.DefaultPublishLead, "how long a rotated-in key is published before it signs")
+	allowLongLead := flags.Bool("allow-long-lead", false, "confirm a -lead longer than issuer.MaxPublishLead")
 	if err := flags.Parse(args[1:]); err != nil {
 		return fmt.Errorf("issuer %s: %w\n%s", cmd, err, issuerUsage)
+	}
+	if cmd == "rotate" { // checked as it enters, before any AWS call
+		if err := issuer.CheckPublishLead(*lead, *allowLongLead); err != nil {
+			if *lead > 0 {
+				err = fmt.Errorf("%w; pass -allow-long-lead to confirm", err)
+			}
+			return fmt.Errorf("issuer rotate -lead: %w", err)
+		}
 	}
 	iss, err := newIssuer(getenv, awsCfg, reg, dynamodb.NewFromConfig(awsCfg))
 	if err != nil {

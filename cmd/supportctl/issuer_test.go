@@ -107,3 +107,60 @@ func TestIssuerCommandsAgainstMoto(t *testing.T) {
 	_, err = sh("keys", "-account", account)
 	assert.ErrorContains(t, err, "set VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN")
 }
+
+// -lead is checked as it is parsed: never negative, at most issuer.MaxPublishLead (1h) unless
+// -allow-long-lead confirms it; a refused lead rotates nothing.
+func TestIssuerRotateLead(t *testing.T) {
+	srv := startMoto(t)
+	ctx := t.Context()
+	const account = "111122223333"
+	vars := map[string]string{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012",
+		"SIGNER_ROLE_ARN": "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"}
+	getenv := func(k string) string { return vars[k] }
+	sh := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append([]string{"issuer"}, args...), getenv, &out)
+		return out.String(), err
+	}
+	require.NoError(t, run(ctx, []string{"create-table"}, getenv, &bytes.Buffer{}))
+	cfg, err := srv.Config(ctx, "")
+	require.NoError(t, err)
+	reg := &registry.Registry{DB: dynamodb.NewFromConfig(cfg), Table: "onboardings"}
+	iss, err := newIssuer(getenv, cfg, reg, dynamodb.NewFromConfig(cfg))
+	require.NoError(t, err)
+	_, err = iss.CreateAccountKey(ctx, account)
+	require.NoError(t, err)
+	keyCount := func() int {
+		keys, err := iss.Keys(ctx, account)
+		require.NoError(t, err)
+		return len(keys)
+	}
+	// the newest key's "signs from" stamp, after a rotation
+	signsFrom := func(out string) time.Time {
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		m := regexp.MustCompile(`^\S+\tactive\tsigns from (\S+)\t`).FindStringSubmatch(lines[len(lines)-1])
+		require.NotNil(t, m, out)
+		from, err := time.Parse(time.RFC3339, m[1])
+		require.NoError(t, err)
+		return from
+	}
+
+	_, err = sh("rotate", "-account", account, "-lead", "5h")
+	require.Error(t, err)
+	assert.Equal(t, "issuer rotate -lead: publication lead 5h0m0s is longer than 1h0m0s, the most rendering and uploading "+
+		"the JWKS and the caches' refresh (max-age 60 s) need: the current key would go on signing until then; "+
+		"pass -allow-long-lead to confirm", err.Error())
+	_, err = sh("rotate", "-account", account, "-lead", "-1m")
+	assert.EqualError(t, err, "issuer rotate -lead: publication lead -1m0s is negative (0 switches at once)")
+	_, err = sh("rotate", "-account", account, "-lead", "-1m", "-allow-long-lead")
+	assert.ErrorContains(t, err, "is negative", "the confirmation is for long leads only")
+	assert.Equal(t, 1, keyCount(), "a refused lead rotates nothing")
+
+	out, err := sh("rotate", "-account", account, "-lead", "10m")
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now().Add(10*time.Minute), signsFrom(out), time.Minute)
+	out, err = sh("rotate", "-account", account, "-lead", "5h", "-allow-long-lead")
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now().Add(5*time.Hour), signsFrom(out), time.Minute, "confirmed: the old key signs for 5 hours")
+	assert.Equal(t, 3, keyCount())
+}

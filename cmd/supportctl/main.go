@@ -17,6 +17,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/supportaccess/gateway/internal/awsx"
+	"github.com/supportaccess/gateway/internal/gateway"
 	"github.com/supportaccess/gateway/internal/hook"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
@@ -48,10 +49,11 @@ commands:
   issuer <command> [flags]       the issuer's keys: create-subject-key, keys, rotate, render
                                  (supportctl issuer for details)
 
-environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN,
-MANAGEMENT_TEMPLATE_URL (default: the published template); for repair and sweep VENDOR_ACCOUNT_ID,
-VENDOR_NAME (default DoiT), SIGNER_ROLE_ARN, ISSUER_BUCKET, UNPROVEN_CLAIMS_PER_HOUR, TENANT_CLAIMS_PER_HOUR,
-TENANT_REJECTIONS_PER_DAY and REPROOFS_PER_HOUR (as the hook Lambda has them)`
+environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN (the
+management template's ServiceToken: the vendor's hook SNS topic, or hook Lambda function, in us-east-1
+of VENDOR_ACCOUNT_ID), MANAGEMENT_TEMPLATE_URL (default: the published template); for repair and sweep VENDOR_ACCOUNT_ID,
+VENDOR_NAME (default DoiT), SIGNER_ROLE_ARN, ISSUER_BUCKET, ISSUER_THUMBPRINTS, UNPROVEN_CLAIMS_PER_HOUR,
+TENANT_CLAIMS_PER_HOUR, TENANT_REJECTIONS_PER_DAY and REPROOFS_PER_HOUR (as the hook Lambda has them)`
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout); err != nil {
@@ -174,10 +176,15 @@ func newHook(awsCfg aws.Config, getenv func(string) string, table string) (*hook
 	}
 	// the same paces as the hook Lambda's: the counters are shared, so a sweep spends from the same budgets
 	paces, problems := hook.PacesFromEnv(getenv)
+	// the same thumbprints, so a repair converges the providers to what the hook would, checked by the same rule
+	thumbprints, err := gateway.ParseThumbprints(getenv("ISSUER_THUMBPRINTS"))
+	if err != nil {
+		problems = append(problems, fmt.Errorf("ISSUER_THUMBPRINTS: %w", err))
+	}
 	if len(problems) > 0 {
 		return nil, nil, errors.Join(problems...)
 	}
 	return hook.New(awsCfg, hook.Settings{Vendor: vendor, VendorAccountID: getenv("VENDOR_ACCOUNT_ID"), Table: table,
 		SignerRoleARN: getenv("SIGNER_ROLE_ARN"), IssuerBucket: getenv("ISSUER_BUCKET"), Budget: awsx.PropagationBudget,
-		SkipNegativeProbe: getenv("PROBE_WITHOUT_EXTERNAL_ID") == "false", Paces: paces})
+		SkipNegativeProbe: getenv("PROBE_WITHOUT_EXTERNAL_ID") == "false", Paces: paces, Thumbprints: thumbprints})
 }

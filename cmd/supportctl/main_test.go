@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -87,6 +88,15 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 
 	_, err = sh("onboard", "-tenant", "acme", "-account", "42")
 	assert.ErrorContains(t, err, "12-digit")
+	vars["HOOK_TOPIC_ARN"] = "not-an-arn" // it would end up in the customer's link
+	_, err = sh("onboard", "-tenant", "acme", "-account", "333344445555")
+	assert.ErrorContains(t, err, `HOOK_TOPIC_ARN: "not-an-arn" is not an ARN`)
+	vars["HOOK_TOPIC_ARN"] = "arn:aws:sns:us-east-1:111111111111:doit-support-gateway-hook"
+	_, err = sh("onboard", "-tenant", "acme", "-account", "333344445555")
+	assert.ErrorContains(t, err, `want VENDOR_ACCOUNT_ID "123456789012"`)
+	out, err = sh("list", "-status", "pending")
+	require.NoError(t, err)
+	assert.NotContains(t, out, "333344445555", "a refused link records nothing")
 	_, err = sh("frobnicate")
 	assert.ErrorContains(t, err, "unknown command")
 	_, err = sh()
@@ -109,4 +119,28 @@ func startMoto(t *testing.T) *moto.Server {
 		t.Setenv(k, v)
 	}
 	return srv
+}
+
+// repair and sweep read ISSUER_THUMBPRINTS as the hook Lambda does, by the same rule: a repair
+// converges the providers to the hook's thumbprints, and a sixth is refused before any AWS call.
+func TestNewHookReadsThumbprintsAsTheHookDoes(t *testing.T) {
+	tp := func(n int) string { return strings.Repeat(string(rune('a'+n)), 40) }
+	five := []string{tp(0), tp(1), tp(2), tp(3), tp(4)}
+	vars := map[string]string{"VENDOR_ACCOUNT_ID": "123456789012", "ISSUER_THUMBPRINTS": strings.ToUpper(strings.Join(five, ", "))}
+	getenv := func(k string) string { return vars[k] }
+	_, p, err := newHook(aws.Config{Region: "us-east-1"}, getenv, "onboardings")
+	require.NoError(t, err)
+	assert.Equal(t, five, p.Thumbprints)
+
+	vars["ISSUER_THUMBPRINTS"] = strings.Join(append(five, tp(5)), ",")
+	_, _, err = newHook(aws.Config{Region: "us-east-1"}, getenv, "onboardings")
+	assert.ErrorContains(t, err, "ISSUER_THUMBPRINTS: 6 thumbprints, IAM allows at most 5 per OIDC provider")
+	vars["ISSUER_THUMBPRINTS"] = tp(0) + "," + tp(0)
+	_, _, err = newHook(aws.Config{Region: "us-east-1"}, getenv, "onboardings")
+	assert.ErrorContains(t, err, "ISSUER_THUMBPRINTS: "+tp(0)+" is listed twice")
+
+	vars["ISSUER_THUMBPRINTS"] = ""
+	_, p, err = newHook(aws.Config{Region: "us-east-1"}, getenv, "onboardings")
+	require.NoError(t, err)
+	assert.Nil(t, p.Thumbprints, "unset: IAM's own are kept")
 }

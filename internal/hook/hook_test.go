@@ -581,6 +581,27 @@ func TestNewCarriesTheSettings(t *testing.T) {
 	assert.ErrorContains(t, err, "issuer bucket is required")
 }
 
+// Thumbprints IAM would refuse (more than five, malformed, twice the same) stop the hook before it
+// handles an event, whoever builds it; five reach the provisioning step.
+func TestNewChecksTheThumbprints(t *testing.T) {
+	six := make([]string, 6)
+	for i := range six {
+		six[i] = strings.Repeat(string(rune('a'+i)), 40)
+	}
+	settings := func(tps []string) Settings {
+		return Settings{Vendor: policy.DefaultVendor(), VendorAccountID: vendor, Table: "t", Thumbprints: tps}
+	}
+	_, p, err := New(aws.Config{Region: "us-east-1"}, settings(six[:5]))
+	require.NoError(t, err)
+	assert.Equal(t, six[:5], p.Thumbprints)
+	_, _, err = New(aws.Config{Region: "us-east-1"}, settings(six))
+	assert.ErrorContains(t, err, "6 thumbprints, IAM allows at most 5 per OIDC provider")
+	_, _, err = New(aws.Config{Region: "us-east-1"}, settings([]string{six[0], six[0]}))
+	assert.ErrorContains(t, err, "listed twice")
+	_, _, err = New(aws.Config{Region: "us-east-1"}, settings([]string{"abc"}))
+	assert.ErrorContains(t, err, "not a 40-character")
+}
+
 func TestPacesFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	p, problems := PacesFromEnv(env(nil))

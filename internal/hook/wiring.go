@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/supportaccess/gateway/internal/awsx"
+	"github.com/supportaccess/gateway/internal/gateway"
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
@@ -31,8 +32,8 @@ type Settings struct {
 	IssuerBucket      string   // where the issuer's documents are published; required with SignerRoleARN
 	Paces             Paces
 	Budget            time.Duration // IAM propagation budget
-	Thumbprints       []string
-	SkipNegativeProbe bool // only where STS ignores trust policies
+	Thumbprints       []string      // the providers' certificate thumbprints (gateway.CheckThumbprints); nil: IAM's own
+	SkipNegativeProbe bool          // only where STS ignores trust policies
 	Logger            *slog.Logger
 }
 
@@ -43,6 +44,9 @@ func New(cfg aws.Config, s Settings) (*Hook, *Reconciling, error) {
 	if s.SignerRoleARN != "" && s.IssuerBucket == "" {
 		return nil, nil, fmt.Errorf("an issuer bucket is required with the signer role: gateway roles are proven with tokens " +
 			"STS verifies against the documents published there")
+	}
+	if err := gateway.CheckThumbprints(s.Thumbprints); err != nil {
+		return nil, nil, fmt.Errorf("the providers' thumbprints: %w", err)
 	}
 	p := NewReconciling(cfg, ReconcilingConfig{Vendor: s.Vendor, Budget: s.Budget, Thumbprints: s.Thumbprints,
 		SkipNegativeProbe: s.SkipNegativeProbe, Logger: s.Logger})

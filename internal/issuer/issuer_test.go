@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/policy"
@@ -39,7 +40,7 @@ func wantClaims(account, sub string, host int, iat int64) map[string]any {
 		"sub": sub,
 		"aud": vendor.Audience(t),
 		"iat": float64(iat),
-		"nbf": float64(iat),
+		"nbf": float64(iat - 60),
 		"exp": float64(iat + 300),
 		"https://aws.amazon.com/tags": map[string]any{
 			"principal_tags":      map[string]any{"DoiTEnvironment": []any{"production"}},
@@ -189,15 +190,22 @@ func TestRotationWithoutLeadSwitchesAtOnce(t *testing.T) {
 
 // Rotations in any order and with any leads, checked second by second: some key always signs; a
 // key signs only once it has been published for its lead (leads of 0 excepted); and every key
-// stays published until MaxTokenLifetime after the last second it signed.
+// stays published until MaxTokenLifetime after the last second it signed. A token is minted every
+// second, and the same holds of what it says: its nbf is NotBeforeSkew before its iat (the second it
+// was minted), and its key stays published until its exp. nbf being earlier asks nothing more of
+// publication: a verifier meets a token only once it is minted, whatever its own clock says, so
+// what a key's publication must cover is iat to exp.
 func TestRotationNeverLeavesAGap(t *testing.T) {
 	iss, err := New(testConfig, newFakeKMS(), &MemoryStore{})
 	require.NoError(t, err)
 	clk := newClock()
 	iss.Now = clk.Now
 	ctx, a := t.Context(), "111122223333"
+	_, err = iss.EnsureSubjectKey(ctx)
+	require.NoError(t, err)
 	_, err = iss.CreateAccountKey(ctx, a)
 	require.NoError(t, err)
+	lastExp := map[string]int64{} // key ID → the exp of the last token it signed
 
 	leads := map[string]time.Duration{}  // key ID → its rotation's lead
 	created := map[string]time.Time{}    // key ID → when it was made
@@ -222,9 +230,22 @@ func TestRotationNeverLeavesAGap(t *testing.T) {
 			assert.False(t, now.Before(created[signer.KeyID].Add(lead)), "second %d: key %s signs before its lead", sec, signer.KeyID)
 		}
 		lastSigned[signer.KeyID] = now
+		token, err := iss.Mint(ctx, a, mintRequest(0))
+		require.NoError(t, err)
+		jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+		require.NoError(t, err)
+		kid, times := jws.Signatures[0].Header.KeyID, readTimes(t, token)
+		require.Equal(t, signer.KeyID, kid, "second %d: Mint signs with the key that may sign", sec)
+		require.Equal(t, now.Unix(), times.Iat)
+		require.Equal(t, times.Iat-int64(NotBeforeSkew/time.Second), times.Nbf, "second %d", sec)
+		require.LessOrEqual(t, times.Exp-times.Iat, int64(MaxTokenLifetime/time.Second), "second %d", sec)
+		lastExp[kid] = times.Exp
 		for _, k := range keys {
 			if last, ok := lastSigned[k.KeyID]; ok && now.Sub(last) < MaxTokenLifetime {
 				assert.True(t, k.Published(now), "second %d: key %s signed %s ago and is unpublished", sec, k.KeyID, now.Sub(last))
+			}
+			if exp, ok := lastExp[k.KeyID]; ok && now.Unix() < exp {
+				assert.True(t, k.Published(now), "second %d: key %s signed a token valid until %d and is unpublished", sec, k.KeyID, exp)
 			}
 		}
 		clk.Advance(time.Second)
@@ -479,4 +500,33 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+func TestCheckPublishLead(t *testing.T) {
+	tests := map[string]struct {
+		lead      time.Duration
+		allowLong bool
+		wantErr   string // "": accepted
+	}{
+		"the default":                {lead: DefaultPublishLead},
+		"none: switch at once":       {lead: 0},
+		"the bound itself":           {lead: MaxPublishLead},
+		"one second past the bound":  {lead: MaxPublishLead + time.Second, wantErr: "longer than 1h0m0s"},
+		"five hours":                 {lead: 5 * time.Hour, wantErr: "publication lead 5h0m0s is longer than 1h0m0s"},
+		"five hours, confirmed":      {lead: 5 * time.Hour, allowLong: true},
+		"negative":                   {lead: -time.Minute, wantErr: "publication lead -1m0s is negative"},
+		"negative, confirmed anyway": {lead: -time.Minute, allowLong: true, wantErr: "is negative"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := CheckPublishLead(tt.lead, tt.allowLong)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+	assert.Greater(t, MaxPublishLead, DefaultPublishLead)
+	assert.Greater(t, MaxPublishLead, JWKSMaxAge*time.Second, "room for the caches to refresh")
 }

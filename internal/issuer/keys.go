@@ -59,6 +59,26 @@ func (i *Issuer) CreateAccountKey(ctx context.Context, account string) (KeyRecor
 // CloudFront, STS) to pick it up.
 const DefaultPublishLead = 10 * time.Minute
 
+// MaxPublishLead is the longest lead a rotation takes without the operator's explicit say-so
+// (CheckPublishLead; supportctl issuer rotate -allow-long-lead). The lead has only to cover
+// rendering and uploading the JWKS (minutes) and the caches' refresh (the JWKS's max-age is
+// JWKSMaxAge, 60 s); an hour is six times the default and sixty times the max-age. Beyond it the lead
+// mostly keeps the key being replaced signing, often the very key the rotation is meant to stop.
+const MaxPublishLead = time.Hour
+
+// CheckPublishLead checks a rotation's lead where the operator gives it: never negative (Rotate
+// refuses that too), and at most MaxPublishLead unless allowLong confirms a longer one.
+func CheckPublishLead(lead time.Duration, allowLong bool) error {
+	switch {
+	case lead < 0:
+		return fmt.Errorf("publication lead %s is negative (0 switches at once)", lead)
+	case lead > MaxPublishLead && !allowLong:
+		return fmt.Errorf("publication lead %s is longer than %s, the most rendering and uploading the JWKS and "+
+			"the caches' refresh (max-age %d s) need: the current key would go on signing until then", lead, MaxPublishLead, JWKSMaxAge)
+	}
+	return nil
+}
+
 // Rotate gives the account a new signing key. It is published at once and signs from lead later
 // (0: at once, for a key that must stop signing now); until then the current key goes on
 // signing. Every older key retires: it stops signing when the new key starts and stays published

@@ -26,9 +26,20 @@ type Claims struct {
 	// Environment is the value of the vendor's one session tag (DoiTEnvironment): not empty, and
 	// as STS takes it (policy.ValidateSessionTagValue).
 	Environment string
-	// Lifetime is exp − iat (truncated to whole seconds): 1 s to MaxTokenLifetime.
+	// Lifetime is exp − iat (truncated to whole seconds): 1 s to MaxTokenLifetime. nbf is
+	// NotBeforeSkew before iat, so exp − nbf is up to MaxTokenLifetime + NotBeforeSkew.
 	Lifetime time.Duration
 }
+
+// NotBeforeSkew is how long before iat a token's nbf is: a verifier whose clock runs up to this
+// much behind the issuer's accepts a token the moment it is minted, instead of refusing it as "not
+// yet valid" (RFC 7519 §4.1.5 allows a verifier "some small leeway"; federation issuers back-date
+// nbf so that verifiers need none: GitHub Actions' tokens carry an nbf five minutes before iat).
+// It lengthens nothing at the other end: exp is iat + Lifetime, at most MaxTokenLifetime after
+// the minting, and a retiring key stays published until MaxTokenLifetime after it last signed,
+// which is exp, whatever nbf says. A verifier that also refuses an iat in its future (go-jose's
+// jwt.Claims.Validate does, with the same leeway it gives nbf) is helped only by its own leeway.
+const NotBeforeSkew = 60 * time.Second
 
 func (c Claims) validate() error {
 	switch {
@@ -103,7 +114,7 @@ func (i *Issuer) Mint(ctx context.Context, account string, c Claims) (string, er
 		Sub: sub,
 		Aud: i.vendor.Audience(i.target(account)),
 		Iat: iat,
-		Nbf: iat,
+		Nbf: iat - int64(NotBeforeSkew/time.Second),
 		Exp: iat + int64(c.Lifetime/time.Second),
 		Jti: jti,
 		Tags: sessionTags{

@@ -102,6 +102,12 @@ func (v Vendor) TenantTokenTag() string { return v.Name + "TenantToken" }
 // "tt-" and 64 hex digits.
 const TenantTokenPattern = `^[A-Za-z0-9._:/=+@-]{0,256}$`
 
+// ServiceTokenPattern is what the templates' ServiceToken parameters admit: an SNS topic or a
+// Lambda function in us-east-1, the two targets a custom resource can notify. The onboarding link
+// (hook.LinkConfig) checks the value it fills in against it, so the customer never sees the
+// template refuse it.
+const ServiceTokenPattern = `^arn:aws[a-z-]*:(sns|lambda):us-east-1:\d{12}:[A-Za-z0-9_:.-]+$`
+
 // ManagedByTag is the value of the ManagedByTagKey tag on everything the vendor's templates and
 // provisioner create.
 func (v Vendor) ManagedByTag() string { return strings.ToLower(v.Name) + "-support-gateway" }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/supportaccess/gateway/internal/awsx"
+	"github.com/supportaccess/gateway/internal/gateway"
 	"github.com/supportaccess/gateway/internal/hook"
 	"github.com/supportaccess/gateway/internal/policy"
 )
@@ -34,7 +35,6 @@ type config struct {
 
 var (
 	account       = regexp.MustCompile(`^\d{12}$`)
-	thumbprint    = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	bucketName    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	partitionName = regexp.MustCompile(`^aws(-[a-z]+)*$`)
 	regionName    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
@@ -81,15 +81,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.ResponseHosts = append(c.ResponseHosts, h)
 		}
 	}
-	for _, tp := range strings.Split(get("ISSUER_THUMBPRINTS", ""), ",") {
-		if tp = strings.ToLower(strings.TrimSpace(tp)); tp == "" {
-			continue
-		} else if !thumbprint.MatchString(tp) {
-			problems = append(problems, fmt.Errorf("ISSUER_THUMBPRINTS: %q is not a 40-character hex SHA-1 thumbprint", tp))
-		} else {
-			c.Thumbprints = append(c.Thumbprints, tp)
-		}
+	thumbprints, err := gateway.ParseThumbprints(get("ISSUER_THUMBPRINTS", ""))
+	if err != nil {
+		problems = append(problems, fmt.Errorf("ISSUER_THUMBPRINTS: %w", err))
 	}
+	c.Thumbprints = thumbprints
 	c.SignerRoleARN = get("SIGNER_ROLE_ARN", "")
 	if c.SignerRoleARN != "" && !strings.HasPrefix(c.SignerRoleARN, "arn:aws:iam::"+c.VendorAccountID+":role/") {
 		problems = append(problems, errors.New("SIGNER_ROLE_ARN: must be a role in VENDOR_ACCOUNT_ID"))

@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,4 +63,33 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		"REGIONS", "TENANT_CLAIMS_PER_HOUR", "TENANT_REJECTIONS_PER_DAY"} {
 		assert.Contains(t, err.Error(), want)
 	}
+}
+
+// IAM keeps at most five thumbprints on an OIDC provider: a sixth is refused at start, naming the
+// variable and the rule, not by the first CreateOpenIDConnectProvider in a customer's account.
+func TestLoadConfigChecksThumbprintsAgainstIAMsLimit(t *testing.T) {
+	tp := func(n int) string { return strings.Repeat(string(rune('a'+n)), 40) }
+	base := map[string]string{"REGISTRY_TABLE": "t", "VENDOR_ACCOUNT_ID": "999988887777"}
+	with := func(list string) func(string) string {
+		m := maps.Clone(base)
+		m["ISSUER_THUMBPRINTS"] = list
+		return env(m)
+	}
+	five := []string{tp(0), tp(1), tp(2), tp(3), tp(4)}
+	c, err := loadConfig(with(strings.Join(five, ",")))
+	require.NoError(t, err)
+	assert.Equal(t, five, c.Thumbprints)
+
+	_, err = loadConfig(with(strings.Join(append(five, tp(5)), ",")))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ISSUER_THUMBPRINTS: 6 thumbprints, IAM allows at most 5 per OIDC provider "+
+		"(IAM API Reference, CreateOpenIDConnectProvider, ThumbprintList)")
+
+	_, err = loadConfig(with(tp(0) + "," + strings.ToUpper(tp(0))))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ISSUER_THUMBPRINTS: "+tp(0)+" is listed twice", "refused, not silently dropped")
+
+	c, err = loadConfig(with(" , "))
+	require.NoError(t, err)
+	assert.Nil(t, c.Thumbprints, "none: IAM's own are kept")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/test/awscheck"
 )
@@ -149,8 +150,8 @@ func (c webCustomer) claims() map[string]any {
 		"sub": vendor.SubjectPrefix() + "abcdefghijklmnopqrstuvwxyz",
 		"aud": vendor.Audience(c.target),
 		"iat": now.Unix(),
-		"nbf": now.Unix(),
-		"exp": now.Add(5 * time.Minute).Unix(),
+		"nbf": now.Add(-issuer.NotBeforeSkew).Unix(),
+		"exp": now.Add(issuer.MaxTokenLifetime).Unix(),
 		"jti": uniqueName("jti"),
 		"https://aws.amazon.com/tags": map[string]any{
 			"principal_tags":      map[string][]string{vendor.SessionTagKey(): {"test"}},

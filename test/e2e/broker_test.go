@@ -132,7 +132,7 @@ func TestBrokerEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	var claims struct {
 		Iss, Sub, Aud, Jti string
-		Exp, Iat           int64
+		Exp, Iat, Nbf      int64
 	}
 	require.NoError(t, json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims))
 	target := policy.Target{AccountID: customerAccount}
@@ -148,6 +148,7 @@ func TestBrokerEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, claims.Sub, otherSub, "pairwise: the same engineer is someone else in another account")
 	assert.LessOrEqual(t, claims.Exp-claims.Iat, int64(issuer.MaxTokenLifetime/time.Second))
+	assert.Equal(t, claims.Iat-int64(issuer.NotBeforeSkew/time.Second), claims.Nbf, "nbf back-dated for verifiers whose clocks run behind")
 	own := fetchJWKS(t, issuerSrv, vendor.IssuerHosts[0], customerAccount)
 	others := fetchJWKS(t, issuerSrv, vendor.IssuerHosts[0], otherAccount)
 	kid := jws.Signatures[0].Header.KeyID
