@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,25 +19,32 @@ import (
 	"github.com/supportaccess/gateway/internal/registry/registrytest"
 )
 
-func TestIssuerCommandsAgainstMoto(t *testing.T) {
+// issuerShell starts moto with the registry table and returns the settings (vars, which the test
+// may change, read through getenv), a runner of "supportctl issuer …" with them, the AWS config and
+// the registry.
+func issuerShell(t *testing.T) (vars map[string]string, getenv func(string) string, sh func(...string) (string, error), cfg aws.Config, reg *registry.Registry) {
 	srv := startMoto(t)
-	ctx := t.Context()
-	const account, pending = "111122223333", "444455556666"
-	vars := map[string]string{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012",
+	vars = map[string]string{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012",
 		"SIGNER_ROLE_ARN": "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"}
-	getenv := func(k string) string { return vars[k] }
-	sh := func(args ...string) (string, error) {
+	getenv = func(k string) string { return vars[k] }
+	sh = func(args ...string) (string, error) {
 		var out bytes.Buffer
-		err := run(ctx, append([]string{"issuer"}, args...), getenv, &out)
+		err := run(t.Context(), append([]string{"issuer"}, args...), getenv, &out)
 		return out.String(), err
 	}
-	require.NoError(t, run(ctx, []string{"create-table"}, getenv, &bytes.Buffer{}))
+	require.NoError(t, run(t.Context(), []string{"create-table"}, getenv, &bytes.Buffer{}))
+	cfg, err := srv.Config(t.Context(), "")
+	require.NoError(t, err)
+	return vars, getenv, sh, cfg, &registry.Registry{DB: dynamodb.NewFromConfig(cfg), Table: "onboardings"}
+}
+
+func TestIssuerCommandsAgainstMoto(t *testing.T) {
+	ctx := t.Context()
+	const account, pending = "111122223333", "444455556666"
+	vars, getenv, sh, cfg, reg := issuerShell(t)
 
 	// one registered account with its key (as the hook leaves it), one onboarding still pending
-	cfg, err := srv.Config(ctx, "")
-	require.NoError(t, err)
-	reg := &registry.Registry{DB: dynamodb.NewFromConfig(cfg), Table: "onboardings"}
-	_, err = reg.StartOnboarding(ctx, "acme", account, "ext-1")
+	_, err := reg.StartOnboarding(ctx, "acme", account, "ext-1")
 	require.NoError(t, err)
 	registrytest.Put(t, reg, account, registry.Writes{Management: &registry.Onboarding{Status: registry.Registered, Tenant: "acme",
 		ExternalID: "ext-1", RoleARN: "arn:aws:iam::" + account + ":role/DoiT_Management_Role_DO-NOT-DELETE",
@@ -111,21 +119,9 @@ func TestIssuerCommandsAgainstMoto(t *testing.T) {
 // -lead is checked as it is parsed: never negative, at most issuer.MaxPublishLead (1h) unless
 // -allow-long-lead confirms it; a refused lead rotates nothing.
 func TestIssuerRotateLead(t *testing.T) {
-	srv := startMoto(t)
 	ctx := t.Context()
 	const account = "111122223333"
-	vars := map[string]string{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012",
-		"SIGNER_ROLE_ARN": "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"}
-	getenv := func(k string) string { return vars[k] }
-	sh := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, append([]string{"issuer"}, args...), getenv, &out)
-		return out.String(), err
-	}
-	require.NoError(t, run(ctx, []string{"create-table"}, getenv, &bytes.Buffer{}))
-	cfg, err := srv.Config(ctx, "")
-	require.NoError(t, err)
-	reg := &registry.Registry{DB: dynamodb.NewFromConfig(cfg), Table: "onboardings"}
+	_, getenv, sh, cfg, reg := issuerShell(t)
 	iss, err := newIssuer(getenv, cfg, reg, dynamodb.NewFromConfig(cfg))
 	require.NoError(t, err)
 	_, err = iss.CreateAccountKey(ctx, account)

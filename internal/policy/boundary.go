@@ -168,7 +168,8 @@ func (v Vendor) Boundary(t Target) Document {
 			Action:      Strings{"ssm:StartAutomationExecution", "ssm:StopAutomationExecution"},
 			NotResource: append(slices.Clone(start.Resource), control.Resource...),
 		},
-		// Only the sensitive reads the cap would admit: the others are denied by NotAction already.
-		denyReads(sensitiveReadsMatching(slices.DeleteFunc(allSensitiveReads(), func(a string) bool { return slices.Contains(BoundaryOmits, a) }), within)),
+		// Only the sensitive reads the cap would admit (the others are denied by NotAction already), and
+		// not ArgumentReads, for room.
+		denyReads(sensitiveReadsMatching(boundaryReads(), within)),
 	)
 }

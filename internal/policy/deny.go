@@ -99,8 +99,9 @@ var CapSensitiveReads = Strings{
 	"wafv2:GetSampledRequests",
 }
 
-// ResponseSecrets are reads whose responses carry user data, credentials, environment variables,
-// secrets or personal data inside what is otherwise configuration. They were found systematically:
+// ResponseSecrets are reads whose responses carry user data, credentials, secrets, personal data or
+// content inside what is otherwise configuration (environment variables and arguments are
+// ArgumentReads). They were found systematically:
 // every action the allow-lists admit (SecurityAudit, AWSSupportAccess and the inline grants for
 // sessions; the boundary's cap), its response shape searched in botocore's service models for such
 // fields, each finding reviewed by a person (test/iam/sensitive-reads.json: deny, kept as a known
@@ -130,33 +131,6 @@ var ResponseSecrets = Strings{
 	"chime:ListApiKeys",
 	"chime:ListAttendees", // join tokens
 	"chime:ListBots",      // bot e-mails and tokens
-	// environment variables, job arguments and task parameters
-	"appsync:GetGraphqlApiEnvironmentVariables",
-	"batch:DescribeJobDefinitions",
-	"batch:DescribeJobs",
-	"elasticmapreduce:DescribeNotebookExecution",
-	"emr-serverless:GetJobRun",
-	"emr-serverless:GetSession",
-	"glue:GetJob",
-	"glue:GetJobs",
-	"glue:GetJobRun*",
-	"glue:GetSession",
-	"glue:GetTrigger*",
-	"glue:GetWorkflow*", // and run properties
-	"glue:GetDevEndpoint*",
-	"glue:GetBlueprintRun*",
-	"sagemaker:Describe*Job*",   // training, processing, transform, tuning, monitoring jobs (and the others)
-	"sagemaker:Describe*Model*", // models, packages, cards (and package groups)
-	"sagemaker:DescribePipeline*",
-	"sagemaker:DescribeAlgorithm",
-	"sagemaker:DescribeAppImageConfig",
-	"sagemaker:DescribeInferenceComponent",
-	"sagemaker:DescribeMonitoringSchedule",
-	"sagemaker:DescribePartnerApp",
-	"devicefarm:ListProjects",
-	"ssm:*MaintenanceWindow*Task*", // task parameters (and the execution tasks' status)
-	"cloudformation:Get*Template",  // template bodies (GetTemplate, GetGeneratedTemplate)
-	"cloudformation:DescribeStackSet",
 	// personal data
 	"account:Get*Contact*", // alternate contacts, contact information
 	"cognito-idp:ListUsers*",
@@ -189,22 +163,20 @@ var ResponseSecrets = Strings{
 	"quicksight:DescribeDashboardSnapshotJobResult",
 	"ses:GetMessageInsights",
 	"ssm:ListCommandInvocations",  // command output
-	"sagemaker:DescribeModelCard", // model cards' content (also under Describe*Model*, which the boundary omits)
+	"sagemaker:DescribeModelCard", // model cards' content (also under ArgumentReads' Describe*Model*)
 }
 
-// BoundaryOmits are the ResponseSecrets entries the boundary does not repeat, for room in IAM's
-// 6,144-character limit on a managed policy: environment variables, job arguments, task parameters
-// and template bodies in services whose configuration reads support needs. Every session is still
-// denied them by the role's own policy (the gateway role's DoiT-Support-Base, the vendor's
-// DoiT-Support-Permissions); only a vendor backend under an attacker's control, rewriting its own
-// policy, could read them through the DoiT-Support role (README, known limits). User data,
-// credentials, personal data and content are never omitted (a unit test checks the kinds).
-var BoundaryOmits = Strings{
+// ArgumentReads are reads found the same way whose responses carry environment variables, job
+// arguments, task parameters or template bodies: configuration a team may have put secrets into.
+// The roles' own policies deny them (the gateway role's DoiT-Support-Base, the vendor's
+// DoiT-Support-Permissions), so no session makes them. The boundary does not repeat them, for room
+// in IAM's 6,144-character limit on a managed policy: only a vendor backend under an attacker's
+// control, rewriting its own policy, could read them through the DoiT-Support role (README, known
+// limits; the escalation suite checks that the boundary leaves out nothing of another kind).
+var ArgumentReads = Strings{
 	"appsync:GetGraphqlApiEnvironmentVariables",
 	"batch:DescribeJobDefinitions",
 	"batch:DescribeJobs",
-	"cloudformation:Get*Template",
-	"cloudformation:DescribeStackSet",
 	"elasticmapreduce:DescribeNotebookExecution",
 	"emr-serverless:GetJobRun",
 	"emr-serverless:GetSession",
@@ -213,29 +185,39 @@ var BoundaryOmits = Strings{
 	"glue:GetJobRun*",
 	"glue:GetSession",
 	"glue:GetTrigger*",
-	"glue:GetWorkflow*",
+	"glue:GetWorkflow*", // and run properties
 	"glue:GetDevEndpoint*",
 	"glue:GetBlueprintRun*",
-	"sagemaker:Describe*Job*",
-	"sagemaker:Describe*Model*",
+	"sagemaker:Describe*Job*",   // training, processing, transform, tuning, monitoring jobs (and the others)
+	"sagemaker:Describe*Model*", // models, packages, cards (and package groups)
 	"sagemaker:DescribePipeline*",
 	"sagemaker:DescribeAlgorithm",
 	"sagemaker:DescribeAppImageConfig",
 	"sagemaker:DescribeInferenceComponent",
 	"sagemaker:DescribeMonitoringSchedule",
 	"sagemaker:DescribePartnerApp",
-	"ssm:*MaintenanceWindow*Task*",
+	"devicefarm:ListProjects",
+	"ssm:*MaintenanceWindow*Task*", // task parameters (and the execution tasks' status)
+	"cloudformation:Get*Template",  // template bodies (GetTemplate, GetGeneratedTemplate)
+	"cloudformation:DescribeStackSet",
 }
 
-// DenySensitiveReads is the statement that enforces SensitiveReads, ResponseSecrets and
-// CapSensitiveReads.
+// DenySensitiveReads is the statement that enforces SensitiveReads, ResponseSecrets, ArgumentReads
+// and CapSensitiveReads.
 func DenySensitiveReads() Statement {
 	return denyReads(allSensitiveReads())
 }
 
-// allSensitiveReads is SensitiveReads, ResponseSecrets and CapSensitiveReads, in that order.
+// allSensitiveReads is SensitiveReads, ResponseSecrets, ArgumentReads and CapSensitiveReads, in
+// that order.
 func allSensitiveReads() Strings {
-	return append(append(slices.Clone(SensitiveReads), ResponseSecrets...), CapSensitiveReads...)
+	return slices.Concat(SensitiveReads, ResponseSecrets, ArgumentReads, CapSensitiveReads)
+}
+
+// boundaryReads is what the boundary denies of the sensitive reads inside its cap: all but
+// ArgumentReads.
+func boundaryReads() Strings {
+	return slices.Concat(SensitiveReads, ResponseSecrets, CapSensitiveReads)
 }
 
 // DenyAPIKeyValues denies reading API Gateway API keys: IAM authorizes API Gateway's reads as
