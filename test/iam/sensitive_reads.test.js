@@ -134,6 +134,25 @@ function provisioned() {
   return [{ name: 'SecurityAudit', policy: aws.SecurityAudit }, { name: 'AWSSupportAccess', policy: aws.AWSSupportAccess }, { name: 'DoiT-Support-Permissions', policy: base.policy }]
 }
 
+// The reads the field report named, each with the verdict it must keep: pinned here so that editing
+// sensitive-reads.json cannot quietly turn one of them into a kept read.
+const REPORTED = {
+  'autoscaling:DescribeLaunchConfigurations': 'deny', 'ec2:DescribeSpotInstanceRequests': 'deny', 'ec2:DescribeSpotFleetRequests': 'deny',
+  'codepipeline:GetJobDetails': 'deny', 'codepipeline:GetThirdPartyJobDetails': 'deny', 'cloudformation:DescribeStacks': 'limit',
+  'cloudformation:GetTemplate': 'deny', 'cognito-idp:ListUsers': 'deny', 'identitystore:ListUsers': 'deny', 'appsync:ListApiKeys': 'deny',
+  'ec2:DescribeVpnConnections': 'deny', 'batch:DescribeJobDefinitions': 'deny', 'ecs:DescribeTasks': 'limit', 'sagemaker:DescribeTrainingJob': 'deny',
+  'appsync:GetGraphqlApiEnvironmentVariables': 'deny', 'ec2:GetVpnConnectionDeviceSampleConfiguration': 'deny', 'glue:GetJob': 'deny',
+  's3:GetDataAccess': 'deny', 'ssm:GetMaintenanceWindowTask': 'deny',
+}
+describe('sensitive reads: the reads the field report named', () => {
+  for (const [action, verdict] of Object.entries(REPORTED)) {
+    it(`${action}: ${verdict}`, () => {
+      assert.ok(admitted.includes(action), `${action} is no longer admitted: drop it here`)
+      assert.equal(verdicts[action]?.verdict, verdict)
+    })
+  }
+})
+
 describe('sensitive reads: what the boundary leaves to the role policies', () => {
   it('only environment variables, arguments, parameters and template bodies, each named in the README', () => {
     const wrongKind = boundaryLimits.filter((a) => !['environment', 'parameters'].includes(verdicts[a].kind))
