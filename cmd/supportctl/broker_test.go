@@ -158,6 +158,9 @@ func TestNewBrokerChecksItsSettings(t *testing.T) {
 		"max duration of 1h1s":   {vars: map[string]string{"BROKER_MAX_DURATION": "1h1s"}, reason: "BROKER_MAX_DURATION=1h1s: maximum duration 1h0m1s is over 1h0m0s"},
 		"max duration of 10m":    {vars: map[string]string{"BROKER_MAX_DURATION": "10m"}, reason: "BROKER_MAX_DURATION=10m: maximum duration 10m0s is shorter than a session"},
 		"max duration of a day":  {vars: map[string]string{"BROKER_MAX_DURATION": "a day"}, reason: "BROKER_MAX_DURATION: time: invalid duration"},
+		"pending for -1h":        {vars: map[string]string{"BROKER_PENDING_FOR": "-1h"}, reason: "BROKER_PENDING_FOR=-1h: pending time -1h0m0s is under a minute"},
+		"pending for 87600h":     {vars: map[string]string{"BROKER_PENDING_FOR": "87600h"}, reason: "BROKER_PENDING_FOR=87600h: pending time 87600h0m0s is over 168h0m0s"},
+		"pending for 3h":         {vars: map[string]string{"BROKER_PENDING_FOR": "3h"}},
 		"environment with a tab": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod\teu"}, reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod\teu" has '\t'`},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -114,6 +114,9 @@ func New(cfg Config, reg Registry, mint Minter, stsClient STSAPI, db DynamoAPI, 
 	if err := ValidateMaxDuration(cfg.MaxDuration); err != nil {
 		return nil, fmt.Errorf("broker config: %w", err)
 	}
+	if err := ValidatePendingFor(cfg.PendingFor); err != nil {
+		return nil, fmt.Errorf("broker config: %w", err)
+	}
 	switch {
 	case cfg.TokenLifetime > issuer.MaxTokenLifetime:
 		return nil, fmt.Errorf("broker config: token lifetime %s is over %s", cfg.TokenLifetime, issuer.MaxTokenLifetime)
@@ -136,6 +139,22 @@ func ValidateMaxDuration(d time.Duration) error {
 		return fmt.Errorf("maximum duration %s is shorter than a session (%s)", d, MinSession)
 	case d > MaxSession:
 		return fmt.Errorf("maximum duration %s is over %s, the longest session (the support roles' MaxSessionDuration)", d, MaxSession)
+	}
+	return nil
+}
+
+// MaxPendingFor is the longest a request may wait for the customer's decision: a week. Past that
+// the ticket and justification it was approved on are stale; ask again.
+const MaxPendingFor = 7 * 24 * time.Hour
+
+// ValidatePendingFor says why d cannot be Config.PendingFor, how long a request waits for a
+// decision, or nil: it is one minute to MaxPendingFor (0 in a Config means DefaultPendingFor).
+func ValidatePendingFor(d time.Duration) error {
+	switch {
+	case d < time.Minute:
+		return fmt.Errorf("pending time %s is under a minute: requests would expire before anyone could decide", d)
+	case d > MaxPendingFor:
+		return fmt.Errorf("pending time %s is over %s: a request that old rests on a stale ticket and justification", d, MaxPendingFor)
 	}
 	return nil
 }

@@ -390,9 +390,11 @@ func TestBrokerNewRefusesBadConfig(t *testing.T) {
 		"max duration under a session": {cfg: broker.Config{MaxDuration: time.Minute}, reason: "shorter than a session"},
 		"max duration of 720h": {cfg: broker.Config{MaxDuration: 720 * time.Hour},
 			reason: "maximum duration 720h0m0s is over 1h0m0s, the longest session (the support roles' MaxSessionDuration)"},
-		"max duration of 1h1s": {cfg: broker.Config{MaxDuration: time.Hour + time.Second}, reason: "maximum duration 1h0m1s is over 1h0m0s"},
-		"token lifetime":       {cfg: broker.Config{TokenLifetime: time.Hour}, reason: "token lifetime"},
-		"no table":             {noTable: true, reason: "no table"},
+		"max duration of 1h1s":  {cfg: broker.Config{MaxDuration: time.Hour + time.Second}, reason: "maximum duration 1h0m1s is over 1h0m0s"},
+		"token lifetime":        {cfg: broker.Config{TokenLifetime: time.Hour}, reason: "token lifetime"},
+		"pending for -1h":       {cfg: broker.Config{PendingFor: -time.Hour}, reason: "pending time -1h0m0s is under a minute"},
+		"pending for ten years": {cfg: broker.Config{PendingFor: 87600 * time.Hour}, reason: "pending time 87600h0m0s is over 168h0m0s"},
+		"no table":              {noTable: true, reason: "no table"},
 		"environment STS refuses": {cfg: broker.Config{Environment: "prod (eu)"},
 			reason: `environment (the DoiTEnvironment session tag value): "prod (eu)" has '(' (character 6): ` + policy.SessionTagValueRule},
 		"environment with a tab":       {cfg: broker.Config{Environment: "prod\teu"}, reason: `has '\t'`},
@@ -409,6 +411,16 @@ func TestBrokerNewRefusesBadConfig(t *testing.T) {
 			assert.ErrorContains(t, err, "broker config: ")
 			assert.ErrorContains(t, err, tc.reason)
 		})
+	}
+}
+
+func TestValidatePendingFor(t *testing.T) {
+	for d, ok := range map[time.Duration]bool{
+		time.Minute: true, 3 * time.Hour: true, broker.MaxPendingFor: true,
+		time.Minute - time.Second: false, 0: false, -time.Hour: false, broker.MaxPendingFor + time.Second: false,
+	} {
+		err := broker.ValidatePendingFor(d)
+		assert.Equal(t, ok, err == nil, "%s: %v", d, err)
 	}
 }
 

@@ -16,10 +16,11 @@ import (
 // Services whose Get* actions hand out data or credentials are listed without Get (codecommit,
 // glacier). Left out, so that the deny of the reads that hand out data or credentials fits
 // (ResponseSecrets): retired services (Inspector Classic, WAF Classic, AWS Auto Scaling plans);
-// services whose reads are mostly about people (identitystore, sso-directory, account contacts,
-// route53domains registrant contacts); and services support seldom needs whose reads carry
-// credentials or job secrets (storagegateway, kafkaconnect, emr-serverless, redshift-serverless, schemas,
-// rolesanywhere, cognito-identity, ecr-public, codeartifact). The gateway role, which holds SecurityAudit, still
+// services whose reads are mostly about people or content (identitystore, sso-directory, account
+// contacts, route53domains registrant contacts, xray traces); services support seldom needs whose
+// reads carry credentials or job secrets (storagegateway, kafkaconnect, emr-serverless,
+// redshift-serverless, schemas, rolesanywhere, cognito-identity, ecr-public, codeartifact); and
+// license-manager, docdb-elastic and grafana, whose List* support seldom needs. The gateway role, which holds SecurityAudit, still
 // reads what is safe in them.
 var readOnlyServices = map[string][]string{
 	"access-analyzer":         {"Get", "List"},
@@ -51,7 +52,6 @@ var readOnlyServices = map[string][]string{
 	"detective":               {"Get", "List"},
 	"directconnect":           {"Describe"},
 	"dms":                     {"Describe", "List"},
-	"docdb-elastic":           {"List"},
 	"ds":                      {"Describe"},
 	"dynamodb":                {"Describe", "Get", "List"},
 	"ec2":                     {"Describe", "Get"},
@@ -71,7 +71,6 @@ var readOnlyServices = map[string][]string{
 	"glacier":                 {"Describe", "List"},
 	"globalaccelerator":       {"Describe", "List"},
 	"glue":                    {"Get"},
-	"grafana":                 {"List"},
 	"guardduty":               {"Describe", "Get", "List"},
 	"health":                  {"Describe"},
 	"iam":                     {"Get", "List"},
@@ -81,7 +80,6 @@ var readOnlyServices = map[string][]string{
 	"kinesisanalytics":        {"List"},
 	"kms":                     {"Describe", "Get", "List"},
 	"lambda":                  {"Get", "List"},
-	"license-manager":         {"List"},
 	"logs":                    {"Describe", "Get", "List"},
 	"macie2":                  {"List"},
 	"memorydb":                {"Describe"},
@@ -112,7 +110,6 @@ var readOnlyServices = map[string][]string{
 	"trustedadvisor":          {"Describe", "List"},
 	"wafv2":                   {"Get", "List"},
 	"workspaces":              {"Describe"},
-	"xray":                    {"Get", "List"},
 }
 
 // ReadOnlyActions is the boundary's read allow-list as IAM action patterns, sorted.
@@ -151,13 +148,13 @@ func (v Vendor) Boundary(t Target) Document {
 	start, control := runbookStartStatement(t), runbookControlStatement(t)
 	return NewDocument(
 		Statement{
-			Sid:      "CapIsTheDenialsBelow",
+			Sid:      "CappedByTheDenies",
 			Effect:   Allow,
 			Action:   Strings{"*"},
 			Resource: Strings{"*"},
 		},
 		Statement{
-			Sid:       "DenyAllButMetadataReadsSupportAndQuotas",
+			Sid:       "DenyAllButReadsSupportQuotas",
 			Effect:    Deny,
 			NotAction: within,
 			Resource:  Strings{"*"},

@@ -52,8 +52,8 @@ var SensitiveReads = Strings{
 	"ssm:GetCommandInvocation",
 	"states:DescribeExecution",
 	"states:GetExecutionHistory",
-	"elasticmapreduce:GetClusterSessionCredentials",
-	"glue:GetConnection*", // GetConnection, GetConnections
+	"elasticmapreduce:Get*Session*", // cluster session credentials, Spark Connect session endpoints (and session metadata)
+	"glue:GetConnection*",           // GetConnection, GetConnections
 	"redshift:GetClusterCredentials",
 	"redshift:GetClusterCredentialsWithIAM",
 	"redshift-serverless:GetCredentials",
@@ -85,7 +85,6 @@ var CapSensitiveReads = Strings{
 	"cloudwatch:GetTelemetryQueryResults",
 	"ecr:GetAuthorizationToken",
 	"elasticmapreduce:Get*PresignedURL",
-	"elasticmapreduce:GetSessionEndpoint",
 	"glue:GetDashboardUrl",
 	"glue:Get*Statement",
 	"glue:GetEntityRecords",
@@ -129,8 +128,9 @@ var ResponseSecrets = Strings{
 	"ses:*AddressList*",                 // import jobs' presigned URLs, list members (and the lists' names)
 	"wafv2:ListAPIKeys",
 	"chime:ListApiKeys",
-	"chime:ListAttendees", // join tokens
-	"chime:ListBots",      // bot e-mails and tokens
+	"chime:ListAttendees",                     // join tokens
+	"chime:ListBots",                          // bot e-mails and tokens
+	"directconnect:DescribeVirtualInterfaces", // BGP MD5 auth keys
 	// personal data
 	"account:Get*Contact*", // alternate contacts, contact information
 	"cognito-idp:ListUsers*",
@@ -146,6 +146,7 @@ var ResponseSecrets = Strings{
 	"shield:DescribeEmergencyContactSettings",
 	"sns:*Endpoint*", // mobile push endpoints' device tokens and user data
 	"sns:List*PhoneNumbers*",
+	"sns:*Subscription*", // subscribers' e-mail addresses and phone numbers (the endpoints)
 	"chime:List*Users",
 	"chime:ListProxySessions",
 	"chime:ListRoomMemberships",
@@ -163,6 +164,9 @@ var ResponseSecrets = Strings{
 	"quicksight:DescribeDashboardSnapshotJobResult",
 	"ses:GetMessageInsights",
 	"ssm:ListCommandInvocations",  // command output
+	"logs:ListAnomalies",          // sample log lines
+	"ses:Get*portJob",             // export and import jobs' S3 URLs (an export's is presigned)
+	"athena:GetResourceDashboard", // a Spark UI URL
 	"sagemaker:DescribeModelCard", // model cards' content (also under ArgumentReads' Describe*Model*)
 }
 
@@ -200,6 +204,9 @@ var ArgumentReads = Strings{
 	"ssm:*MaintenanceWindow*Task*", // task parameters (and the execution tasks' status)
 	"cloudformation:Get*Template",  // template bodies (GetTemplate, GetGeneratedTemplate)
 	"cloudformation:DescribeStackSet",
+	"cloudformation:DescribeStackResourceDrifts", // resolved resource properties, user data included
+	"elasticmapreduce:DescribeJobFlows",          // step and bootstrap arguments (DescribeCluster replaces it)
+	"glue:GetDataflowGraph",                      // node arguments
 }
 
 // DenySensitiveReads is the statement that enforces SensitiveReads, ResponseSecrets, ArgumentReads

@@ -14,13 +14,14 @@ not model). A path is the output shape walked from the top: "Reservations[].Inst
 Kinds (the issue's "user data, credentials, environment variables, secrets or personal data"):
 
   user-data    a member named UserData (EC2 and Auto Scaling launch specifications)
-  credentials  passwords, secrets, pre-shared and private keys, session tokens, API and auth keys,
+  credentials  passwords, secrets, pre-shared, private and BGP auth keys, session tokens, API and auth keys,
                credential objects (names ending so, except metadata such as ...Arn, ...Id,
                ...LastUsed, ...Enabled, ...KmsKeyId)
   environment  environment variables and job/step arguments (Environment, EnvironmentVariables,
-               Variables, DefaultArguments, Arguments)
+               Variables, StageVariables, DefaultArguments, Arguments, Args)
   personal     e-mail addresses, phone numbers, user attributes
-  parameters   CloudFormation-style parameter values and template bodies
+  parameters   CloudFormation-style parameter values, template bodies and resolved resource properties
+  content      log samples, payloads and bodies, trace segments, and (presigned) URLs that open data
   sensitive    a member whose shape carries Smithy's @sensitive trait ("sensitive": true in
                botocore), AWS's own mark for data that must not be logged, unless the member is
                plainly a name, description, identifier or tag
@@ -34,12 +35,13 @@ import sys
 
 KINDS = [
     ("user-data", re.compile(r"^UserData$", re.I)),
-    ("environment", re.compile(r"^(environment|environmentVariables|variables|defaultArguments|arguments)$", re.I)),
+    ("environment", re.compile(r"^(environment|environmentVariables|variables|stageVariables|defaultArguments|arguments|args)$", re.I)),
     ("credentials", re.compile(
         r"(password|secret|passphrase|privateKey|privateKeys|secretAccessKey|sessionToken|credentials?|apiKey|apiKeys"
-        r"|authToken|accessToken|refreshToken|preSharedKey|sharedSecret|clientSecret|signingKey|keyMaterial)$", re.I)),
+        r"|authToken|accessToken|refreshToken|preSharedKey|sharedSecret|clientSecret|signingKey|keyMaterial|authKey)$", re.I)),
     ("personal", re.compile(r"^(email|emails|emailAddress|emailAddresses|phoneNumber|phoneNumbers|userAttributes|attributes)$", re.I)),
-    ("parameters", re.compile(r"^(parameters|templateBody|parameterValue)$", re.I)),
+    ("parameters", re.compile(r"^(parameters|templateBody|parameterValue|resourceProperties|expectedProperties|actualProperties)$", re.I)),
+    ("content", re.compile(r"^(logSamples|payload|body|messageBody|segments|s3Url|dashboardUrl|presignedUrl|signedUrl|downloadUrl)$", re.I)),
 ]
 # Names that end like a credential but hold metadata about one.
 METADATA = re.compile(
