@@ -74,6 +74,17 @@ func newMotoIssuer(t *testing.T) (*Issuer, *kms.Client, *clock) {
 	return iss, client, c
 }
 
+// signingAccount is a new account with a key on iss that signs now (rotated in with no lead).
+func signingAccount(t *testing.T, iss *Issuer) string {
+	t.Helper()
+	a := newAccount()
+	_, err := iss.CreateAccountKey(t.Context(), a)
+	require.NoError(t, err)
+	_, err = iss.Rotate(t.Context(), a, 0)
+	require.NoError(t, err)
+	return a
+}
+
 // get fetches path from the issuer's HTTP server as host.
 func get(t *testing.T, server *httptest.Server, host, path string) (*http.Response, []byte) {
 	t.Helper()

@@ -289,11 +289,7 @@ func TestCreateAccountKeyOnKMS(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	iss, client, _ := newMotoIssuer(t)
 	ctx := t.Context()
-	a := newAccount()
-	_, err := iss.CreateAccountKey(ctx, a)
-	require.NoError(t, err)
-	_, err = iss.Rotate(ctx, a, 0)
-	require.NoError(t, err)
+	a := signingAccount(t, iss)
 
 	for name, c := range map[string]Claims{
 		"lifetime over 5 minutes": {Engineer: engineer, Environment: "e", Lifetime: MaxTokenLifetime + time.Second},
@@ -314,7 +310,7 @@ func TestRefusals(t *testing.T) {
 		})
 	}
 
-	_, err = iss.Mint(ctx, newAccount(), mintRequest(0))
+	_, err := iss.Mint(ctx, newAccount(), mintRequest(0))
 	assert.ErrorIs(t, err, ErrUnknownAccount)
 	_, err = iss.Mint(ctx, "not-an-account", mintRequest(0))
 	assert.ErrorIs(t, err, ErrUnknownAccount)
@@ -353,11 +349,7 @@ func TestRefusals(t *testing.T) {
 func TestMintTakesEveryTagValueSTSTakes(t *testing.T) {
 	iss, _, _ := newMotoIssuer(t)
 	ctx := t.Context()
-	a := newAccount()
-	_, err := iss.CreateAccountKey(ctx, a)
-	require.NoError(t, err)
-	_, err = iss.Rotate(ctx, a, 0)
-	require.NoError(t, err)
+	a := signingAccount(t, iss)
 	for _, env := range []string{strings.Repeat("ä", 200), strings.Repeat("ä", 256), "Zürich prod:eu/1"} {
 		c := mintRequest(0)
 		c.Environment = env
@@ -373,7 +365,7 @@ func TestMintTakesEveryTagValueSTSTakes(t *testing.T) {
 		require.NoError(t, json.Unmarshal(payload, &claims))
 		assert.Equal(t, []string{env}, claims.Tags.PrincipalTags["DoiTEnvironment"])
 	}
-	_, err = iss.Mint(ctx, a, Claims{Engineer: engineer, Environment: "prod (eu)", Lifetime: time.Minute})
+	_, err := iss.Mint(ctx, a, Claims{Engineer: engineer, Environment: "prod (eu)", Lifetime: time.Minute})
 	assert.ErrorContains(t, err, `environment: "prod (eu)" has '(' (character 6): `+policy.SessionTagValueRule)
 }
 
