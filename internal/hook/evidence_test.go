@@ -3,6 +3,7 @@ package hook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -289,6 +290,19 @@ func TestWebIdentityProver(t *testing.T) {
 		_, err := p.ProveRole(t.Context(), acct, role, 50*time.Millisecond)
 		assert.ErrorIs(t, err, ErrRoleRefused)
 	})
+	t.Run("refused, then the budget runs out during an attempt", func(t *testing.T) {
+		// a slow machine: the last attempt's call is still running when the budget ends
+		p, _ := newProver(&fakeWebSTS{err: denied, slowAfter: 1}, nil)
+		_, err := p.ProveRole(t.Context(), acct, role, 50*time.Millisecond)
+		assert.ErrorIs(t, err, ErrRoleRefused, "every attempt that finished was refused, for the whole budget")
+	})
+	t.Run("never answered within the budget", func(t *testing.T) {
+		p, _ := newProver(&fakeWebSTS{err: denied, slowAfter: 0}, nil)
+		p.STS.(*fakeWebSTS).slow = true
+		_, err := p.ProveRole(t.Context(), acct, role, 50*time.Millisecond)
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, ErrRoleRefused, "no refusal seen: not refused for good")
+	})
 	t.Run("cut short by the invocation", func(t *testing.T) {
 		p, _ := newProver(&fakeWebSTS{err: denied}, nil)
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
@@ -332,10 +346,19 @@ func (m *fakeMinter) EnsureSubjectKey(context.Context) (string, error) { return 
 type fakeWebSTS struct {
 	err  error
 	last *sts.AssumeRoleWithWebIdentityInput
+	// slow: every call after the first slowAfter waits for its context to end (a loaded machine)
+	slow      bool
+	slowAfter int
+	calls     int
 }
 
-func (s *fakeWebSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.AssumeRoleWithWebIdentityInput, _ ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+func (s *fakeWebSTS) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, _ ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
 	s.last = in
+	s.calls++
+	if (s.slow || s.slowAfter > 0) && s.calls > s.slowAfter {
+		<-ctx.Done()
+		return nil, fmt.Errorf("operation error STS: AssumeRoleWithWebIdentity: %w", ctx.Err())
+	}
 	if s.err != nil {
 		return nil, s.err
 	}

@@ -112,6 +112,7 @@ func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN stri
 	claims := issuer.Claims{Engineer: proofEngineer, Environment: proofEngineer, Lifetime: issuer.MaxTokenLifetime}
 	start := time.Now()
 	var out *sts.AssumeRoleWithWebIdentityOutput
+	var refusal error // STS's last refusal, if it refused
 	err := awsx.Retry(ctx, budget, backoff, refusedByTrust, func(ctx context.Context) error {
 		token, err := p.Issuer.Mint(ctx, account, claims)
 		if errors.Is(err, issuer.ErrNoSubjectKey) { // the vendor's first proof: make the one subject key
@@ -129,8 +130,16 @@ func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN stri
 			DurationSeconds:  aws.Int32(int32(awsx.SessionDuration / time.Second)),
 			Policy:           aws.String(session), // the session can only read the role
 		})
+		if refusedByTrust(err) {
+			refusal = err
+		}
 		return err
 	})
+	if refusal != nil && !refusedByTrust(err) && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// The budget ran out during an attempt (a slow KMS or STS call): STS refused every attempt
+		// that finished, for the whole budget, which is what a refusal for good is.
+		err = fmt.Errorf("still refused when the %s budget ran out: %w", budget, refusal)
+	}
 	if refusedByTrust(err) {
 		if deadline, ok := ctx.Deadline(); ok && deadline.Before(start.Add(budget)) {
 			// The invocation ended before the budget did: not refused for good, only not yet proven.
