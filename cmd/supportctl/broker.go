@@ -11,11 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/supportaccess/gateway/internal/backend"
 	"github.com/supportaccess/gateway/internal/broker"
 	"github.com/supportaccess/gateway/internal/issuer"
-	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 )
 
@@ -144,53 +142,12 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, a
 	}
 }
 
-// vendorFromEnv is the default vendor, renamed by VENDOR_NAME.
-func vendorFromEnv(getenv func(string) string) policy.Vendor {
-	v := policy.DefaultVendor()
-	if name := getenv("VENDOR_NAME"); name != "" {
-		v.Name = name
-	}
-	return v
-}
-
-var errIssuerNotConfigured = errors.New("the issuer is not configured: set VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN")
-
-// newIssuer wires the issuer from the environment, or returns nil if its settings are not there:
-// without them, every broker command but credentials and create-subject-key works.
-func newIssuer(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, db *dynamodb.Client) (*issuer.Issuer, error) {
-	if getenv("VENDOR_ACCOUNT_ID") == "" || getenv("SIGNER_ROLE_ARN") == "" {
-		return nil, nil
-	}
-	return issuer.New(issuer.Config{Vendor: vendorFromEnv(getenv), Partition: "aws", VendorAccount: getenv("VENDOR_ACCOUNT_ID"),
-		SignerRoleARN: getenv("SIGNER_ROLE_ARN")}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: reg.Table})
-}
-
-// newBroker wires a broker from the environment.
-func newBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, mint broker.Minter, db *dynamodb.Client, table string) (*broker.Broker, error) {
-	cfg := broker.Config{Vendor: vendorFromEnv(getenv), Environment: getenv("SUPPORT_ENVIRONMENT")}
-	if err := policy.ValidateSessionTagValue(cfg.Environment); err != nil {
-		return nil, fmt.Errorf("SUPPORT_ENVIRONMENT (the %s session tag value): %w", cfg.Vendor.SessionTagKey(), err)
-	}
-	for _, d := range []struct {
-		name  string
-		v     *time.Duration
-		check func(time.Duration) error
-	}{{"BROKER_MAX_DURATION", &cfg.MaxDuration, broker.ValidateMaxDuration}, {"BROKER_PENDING_FOR", &cfg.PendingFor, broker.ValidatePendingFor}} {
-		if s := getenv(d.name); s != "" {
-			v, err := time.ParseDuration(s)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", d.name, err)
-			}
-			if d.check != nil {
-				if err := d.check(v); err != nil {
-					return nil, fmt.Errorf("%s=%s: %w", d.name, s, err)
-				}
-			}
-			*d.v = v
-		}
-	}
-	return broker.New(cfg, reg, mint, sts.NewFromConfig(awsCfg), db, table)
-}
+var (
+	vendorFromEnv          = backend.Vendor
+	errIssuerNotConfigured = backend.ErrIssuerNotConfigured
+	newIssuer              = backend.NewIssuer
+	newBroker              = backend.NewBroker
+)
 
 // noIssuer stands in for an issuer that is not configured.
 type noIssuer struct{}

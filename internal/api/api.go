@@ -1,0 +1,144 @@
+// Package api is the vendor backend's one http.Handler tree: the broker's API under /v1/, the
+// issuer's discovery documents and JWKS, and the health routes, with what every route gets (a body
+// limit, panic recovery, a JSON access log without tokens or credentials). The same tree is served
+// over HTTP (cmd/supportd) and in AWS Lambda behind API Gateway (lambdas/api). It holds no business
+// rule and no sign-in of its own: who the caller is, is the broker handler's question, answered
+// by the sign-in package it is built with.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+)
+
+// MaxBodyBytes is the largest request body any route reads (64 KiB): more is 413.
+const MaxBodyBytes = 64 << 10
+
+// Config is what the tree serves.
+type Config struct {
+	// Broker is the broker's API (broker.Handler), served under /v1/ with the prefix stripped.
+	Broker http.Handler
+	// Issuer serves GET /accounts/{account}/.well-known/{openid-configuration,jwks.json}
+	// (issuer.Issuer.Handler); nil: those paths are 404.
+	Issuer http.Handler
+	// Ready reports whether the server's dependencies answer (GET /readyz: 200 or 503).
+	Ready func(context.Context) error
+	// Logger gets one access-log line per request; slog.Default() if nil.
+	Logger *slog.Logger
+}
+
+// Handler returns the tree:
+//
+//	GET  /healthz                          200 "ok": the process serves
+//	GET  /readyz                           200 {"status":"ready"}, or 503 {"status":"not ready","error":…}
+//	     /v1/…                             the broker's API (Config.Broker)
+//	GET  /accounts/{account}/.well-known/… the issuer's documents (Config.Issuer)
+//
+// Anything else is 404.
+func Handler(c Config) http.Handler {
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if c.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			if err := c.Ready(ctx); err != nil {
+				log.WarnContext(r.Context(), "not ready", "error", err)
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if c.Broker != nil {
+		mux.Handle("/v1/", http.StripPrefix("/v1", c.Broker))
+	}
+	if c.Issuer != nil {
+		mux.Handle("GET /accounts/{account}/.well-known/", c.Issuer)
+	}
+	return accessLog(log, recoverPanics(log, limitBodies(mux)))
+}
+
+// limitBodies refuses a body over MaxBodyBytes: a declared Content-Length at once (413), a longer
+// stream when the handler reads past the limit.
+func limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "the request body is over 65536 bytes"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics answers 500 for a handler that panicked, and logs the panic with its stack.
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(r.Context(), "handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// accessLog writes one JSON line per request: method, path (never the query, which may carry
+// secrets), status, bytes, duration and the client address. Headers are never logged, so neither
+// is a bearer token; bodies are never logged, so neither are credentials.
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+	})
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

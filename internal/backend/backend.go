@@ -1,0 +1,68 @@
+// Package backend builds the vendor backend's services from settings in the environment, once for
+// every program that serves or operates them (the API server, its Lambda, supportctl): wiring only,
+// no business rule of its own.
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/issuer"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+// ErrIssuerNotConfigured: VENDOR_ACCOUNT_ID or SIGNER_ROLE_ARN is not set.
+var ErrIssuerNotConfigured = errors.New("the issuer is not configured: set VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN")
+
+// Vendor is the default vendor, renamed by VENDOR_NAME.
+func Vendor(getenv func(string) string) policy.Vendor {
+	v := policy.DefaultVendor()
+	if name := getenv("VENDOR_NAME"); name != "" {
+		v.Name = name
+	}
+	return v
+}
+
+// NewIssuer wires the issuer from VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN, its keys in the registry's
+// table; nil, nil when either is not set (everything but minting and key management works without).
+func NewIssuer(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, db *dynamodb.Client) (*issuer.Issuer, error) {
+	if getenv("VENDOR_ACCOUNT_ID") == "" || getenv("SIGNER_ROLE_ARN") == "" {
+		return nil, nil
+	}
+	return issuer.New(issuer.Config{Vendor: Vendor(getenv), Partition: "aws", VendorAccount: getenv("VENDOR_ACCOUNT_ID"),
+		SignerRoleARN: getenv("SIGNER_ROLE_ARN")}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: reg.Table})
+}
+
+// NewBroker wires a broker on table from SUPPORT_ENVIRONMENT, BROKER_MAX_DURATION and
+// BROKER_PENDING_FOR, each checked by AWS's and the broker's rules as it is read; the errors name
+// the variable.
+func NewBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, mint broker.Minter, db *dynamodb.Client, table string) (*broker.Broker, error) {
+	cfg := broker.Config{Vendor: Vendor(getenv), Environment: getenv("SUPPORT_ENVIRONMENT")}
+	if err := policy.ValidateSessionTagValue(cfg.Environment); err != nil {
+		return nil, fmt.Errorf("SUPPORT_ENVIRONMENT (the %s session tag value): %w", cfg.Vendor.SessionTagKey(), err)
+	}
+	for _, d := range []struct {
+		name  string
+		v     *time.Duration
+		check func(time.Duration) error
+	}{{"BROKER_MAX_DURATION", &cfg.MaxDuration, broker.ValidateMaxDuration}, {"BROKER_PENDING_FOR", &cfg.PendingFor, broker.ValidatePendingFor}} {
+		if s := getenv(d.name); s != "" {
+			v, err := time.ParseDuration(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", d.name, err)
+			}
+			if err := d.check(v); err != nil {
+				return nil, fmt.Errorf("%s=%s: %w", d.name, s, err)
+			}
+			*d.v = v
+		}
+	}
+	return broker.New(cfg, reg, mint, sts.NewFromConfig(awsCfg), db, table)
+}
