@@ -10,12 +10,16 @@ import (
 	"time"
 )
 
-// PrincipalHeader carries the caller's principal. The broker's API sits behind an authenticating
-// front end (the vendor's SSO proxy for engineers, the customer portal for tenants) that sets it
-// after authenticating the caller and strips any value the client sent; the API trusts it as is
-// and refuses a request without it (401). Engineers are vendor identities ("alice@doit.com");
-// customers are "tenant:<tenant>/<user>".
-const PrincipalHeader = "X-Support-Principal"
+// ErrNotSignedIn: the request carries no signed-in caller (no session, an expired one, a token that
+// does not verify). A Caller's error wraps it, with the reason after it
+// (fmt.Errorf("%w: the session expired", ErrNotSignedIn)).
+var ErrNotSignedIn = errors.New("not signed in")
+
+// Caller says who sent r, as the server's sign-in established it: a vendor identity for engineers
+// ("alice@doit.com"), "tenant:<tenant>/<user>" for customers. It returns an error (ErrNotSignedIn,
+// or one wrapping it) when nobody is signed in; the API answers 401 with the error's message. The
+// principal comes only from here: nothing in the request's headers or body names the caller.
+type Caller func(r *http.Request) (principal string, err error)
 
 const maxBody = 64 << 10
 
@@ -30,10 +34,16 @@ const maxBody = 64 << 10
 //	POST /accounts/{account}/pre-approval   {"maxDuration":"1h"} ("0s" removes it) → 200 pre-approval
 //	GET  /audit?account=A | ?engineer=E [&since=&until= RFC 3339] → 200 JSON lines
 //
-// A customer reads the audit of its own accounts only; a vendor principal reads any. Refusals are
-// {"error": reason} with 400 (invalid), 401 (no principal), 403 (forbidden), 404 (no such request),
-// 409 (state or account does not allow it); failures are 500 and logged, never shown.
-func Handler(b *Broker) http.Handler {
+// Every route acts as the principal caller returns (the server's sign-in); a caller error answers
+// 401 with its message. A customer reads the audit of its own accounts only; a vendor principal
+// reads any. Refusals are {"error": reason} with 400 (invalid), 401 (not signed in), 403
+// (forbidden), 404 (no such request), 409 (state or account does not allow it); failures are 500
+// and logged, never shown. Handler panics if caller is nil: an API without sign-in is a bug.
+func Handler(b *Broker, caller Caller) http.Handler {
+	if caller == nil {
+		panic("broker.Handler: no caller: the API needs the server's sign-in to know who calls")
+	}
+	withPrincipal := b.signedIn(caller)
 	mux := http.NewServeMux()
 	// malformed answers a request the broker never saw, and records the refusal like any other.
 	malformed := func(w http.ResponseWriter, r *http.Request, ev Event, err error) {
@@ -142,14 +152,25 @@ func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) error {
 	return nil
 }
 
-func withPrincipal(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		who := strings.TrimSpace(r.Header.Get(PrincipalHeader))
-		if who == "" {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no caller principal (" + PrincipalHeader + ")"})
-			return
+// signedIn wraps a route so that it runs as the principal caller returns, or answers 401 with the
+// caller's reason. An error that is not ErrNotSignedIn may be a failure of the sign-in itself
+// (an identity provider out of reach): it is logged too.
+func (b *Broker) signedIn(caller Caller) func(func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			who, err := caller(r)
+			if err == nil && who == "" {
+				err = ErrNotSignedIn
+			}
+			if err != nil {
+				if !errors.Is(err, ErrNotSignedIn) {
+					b.cfg.Logger.WarnContext(r.Context(), "broker sign-in failed", "method", r.Method, "path", r.URL.Path, "error", err)
+				}
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
+				return
+			}
+			h(w, r, who)
 		}
-		h(w, r, who)
 	}
 }
 
