@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,7 +35,9 @@ PRINCIPAL (-as, or SUPPORT_PRINCIPAL) is who acts: an engineer, or a customer te
 environment: BROKER_TABLE (required), REGISTRY_TABLE; for credentials also VENDOR_ACCOUNT_ID and
 SIGNER_ROLE_ARN (the issuer's keys live in REGISTRY_TABLE); optional VENDOR_NAME, SUPPORT_ENVIRONMENT (the
 DoiTEnvironment session tag value, default support: up to 256 letters, digits, spaces and _.:/=+-@),
-BROKER_MAX_DURATION (15m to 1h, the longest session; default 1h), BROKER_PENDING_FOR (1m to 168h; default 3h)`
+BROKER_MAX_DURATION (15m to 1h, the longest session; default 1h), BROKER_PENDING_FOR (1m to 168h; default 3h),
+BROKER_STAFF_DOMAINS (the vendor's staff e-mail domains, comma-separated, whose addresses never decide for a
+customer; default doit.com)`
 
 // runBroker runs "supportctl broker <command>".
 func runBroker(ctx context.Context, args []string, getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, out io.Writer) error {
@@ -187,6 +190,12 @@ func newBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Regi
 				}
 			}
 			*d.v = v
+		}
+	}
+	if s := getenv("BROKER_STAFF_DOMAINS"); s != "" {
+		cfg.StaffDomains = strings.Split(s, ",")
+		if err := broker.ValidateStaffDomains(cfg.StaffDomains); err != nil {
+			return nil, fmt.Errorf("BROKER_STAFF_DOMAINS=%s: %w", s, err)
 		}
 	}
 	return broker.New(cfg, reg, mint, sts.NewFromConfig(awsCfg), db, table)

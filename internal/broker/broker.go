@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -64,6 +63,10 @@ type Config struct {
 	TokenLifetime time.Duration // of the web-identity token; DefaultTokenLifetime
 	IssuerHost    int           // which issuer host tokens name: 0 primary, 1 standby
 	Logger        *slog.Logger  // where the broker logs what needs an operator's eye; slog.Default()
+	// StaffDomains are the vendor's staff e-mail domains: a customer principal whose user is an
+	// address at one of them, or at a subdomain, never decides for the customer (NormalizeIdentity
+	// applies to both). Empty: DefaultStaffDomains.
+	StaffDomains []string
 }
 
 func (c Config) withDefaults() Config {
@@ -87,6 +90,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if len(c.StaffDomains) == 0 {
+		c.StaffDomains = DefaultStaffDomains
 	}
 	return c
 }
@@ -117,6 +123,11 @@ func New(cfg Config, reg Registry, mint Minter, stsClient STSAPI, db DynamoAPI, 
 	if err := ValidatePendingFor(cfg.PendingFor); err != nil {
 		return nil, fmt.Errorf("broker config: %w", err)
 	}
+	staff, err := normalizeStaffDomains(cfg.StaffDomains)
+	if err != nil {
+		return nil, fmt.Errorf("broker config: %w", err)
+	}
+	cfg.StaffDomains = staff
 	switch {
 	case cfg.TokenLifetime > issuer.MaxTokenLifetime:
 		return nil, fmt.Errorf("broker config: token lifetime %s is over %s", cfg.TokenLifetime, issuer.MaxTokenLifetime)
@@ -180,16 +191,6 @@ func (b *Broker) Get(ctx context.Context, id string) (Request, error) {
 }
 
 var accountPattern = regexp.MustCompile(`^\d{12}$`)
-
-// tenantPrincipal parses a customer principal "tenant:<tenant>/<user>".
-func tenantPrincipal(p string) (tenant string, ok bool) {
-	rest, ok := strings.CutPrefix(p, "tenant:")
-	if !ok {
-		return "", false
-	}
-	tenant, user, ok := strings.Cut(rest, "/")
-	return tenant, ok && tenant != "" && user != ""
-}
 
 // active is an account's registered onboarding the broker uses (registry.AccountState.Usable): the
 // gateway stack's if registered (the customer deployed the support role), else the management

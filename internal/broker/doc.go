@@ -6,7 +6,9 @@
 // account, exchanged with sts:AssumeRoleWithWebIdentity for the account's support role, under the
 // session policy, for at most one hour and never past the approval's window.
 //
-// The rules (design.md, security model 5): a requester never approves their own request; only the
+// The rules (design.md, security model 5): a requester never approves their own request (people are
+// compared as normalized identities, NormalizeIdentity, so tenant:acme/ALICE@doit.com is the engineer
+// alice@doit.com); the vendor's staff (Config.StaffDomains) never decide for a customer; only the
 // tenant that owns the account decides; a dismissed, revoked or expired request gives nothing;
 // sessions never outlive the approval. Decisions are conditional DynamoDB writes, so two decisions
 // racing on one request cannot both apply.

@@ -138,7 +138,7 @@ func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) error {
 	if !strings.HasPrefix(who, "tenant:") {
 		return nil
 	}
-	tenant, ok := tenantPrincipal(who)
+	tenant, _, ok := tenantPrincipal(who)
 	if !ok || f.Account == "" {
 		return refuse(ErrForbidden, "a customer can read the audit of its own accounts only (?account=)")
 	}

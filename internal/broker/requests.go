@@ -53,7 +53,7 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 	if err != nil {
 		return Request{}, err
 	}
-	if found && pre.Tenant == o.Tenant {
+	if found && pre.Tenant == o.Tenant && b.mayPreApproveFor(pre, engineer) {
 		if max := time.Duration(pre.MaxDurationSeconds) * time.Second; duration > max {
 			r.DurationSeconds = pre.MaxDurationSeconds
 		}
@@ -76,6 +76,13 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 		}
 	}
 	return r, nil
+}
+
+// mayPreApproveFor reports whether the standing approval p may approve engineer's request: not if
+// its approver is the engineer, or one of the vendor's staff (a standing approval stored before
+// these rules, or before Config.StaffDomains named its domain). Such a request waits for a decision.
+func (b *Broker) mayPreApproveFor(p PreApproval, engineer string) bool {
+	return !samePerson(p.ApprovedBy, engineer) && b.mayActForCustomer(p.ApprovedBy) == nil
 }
 
 // Approve approves a pending request: its window (the requested duration) starts now.
@@ -136,14 +143,18 @@ func (b *Broker) decide(ctx context.Context, action, approver, id string, from [
 	return updated, nil
 }
 
-// mayDecide: the approver is a person of the tenant that owns the account now, and not the requester.
+// mayDecide: the approver is a person of the tenant that owns the account now, not the requester
+// (as a normalized identity: tenant:acme/ALICE@doit.com is alice@doit.com), and not the vendor's staff.
 func (b *Broker) mayDecide(ctx context.Context, approver string, r Request) error {
-	if approver == r.Engineer {
+	if samePerson(approver, r.Engineer) {
 		return refuse(ErrForbidden, "you cannot decide on your own request %s", r.ID)
 	}
-	tenant, ok := tenantPrincipal(approver)
+	tenant, _, ok := tenantPrincipal(approver)
 	if !ok {
 		return refuse(ErrForbidden, "only the customer can decide on access requests; %q is not a customer principal (tenant:<tenant>/<user>)", approver)
+	}
+	if err := b.mayActForCustomer(approver); err != nil {
+		return err
 	}
 	o, err := b.active(ctx, r.Account)
 	if err != nil {
@@ -187,9 +198,12 @@ func (b *Broker) PreApprove(ctx context.Context, approver, account string, maxDu
 }
 
 func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDuration time.Duration) (PreApproval, error) {
-	tenant, ok := tenantPrincipal(approver)
+	tenant, _, ok := tenantPrincipal(approver)
 	if !ok {
 		return PreApproval{}, refuse(ErrForbidden, "only the customer can pre-approve access; %q is not a customer principal (tenant:<tenant>/<user>)", approver)
+	}
+	if err := b.mayActForCustomer(approver); err != nil {
+		return PreApproval{}, err
 	}
 	switch {
 	case maxDuration < 0 || (maxDuration > 0 && maxDuration < MinSession):
