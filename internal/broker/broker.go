@@ -180,14 +180,37 @@ func (b *Broker) clock() time.Time { return b.now().UTC().Truncate(time.Second) 
 
 // Get returns a request.
 func (b *Broker) Get(ctx context.Context, id string) (Request, error) {
-	r, found, err := b.store.getRequest(ctx, id)
+	r, found, err := b.getRequest(ctx, id)
 	if err != nil {
 		return Request{}, err
 	}
 	if !found {
-		return Request{}, refuse(ErrNotFound, "there is no access request %q", id)
+		return Request{}, noRequest(id)
 	}
 	return r, nil
+}
+
+// getRequest reads request id; an ID not of the broker's shape names none (and is not looked up:
+// an oversized one is not even a valid DynamoDB key).
+func (b *Broker) getRequest(ctx context.Context, id string) (Request, bool, error) {
+	if !requestIDPattern.MatchString(id) {
+		return Request{}, false, nil
+	}
+	return b.store.getRequest(ctx, id)
+}
+
+// recordable is a principal as a refusal records it: as given, or clipped if it is too long to be
+// one (so its audit items still fit their keys).
+func recordable(p string) string {
+	if len(p) > MaxPrincipalBytes {
+		return echo(p)
+	}
+	return p
+}
+
+// noRequest is the refusal for a request ID that names no request.
+func noRequest(id string) error {
+	return refuse(ErrNotFound, "there is no access request %q", echo(id))
 }
 
 var accountPattern = regexp.MustCompile(`^\d{12}$`)
@@ -198,7 +221,7 @@ var accountPattern = regexp.MustCompile(`^\d{12}$`)
 // claimed grant nothing.
 func (b *Broker) active(ctx context.Context, account string) (registry.Onboarding, error) {
 	if !accountPattern.MatchString(account) {
-		return registry.Onboarding{}, refuse(ErrInvalid, "account ID %q is not 12 digits", account)
+		return registry.Onboarding{}, refuse(ErrInvalid, "account ID %q is not 12 digits", echo(account))
 	}
 	st, err := b.reg.Account(ctx, account)
 	if err != nil {
@@ -221,6 +244,10 @@ func (b *Broker) active(ctx context.Context, account string) (registry.Onboardin
 // err. A failure to record it is joined.
 func (b *Broker) refused(ctx context.Context, err error, e Event) error {
 	e.Type, e.Reason = EventRefused, err.Error()
+	// what the caller sent is recorded as far as it can be: an oversized principal under its clipped
+	// form (a key has at most 2,048 bytes), an oversized ID or ticket clipped
+	e.Actor, e.Engineer = recordable(e.Actor), recordable(e.Engineer)
+	e.RequestID, e.Ticket = echo(e.RequestID), echo(e.Ticket)
 	if !isRefusal(err) {
 		e.Type = EventFailed
 	}

@@ -215,17 +215,22 @@ func TestBrokerUnknownRequest(t *testing.T) {
 	assert.Len(t, f.events(t, broker.Filter{Engineer: approver}), 1, "and on the approver's")
 }
 
-// interleavingDB runs before once, just ahead of the first UpdateItem: another decision lands
-// between this broker's read of the request and its conditional write.
+// interleavingDB runs before once, just ahead of the first transaction that updates an item (a
+// decision): another decision lands between this broker's read of the request and its
+// conditional write.
 type interleavingDB struct {
 	broker.DynamoAPI
 	once   sync.Once
 	before func()
 }
 
-func (d *interleavingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	d.once.Do(d.before)
-	return d.DynamoAPI.UpdateItem(ctx, in, o...)
+func (d *interleavingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	for _, it := range in.TransactItems {
+		if it.Update != nil {
+			d.once.Do(d.before)
+		}
+	}
+	return d.DynamoAPI.TransactWriteItems(ctx, in, o...)
 }
 
 // Two decisions race: the customer's approval reads a pending request, a colleague's dismissal is

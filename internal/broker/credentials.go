@@ -21,14 +21,17 @@ import (
 // policy, for min(the approved window left, MaxSession). Nothing is issued on any refusal.
 func (b *Broker) Credentials(ctx context.Context, engineer, id string) (Credentials, error) {
 	ev := Event{Action: "credentials", Actor: engineer, Engineer: engineer, RequestID: id}
-	r, found, err := b.store.getRequest(ctx, id)
+	r, found, err := b.getRequest(ctx, id)
 	if err != nil {
 		return Credentials{}, err
 	}
 	if !found {
-		return Credentials{}, b.refused(ctx, refuse(ErrNotFound, "there is no access request %q", id), ev)
+		return Credentials{}, b.refused(ctx, noRequest(id), ev)
 	}
 	ev.Account, ev.Ticket = r.Account, r.Ticket
+	if err := validatePrincipal(engineer); err != nil {
+		return Credentials{}, b.refused(ctx, err, ev)
+	}
 	creds, err := b.credentials(ctx, engineer, r)
 	if err != nil {
 		return Credentials{}, b.refused(ctx, err, ev)

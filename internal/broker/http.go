@@ -119,8 +119,8 @@ func Handler(b *Broker, caller Caller) http.Handler {
 			b.writeError(w, r, err)
 			return
 		}
-		if (f.Account == "") == (f.Engineer == "") {
-			b.writeError(w, r, refuse(ErrInvalid, "%s", ErrFilter.Error()))
+		if err := f.Check(); err != nil { // before the status line goes out
+			b.writeError(w, r, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")

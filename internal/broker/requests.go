@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Request records engineer's request for access to account for ticket. It starts approved when the
@@ -24,6 +26,9 @@ func (b *Broker) Request(ctx context.Context, engineer, account, ticket, justifi
 
 func (b *Broker) request(ctx context.Context, engineer, account, ticket, justification string, duration time.Duration) (Request, error) {
 	ticket, justification = strings.TrimSpace(ticket), strings.TrimSpace(justification)
+	if err := validatePrincipal(engineer); err != nil {
+		return Request{}, err
+	}
 	if strings.TrimSpace(engineer) == "" || strings.HasPrefix(engineer, "tenant:") {
 		return Request{}, refuse(ErrInvalid, "only a support engineer can request access (got %q)", engineer)
 	}
@@ -61,19 +66,29 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 		r.AccessUntil = now.Add(r.Duration())
 	}
 	r.ExpiresAt = now.Add(b.cfg.PendingFor + b.cfg.MaxDuration + Retention).Unix()
-	if err := b.store.putRequest(ctx, r); err != nil {
+	put, err := b.store.requestPut(r)
+	if err != nil {
 		return Request{}, err
 	}
+	writes := []types.TransactWriteItem{put}
 	events := []Event{{Type: EventRequested, Actor: engineer, Engineer: engineer, Account: account, RequestID: id,
 		Ticket: ticket, Reason: justification, DurationSeconds: int64(duration / time.Second)}}
 	if r.PreApproved {
+		unchanged, err := b.store.preApprovalUnchanged(pre)
+		if err != nil {
+			return Request{}, err
+		}
+		writes = append(writes, unchanged)
 		events = append(events, Event{Type: EventApproved, Actor: r.DecidedBy, Engineer: engineer, Account: account,
 			RequestID: id, Ticket: ticket, Reason: "standing pre-approval", DurationSeconds: r.DurationSeconds})
 	}
-	for _, e := range events {
-		if err := b.audit.Record(ctx, e); err != nil {
-			return Request{}, err
-		}
+	// the request and its events, and for a pre-approved one the standing approval it rests on, or nothing
+	err = b.audit.record(ctx, writes, events...)
+	if r.PreApproved && isStale(err) {
+		return Request{}, refuse(ErrConflict, "the standing approval of account %s changed while the request was recorded: request again", account)
+	}
+	if err != nil {
+		return Request{}, err
 	}
 	return r, nil
 }
@@ -103,14 +118,17 @@ func (b *Broker) Revoke(ctx context.Context, approver, id string) (Request, erro
 
 func (b *Broker) decide(ctx context.Context, action, approver, id string, from []State, to State, typ EventType) (Request, error) {
 	ev := Event{Action: action, Actor: approver, RequestID: id}
-	r, found, err := b.store.getRequest(ctx, id)
+	r, found, err := b.getRequest(ctx, id)
 	if err != nil {
 		return Request{}, err
 	}
 	if !found {
-		return Request{}, b.refused(ctx, refuse(ErrNotFound, "there is no access request %q", id), ev)
+		return Request{}, b.refused(ctx, noRequest(id), ev)
 	}
 	ev.Account, ev.Engineer, ev.Ticket = r.Account, r.Engineer, r.Ticket
+	if err := validatePrincipal(approver); err != nil { // before anything is written
+		return Request{}, b.refused(ctx, err, ev)
+	}
 	if err := b.mayDecide(ctx, approver, r); err != nil {
 		return Request{}, b.refused(ctx, err, ev)
 	}
@@ -118,11 +136,17 @@ func (b *Broker) decide(ctx context.Context, action, approver, id string, from [
 	if err := checkState(r, now, action, from); err != nil {
 		return Request{}, b.refused(ctx, err, ev)
 	}
-	updated, ok, err := b.store.decide(ctx, id, from, to, approver, now, r.Duration())
+	write, updated, err := b.store.decision(r, from, to, approver, now)
 	if err != nil {
 		return Request{}, err
 	}
-	if !ok { // another decision, or the clock, got there first
+	e := Event{Type: typ, Actor: approver, Engineer: r.Engineer, Account: r.Account, RequestID: id, Ticket: r.Ticket}
+	if to == Approved {
+		e.DurationSeconds = r.DurationSeconds
+	}
+	// the decision and its event, or neither: no state change the log does not show
+	err = b.audit.record(ctx, []types.TransactWriteItem{write}, e)
+	if isStale(err) { // another decision, or the clock, got there first
 		cur, _, rerr := b.store.getRequest(ctx, id)
 		if rerr != nil {
 			return Request{}, rerr
@@ -133,11 +157,7 @@ func (b *Broker) decide(ctx context.Context, action, approver, id string, from [
 		}
 		return Request{}, b.refused(ctx, err, ev)
 	}
-	e := Event{Type: typ, Actor: approver, Engineer: r.Engineer, Account: r.Account, RequestID: id, Ticket: r.Ticket}
-	if to == Approved {
-		e.DurationSeconds = r.DurationSeconds
-	}
-	if err := b.audit.Record(ctx, e); err != nil {
+	if err != nil {
 		return Request{}, err
 	}
 	return updated, nil
@@ -198,6 +218,9 @@ func (b *Broker) PreApprove(ctx context.Context, approver, account string, maxDu
 }
 
 func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDuration time.Duration) (PreApproval, error) {
+	if err := validatePrincipal(approver); err != nil {
+		return PreApproval{}, err
+	}
 	tenant, _, ok := tenantPrincipal(approver)
 	if !ok {
 		return PreApproval{}, refuse(ErrForbidden, "only the customer can pre-approve access; %q is not a customer principal (tenant:<tenant>/<user>)", approver)
@@ -220,20 +243,21 @@ func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDu
 	}
 	now := b.clock()
 	p := PreApproval{Account: account, Tenant: tenant, ApprovedBy: approver, MaxDurationSeconds: int64(maxDuration / time.Second), CreatedAt: now}
-	if maxDuration == 0 {
-		err = b.store.deletePreApproval(ctx, account)
-	} else {
-		err = b.store.putPreApproval(ctx, p)
+	write := b.store.preApprovalDelete(account)
+	reason := "standing approval removed"
+	if maxDuration > 0 {
+		if write, err = b.store.preApprovalPut(p); err != nil {
+			return PreApproval{}, err
+		}
+		reason = fmt.Sprintf("standing approval up to %s", maxDuration)
+	}
+	// the standing approval and its event, or neither
+	err = b.audit.record(ctx, []types.TransactWriteItem{write}, Event{Type: EventPreApproval, Actor: approver,
+		Account: account, Reason: reason, DurationSeconds: p.MaxDurationSeconds})
+	if isStale(err) {
+		return PreApproval{}, refuse(ErrConflict, "the standing approval of account %s changed at the same time: try again", account)
 	}
 	if err != nil {
-		return PreApproval{}, err
-	}
-	reason := fmt.Sprintf("standing approval up to %s", maxDuration)
-	if maxDuration == 0 {
-		reason = "standing approval removed"
-	}
-	if err := b.audit.Record(ctx, Event{Type: EventPreApproval, Actor: approver, Account: account, Reason: reason,
-		DurationSeconds: p.MaxDurationSeconds}); err != nil {
 		return PreApproval{}, err
 	}
 	return p, nil
