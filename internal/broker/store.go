@@ -16,7 +16,9 @@ import (
 	"github.com/supportaccess/gateway/internal/awsx"
 )
 
-// store keeps requests and standing approvals. Every state change is a conditional write.
+// store keeps requests and standing approvals. It reads; its writes are transaction items, which
+// the broker sends with their audit events (AuditLog.record), so a state change is never stored
+// without the event that records it.
 type store struct {
 	db    DynamoAPI
 	table string
