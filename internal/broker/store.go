@@ -124,6 +124,21 @@ func isStale(err error) bool {
 	return false
 }
 
+// stillApproved is the condition that request id is approved and inside its window at now: not
+// revoked, not expired. The writes of a session's events rest on it.
+func (s *store) stillApproved(id string, now time.Time) (types.TransactWriteItem, error) {
+	n, v := expression.Name, expression.Value
+	cond := n("State").Equal(v(Approved)).And(n("AccessUntil").GreaterThan(v(now.Unix())))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("building the approval condition of %s: %w", id, err)
+	}
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(s.table), Key: requestKey(id), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}, nil
+}
+
 func (s *store) getPreApproval(ctx context.Context, account string) (PreApproval, bool, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table), Key: preApprovalKey(account), ConsistentRead: aws.Bool(true),
