@@ -43,6 +43,8 @@ type Event struct {
 	RequestID string    `dynamodbav:"RequestId,omitempty" json:"requestId,omitempty"`
 	Ticket    string    `dynamodbav:"Ticket,omitempty" json:"ticket,omitempty"`
 	Reason    string    `dynamodbav:"Reason,omitempty" json:"reason,omitempty"` // a refusal's, or the justification
+	// Detail is a refusal's precise reason where the caller was told less (Refusal.Detail).
+	Detail string `dynamodbav:"Detail,omitempty" json:"detail,omitempty"`
 	// DurationSeconds is the requested, approved or pre-approved length of access.
 	DurationSeconds int64 `dynamodbav:"DurationSeconds,omitempty" json:"durationSeconds,omitempty"`
 	// TokenID and TokenExpiry identify a minted token (its jti and exp), never the token.

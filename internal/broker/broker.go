@@ -228,22 +228,26 @@ func (b *Broker) active(ctx context.Context, account string) (registry.Onboardin
 		return registry.Onboarding{}, err
 	}
 	if st.Management == nil && st.Gateway == nil {
-		return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s is not onboarded", account)
+		return registry.Onboarding{}, noAccount(account, "account %s is not onboarded", account)
 	}
 	o, why, ok := st.Usable()
 	switch {
 	case ok:
 		return o, nil
 	case st.Conflict != nil:
-		return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s cannot be used: %s", account, why)
+		return registry.Onboarding{}, noAccount(account, "account %s cannot be used: %s", account, why)
 	}
-	return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s has no registered stack: the customer has to deploy (or finish deploying) the support stack", account)
+	return registry.Onboarding{}, noAccount(account, "account %s has no registered stack: the customer has to deploy (or finish deploying) the support stack", account)
 }
 
 // refused records that action by actor was refused (a rule) or failed (AWS, the issuer) and returns
 // err. A failure to record it is joined.
 func (b *Broker) refused(ctx context.Context, err error, e Event) error {
 	e.Type, e.Reason = EventRefused, err.Error()
+	var r *Refusal
+	if errors.As(err, &r) {
+		e.Detail = r.Detail
+	}
 	// what the caller sent is recorded as far as it can be: an oversized principal under its clipped
 	// form (a key has at most 2,048 bytes), an oversized ID or ticket clipped
 	e.Actor, e.Engineer = recordable(e.Actor), recordable(e.Engineer)

@@ -120,11 +120,11 @@ func TestBrokerRequestRefusals(t *testing.T) {
 		kind                                     error
 		reason                                   string
 	}{
-		"unknown account":  {engineer, "999999999999", ticket, "why", time.Hour, broker.ErrAccountUnavailable, "not onboarded"},
-		"not registered":   {engineer, pending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
-		"claim not proven": {engineer, proofPending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
-		"unclaimed":        {engineer, unclaimed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
-		"in conflict":      {engineer, disputed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "an operator must resolve it"},
+		"unknown account":  {engineer, "999999999999", ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account 999999999999 you can use"},
+		"not registered":   {engineer, pending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account " + pending + " you can use"},
+		"claim not proven": {engineer, proofPending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account " + proofPending + " you can use"},
+		"unclaimed":        {engineer, unclaimed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account " + unclaimed + " you can use"},
+		"in conflict":      {engineer, disputed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account " + disputed + " you can use"},
 		"bad account":      {engineer, "42", ticket, "why", time.Hour, broker.ErrInvalid, "12 digits"},
 		"over the maximum": {engineer, acct, ticket, "why", time.Hour + time.Second, broker.ErrInvalid, "over the maximum"},
 		"under a session":  {engineer, acct, ticket, "why", 10 * time.Minute, broker.ErrInvalid, "shorter than the minimum"},
@@ -159,12 +159,12 @@ func TestBrokerDecisionRefusals(t *testing.T) {
 		"self-approval":          {approver: engineer, kind: broker.ErrForbidden, reason: "your own request"},
 		"not a customer":         {approver: "mallory@doit.com", kind: broker.ErrForbidden, reason: "not a customer principal"},
 		"malformed principal":    {approver: "tenant:acme", kind: broker.ErrForbidden, reason: "not a customer principal"},
-		"another tenant":         {approver: "tenant:globex/eve", kind: broker.ErrForbidden, reason: `does not belong to tenant "globex"`},
+		"another tenant":         {approver: "tenant:globex/eve", kind: broker.ErrNotFound, reason: "there is no access request"},
 		"expired":                {prepare: func(t *testing.T, f *fixture, _ string) { f.clock.Advance(3 * time.Hour) }, approver: approver, kind: broker.ErrConflict, reason: "expired"},
 		"dismissed":              {prepare: decided("dismiss"), approver: approver, kind: broker.ErrConflict, reason: "dismissed by tenant:acme/carol"},
 		"revoked":                {prepare: decided("revoke"), approver: approver, kind: broker.ErrConflict, reason: "revoked by tenant:acme/carol"},
 		"approved twice":         {prepare: decided("approve"), approver: approver, kind: broker.ErrConflict, reason: "approved by tenant:acme/carol", issued: true},
-		"account left the owner": {prepare: func(t *testing.T, f *fixture, _ string) { delete(f.reg, acct+"/MANAGEMENT") }, approver: approver, kind: broker.ErrAccountUnavailable, reason: "not onboarded"},
+		"account left the owner": {prepare: func(t *testing.T, f *fixture, _ string) { delete(f.reg, acct+"/MANAGEMENT") }, approver: approver, kind: broker.ErrAccountUnavailable, reason: "no account 111122223333 you can use"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
@@ -284,7 +284,7 @@ func TestBrokerCredentialsRefusals(t *testing.T) {
 			o := f.reg[acct+"/MANAGEMENT"]
 			o.Status = "DEREGISTERED"
 			f.reg[acct+"/MANAGEMENT"] = o
-		}, engineer: engineer, kind: broker.ErrAccountUnavailable, reason: "no registered stack"},
+		}, engineer: engineer, kind: broker.ErrAccountUnavailable, reason: "no account 111122223333 you can use"},
 		"token for another account": {prepare: func(t *testing.T, f *fixture, _ string) { f.mint.forAccount = other },
 			engineer: engineer, reason: "names issuer"},
 		"token with a role's sub": {prepare: func(t *testing.T, f *fixture, _ string) { f.mint.sub = "role/DoiT-Support" },
@@ -358,7 +358,7 @@ func TestBrokerPreApproval(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	_, err := f.b.PreApprove(ctx, "tenant:globex/eve", acct, time.Hour)
-	require.ErrorIs(t, err, broker.ErrForbidden, "another tenant")
+	require.ErrorIs(t, err, broker.ErrAccountUnavailable, "another tenant's account")
 	_, err = f.b.PreApprove(ctx, engineer, acct, time.Hour)
 	require.ErrorIs(t, err, broker.ErrForbidden, "the vendor cannot pre-approve itself")
 	_, err = f.b.PreApprove(ctx, approver, acct, 2*time.Hour)

@@ -25,16 +25,19 @@ import (
 // wins: the credentials STS returned are dropped (ErrConflict) and the refusal names the session.
 func (b *Broker) Credentials(ctx context.Context, engineer, id string) (Credentials, error) {
 	ev := Event{Action: "credentials", Actor: engineer, Engineer: engineer, RequestID: id}
+	invalid := validatePrincipal(engineer) // answered whether or not the request exists
 	r, found, err := b.getRequest(ctx, id)
 	if err != nil {
 		return Credentials{}, err
 	}
+	if found {
+		ev.Account, ev.Ticket = r.Account, r.Ticket
+	}
+	if invalid != nil {
+		return Credentials{}, b.refused(ctx, invalid, ev)
+	}
 	if !found {
 		return Credentials{}, b.refused(ctx, noRequest(id), ev)
-	}
-	ev.Account, ev.Ticket = r.Account, r.Ticket
-	if err := validatePrincipal(engineer); err != nil {
-		return Credentials{}, b.refused(ctx, err, ev)
 	}
 	creds, err := b.credentials(ctx, engineer, r, &ev)
 	if err != nil {
@@ -67,7 +70,7 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request, ev
 		return Credentials{}, err
 	}
 	if o.Tenant != r.Tenant {
-		return Credentials{}, refuse(ErrForbidden, "account %s changed hands since request %s was approved: request access again", r.Account, r.ID)
+		return Credentials{}, noAccount(r.Account, "account %s changed hands (tenant %q, then %q) since request %s was approved", r.Account, r.Tenant, o.Tenant, r.ID)
 	}
 	name, err := SessionName(engineer, r.Ticket)
 	if err != nil { // a request stored before tickets were limited

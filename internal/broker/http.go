@@ -37,8 +37,12 @@ const maxBody = 64 << 10
 // Every route acts as the principal caller returns (the server's sign-in); a caller error answers
 // 401 with its message. A customer reads the audit of its own accounts only; a vendor principal
 // reads any. Refusals are {"error": reason} with 400 (invalid), 401 (not signed in), 403
-// (forbidden), 404 (no such request), 409 (state or account does not allow it); failures are 500
-// and logged, never shown. Handler panics if caller is nil: an API without sign-in is a bug.
+// (forbidden), 404 (no such request, or no account the caller can use: one answer for an unknown
+// account, one not registered yet and another tenant's, and for another tenant's request the
+// answer of an unknown one), 409 (the request's state does not allow it); failures are 500 and
+// logged, never shown. Refused actions, audit reads included, are in the audit log.
+//
+// Handler panics if caller is nil: an API without sign-in is a bug.
 func Handler(b *Broker, caller Caller) http.Handler {
 	if caller == nil {
 		panic("broker.Handler: no caller: the API needs the server's sign-in to know who calls")
@@ -116,7 +120,11 @@ func Handler(b *Broker, caller Caller) http.Handler {
 			}
 		}
 		if err := b.mayReadAudit(r, who, f); err != nil {
-			b.writeError(w, r, err)
+			ev := Event{Action: "read-audit", Actor: who}
+			if accountPattern.MatchString(f.Account) {
+				ev.Account = f.Account
+			}
+			b.writeError(w, r, b.refused(r.Context(), err, ev))
 			return
 		}
 		if err := f.Check(); err != nil { // before the status line goes out
@@ -133,8 +141,12 @@ func Handler(b *Broker, caller Caller) http.Handler {
 	return mux
 }
 
-// mayReadAudit: a customer reads only the audit of accounts its tenant owns.
+// mayReadAudit: a customer reads only the audit of accounts its tenant owns; an account it cannot
+// use answers as an unknown one does.
 func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) error {
+	if err := validatePrincipal(who); err != nil {
+		return err
+	}
 	if !strings.HasPrefix(who, "tenant:") {
 		return nil
 	}
@@ -147,7 +159,7 @@ func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) error {
 		return err
 	}
 	if o.Tenant != tenant {
-		return refuse(ErrForbidden, "account %s does not belong to tenant %q", f.Account, tenant)
+		return noAccount(f.Account, "account %s belongs to tenant %q, not %q", f.Account, o.Tenant, tenant)
 	}
 	return nil
 }
@@ -205,9 +217,9 @@ func (b *Broker) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusBadRequest
 	case errors.Is(err, ErrForbidden):
 		status = http.StatusForbidden
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrAccountUnavailable):
 		status = http.StatusNotFound
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrAccountUnavailable):
+	case errors.Is(err, ErrConflict):
 		status = http.StatusConflict
 	}
 	writeJSON(w, status, map[string]string{"error": refusal.Reason})

@@ -112,14 +112,14 @@ func TestBrokerHTTPAPI(t *testing.T) {
 			400, "the ticket is too long: at most 32 characters"},
 		"ticket with a tab": {"POST", "/requests", engineer, `{"account":"111122223333","ticket":"SUP\t1","justification":"j","duration":"1h"}`,
 			400, "control character"},
-		"inactive account": {"POST", "/requests", engineer, `{"account":"777788889999","ticket":"T","justification":"j","duration":"1h"}`, 409, "no registered stack"},
+		"inactive account": {"POST", "/requests", engineer, `{"account":"777788889999","ticket":"T","justification":"j","duration":"1h"}`, 404, "no account 777788889999 you can use"},
 		"self-approval":    {"POST", "/requests/" + req.ID + "/approve", engineer, "", 403, "your own request"},
-		"wrong tenant":     {"POST", "/requests/" + req.ID + "/approve", "tenant:globex/eve", "", 403, "does not belong"},
+		"wrong tenant":     {"POST", "/requests/" + req.ID + "/approve", "tenant:globex/eve", "", 404, "there is no access request"},
 		"no such request":  {"POST", "/requests/req-x/dismiss", approver, "", 404, "no access request"},
 		"not approved":     {"POST", "/requests/" + req.ID + "/credentials", engineer, "", 409, "waiting for the customer"},
 		"audit no filter":  {"GET", "/audit", engineer, "", 400, "exactly one"},
 		"tenant by person": {"GET", "/audit?engineer=" + engineer, approver, "", 403, "its own accounts"},
-		"tenant other acc": {"GET", "/audit?account=444455556666", approver, "", 403, "does not belong"},
+		"tenant other acc": {"GET", "/audit?account=444455556666", approver, "", 404, "no account 444455556666 you can use"},
 		"bad since":        {"GET", "/audit?account=111122223333&since=yesterday", engineer, "", 400, "RFC 3339"},
 	} {
 		t.Run(name, func(t *testing.T) {

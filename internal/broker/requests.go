@@ -118,16 +118,19 @@ func (b *Broker) Revoke(ctx context.Context, approver, id string) (Request, erro
 
 func (b *Broker) decide(ctx context.Context, action, approver, id string, from []State, to State, typ EventType) (Request, error) {
 	ev := Event{Action: action, Actor: approver, RequestID: id}
+	invalid := validatePrincipal(approver) // answered whether or not the request exists
 	r, found, err := b.getRequest(ctx, id)
 	if err != nil {
 		return Request{}, err
 	}
+	if found {
+		ev.Account, ev.Engineer, ev.Ticket = r.Account, r.Engineer, r.Ticket
+	}
+	if invalid != nil {
+		return Request{}, b.refused(ctx, invalid, ev)
+	}
 	if !found {
 		return Request{}, b.refused(ctx, noRequest(id), ev)
-	}
-	ev.Account, ev.Engineer, ev.Ticket = r.Account, r.Engineer, r.Ticket
-	if err := validatePrincipal(approver); err != nil { // before anything is written
-		return Request{}, b.refused(ctx, err, ev)
 	}
 	if err := b.mayDecide(ctx, approver, r); err != nil {
 		return Request{}, b.refused(ctx, err, ev)
@@ -176,12 +179,16 @@ func (b *Broker) mayDecide(ctx context.Context, approver string, r Request) erro
 	if err := b.mayActForCustomer(approver); err != nil {
 		return err
 	}
+	if tenant != r.Tenant { // another tenant's request is as good as none
+		return &Refusal{Kind: ErrNotFound, Reason: noRequest(r.ID).Error(),
+			Detail: fmt.Sprintf("request %s is tenant %q's, not %q's", r.ID, r.Tenant, tenant)}
+	}
 	o, err := b.active(ctx, r.Account)
 	if err != nil {
 		return err
 	}
 	if tenant != o.Tenant {
-		return refuse(ErrForbidden, "account %s does not belong to tenant %q", r.Account, tenant)
+		return noAccount(r.Account, "account %s belongs to tenant %q now, not %q", r.Account, o.Tenant, tenant)
 	}
 	return nil
 }
@@ -239,7 +246,7 @@ func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDu
 		return PreApproval{}, err
 	}
 	if tenant != o.Tenant {
-		return PreApproval{}, refuse(ErrForbidden, "account %s does not belong to tenant %q", account, tenant)
+		return PreApproval{}, noAccount(account, "account %s belongs to tenant %q, not %q", account, o.Tenant, tenant)
 	}
 	now := b.clock()
 	p := PreApproval{Account: account, Tenant: tenant, ApprovedBy: approver, MaxDurationSeconds: int64(maxDuration / time.Second), CreatedAt: now}
