@@ -132,9 +132,16 @@ func TestBrokerRequestRefusals(t *testing.T) {
 		"ticket too long":  {engineer, acct, strings.Repeat("9", 33), "why", time.Hour, broker.ErrInvalid, "at most 32 characters"},
 		"ticket too long once escaped": {engineer, acct, strings.Repeat("ä", 6), "why", time.Hour, broker.ErrInvalid,
 			"at most 32 characters as the session name writes it, and it takes 36"},
-		"ticket with a tab":  {engineer, acct, "SUP\t1", "why", time.Hour, broker.ErrInvalid, "control character"},
-		"empty reason":       {engineer, acct, ticket, "", time.Hour, broker.ErrInvalid, "justification is required"},
-		"customer principal": {approver, acct, ticket, "why", time.Hour, broker.ErrInvalid, "only a support engineer"},
+		"ticket with a tab": {engineer, acct, "SUP\t1", "why", time.Hour, broker.ErrInvalid, "control character"},
+		"empty reason":      {engineer, acct, ticket, "", time.Hour, broker.ErrInvalid, "justification is required"},
+		"reason of 1,001 characters": {engineer, acct, ticket, strings.Repeat("ä", 1001), time.Hour, broker.ErrInvalid,
+			"the justification is too long: at most 1000 characters, and it has 1001"},
+		"NUL in the reason":              {engineer, acct, ticket, "why\x00", time.Hour, broker.ErrInvalid, "the justification has a control character (U+0000)"},
+		"zero-width space in the reason": {engineer, acct, ticket, "wh\u200by", time.Hour, broker.ErrInvalid, "the justification has an invisible character (U+200B)"},
+		"reason not UTF-8":               {engineer, acct, ticket, "why\xff", time.Hour, broker.ErrInvalid, "the justification is not UTF-8 text"},
+		"zero-width space in the ticket": {engineer, acct, "SUP-\u200b1", "why", time.Hour, broker.ErrInvalid, "the ticket has an invisible character (U+200B)"},
+		"NUL in the engineer":            {"alice\x00@doit.com", acct, ticket, "why", time.Hour, broker.ErrInvalid, "the principal has a control character (U+0000)"},
+		"customer principal":             {approver, acct, ticket, "why", time.Hour, broker.ErrInvalid, "only a support engineer"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)

@@ -21,6 +21,8 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrConflict: the request's state does not allow it (expired, dismissed, revoked, not approved).
 	ErrConflict = errors.New("conflict")
+	// ErrTooLarge: the HTTP request's body is over MaxBodyBytes.
+	ErrTooLarge = errors.New("too large")
 )
 
 // Refusal is a rule the broker enforced: Kind is one of the classes above, Reason says why.

@@ -19,6 +19,11 @@ const (
 	// 2,048 bytes (the sort key, a fixed 76 bytes here, to 1,024), so a principal of over 2,032
 	// bytes cannot be recorded at all, and 512 keeps well clear of it.
 	MaxPrincipalBytes = 512
+	// MaxJustificationLength is the longest justification, in characters: a paragraph (this one is
+	// about 450) that tells the customer why access is needed; the ticket it names holds the
+	// detail. The customer reads it before deciding, and every request's REQUESTED event repeats it
+	// under the account and the engineer, so a long one costs on both sides and helps neither.
+	MaxJustificationLength = 1000
 	// echoBytes is how much of a value that is refused for its size a reason or an audit event
 	// repeats: enough to recognise it, never the whole of something oversized (or pasted by mistake).
 	echoBytes = 64
@@ -43,6 +48,33 @@ func validatePrincipal(p string) error {
 	if i := strings.IndexFunc(p, lineOrControl); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(p[i:])
 		return refuse(ErrInvalid, "the principal has a control character (%U)", r)
+	}
+	return nil
+}
+
+// ValidateJustification says why j cannot justify a request, or nil: it is UTF-8 text of 1 to
+// MaxJustificationLength characters, whose only control characters are newlines and tabs, without
+// invisible characters (format characters such as zero-width spaces and bidirectional controls,
+// variation selectors, and the other default-ignorable code points, which can hide or reorder what
+// the customer reads). Its errors are refusals of class ErrInvalid naming the field and the limit.
+func ValidateJustification(j string) error {
+	switch {
+	case j == "":
+		return refuse(ErrInvalid, "a justification is required")
+	case !utf8.ValidString(j):
+		return refuse(ErrInvalid, "the justification is not UTF-8 text")
+	}
+	if n := utf8.RuneCountInString(j); n > MaxJustificationLength {
+		return refuse(ErrInvalid, "the justification is too long: at most %d characters, and it has %d", MaxJustificationLength, n)
+	}
+	for _, r := range j {
+		switch {
+		case r == '\n' || r == '\t':
+		case lineOrControl(r):
+			return refuse(ErrInvalid, "the justification has a control character (%U): only newlines and tabs are allowed", r)
+		case invisible(r):
+			return refuse(ErrInvalid, "the justification has an invisible character (%U)", r)
+		}
 	}
 	return nil
 }

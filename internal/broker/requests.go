@@ -35,9 +35,10 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 	if err := ValidateTicket(ticket); err != nil { // the ticket has to fit in the session name, whole
 		return Request{}, err
 	}
+	if err := ValidateJustification(justification); err != nil {
+		return Request{}, err
+	}
 	switch {
-	case justification == "":
-		return Request{}, refuse(ErrInvalid, "a justification is required")
 	case duration < MinSession:
 		return Request{}, refuse(ErrInvalid, "duration %s is shorter than the minimum session, %s", duration, MinSession)
 	case duration > b.cfg.MaxDuration:
