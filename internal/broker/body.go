@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -66,12 +67,16 @@ func decodeObject(w http.ResponseWriter, r *http.Request, emptyOK bool, fields m
 			return refuse(ErrInvalid, "the request body has the field %q more than once", name)
 		}
 		seen[name] = true
+		start := dec.InputOffset()
 		if tok, err = dec.Token(); err != nil {
 			return syntax(err)
 		}
 		s, ok := tok.(string)
 		if !ok {
 			return refuse(ErrInvalid, "the field %q must be a JSON string", name)
+		}
+		if replaced(body[start:dec.InputOffset()], s) {
+			return refuse(ErrInvalid, "the field %q has an escaped lone surrogate (such as \\ud800), which is not a character", name)
 		}
 		*dst = s
 	}
@@ -85,4 +90,15 @@ func decodeObject(w http.ResponseWriter, r *http.Request, emptyOK bool, fields m
 		return refuse(ErrInvalid, "the request body has data after its JSON object")
 	}
 	return nil
+}
+
+// replaced reports whether encoding/json put U+FFFD into s, decoded from raw, for an escaped lone
+// surrogate ("\ud800"): s has more U+FFFD than raw writes, as itself or as the escape \ufffd.
+func replaced(raw []byte, s string) bool {
+	n := strings.Count(s, "\uFFFD")
+	if n == 0 {
+		return false
+	}
+	lower := bytes.ToLower(raw)
+	return n > bytes.Count(raw, []byte("\uFFFD"))+bytes.Count(lower, []byte(`\ufffd`))
 }

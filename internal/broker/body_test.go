@@ -52,6 +52,8 @@ func TestBrokerHTTPStrictBodies(t *testing.T) {
 		"a null":                    {"/requests", `{"ticket":null}`, 400, `the field "ticket" must be a JSON string`},
 		"an object":                 {"/requests", `{"ticket":{"id":"SUP-1"}}`, 400, `the field "ticket" must be a JSON string`},
 		"not UTF-8":                 {"/requests", `{"ticket":"SUP-` + "\xff" + `"}`, 400, "the request body is not UTF-8 text"},
+		"a lone surrogate":          {"/requests", `{"ticket":"SUP-\ud800"}`, 400, `the field "ticket" has an escaped lone surrogate`},
+		"a reversed surrogate pair": {"/requests", `{"justification":"\ude00\ud83d"}`, 400, `the field "justification" has an escaped lone surrogate`},
 		// the strings: NUL, controls, invisible characters, lengths, each naming its field
 		"NUL in the ticket":              {"/requests", requestBody(`"ticket":"x"`)[:0] + `{"account":"111122223333","ticket":"SUP\u00001","justification":"why","duration":"1h"}`, 400, "the ticket has a control character"},
 		"zero-width space in the ticket": {"/requests", `{"account":"111122223333","ticket":"SUP-\u200b1","justification":"why","duration":"1h"}`, 400, "the ticket has an invisible character (U+200B)"},
@@ -120,6 +122,12 @@ func TestBrokerHTTPBodiesThatAreFine(t *testing.T) {
 	var r broker.Request
 	require.NoError(t, json.Unmarshal([]byte(got), &r))
 	assert.Equal(t, strings.Repeat("😀", broker.MaxJustificationLength), r.Justification)
+
+	// U+FFFD itself, written or escaped, is a character like any other
+	status, got, _ = api.call("POST", "/requests", engineer, `{"account":"111122223333","ticket":"SUP-\uFFFD","justification":"�, \ufffd","duration":"1h"}`)
+	require.Equal(t, http.StatusCreated, status, got)
+	require.NoError(t, json.Unmarshal([]byte(got), &r))
+	assert.Equal(t, "SUP-\uFFFD", r.Ticket)
 
 	status, got, _ = api.call("POST", "/requests", engineer,
 		" \n"+`{"duration":"30m","justification":"the deploys fail:`+`\n\t- eu-west-1\n\t- us-east-1","ticket":"SUP-ä","account":"111122223333"}`+"\n")
