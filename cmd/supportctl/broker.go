@@ -32,7 +32,9 @@ PRINCIPAL (-as, or SUPPORT_PRINCIPAL) is who acts: an engineer, or a customer te
 environment: BROKER_TABLE (required), REGISTRY_TABLE; for credentials also VENDOR_ACCOUNT_ID and
 SIGNER_ROLE_ARN (the issuer's keys live in REGISTRY_TABLE); optional VENDOR_NAME, SUPPORT_ENVIRONMENT (the
 DoiTEnvironment session tag value, default support: up to 256 letters, digits, spaces and _.:/=+-@),
-BROKER_MAX_DURATION (15m to 1h, the longest session; default 1h), BROKER_PENDING_FOR (1m to 168h; default 3h)`
+BROKER_MAX_DURATION (15m to 1h, the longest session; default 1h), BROKER_PENDING_FOR (1m to 168h; default 3h),
+BROKER_STAFF_DOMAINS (the vendor's staff e-mail domains, comma-separated, whose addresses never decide for a
+customer; default doit.com)`
 
 // runBroker runs "supportctl broker <command>".
 func runBroker(ctx context.Context, args []string, getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, out io.Writer) error {

@@ -162,6 +162,10 @@ func TestNewBrokerChecksItsSettings(t *testing.T) {
 		"pending for 87600h":     {vars: map[string]string{"BROKER_PENDING_FOR": "87600h"}, reason: "BROKER_PENDING_FOR=87600h: pending time 87600h0m0s is over 168h0m0s"},
 		"pending for 3h":         {vars: map[string]string{"BROKER_PENDING_FOR": "3h"}},
 		"environment with a tab": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod\teu"}, reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod\teu" has '\t'`},
+		"staff domains":          {vars: map[string]string{"BROKER_STAFF_DOMAINS": "doit.com,doit-intl.com"}},
+		"staff domain without a dot": {vars: map[string]string{"BROKER_STAFF_DOMAINS": "doit.com,doit"},
+			reason: `BROKER_STAFF_DOMAINS=doit.com,doit: staff domain "doit" is not a domain name such as doit.com`},
+		"staff domain as an address": {vars: map[string]string{"BROKER_STAFF_DOMAINS": "@doit.com"}, reason: `staff domain "@doit.com" is not a domain name`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := aws.Config{Region: "us-east-1"}

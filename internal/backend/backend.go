@@ -6,6 +6,7 @@ package backend
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,8 +41,8 @@ func NewIssuer(getenv func(string) string, awsCfg aws.Config, reg *registry.Regi
 		SignerRoleARN: getenv("SIGNER_ROLE_ARN")}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: reg.Table})
 }
 
-// NewBroker wires a broker on table from SUPPORT_ENVIRONMENT, BROKER_MAX_DURATION and
-// BROKER_PENDING_FOR, each checked by AWS's and the broker's rules as it is read; the errors name
+// NewBroker wires a broker on table from SUPPORT_ENVIRONMENT, BROKER_MAX_DURATION,
+// BROKER_PENDING_FOR and BROKER_STAFF_DOMAINS, each checked by AWS's and the broker's rules as it is read; the errors name
 // the variable.
 func NewBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, mint broker.Minter, db *dynamodb.Client, table string) (*broker.Broker, error) {
 	cfg := broker.Config{Vendor: Vendor(getenv), Environment: getenv("SUPPORT_ENVIRONMENT")}
@@ -62,6 +63,12 @@ func NewBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Regi
 				return nil, fmt.Errorf("%s=%s: %w", d.name, s, err)
 			}
 			*d.v = v
+		}
+	}
+	if s := getenv("BROKER_STAFF_DOMAINS"); s != "" {
+		cfg.StaffDomains = strings.Split(s, ",")
+		if err := broker.ValidateStaffDomains(cfg.StaffDomains); err != nil {
+			return nil, fmt.Errorf("BROKER_STAFF_DOMAINS=%s: %w", s, err)
 		}
 	}
 	return broker.New(cfg, reg, mint, sts.NewFromConfig(awsCfg), db, table)

@@ -43,6 +43,8 @@ type Event struct {
 	RequestID string    `dynamodbav:"RequestId,omitempty" json:"requestId,omitempty"`
 	Ticket    string    `dynamodbav:"Ticket,omitempty" json:"ticket,omitempty"`
 	Reason    string    `dynamodbav:"Reason,omitempty" json:"reason,omitempty"` // a refusal's, or the justification
+	// Detail is a refusal's precise reason where the caller was told less (Refusal.Detail).
+	Detail string `dynamodbav:"Detail,omitempty" json:"detail,omitempty"`
 	// DurationSeconds is the requested, approved or pre-approved length of access.
 	DurationSeconds int64 `dynamodbav:"DurationSeconds,omitempty" json:"durationSeconds,omitempty"`
 	// TokenID and TokenExpiry identify a minted token (its jti and exp), never the token.
@@ -77,10 +79,34 @@ func (a *AuditLog) now() time.Time {
 
 // Record stores e, filling in its ID and time if they are empty.
 func (a *AuditLog) Record(ctx context.Context, e Event) error {
+	return a.record(ctx, nil, e)
+}
+
+// record writes events together with writes, the state change they record (and any condition it
+// rests on), in one DynamoDB transaction: all of it is stored, or none. A failed condition cancels
+// the whole transaction: isStale tells it apart.
+func (a *AuditLog) record(ctx context.Context, writes []types.TransactWriteItem, events ...Event) error {
+	items := writes
+	for _, e := range events {
+		puts, err := a.puts(e)
+		if err != nil {
+			return err
+		}
+		items = append(items, puts...)
+	}
+	if _, err := a.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
+		return fmt.Errorf("recording audit event %s for %s: %w", events[0].Type, events[0].Account, err)
+	}
+	return nil
+}
+
+// puts are the writes that store e, filling in its ID and time if they are empty: one item per
+// partition it is listed under.
+func (a *AuditLog) puts(e Event) ([]types.TransactWriteItem, error) {
 	if e.ID == "" {
 		id, err := newID("evt-")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		e.ID = id
 	}
@@ -90,7 +116,7 @@ func (a *AuditLog) Record(ctx context.Context, e Event) error {
 	e.Time = e.Time.UTC()
 	item, err := attributevalue.MarshalMap(e)
 	if err != nil {
-		return fmt.Errorf("encoding audit event %s: %w", e.Type, err)
+		return nil, fmt.Errorf("encoding audit event %s: %w", e.Type, err)
 	}
 	item[attrTTL] = &types.AttributeValueMemberN{Value: fmt.Sprint(e.Time.Add(Retention).Unix())}
 	// the sequence orders this process's events of one instant (a fake clock, or a coarse one)
@@ -105,12 +131,9 @@ func (a *AuditLog) Record(ctx context.Context, e Event) error {
 		puts = append(puts, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(a.Table), Item: it}})
 	}
 	if len(puts) == 0 {
-		return fmt.Errorf("audit event %s names no account and no person", e.Type)
+		return nil, fmt.Errorf("audit event %s names no account and no person", e.Type)
 	}
-	if _, err := a.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: puts}); err != nil {
-		return fmt.Errorf("recording audit event %s for %s: %w", e.Type, e.Account, err)
-	}
-	return nil
+	return puts, nil
 }
 
 // partitions are the indexes an event is listed under: its account, its engineer, and its actor.
@@ -153,15 +176,27 @@ func (a *AuditLog) Export(ctx context.Context, w io.Writer, f Filter) error {
 	return a.each(ctx, f, func(e Event) error { return enc.Encode(e) })
 }
 
-func (a *AuditLog) each(ctx context.Context, f Filter, fn func(Event) error) error {
-	var pk string
+// Check says why f selects nothing that can be listed, or nil: it names exactly one account (12
+// digits) or one person (at most MaxPrincipalBytes, as every principal recorded).
+func (f Filter) Check() error {
 	switch {
 	case (f.Account == "") == (f.Engineer == ""):
 		return refuse(ErrInvalid, "%s", ErrFilter.Error())
-	case f.Account != "":
+	case f.Account != "" && !accountPattern.MatchString(f.Account):
+		return refuse(ErrInvalid, "account ID %q is not 12 digits", echo(f.Account))
+	case len(f.Engineer) > MaxPrincipalBytes:
+		return refuse(ErrInvalid, "the engineer is too long: at most %d bytes, and it has %d", MaxPrincipalBytes, len(f.Engineer))
+	}
+	return nil
+}
+
+func (a *AuditLog) each(ctx context.Context, f Filter, fn func(Event) error) error {
+	if err := f.Check(); err != nil {
+		return err
+	}
+	pk := principalPartition(f.Engineer)
+	if f.Account != "" {
 		pk = accountPartition(f.Account)
-	default:
-		pk = principalPartition(f.Engineer)
 	}
 	since, until := "0", "9"
 	if !f.Since.IsZero() {

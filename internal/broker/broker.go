@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -64,6 +63,10 @@ type Config struct {
 	TokenLifetime time.Duration // of the web-identity token; DefaultTokenLifetime
 	IssuerHost    int           // which issuer host tokens name: 0 primary, 1 standby
 	Logger        *slog.Logger  // where the broker logs what needs an operator's eye; slog.Default()
+	// StaffDomains are the vendor's staff e-mail domains: a customer principal whose user is an
+	// address at one of them, or at a subdomain, never decides for the customer (NormalizeIdentity
+	// applies to both). Empty: DefaultStaffDomains.
+	StaffDomains []string
 }
 
 func (c Config) withDefaults() Config {
@@ -87,6 +90,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if len(c.StaffDomains) == 0 {
+		c.StaffDomains = DefaultStaffDomains
 	}
 	return c
 }
@@ -117,6 +123,11 @@ func New(cfg Config, reg Registry, mint Minter, stsClient STSAPI, db DynamoAPI, 
 	if err := ValidatePendingFor(cfg.PendingFor); err != nil {
 		return nil, fmt.Errorf("broker config: %w", err)
 	}
+	staff, err := normalizeStaffDomains(cfg.StaffDomains)
+	if err != nil {
+		return nil, fmt.Errorf("broker config: %w", err)
+	}
+	cfg.StaffDomains = staff
 	switch {
 	case cfg.TokenLifetime > issuer.MaxTokenLifetime:
 		return nil, fmt.Errorf("broker config: token lifetime %s is over %s", cfg.TokenLifetime, issuer.MaxTokenLifetime)
@@ -169,27 +180,40 @@ func (b *Broker) clock() time.Time { return b.now().UTC().Truncate(time.Second) 
 
 // Get returns a request.
 func (b *Broker) Get(ctx context.Context, id string) (Request, error) {
-	r, found, err := b.store.getRequest(ctx, id)
+	r, found, err := b.getRequest(ctx, id)
 	if err != nil {
 		return Request{}, err
 	}
 	if !found {
-		return Request{}, refuse(ErrNotFound, "there is no access request %q", id)
+		return Request{}, noRequest(id)
 	}
 	return r, nil
 }
 
-var accountPattern = regexp.MustCompile(`^\d{12}$`)
-
-// tenantPrincipal parses a customer principal "tenant:<tenant>/<user>".
-func tenantPrincipal(p string) (tenant string, ok bool) {
-	rest, ok := strings.CutPrefix(p, "tenant:")
-	if !ok {
-		return "", false
+// getRequest reads request id; an ID not of the broker's shape names none (and is not looked up:
+// an oversized one is not even a valid DynamoDB key).
+func (b *Broker) getRequest(ctx context.Context, id string) (Request, bool, error) {
+	if !requestIDPattern.MatchString(id) {
+		return Request{}, false, nil
 	}
-	tenant, user, ok := strings.Cut(rest, "/")
-	return tenant, ok && tenant != "" && user != ""
+	return b.store.getRequest(ctx, id)
 }
+
+// recordable is a principal as a refusal records it: as given, or clipped if it is too long to be
+// one (so its audit items still fit their keys).
+func recordable(p string) string {
+	if len(p) > MaxPrincipalBytes {
+		return echo(p)
+	}
+	return p
+}
+
+// noRequest is the refusal for a request ID that names no request.
+func noRequest(id string) error {
+	return refuse(ErrNotFound, "there is no access request %q", echo(id))
+}
+
+var accountPattern = regexp.MustCompile(`^\d{12}$`)
 
 // active is an account's registered onboarding the broker uses (registry.AccountState.Usable): the
 // gateway stack's if registered (the customer deployed the support role), else the management
@@ -197,29 +221,37 @@ func tenantPrincipal(p string) (tenant string, ok bool) {
 // claimed grant nothing.
 func (b *Broker) active(ctx context.Context, account string) (registry.Onboarding, error) {
 	if !accountPattern.MatchString(account) {
-		return registry.Onboarding{}, refuse(ErrInvalid, "account ID %q is not 12 digits", account)
+		return registry.Onboarding{}, refuse(ErrInvalid, "account ID %q is not 12 digits", echo(account))
 	}
 	st, err := b.reg.Account(ctx, account)
 	if err != nil {
 		return registry.Onboarding{}, err
 	}
 	if st.Management == nil && st.Gateway == nil {
-		return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s is not onboarded", account)
+		return registry.Onboarding{}, noAccount(account, "account %s is not onboarded", account)
 	}
 	o, why, ok := st.Usable()
 	switch {
 	case ok:
 		return o, nil
 	case st.Conflict != nil:
-		return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s cannot be used: %s", account, why)
+		return registry.Onboarding{}, noAccount(account, "account %s cannot be used: %s", account, why)
 	}
-	return registry.Onboarding{}, refuse(ErrAccountUnavailable, "account %s has no registered stack: the customer has to deploy (or finish deploying) the support stack", account)
+	return registry.Onboarding{}, noAccount(account, "account %s has no registered stack: the customer has to deploy (or finish deploying) the support stack", account)
 }
 
 // refused records that action by actor was refused (a rule) or failed (AWS, the issuer) and returns
 // err. A failure to record it is joined.
 func (b *Broker) refused(ctx context.Context, err error, e Event) error {
 	e.Type, e.Reason = EventRefused, err.Error()
+	var r *Refusal
+	if errors.As(err, &r) {
+		e.Detail = r.Detail
+	}
+	// what the caller sent is recorded as far as it can be: an oversized principal under its clipped
+	// form (a key has at most 2,048 bytes), an oversized ID or ticket clipped
+	e.Actor, e.Engineer = recordable(e.Actor), recordable(e.Engineer)
+	e.RequestID, e.Ticket = echo(e.RequestID), echo(e.Ticket)
 	if !isRefusal(err) {
 		e.Type = EventFailed
 	}

@@ -120,11 +120,11 @@ func TestBrokerRequestRefusals(t *testing.T) {
 		kind                                     error
 		reason                                   string
 	}{
-		"unknown account":  {engineer, "999999999999", ticket, "why", time.Hour, broker.ErrAccountUnavailable, "not onboarded"},
-		"not registered":   {engineer, pending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
-		"claim not proven": {engineer, proofPending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
-		"unclaimed":        {engineer, unclaimed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no registered stack"},
-		"in conflict":      {engineer, disputed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "an operator must resolve it"},
+		"unknown account":  {engineer, "999999999999", ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account 999999999999 you can use"},
+		"not registered":   {engineer, pending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account " + pending + " you can use"},
+		"claim not proven": {engineer, proofPending, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account " + proofPending + " you can use"},
+		"unclaimed":        {engineer, unclaimed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account " + unclaimed + " you can use"},
+		"in conflict":      {engineer, disputed, ticket, "why", time.Hour, broker.ErrAccountUnavailable, "no account " + disputed + " you can use"},
 		"bad account":      {engineer, "42", ticket, "why", time.Hour, broker.ErrInvalid, "12 digits"},
 		"over the maximum": {engineer, acct, ticket, "why", time.Hour + time.Second, broker.ErrInvalid, "over the maximum"},
 		"under a session":  {engineer, acct, ticket, "why", 10 * time.Minute, broker.ErrInvalid, "shorter than the minimum"},
@@ -132,9 +132,16 @@ func TestBrokerRequestRefusals(t *testing.T) {
 		"ticket too long":  {engineer, acct, strings.Repeat("9", 33), "why", time.Hour, broker.ErrInvalid, "at most 32 characters"},
 		"ticket too long once escaped": {engineer, acct, strings.Repeat("ä", 6), "why", time.Hour, broker.ErrInvalid,
 			"at most 32 characters as the session name writes it, and it takes 36"},
-		"ticket with a tab":  {engineer, acct, "SUP\t1", "why", time.Hour, broker.ErrInvalid, "control character"},
-		"empty reason":       {engineer, acct, ticket, "", time.Hour, broker.ErrInvalid, "justification is required"},
-		"customer principal": {approver, acct, ticket, "why", time.Hour, broker.ErrInvalid, "only a support engineer"},
+		"ticket with a tab": {engineer, acct, "SUP\t1", "why", time.Hour, broker.ErrInvalid, "control character"},
+		"empty reason":      {engineer, acct, ticket, "", time.Hour, broker.ErrInvalid, "justification is required"},
+		"reason of 1,001 characters": {engineer, acct, ticket, strings.Repeat("ä", 1001), time.Hour, broker.ErrInvalid,
+			"the justification is too long: at most 1000 characters, and it has 1001"},
+		"NUL in the reason":              {engineer, acct, ticket, "why\x00", time.Hour, broker.ErrInvalid, "the justification has a control character (U+0000)"},
+		"zero-width space in the reason": {engineer, acct, ticket, "wh\u200by", time.Hour, broker.ErrInvalid, "the justification has an invisible character (U+200B)"},
+		"reason not UTF-8":               {engineer, acct, ticket, "why\xff", time.Hour, broker.ErrInvalid, "the justification is not UTF-8 text"},
+		"zero-width space in the ticket": {engineer, acct, "SUP-\u200b1", "why", time.Hour, broker.ErrInvalid, "the ticket has an invisible character (U+200B)"},
+		"NUL in the engineer":            {"alice\x00@doit.com", acct, ticket, "why", time.Hour, broker.ErrInvalid, "the principal has a control character (U+0000)"},
+		"customer principal":             {approver, acct, ticket, "why", time.Hour, broker.ErrInvalid, "only a support engineer"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
@@ -159,12 +166,12 @@ func TestBrokerDecisionRefusals(t *testing.T) {
 		"self-approval":          {approver: engineer, kind: broker.ErrForbidden, reason: "your own request"},
 		"not a customer":         {approver: "mallory@doit.com", kind: broker.ErrForbidden, reason: "not a customer principal"},
 		"malformed principal":    {approver: "tenant:acme", kind: broker.ErrForbidden, reason: "not a customer principal"},
-		"another tenant":         {approver: "tenant:globex/eve", kind: broker.ErrForbidden, reason: `does not belong to tenant "globex"`},
+		"another tenant":         {approver: "tenant:globex/eve", kind: broker.ErrNotFound, reason: "there is no access request"},
 		"expired":                {prepare: func(t *testing.T, f *fixture, _ string) { f.clock.Advance(3 * time.Hour) }, approver: approver, kind: broker.ErrConflict, reason: "expired"},
 		"dismissed":              {prepare: decided("dismiss"), approver: approver, kind: broker.ErrConflict, reason: "dismissed by tenant:acme/carol"},
 		"revoked":                {prepare: decided("revoke"), approver: approver, kind: broker.ErrConflict, reason: "revoked by tenant:acme/carol"},
 		"approved twice":         {prepare: decided("approve"), approver: approver, kind: broker.ErrConflict, reason: "approved by tenant:acme/carol", issued: true},
-		"account left the owner": {prepare: func(t *testing.T, f *fixture, _ string) { delete(f.reg, acct+"/MANAGEMENT") }, approver: approver, kind: broker.ErrAccountUnavailable, reason: "not onboarded"},
+		"account left the owner": {prepare: func(t *testing.T, f *fixture, _ string) { delete(f.reg, acct+"/MANAGEMENT") }, approver: approver, kind: broker.ErrAccountUnavailable, reason: "no account 111122223333 you can use"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
@@ -215,17 +222,22 @@ func TestBrokerUnknownRequest(t *testing.T) {
 	assert.Len(t, f.events(t, broker.Filter{Engineer: approver}), 1, "and on the approver's")
 }
 
-// interleavingDB runs before once, just ahead of the first UpdateItem: another decision lands
-// between this broker's read of the request and its conditional write.
+// interleavingDB runs before once, just ahead of the first transaction that updates an item (a
+// decision): another decision lands between this broker's read of the request and its
+// conditional write.
 type interleavingDB struct {
 	broker.DynamoAPI
 	once   sync.Once
 	before func()
 }
 
-func (d *interleavingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	d.once.Do(d.before)
-	return d.DynamoAPI.UpdateItem(ctx, in, o...)
+func (d *interleavingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	for _, it := range in.TransactItems {
+		if it.Update != nil {
+			d.once.Do(d.before)
+		}
+	}
+	return d.DynamoAPI.TransactWriteItems(ctx, in, o...)
 }
 
 // Two decisions race: the customer's approval reads a pending request, a colleague's dismissal is
@@ -279,7 +291,7 @@ func TestBrokerCredentialsRefusals(t *testing.T) {
 			o := f.reg[acct+"/MANAGEMENT"]
 			o.Status = "DEREGISTERED"
 			f.reg[acct+"/MANAGEMENT"] = o
-		}, engineer: engineer, kind: broker.ErrAccountUnavailable, reason: "no registered stack"},
+		}, engineer: engineer, kind: broker.ErrAccountUnavailable, reason: "no account 111122223333 you can use"},
 		"token for another account": {prepare: func(t *testing.T, f *fixture, _ string) { f.mint.forAccount = other },
 			engineer: engineer, reason: "names issuer"},
 		"token with a role's sub": {prepare: func(t *testing.T, f *fixture, _ string) { f.mint.sub = "role/DoiT-Support" },
@@ -353,7 +365,7 @@ func TestBrokerPreApproval(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	_, err := f.b.PreApprove(ctx, "tenant:globex/eve", acct, time.Hour)
-	require.ErrorIs(t, err, broker.ErrForbidden, "another tenant")
+	require.ErrorIs(t, err, broker.ErrAccountUnavailable, "another tenant's account")
 	_, err = f.b.PreApprove(ctx, engineer, acct, time.Hour)
 	require.ErrorIs(t, err, broker.ErrForbidden, "the vendor cannot pre-approve itself")
 	_, err = f.b.PreApprove(ctx, approver, acct, 2*time.Hour)

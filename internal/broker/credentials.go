@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/supportaccess/gateway/internal/issuer"
@@ -18,25 +19,36 @@ import (
 
 // Credentials gives the requester of an approved request a session in the account's support role:
 // a token minted for that account, exchanged with sts:AssumeRoleWithWebIdentity under the session
-// policy, for min(the approved window left, MaxSession). Nothing is issued on any refusal.
+// policy, for min(the approved window left, MaxSession). Nothing is issued on any refusal. The
+// token's and the session's audit events are written only while the request is still approved (a
+// condition in the same transaction), so a revocation recorded before the session is handed out
+// wins: the credentials STS returned are dropped (ErrConflict) and the refusal names the session.
 func (b *Broker) Credentials(ctx context.Context, engineer, id string) (Credentials, error) {
 	ev := Event{Action: "credentials", Actor: engineer, Engineer: engineer, RequestID: id}
-	r, found, err := b.store.getRequest(ctx, id)
+	invalid := validatePrincipal(engineer) // answered whether or not the request exists
+	r, found, err := b.getRequest(ctx, id)
 	if err != nil {
 		return Credentials{}, err
 	}
-	if !found {
-		return Credentials{}, b.refused(ctx, refuse(ErrNotFound, "there is no access request %q", id), ev)
+	if found {
+		ev.Account, ev.Ticket = r.Account, r.Ticket
 	}
-	ev.Account, ev.Ticket = r.Account, r.Ticket
-	creds, err := b.credentials(ctx, engineer, r)
+	if invalid != nil {
+		return Credentials{}, b.refused(ctx, invalid, ev)
+	}
+	if !found {
+		return Credentials{}, b.refused(ctx, noRequest(id), ev)
+	}
+	creds, err := b.credentials(ctx, engineer, r, &ev)
 	if err != nil {
 		return Credentials{}, b.refused(ctx, err, ev)
 	}
 	return creds, nil
 }
 
-func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (Credentials, error) {
+// credentials issues the session; on a refusal after STS opened one, it adds the session's details
+// (never its secrets) to ev, the refusal's event.
+func (b *Broker) credentials(ctx context.Context, engineer string, r Request, ev *Event) (Credentials, error) {
 	if engineer != r.Engineer {
 		return Credentials{}, refuse(ErrForbidden, "request %s is %s's: only the requester gets its credentials", r.ID, r.Engineer)
 	}
@@ -58,7 +70,7 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 		return Credentials{}, err
 	}
 	if o.Tenant != r.Tenant {
-		return Credentials{}, refuse(ErrForbidden, "account %s changed hands since request %s was approved: request access again", r.Account, r.ID)
+		return Credentials{}, noAccount(r.Account, "account %s changed hands (tenant %q, then %q) since request %s was approved", r.Account, r.Tenant, o.Tenant, r.ID)
 	}
 	name, err := SessionName(engineer, r.Ticket)
 	if err != nil { // a request stored before tickets were limited
@@ -93,7 +105,9 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 		Subject: claims.Sub}
 	minted := base
 	minted.Type, minted.TokenID, minted.TokenExpiry = EventTokenMinted, claims.Jti, time.Unix(claims.Exp, 0).UTC()
-	if err := b.audit.Record(ctx, minted); err != nil {
+	// recorded only while the request is still approved: a revocation that landed since it was
+	// read stops the session before STS opens it
+	if err := b.recordIfApproved(ctx, r, minted); err != nil {
 		return Credentials{}, err
 	}
 
@@ -126,11 +140,42 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request) (C
 	issued := base
 	issued.Type, issued.SessionName, issued.AccessKeyLast, issued.SessionExpiry = EventSession, name, last4(c.AccessKeyID), c.Expiration
 	issued.DurationSeconds = int64(session / time.Second)
-	if err := b.audit.Record(ctx, issued); err != nil {
-		// fail closed: a session the log does not show is not handed out
+	// fail closed: a session the log does not show is not handed out, nor one whose request was
+	// revoked (or ran out) while STS opened it; the refusal records the session STS opened
+	if err := b.recordIfApproved(ctx, r, issued); err != nil {
+		ev.RoleARN, ev.Subject, ev.SessionName, ev.AccessKeyLast, ev.SessionExpiry = roleARN, claims.Sub, name, issued.AccessKeyLast, c.Expiration
+		if isRefusal(err) {
+			err = refuse(ErrConflict, "%s; the session STS opened for it was not handed out", err)
+		}
 		return Credentials{}, err
 	}
 	return c, nil
+}
+
+// recordIfApproved records e in one transaction with the condition that request r is still
+// approved and inside its window at this moment. If it no longer is (revoked, or its window over,
+// since it was read), nothing is recorded and the refusal says why.
+func (b *Broker) recordIfApproved(ctx context.Context, r Request, e Event) error {
+	now := b.clock()
+	check, err := b.store.stillApproved(r.ID, now)
+	if err != nil {
+		return err
+	}
+	err = b.audit.record(ctx, []types.TransactWriteItem{check}, e)
+	if !isStale(err) {
+		return err
+	}
+	cur, found, err := b.store.getRequest(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return noRequest(r.ID)
+	}
+	if err := checkState(cur, now, "get credentials for", []State{Approved}); err != nil {
+		return err
+	}
+	return refuse(ErrConflict, "request %s changed while its session was being issued; try again", r.ID)
 }
 
 // warnIfNearlyFull logs one warning when STS says the session's packed policies and tags

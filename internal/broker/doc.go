@@ -6,10 +6,13 @@
 // account, exchanged with sts:AssumeRoleWithWebIdentity for the account's support role, under the
 // session policy, for at most one hour and never past the approval's window.
 //
-// The rules (design.md, security model 5): a requester never approves their own request; only the
+// The rules (design.md, security model 5): a requester never approves their own request (people are
+// compared as normalized identities, NormalizeIdentity, so tenant:acme/ALICE@doit.com is the engineer
+// alice@doit.com); the vendor's staff (Config.StaffDomains) never decide for a customer; only the
 // tenant that owns the account decides; a dismissed, revoked or expired request gives nothing;
 // sessions never outlive the approval. Decisions are conditional DynamoDB writes, so two decisions
-// racing on one request cannot both apply.
+// racing on one request cannot both apply, and each is one transaction with its audit event (as are
+// a new request and a standing approval): a state change the log does not show is never stored.
 //
 // Every step, and every refusal with its reason, is an audit event (AuditLog) kept 30 days (the
 // table's TTL attribute ExpiresAt). The log never holds a token or a secret: a minted token is

@@ -105,12 +105,16 @@ type fakeMinter struct {
 	forAccount string
 	sub        string // if set, every token's sub (a broken issuer)
 	now        func() time.Time
+	during     func() // if set, runs inside each Mint (something that lands while a token is minted)
 }
 
 func (f *fakeMinter) Mint(_ context.Context, account string, c issuer.Claims) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, c)
+	if f.during != nil {
+		f.during()
+	}
 	if f.forAccount != "" {
 		account = f.forAccount
 	}
@@ -140,12 +144,16 @@ type fakeSTS struct {
 	now   func() time.Time
 	// packed and tokenUse, if set, are the answer's PackedPolicySize and SessionTokenUtilization.
 	packed, tokenUse *int32
+	during           func() // if set, runs inside each call (something that lands while STS opens the session)
 }
 
 func (f *fakeSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.AssumeRoleWithWebIdentityInput, _ ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, in)
+	if f.during != nil {
+		f.during()
+	}
 	return &sts.AssumeRoleWithWebIdentityOutput{
 		Credentials: &ststypes.Credentials{AccessKeyId: aws.String("ASIAEXAMPLEKEY1WXYZ"), SecretAccessKey: aws.String("secret-value"),
 			SessionToken: aws.String("session-token-value"),

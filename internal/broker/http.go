@@ -6,18 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
 
-// PrincipalHeader carries the caller's principal. The broker's API sits behind an authenticating
-// front end (the vendor's SSO proxy for engineers, the customer portal for tenants) that sets it
-// after authenticating the caller and strips any value the client sent; the API trusts it as is
-// and refuses a request without it (401). Engineers are vendor identities ("alice@doit.com");
-// customers are "tenant:<tenant>/<user>".
-const PrincipalHeader = "X-Support-Principal"
+// ErrNotSignedIn: the request carries no signed-in caller (no session, an expired one, a token that
+// does not verify). A Caller's error wraps it, with the reason after it
+// (fmt.Errorf("%w: the session expired", ErrNotSignedIn)).
+var ErrNotSignedIn = errors.New("not signed in")
 
-const maxBody = 64 << 10
+// Caller says who sent r, as the server's sign-in established it: a vendor identity for engineers
+// ("alice@doit.com"), "tenant:<tenant>/<user>" for customers. It returns an error (ErrNotSignedIn,
+// or one wrapping it) when nobody is signed in; the API answers 401 with the error's message. The
+// principal comes only from here: nothing in the request's headers or body names the caller.
+type Caller func(r *http.Request) (principal string, err error)
 
 // Handler is the broker's HTTP API (JSON):
 //
@@ -30,64 +34,83 @@ const maxBody = 64 << 10
 //	POST /accounts/{account}/pre-approval   {"maxDuration":"1h"} ("0s" removes it) → 200 pre-approval
 //	GET  /audit?account=A | ?engineer=E [&since=&until= RFC 3339] → 200 JSON lines
 //
-// A customer reads the audit of its own accounts only; a vendor principal reads any. Refusals are
-// {"error": reason} with 400 (invalid), 401 (no principal), 403 (forbidden), 404 (no such request),
-// 409 (state or account does not allow it); failures are 500 and logged, never shown.
-func Handler(b *Broker) http.Handler {
+// Every route acts as the principal caller returns (the server's sign-in); a caller error answers
+// 401 with its message. A customer reads the audit of its own accounts only; a vendor principal
+// reads any. Bodies are one JSON object of the route's string fields, each once, nothing after it,
+// at most MaxBodyBytes (decodeObject); the routes without fields take no body or {}. Refusals are
+// {"error": reason} with 400 (invalid), 401 (not signed in), 403
+// (forbidden), 404 (no such request, or no account the caller can use: one answer for an unknown
+// account, one not registered yet and another tenant's, and for another tenant's request the
+// answer of an unknown one), 409 (the request's state does not allow it); failures are 500 and
+// logged, never shown; 413 for a body over MaxBodyBytes. Refused actions, audit reads included, are
+// in the audit log.
+//
+// Handler panics if caller is nil: an API without sign-in is a bug.
+func Handler(b *Broker, caller Caller) http.Handler {
+	if caller == nil {
+		panic("broker.Handler: no caller: the API needs the server's sign-in to know who calls")
+	}
+	withPrincipal := b.signedIn(caller)
 	mux := http.NewServeMux()
 	// malformed answers a request the broker never saw, and records the refusal like any other.
 	malformed := func(w http.ResponseWriter, r *http.Request, ev Event, err error) {
 		b.writeError(w, r, b.refused(r.Context(), err, ev))
 	}
 	mux.HandleFunc("POST /requests", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
-		var in struct {
-			Account       string `json:"account"`
-			Ticket        string `json:"ticket"`
-			Justification string `json:"justification"`
-			Duration      string `json:"duration"`
-		}
+		var account, ticket, justification, duration string
 		ev := Event{Action: "request", Actor: who, Engineer: who}
-		if err := decode(w, r, &in); err != nil {
+		err := decodeObject(w, r, false, map[string]*string{"account": &account, "ticket": &ticket,
+			"justification": &justification, "duration": &duration})
+		if err != nil {
 			malformed(w, r, ev, err)
 			return
 		}
-		d, err := time.ParseDuration(in.Duration)
+		d, err := parseDuration("duration", duration)
 		if err != nil {
-			ev.Account, ev.Ticket = in.Account, in.Ticket
-			malformed(w, r, ev, refuse(ErrInvalid, "duration %q is not a duration such as 30m or 1h", in.Duration))
+			if accountPattern.MatchString(account) {
+				ev.Account = account
+			}
+			ev.Ticket = ticket
+			malformed(w, r, ev, err)
 			return
 		}
-		req, err := b.Request(r.Context(), who, in.Account, in.Ticket, in.Justification, d)
+		req, err := b.Request(r.Context(), who, account, ticket, justification, d)
 		b.reply(w, r, http.StatusCreated, req, err)
 	}))
 	for action, decide := range map[string]func(context.Context, string, string) (Request, error){
 		"approve": b.Approve, "dismiss": b.Dismiss, "revoke": b.Revoke,
 	} {
 		mux.HandleFunc("POST /requests/{id}/"+action, withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+			if err := decodeObject(w, r, true, nil); err != nil { // no body, or {}
+				malformed(w, r, Event{Action: action, Actor: who, RequestID: r.PathValue("id")}, err)
+				return
+			}
 			req, err := decide(r.Context(), who, r.PathValue("id"))
 			b.reply(w, r, http.StatusOK, req, err)
 		}))
 	}
 	mux.HandleFunc("POST /requests/{id}/credentials", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		w.Header().Set("Cache-Control", "no-store")
+		if err := decodeObject(w, r, true, nil); err != nil {
+			malformed(w, r, Event{Action: "credentials", Actor: who, Engineer: who, RequestID: r.PathValue("id")}, err)
+			return
+		}
 		c, err := b.Credentials(r.Context(), who, r.PathValue("id"))
 		b.reply(w, r, http.StatusOK, c, err)
 	}))
 	mux.HandleFunc("POST /accounts/{account}/pre-approval", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
-		var in struct {
-			MaxDuration string `json:"maxDuration"`
-		}
+		var maxDuration string
 		ev := Event{Action: "pre-approve", Actor: who}
 		if accountPattern.MatchString(r.PathValue("account")) {
 			ev.Account = r.PathValue("account")
 		}
-		if err := decode(w, r, &in); err != nil {
+		if err := decodeObject(w, r, false, map[string]*string{"maxDuration": &maxDuration}); err != nil {
 			malformed(w, r, ev, err)
 			return
 		}
-		d, err := time.ParseDuration(in.MaxDuration)
+		d, err := parseDuration("maxDuration", maxDuration)
 		if err != nil {
-			malformed(w, r, ev, refuse(ErrInvalid, "maxDuration %q is not a duration such as 30m or 1h", in.MaxDuration))
+			malformed(w, r, ev, err)
 			return
 		}
 		p, err := b.PreApprove(r.Context(), who, r.PathValue("account"), d)
@@ -96,21 +119,26 @@ func Handler(b *Broker) http.Handler {
 	mux.HandleFunc("GET /audit", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		q := r.URL.Query()
 		f := Filter{Account: q.Get("account"), Engineer: q.Get("engineer")}
+		ev := Event{Action: "read-audit", Actor: who}
+		if accountPattern.MatchString(f.Account) {
+			ev.Account = f.Account
+		}
+		err := checkQuery(q, "account", "engineer", "since", "until")
 		for name, t := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
-			if v := q.Get(name); v != "" {
-				var err error
+			if v := q.Get(name); v != "" && err == nil {
 				if *t, err = time.Parse(time.RFC3339, v); err != nil {
-					b.writeError(w, r, refuse(ErrInvalid, "%s %q is not an RFC 3339 time", name, v))
-					return
+					err = refuse(ErrInvalid, "%s %q is not an RFC 3339 time", name, echo(v))
 				}
 			}
 		}
-		if err := b.mayReadAudit(r, who, f); err != nil {
-			b.writeError(w, r, err)
-			return
+		if err == nil {
+			err = b.mayReadAudit(r, who, f)
 		}
-		if (f.Account == "") == (f.Engineer == "") {
-			b.writeError(w, r, refuse(ErrInvalid, "%s", ErrFilter.Error()))
+		if err == nil {
+			err = f.Check() // before the status line goes out
+		}
+		if err != nil {
+			b.writeError(w, r, b.refused(r.Context(), err, ev))
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
@@ -123,12 +151,45 @@ func Handler(b *Broker) http.Handler {
 	return mux
 }
 
-// mayReadAudit: a customer reads only the audit of accounts its tenant owns.
+// maxDurationText is the longest duration the API parses, in bytes: "59m59.999999999s" takes 16.
+const maxDurationText = 32
+
+// parseDuration parses the duration in field, refusing with the field named (and the value, clipped).
+func parseDuration(field, s string) (time.Duration, error) {
+	if len(s) > maxDurationText {
+		return 0, refuse(ErrInvalid, "%s is too long: at most %d characters, such as 30m or 1h", field, maxDurationText)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, refuse(ErrInvalid, "%s %q is not a duration such as 30m or 1h", field, s)
+	}
+	return d, nil
+}
+
+// checkQuery refuses a query parameter not among names, or one given more than once (Get would read
+// the first only).
+func checkQuery(q url.Values, names ...string) error {
+	for k, v := range q {
+		if !slices.Contains(names, k) {
+			return refuse(ErrInvalid, "unknown query parameter %q", echo(k))
+		}
+		if len(v) > 1 {
+			return refuse(ErrInvalid, "the query parameter %q is given %d times", k, len(v))
+		}
+	}
+	return nil
+}
+
+// mayReadAudit: a customer reads only the audit of accounts its tenant owns; an account it cannot
+// use answers as an unknown one does.
 func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) error {
+	if err := validatePrincipal(who); err != nil {
+		return err
+	}
 	if !strings.HasPrefix(who, "tenant:") {
 		return nil
 	}
-	tenant, ok := tenantPrincipal(who)
+	tenant, _, ok := tenantPrincipal(who)
 	if !ok || f.Account == "" {
 		return refuse(ErrForbidden, "a customer can read the audit of its own accounts only (?account=)")
 	}
@@ -137,30 +198,31 @@ func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) error {
 		return err
 	}
 	if o.Tenant != tenant {
-		return refuse(ErrForbidden, "account %s does not belong to tenant %q", f.Account, tenant)
+		return noAccount(f.Account, "account %s belongs to tenant %q, not %q", f.Account, o.Tenant, tenant)
 	}
 	return nil
 }
 
-func withPrincipal(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		who := strings.TrimSpace(r.Header.Get(PrincipalHeader))
-		if who == "" {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "no caller principal (" + PrincipalHeader + ")"})
-			return
+// signedIn wraps a route so that it runs as the principal caller returns, or answers 401 with the
+// caller's reason. An error that is not ErrNotSignedIn may be a failure of the sign-in itself
+// (an identity provider out of reach): it is logged too.
+func (b *Broker) signedIn(caller Caller) func(func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			who, err := caller(r)
+			if err == nil && who == "" {
+				err = ErrNotSignedIn
+			}
+			if err != nil {
+				if !errors.Is(err, ErrNotSignedIn) {
+					b.cfg.Logger.WarnContext(r.Context(), "broker sign-in failed", "method", r.Method, "path", r.URL.Path, "error", err)
+				}
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error()})
+				return
+			}
+			h(w, r, who)
 		}
-		h(w, r, who)
 	}
-}
-
-// decode reads the JSON body into v, refusing anything else (unknown fields, over 64 KiB).
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return refuse(ErrInvalid, "the request body is not the expected JSON: %v", err)
-	}
-	return nil
 }
 
 func (b *Broker) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
@@ -184,10 +246,12 @@ func (b *Broker) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusBadRequest
 	case errors.Is(err, ErrForbidden):
 		status = http.StatusForbidden
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrAccountUnavailable):
 		status = http.StatusNotFound
-	case errors.Is(err, ErrConflict), errors.Is(err, ErrAccountUnavailable):
+	case errors.Is(err, ErrConflict):
 		status = http.StatusConflict
+	case errors.Is(err, ErrTooLarge):
+		status = http.StatusRequestEntityTooLarge
 	}
 	writeJSON(w, status, map[string]string{"error": refusal.Reason})
 }

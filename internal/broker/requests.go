@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Request records engineer's request for access to account for ticket. It starts approved when the
@@ -24,15 +26,19 @@ func (b *Broker) Request(ctx context.Context, engineer, account, ticket, justifi
 
 func (b *Broker) request(ctx context.Context, engineer, account, ticket, justification string, duration time.Duration) (Request, error) {
 	ticket, justification = strings.TrimSpace(ticket), strings.TrimSpace(justification)
+	if err := validatePrincipal(engineer); err != nil {
+		return Request{}, err
+	}
 	if strings.TrimSpace(engineer) == "" || strings.HasPrefix(engineer, "tenant:") {
 		return Request{}, refuse(ErrInvalid, "only a support engineer can request access (got %q)", engineer)
 	}
 	if err := ValidateTicket(ticket); err != nil { // the ticket has to fit in the session name, whole
 		return Request{}, err
 	}
+	if err := ValidateJustification(justification); err != nil {
+		return Request{}, err
+	}
 	switch {
-	case justification == "":
-		return Request{}, refuse(ErrInvalid, "a justification is required")
 	case duration < MinSession:
 		return Request{}, refuse(ErrInvalid, "duration %s is shorter than the minimum session, %s", duration, MinSession)
 	case duration > b.cfg.MaxDuration:
@@ -53,7 +59,7 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 	if err != nil {
 		return Request{}, err
 	}
-	if found && pre.Tenant == o.Tenant {
+	if found && pre.Tenant == o.Tenant && b.mayPreApproveFor(pre, engineer) {
 		if max := time.Duration(pre.MaxDurationSeconds) * time.Second; duration > max {
 			r.DurationSeconds = pre.MaxDurationSeconds
 		}
@@ -61,21 +67,38 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 		r.AccessUntil = now.Add(r.Duration())
 	}
 	r.ExpiresAt = now.Add(b.cfg.PendingFor + b.cfg.MaxDuration + Retention).Unix()
-	if err := b.store.putRequest(ctx, r); err != nil {
+	put, err := b.store.requestPut(r)
+	if err != nil {
 		return Request{}, err
 	}
+	writes := []types.TransactWriteItem{put}
 	events := []Event{{Type: EventRequested, Actor: engineer, Engineer: engineer, Account: account, RequestID: id,
 		Ticket: ticket, Reason: justification, DurationSeconds: int64(duration / time.Second)}}
 	if r.PreApproved {
+		unchanged, err := b.store.preApprovalUnchanged(pre)
+		if err != nil {
+			return Request{}, err
+		}
+		writes = append(writes, unchanged)
 		events = append(events, Event{Type: EventApproved, Actor: r.DecidedBy, Engineer: engineer, Account: account,
 			RequestID: id, Ticket: ticket, Reason: "standing pre-approval", DurationSeconds: r.DurationSeconds})
 	}
-	for _, e := range events {
-		if err := b.audit.Record(ctx, e); err != nil {
-			return Request{}, err
-		}
+	// the request and its events, and for a pre-approved one the standing approval it rests on, or nothing
+	err = b.audit.record(ctx, writes, events...)
+	if r.PreApproved && isStale(err) {
+		return Request{}, refuse(ErrConflict, "the standing approval of account %s changed while the request was recorded: request again", account)
+	}
+	if err != nil {
+		return Request{}, err
 	}
 	return r, nil
+}
+
+// mayPreApproveFor reports whether the standing approval p may approve engineer's request: not if
+// its approver is the engineer, or one of the vendor's staff (a standing approval stored before
+// these rules, or before Config.StaffDomains named its domain). Such a request waits for a decision.
+func (b *Broker) mayPreApproveFor(p PreApproval, engineer string) bool {
+	return !samePerson(p.ApprovedBy, engineer) && b.mayActForCustomer(p.ApprovedBy) == nil
 }
 
 // Approve approves a pending request: its window (the requested duration) starts now.
@@ -96,14 +119,20 @@ func (b *Broker) Revoke(ctx context.Context, approver, id string) (Request, erro
 
 func (b *Broker) decide(ctx context.Context, action, approver, id string, from []State, to State, typ EventType) (Request, error) {
 	ev := Event{Action: action, Actor: approver, RequestID: id}
-	r, found, err := b.store.getRequest(ctx, id)
+	invalid := validatePrincipal(approver) // answered whether or not the request exists
+	r, found, err := b.getRequest(ctx, id)
 	if err != nil {
 		return Request{}, err
 	}
-	if !found {
-		return Request{}, b.refused(ctx, refuse(ErrNotFound, "there is no access request %q", id), ev)
+	if found {
+		ev.Account, ev.Engineer, ev.Ticket = r.Account, r.Engineer, r.Ticket
 	}
-	ev.Account, ev.Engineer, ev.Ticket = r.Account, r.Engineer, r.Ticket
+	if invalid != nil {
+		return Request{}, b.refused(ctx, invalid, ev)
+	}
+	if !found {
+		return Request{}, b.refused(ctx, noRequest(id), ev)
+	}
 	if err := b.mayDecide(ctx, approver, r); err != nil {
 		return Request{}, b.refused(ctx, err, ev)
 	}
@@ -111,11 +140,17 @@ func (b *Broker) decide(ctx context.Context, action, approver, id string, from [
 	if err := checkState(r, now, action, from); err != nil {
 		return Request{}, b.refused(ctx, err, ev)
 	}
-	updated, ok, err := b.store.decide(ctx, id, from, to, approver, now, r.Duration())
+	write, updated, err := b.store.decision(r, from, to, approver, now)
 	if err != nil {
 		return Request{}, err
 	}
-	if !ok { // another decision, or the clock, got there first
+	e := Event{Type: typ, Actor: approver, Engineer: r.Engineer, Account: r.Account, RequestID: id, Ticket: r.Ticket}
+	if to == Approved {
+		e.DurationSeconds = r.DurationSeconds
+	}
+	// the decision and its event, or neither: no state change the log does not show
+	err = b.audit.record(ctx, []types.TransactWriteItem{write}, e)
+	if isStale(err) { // another decision, or the clock, got there first
 		cur, _, rerr := b.store.getRequest(ctx, id)
 		if rerr != nil {
 			return Request{}, rerr
@@ -126,31 +161,35 @@ func (b *Broker) decide(ctx context.Context, action, approver, id string, from [
 		}
 		return Request{}, b.refused(ctx, err, ev)
 	}
-	e := Event{Type: typ, Actor: approver, Engineer: r.Engineer, Account: r.Account, RequestID: id, Ticket: r.Ticket}
-	if to == Approved {
-		e.DurationSeconds = r.DurationSeconds
-	}
-	if err := b.audit.Record(ctx, e); err != nil {
+	if err != nil {
 		return Request{}, err
 	}
 	return updated, nil
 }
 
-// mayDecide: the approver is a person of the tenant that owns the account now, and not the requester.
+// mayDecide: the approver is a person of the tenant that owns the account now, not the requester
+// (as a normalized identity: tenant:acme/ALICE@doit.com is alice@doit.com), and not the vendor's staff.
 func (b *Broker) mayDecide(ctx context.Context, approver string, r Request) error {
-	if approver == r.Engineer {
+	if samePerson(approver, r.Engineer) {
 		return refuse(ErrForbidden, "you cannot decide on your own request %s", r.ID)
 	}
-	tenant, ok := tenantPrincipal(approver)
+	tenant, _, ok := tenantPrincipal(approver)
 	if !ok {
 		return refuse(ErrForbidden, "only the customer can decide on access requests; %q is not a customer principal (tenant:<tenant>/<user>)", approver)
+	}
+	if err := b.mayActForCustomer(approver); err != nil {
+		return err
+	}
+	if tenant != r.Tenant { // another tenant's request is as good as none
+		return &Refusal{Kind: ErrNotFound, Reason: noRequest(r.ID).Error(),
+			Detail: fmt.Sprintf("request %s is tenant %q's, not %q's", r.ID, r.Tenant, tenant)}
 	}
 	o, err := b.active(ctx, r.Account)
 	if err != nil {
 		return err
 	}
 	if tenant != o.Tenant {
-		return refuse(ErrForbidden, "account %s does not belong to tenant %q", r.Account, tenant)
+		return noAccount(r.Account, "account %s belongs to tenant %q now, not %q", r.Account, o.Tenant, tenant)
 	}
 	return nil
 }
@@ -187,9 +226,15 @@ func (b *Broker) PreApprove(ctx context.Context, approver, account string, maxDu
 }
 
 func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDuration time.Duration) (PreApproval, error) {
-	tenant, ok := tenantPrincipal(approver)
+	if err := validatePrincipal(approver); err != nil {
+		return PreApproval{}, err
+	}
+	tenant, _, ok := tenantPrincipal(approver)
 	if !ok {
 		return PreApproval{}, refuse(ErrForbidden, "only the customer can pre-approve access; %q is not a customer principal (tenant:<tenant>/<user>)", approver)
+	}
+	if err := b.mayActForCustomer(approver); err != nil {
+		return PreApproval{}, err
 	}
 	switch {
 	case maxDuration < 0 || (maxDuration > 0 && maxDuration < MinSession):
@@ -202,24 +247,25 @@ func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDu
 		return PreApproval{}, err
 	}
 	if tenant != o.Tenant {
-		return PreApproval{}, refuse(ErrForbidden, "account %s does not belong to tenant %q", account, tenant)
+		return PreApproval{}, noAccount(account, "account %s belongs to tenant %q, not %q", account, o.Tenant, tenant)
 	}
 	now := b.clock()
 	p := PreApproval{Account: account, Tenant: tenant, ApprovedBy: approver, MaxDurationSeconds: int64(maxDuration / time.Second), CreatedAt: now}
-	if maxDuration == 0 {
-		err = b.store.deletePreApproval(ctx, account)
-	} else {
-		err = b.store.putPreApproval(ctx, p)
+	write := b.store.preApprovalDelete(account)
+	reason := "standing approval removed"
+	if maxDuration > 0 {
+		if write, err = b.store.preApprovalPut(p); err != nil {
+			return PreApproval{}, err
+		}
+		reason = fmt.Sprintf("standing approval up to %s", maxDuration)
+	}
+	// the standing approval and its event, or neither
+	err = b.audit.record(ctx, []types.TransactWriteItem{write}, Event{Type: EventPreApproval, Actor: approver,
+		Account: account, Reason: reason, DurationSeconds: p.MaxDurationSeconds})
+	if isStale(err) {
+		return PreApproval{}, refuse(ErrConflict, "the standing approval of account %s changed at the same time: try again", account)
 	}
 	if err != nil {
-		return PreApproval{}, err
-	}
-	reason := fmt.Sprintf("standing approval up to %s", maxDuration)
-	if maxDuration == 0 {
-		reason = "standing approval removed"
-	}
-	if err := b.audit.Record(ctx, Event{Type: EventPreApproval, Actor: approver, Account: account, Reason: reason,
-		DurationSeconds: p.MaxDurationSeconds}); err != nil {
 		return PreApproval{}, err
 	}
 	return p, nil

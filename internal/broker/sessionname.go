@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -21,7 +20,9 @@ const (
 )
 
 // ValidateTicket says why ticket cannot name a session, or nil: it must be non-empty UTF-8 text
-// without control characters, at most MaxTicketLength characters once written in the session name.
+// without control characters, line breaks or invisible characters (format characters such as
+// zero-width spaces and bidirectional controls, and the other default-ignorable code points), at
+// most MaxTicketLength characters once written in the session name.
 // Its errors are refusals of class ErrInvalid, with the limit in the message.
 func ValidateTicket(ticket string) error {
 	switch {
@@ -29,8 +30,12 @@ func ValidateTicket(ticket string) error {
 		return refuse(ErrInvalid, "a ticket is required")
 	case !utf8.ValidString(ticket):
 		return refuse(ErrInvalid, "the ticket is not UTF-8 text")
-	case strings.ContainsFunc(ticket, unicode.IsControl):
+	case strings.ContainsFunc(ticket, lineOrControl):
 		return refuse(ErrInvalid, "the ticket has a control character (a tab, a newline, …)")
+	}
+	if i := strings.IndexFunc(ticket, invisible); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(ticket[i:])
+		return refuse(ErrInvalid, "the ticket has an invisible character (%U)", r)
 	}
 	if n := len(escapeSessionPart(ticket, true)); n > MaxTicketLength {
 		return refuse(ErrInvalid, "the ticket is too long: at most %d characters as the session name writes it, and it takes %d "+

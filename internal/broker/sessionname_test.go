@@ -96,6 +96,12 @@ func TestValidateTicket(t *testing.T) {
 		"NUL":                        {"SUP\x001", "control character"},
 		"not UTF-8":                  {"SUP-\xff", "not UTF-8"},
 		"an emoji (12 once escaped)": {"SUP-😀", ""},
+		"a zero-width space":         {"SUP-\u200b1", "an invisible character (U+200B)"},
+		"a right-to-left override":   {"SUP-\u202e1", "an invisible character (U+202E)"},
+		"a soft hyphen":              {"SUP\u00ad1", "an invisible character (U+00AD)"},
+		"a variation selector":       {"SUP-1\ufe0f", "an invisible character (U+FE0F)"},
+		"a Hangul filler":            {"SUP-\u3164", "an invisible character (U+3164)"},
+		"a line separator":           {"SUP\u20281", "control character"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := broker.ValidateTicket(tc.ticket)

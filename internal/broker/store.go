@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 	"github.com/supportaccess/gateway/internal/awsx"
 )
 
-// store keeps requests and standing approvals. Every state change is a conditional write.
+// store keeps requests and standing approvals. It reads; its writes are transaction items, which
+// the broker sends with their audit events (AuditLog.record), so a state change is never stored
+// without the event that records it.
 type store struct {
 	db    DynamoAPI
 	table string
@@ -29,21 +32,18 @@ func newID(prefix string) (string, error) {
 	return prefix + hex.EncodeToString(b), nil
 }
 
-func (s *store) putRequest(ctx context.Context, r Request) error {
+// requestPut is the write that stores the new request r (its ID must be new).
+func (s *store) requestPut(r Request) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(r)
 	if err != nil {
-		return fmt.Errorf("encoding request %s: %w", r.ID, err)
+		return types.TransactWriteItem{}, fmt.Errorf("encoding request %s: %w", r.ID, err)
 	}
 	for k, v := range requestKey(r.ID) {
 		item[k] = v
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	return types.TransactWriteItem{Put: &types.Put{
 		TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	})
-	if err != nil {
-		return fmt.Errorf("recording request %s: %w", r.ID, err)
-	}
-	return nil
+	}}, nil
 }
 
 func (s *store) getRequest(ctx context.Context, id string) (Request, bool, error) {
@@ -63,18 +63,22 @@ func (s *store) getRequest(ctx context.Context, id string) (Request, bool, error
 	return r.inUTC(), true, nil
 }
 
-// decide moves request id from one of the states in from to the state to, if it has not expired by
-// now (the condition is evaluated by DynamoDB, so of two racing decisions one fails). It reports
-// false, with no error, when the condition failed.
-func (s *store) decide(ctx context.Context, id string, from []State, to State, by string, now time.Time, accessFor time.Duration) (Request, bool, error) {
+// decision is the write that moves r from one of the states in from to the state to, if it has
+// not expired by now (DynamoDB evaluates the condition, so of two racing decisions one fails), and
+// the request as it will be once written.
+func (s *store) decision(r Request, from []State, to State, by string, now time.Time) (types.TransactWriteItem, Request, error) {
 	n, v := expression.Name, expression.Value
+	updated := r
+	updated.State, updated.DecidedBy, updated.DecidedAt = to, by, now
 	update := expression.Set(n("State"), v(to)).
 		Set(n("DecidedBy"), v(by)).
 		Set(n("DecidedAt"), v(now.Unix()))
-	if to == Approved {
-		update = update.Set(n("AccessUntil"), v(now.Add(accessFor).Unix()))
-	}
-	if to == Revoked {
+	switch to {
+	case Approved:
+		updated.AccessUntil = now.Add(r.Duration())
+		update = update.Set(n("AccessUntil"), v(updated.AccessUntil.Unix()))
+	case Revoked:
+		updated.AccessUntil = now
 		update = update.Set(n("AccessUntil"), v(now.Unix()))
 	}
 	var states []expression.OperandBuilder
@@ -91,28 +95,48 @@ func (s *store) decide(ctx context.Context, id string, from []State, to State, b
 	expr, err := expression.NewBuilder().WithUpdate(update).
 		WithCondition(expression.AttributeExists(n(attrPK)).And(inState).And(live)).Build()
 	if err != nil {
-		return Request{}, false, fmt.Errorf("building the decision on %s: %w", id, err)
+		return types.TransactWriteItem{}, Request{}, fmt.Errorf("building the decision on %s: %w", r.ID, err)
 	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	return types.TransactWriteItem{Update: &types.Update{
 		TableName:                 aws.String(s.table),
-		Key:                       requestKey(id),
+		Key:                       requestKey(r.ID),
 		UpdateExpression:          expr.Update(),
 		ConditionExpression:       expr.Condition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if awsx.IsConditionFailed(err) {
-		return Request{}, false, nil
+	}}, updated, nil
+}
+
+// isStale reports a transaction cancelled because one of its conditions failed, or because
+// another transaction wrote one of its items at the same time: nothing was written, and the caller
+// reads again to say why.
+func isStale(err error) bool {
+	var cancelled *types.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		return awsx.IsConditionFailed(err)
 	}
+	for _, reason := range cancelled.CancellationReasons {
+		switch aws.ToString(reason.Code) {
+		case "ConditionalCheckFailed", "TransactionConflict":
+			return true
+		}
+	}
+	return false
+}
+
+// stillApproved is the condition that request id is approved and inside its window at now: not
+// revoked, not expired. The writes of a session's events rest on it.
+func (s *store) stillApproved(id string, now time.Time) (types.TransactWriteItem, error) {
+	n, v := expression.Name, expression.Value
+	cond := n("State").Equal(v(Approved)).And(n("AccessUntil").GreaterThan(v(now.Unix())))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
-		return Request{}, false, fmt.Errorf("recording the decision on %s: %w", id, err)
+		return types.TransactWriteItem{}, fmt.Errorf("building the approval condition of %s: %w", id, err)
 	}
-	var r Request
-	if err := attributevalue.UnmarshalMap(out.Attributes, &r); err != nil {
-		return Request{}, false, fmt.Errorf("decoding request %s: %w", id, err)
-	}
-	return r.inUTC(), true, nil
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(s.table), Key: requestKey(id), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}, nil
 }
 
 func (s *store) getPreApproval(ctx context.Context, account string) (PreApproval, bool, error) {
@@ -132,23 +156,38 @@ func (s *store) getPreApproval(ctx context.Context, account string) (PreApproval
 	return p, true, nil
 }
 
-func (s *store) putPreApproval(ctx context.Context, p PreApproval) error {
+// preApprovalPut is the write that sets the standing approval p.
+func (s *store) preApprovalPut(p PreApproval) (types.TransactWriteItem, error) {
 	item, err := attributevalue.MarshalMap(p)
 	if err != nil {
-		return fmt.Errorf("encoding the pre-approval of %s: %w", p.Account, err)
+		return types.TransactWriteItem{}, fmt.Errorf("encoding the pre-approval of %s: %w", p.Account, err)
 	}
 	for k, v := range preApprovalKey(p.Account) {
 		item[k] = v
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
-		return fmt.Errorf("recording the pre-approval of %s: %w", p.Account, err)
-	}
-	return nil
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item}}, nil
 }
 
-func (s *store) deletePreApproval(ctx context.Context, account string) error {
-	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: preApprovalKey(account)}); err != nil {
-		return fmt.Errorf("removing the pre-approval of %s: %w", account, err)
+// preApprovalDelete is the write that removes account's standing approval.
+func (s *store) preApprovalDelete(account string) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: preApprovalKey(account)}}
+}
+
+// preApprovalUnchanged is the condition that p, as read, is still the account's standing approval:
+// a request it approves is stored only if nobody removed or replaced it in the meantime.
+func (s *store) preApprovalUnchanged(p PreApproval) (types.TransactWriteItem, error) {
+	n, v := expression.Name, expression.Value
+	cond := expression.AttributeExists(n(attrPK)).
+		And(n("ApprovedBy").Equal(v(p.ApprovedBy))).
+		And(n("Tenant").Equal(v(p.Tenant))).
+		And(n("MaxDurationSeconds").Equal(v(p.MaxDurationSeconds))).
+		And(n("CreatedAt").Equal(v(p.CreatedAt.Unix())))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("building the pre-approval condition of %s: %w", p.Account, err)
 	}
-	return nil
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(s.table), Key: preApprovalKey(p.Account), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}, nil
 }
