@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -124,8 +125,8 @@ func (ti *testIssuer) token(t *testing.T, over map[string]any) string {
 	return sign(t, jose.RS256, ti.rsa, "rsa-1", ti.claims(over))
 }
 
-func (ti *testIssuer) config(mutate ...func(*auth.Config)) auth.Config {
-	c := auth.Config{Issuer: ti.url(), Audience: testClient, JWKSURL: ti.jwksURL(), EngineerGroup: testEngineer}
+func (ti *testIssuer) config(t *testing.T, mutate ...func(*auth.Config)) auth.Config {
+	c := auth.Config{Issuer: ti.url(), Audience: testClient, JWKSURL: ti.jwksURL(), EngineerGroup: testEngineer, Logger: testLogger(t)}
 	for _, m := range mutate {
 		m(&c)
 	}
@@ -134,10 +135,13 @@ func (ti *testIssuer) config(mutate ...func(*auth.Config)) auth.Config {
 
 func (ti *testIssuer) verifier(t *testing.T, mutate ...func(*auth.Config)) *auth.Verifier {
 	t.Helper()
-	v, err := auth.NewVerifier(context.Background(), ti.config(mutate...))
+	v, err := auth.NewVerifier(context.Background(), ti.config(t, mutate...))
 	require.NoError(t, err)
 	return v
 }
+
+// testLogger writes to the test's output, shown when it fails or runs with -v.
+func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(t.Output(), nil)) }
 
 // requireReason asserts err is an *auth.Error of reason want.
 func requireReason(t *testing.T, want auth.Reason, err error) {

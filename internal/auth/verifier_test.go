@@ -288,7 +288,7 @@ func TestNewVerifierConfig(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := auth.NewVerifier(t.Context(), ti.config(tc.mutate))
+			_, err := auth.NewVerifier(t.Context(), ti.config(t, tc.mutate))
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
@@ -298,14 +298,14 @@ func TestNewVerifierConfig(t *testing.T) {
 // whose issuer must be the configured one.
 func TestNewVerifierDiscovery(t *testing.T) {
 	ti := newTestIssuer(t)
-	v, err := auth.NewVerifier(t.Context(), ti.config(func(c *auth.Config) { c.JWKSURL = "" }))
+	v, err := auth.NewVerifier(t.Context(), ti.config(t, func(c *auth.Config) { c.JWKSURL = "" }))
 	require.NoError(t, err)
 	assert.Equal(t, ti.jwksURL(), v.JWKSURL())
 	_, err = v.Verify(t.Context(), ti.token(t, nil))
 	require.NoError(t, err)
 
 	t.Run("issuer mismatch", func(t *testing.T) {
-		_, err := auth.NewVerifier(t.Context(), ti.config(func(c *auth.Config) {
+		_, err := auth.NewVerifier(t.Context(), ti.config(t, func(c *auth.Config) {
 			c.JWKSURL, c.Issuer = "", "http://localhost:"+strings.TrimPrefix(ti.url(), "http://127.0.0.1:")
 		}))
 		require.ErrorContains(t, err, "discovering")
@@ -315,7 +315,7 @@ func TestNewVerifierDiscovery(t *testing.T) {
 		gone.Close()
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
-		_, err := auth.NewVerifier(ctx, ti.config(func(c *auth.Config) { c.JWKSURL, c.Issuer = "", gone.URL }))
+		_, err := auth.NewVerifier(ctx, ti.config(t, func(c *auth.Config) { c.JWKSURL, c.Issuer = "", gone.URL }))
 		require.ErrorContains(t, err, "discovering")
 	})
 }
