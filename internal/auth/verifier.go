@@ -97,6 +97,9 @@ func (v *Verifier) JWKSURL() string { return v.jwks }
 
 // Verify checks a raw token and returns the caller's Identity. Every error is an *Error.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	if len(raw) > MaxTokenLength {
+		return Identity{}, refuse(Malformed, "longer than MaxTokenLength")
+	}
 	kid, err := v.checkHeader(raw)
 	if err != nil {
 		return Identity{}, err

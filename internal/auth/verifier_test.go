@@ -135,6 +135,7 @@ func TestVerifyRefusals(t *testing.T) {
 	}{
 		"not a JWT":                 {"not-a-jwt", auth.Malformed},
 		"two parts":                 {parts[0] + "." + parts[1], auth.Malformed},
+		"too long":                  {ti.token(t, map[string]any{"pad": strings.Repeat("x", auth.MaxTokenLength)}), auth.Malformed},
 		"five parts (a JWE)":        {good + ".x.y", auth.Malformed},
 		"header not base64url":      {"%%%." + parts[1] + "." + parts[2], auth.Malformed},
 		"header not JSON":           {b64([]byte("alg")) + "." + parts[1] + "." + parts[2], auth.Malformed},
