@@ -116,7 +116,6 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		return Identity{}, err
 	}
 
-	before := v.fetch.count()
 	tok, err := v.keys.Verify(ctx, raw)
 	if err != nil {
 		var expired *oidc.TokenExpiredError
@@ -126,7 +125,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		case ctx.Err() != nil:
 			return Identity{}, refuse(KeysUnavailable, "the request ended while the keys were fetched: "+ctx.Err().Error())
 		}
-		if ferr := v.fetch.failedSince(before); ferr != nil {
+		if ferr := v.fetch.failed(); ferr != nil {
 			return Identity{}, refuse(KeysUnavailable, fmt.Sprintf("fetching %s: %v", v.jwks, ferr))
 		}
 		return Identity{}, refuse(Signature, fmt.Sprintf("no key of %s verifies it (kid %q)", v.jwks, kid))
