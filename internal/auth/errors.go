@@ -36,6 +36,8 @@ const (
 	// Signature: the signature does not verify with the issuer's keys (tampered, or an unknown key ID).
 	Signature Reason = "signature"
 	// KeysUnavailable: the issuer's keys could not be fetched, so the token could not be checked.
+	// A token that no cached key verifies gets this too while the JWKS cannot be fetched: it may be
+	// signed with a key published since.
 	KeysUnavailable Reason = "keys_unavailable"
 	// NoUser: the token names no usable user (no username and no verified e-mail).
 	NoUser Reason = "no_user"
