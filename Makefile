@@ -60,7 +60,7 @@ GO_TEST_TIMEOUT ?= 25m
 unit:
 	$(GO) test -count=1 -race -timeout $(GO_TEST_TIMEOUT) ./...
 
-# A short fuzz run of each decoder, and of the session-name encoding, on top of its seed corpus
+# A short fuzz run of each decoder, of the session-name encoding and of the bearer-header parser, on top of its seed corpus
 # (testdata/fuzz in each package, or f.Add).
 FUZZTIME ?= 10s
 fuzz:
@@ -68,6 +68,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeProperties$$' -fuzztime $(FUZZTIME) ./internal/cfnresource
 	$(GO) test -run '^$$' -fuzz '^FuzzDERToRS$$' -fuzztime $(FUZZTIME) ./internal/issuer
 	$(GO) test -run '^$$' -fuzz '^FuzzSessionName$$' -fuzztime $(FUZZTIME) ./internal/broker
+	$(GO) test -run '^$$' -fuzz '^FuzzBearerToken$$' -fuzztime $(FUZZTIME) ./internal/auth
 
 lint-templates:
 	@command -v cfn-lint >/dev/null || { echo "make: cfn-lint is missing: pip install -r requirements.txt" >&2; exit 1; }

@@ -1,0 +1,147 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+)
+
+// Reason is why a request was refused. Each reason has one HTTP status and one short description
+// that tells the client what to do; its string value is the stable key written to logs.
+type Reason string
+
+// The reasons, in the order the checks meet them.
+const (
+	// NoToken: the request has no Authorization header.
+	NoToken Reason = "no_token"
+	// WrongScheme: the Authorization header uses another scheme than Bearer (Basic, say).
+	WrongScheme Reason = "wrong_scheme"
+	// BadRequest: the Authorization header is not one Bearer token (repeated, empty, not b64token, too long).
+	BadRequest Reason = "bad_request"
+	// Malformed: the token is not a compact JWS with a JSON payload.
+	Malformed Reason = "malformed"
+	// Algorithm: the token is signed with an algorithm outside the allow-list (RS256, ES256).
+	Algorithm Reason = "algorithm"
+	// Claims: a claim the verifier needs is missing or of the wrong type (exp, iss, sub, the groups claim).
+	Claims Reason = "claims"
+	// Issuer: iss is not the configured issuer.
+	Issuer Reason = "issuer"
+	// TokenUse: a Cognito token_use other than "id" or "access".
+	TokenUse Reason = "token_use"
+	// Audience: neither aud nor (without aud) client_id names the configured client.
+	Audience Reason = "audience"
+	// Expired: exp has passed.
+	Expired Reason = "expired"
+	// NotYetValid: nbf or iat is further in the future than the leeway.
+	NotYetValid Reason = "not_yet_valid"
+	// Signature: the signature does not verify with the issuer's keys (tampered, or an unknown key ID).
+	Signature Reason = "signature"
+	// KeysUnavailable: the issuer's keys could not be fetched, so the token could not be checked.
+	// A token that no cached key verifies gets this too while the JWKS cannot be fetched: it may be
+	// signed with a key published since.
+	KeysUnavailable Reason = "keys_unavailable"
+	// NoUser: the token names no usable user (no username and no verified e-mail).
+	NoUser Reason = "no_user"
+	// NoRole: signed in, but in neither the engineer group nor a tenant group.
+	NoRole Reason = "no_role"
+	// TenantAmbiguous: signed in, not an engineer, and in more than one tenant group.
+	TenantAmbiguous Reason = "tenant_ambiguous"
+	// TenantInvalid: signed in, not an engineer, and the tenant group names no usable tenant.
+	TenantInvalid Reason = "tenant_invalid"
+)
+
+type reasonInfo struct {
+	status int
+	// code is the RFC 6750 error code for WWW-Authenticate; "" for none (§3.1: a request
+	// without bearer credentials gets a challenge without an error code).
+	code        string
+	description string
+}
+
+// descriptions are fixed text, never built from the request: they go into a quoted header
+// parameter, and RFC 6750 §3 admits only %x20-21 / %x23-5B / %x5D-7E there (no '"', no '\').
+var reasons = map[Reason]reasonInfo{
+	NoToken:         {http.StatusUnauthorized, "", "sign in: send Authorization: Bearer <token>"},
+	WrongScheme:     {http.StatusUnauthorized, "", "the Authorization header must use the Bearer scheme"},
+	BadRequest:      {http.StatusBadRequest, "invalid_request", "send exactly one Authorization: Bearer <token> header"},
+	Malformed:       {http.StatusUnauthorized, "invalid_token", "the token is not a signed JWT: sign in again"},
+	Algorithm:       {http.StatusUnauthorized, "invalid_token", "the token is signed with an algorithm other than RS256 or ES256"},
+	Claims:          {http.StatusUnauthorized, "invalid_token", "the token lacks a required claim or has one of the wrong type"},
+	Issuer:          {http.StatusUnauthorized, "invalid_token", "the token is from another issuer: sign in with the configured identity provider"},
+	TokenUse:        {http.StatusUnauthorized, "invalid_token", "send an ID token or an access token"},
+	Audience:        {http.StatusUnauthorized, "invalid_token", "the token was issued to another client: sign in through this application"},
+	Expired:         {http.StatusUnauthorized, "invalid_token", "the token has expired: sign in again"},
+	NotYetValid:     {http.StatusUnauthorized, "invalid_token", "the token is not valid yet: check the clock"},
+	Signature:       {http.StatusUnauthorized, "invalid_token", "the token signature does not verify with the issuer keys"},
+	KeysUnavailable: {http.StatusServiceUnavailable, "", "the identity provider keys could not be fetched: try again later"},
+	NoUser:          {http.StatusUnauthorized, "invalid_token", "the token names no user (no username and no verified e-mail)"},
+	NoRole:          {http.StatusForbidden, "insufficient_scope", "signed in, but not in the engineer group or a tenant group"},
+	TenantAmbiguous: {http.StatusForbidden, "insufficient_scope", "signed in, but in more than one tenant group"},
+	TenantInvalid:   {http.StatusForbidden, "insufficient_scope", "signed in, but the tenant group names no valid tenant"},
+}
+
+// Status is the HTTP status of a refusal for this reason: 401 for a missing or invalid token,
+// 400 for a malformed Authorization header, 403 for a valid token without a role, 503 when the
+// issuer's keys could not be fetched.
+func (r Reason) Status() int {
+	if i, ok := reasons[r]; ok {
+		return i.status
+	}
+	return http.StatusUnauthorized
+}
+
+// Description is the short text a client can act on.
+func (r Reason) Description() string {
+	if i, ok := reasons[r]; ok {
+		return i.description
+	}
+	return "the request is not authenticated"
+}
+
+// Error is a refusal: Reason says why, in a form clients can act on; the detail, for logs only,
+// says exactly what (a claim's value, a key ID). Neither ever holds the token.
+type Error struct {
+	Reason Reason
+	detail string
+}
+
+func refuse(r Reason, detail string) *Error { return &Error{Reason: r, detail: detail} }
+
+func (e *Error) Error() string {
+	if e.detail == "" {
+		return "auth: " + e.Reason.Description()
+	}
+	return "auth: " + e.Reason.Description() + ": " + e.detail
+}
+
+// Detail says exactly what was wrong, for the server's log (never the token itself).
+func (e *Error) Detail() string { return e.detail }
+
+// Status is Reason.Status.
+func (e *Error) Status() int { return e.Reason.Status() }
+
+// Challenge is the WWW-Authenticate value for the response (RFC 6750 §3), or "" when none is sent
+// (a 503: the fault is ours, not the credentials').
+//
+//	Bearer
+//	Bearer error="invalid_token", error_description="the token has expired: sign in again"
+func (e *Error) Challenge() string {
+	i, ok := reasons[e.Reason]
+	switch {
+	case !ok:
+		return `Bearer error="invalid_token"`
+	case i.status == http.StatusServiceUnavailable:
+		return ""
+	case i.code == "":
+		return "Bearer"
+	}
+	return `Bearer error="` + i.code + `", error_description="` + i.description + `"`
+}
+
+// ReasonOf is err's Reason, or "" when err is not an *Error.
+func ReasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}

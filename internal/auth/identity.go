@@ -1,0 +1,98 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Identity is the caller, as the verified token names them. Exactly one of Engineer and Tenant is
+// set: Verify refuses a token that gives neither role.
+type Identity struct {
+	Subject  string // sub: the provider's stable ID of the user
+	Username string // Cognito's username / cognito:username, else preferred_username; as the token writes it
+	Email    string // email, only when email_verified is true; as the token writes it
+	Engineer bool   // in the engineer group
+	Tenant   string // the tenant whose customer this is; "" for an engineer
+	Issuer   string // iss
+}
+
+// Principal is the caller in the broker's form:
+//
+//   - an engineer: their e-mail address, else (a Cognito access token carries none) their username;
+//   - a customer: "tenant:<tenant>/<username>", else "tenant:<tenant>/<e-mail>" when the token has no username.
+//
+// The user part is lower-cased (Cognito and most providers treat usernames and addresses without
+// regard to case); the tenant is kept as its group spells it, since the registry compares it exactly.
+// An Identity without a role has no principal ("").
+func (id Identity) Principal() string {
+	switch {
+	case id.Engineer:
+		return strings.ToLower(firstNonEmpty(id.Email, id.Username))
+	case id.Tenant != "":
+		return "tenant:" + id.Tenant + "/" + strings.ToLower(firstNonEmpty(id.Username, id.Email))
+	}
+	return ""
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// identity maps verified claims to an Identity: the engineer group wins over any tenant group (an
+// engineer is never a customer approver); otherwise exactly one tenant group is required.
+func (v *Verifier) identity(c claims) (Identity, error) {
+	id := Identity{
+		Subject:  c.Subject,
+		Username: c.username(),
+		Email:    c.email(),
+		Issuer:   c.Issuer,
+	}
+	if id.Username == "" && id.Email == "" {
+		return Identity{}, refuse(NoUser, "no username, cognito:username or preferred_username, and no verified email")
+	}
+	var tenants []string
+	for _, g := range c.groups {
+		if g == v.cfg.EngineerGroup {
+			id.Engineer = true
+		}
+		if t, ok := strings.CutPrefix(g, v.cfg.TenantGroupPrefix); ok {
+			tenants = append(tenants, t)
+		}
+	}
+	switch {
+	case id.Engineer:
+		if p := id.Principal(); strings.HasPrefix(p, "tenant:") {
+			return Identity{}, refuse(NoUser, fmt.Sprintf("an engineer named like a customer principal (%q)", p))
+		}
+		return id, nil
+	case len(tenants) == 0:
+		return Identity{}, refuse(NoRole, fmt.Sprintf("groups %q have neither %q nor a %q group", c.groups, v.cfg.EngineerGroup, v.cfg.TenantGroupPrefix+"<tenant>"))
+	case len(tenants) > 1:
+		return Identity{}, refuse(TenantAmbiguous, fmt.Sprintf("tenant groups for %q", tenants))
+	}
+	if err := validTenant(tenants[0]); err != nil {
+		return Identity{}, refuse(TenantInvalid, fmt.Sprintf("group %q: %v", v.cfg.TenantGroupPrefix+tenants[0], err))
+	}
+	id.Tenant = tenants[0]
+	return id, nil
+}
+
+// validTenant: a tenant is written into the principal "tenant:<tenant>/<user>", which the broker
+// splits at the first "/"; so no "/", and nothing invisible.
+func validTenant(t string) error {
+	switch {
+	case t == "":
+		return fmt.Errorf("the tenant is empty")
+	case strings.Contains(t, "/"):
+		return fmt.Errorf("a tenant has no %q", "/")
+	case strings.ContainsFunc(t, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }):
+		return fmt.Errorf("a tenant has no space or control character")
+	}
+	return nil
+}
