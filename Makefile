@@ -15,7 +15,7 @@ TEMPLATES := templates/management-role.yaml templates/support-gateway.json stack
 help:
 	@echo "make templates  synthesize the customer templates (go run ./cdk -export .)"
 	@echo "make test       install pinned dependencies and run every check"
-	@echo "make build      build the hook Lambda as it deploys (bin/hook/bootstrap, bin/hook.zip)"
+	@echo "make build      build the Lambdas as they deploy (bin/{hook,api}/bootstrap, bin/{hook,api}.zip)"
 	@echo "make bench      run the benchmarks"
 	@echo "make fault-matrix  print the fault-injection matrix"
 
@@ -38,12 +38,14 @@ deps: tools
 templates: tools
 	$(GO) run ./cdk -export .
 
-# The hook Lambda as it deploys: provided.al2023 on arm64, no RPC shim, stripped.
+# The Lambdas as they deploy (the hook, the API): provided.al2023 on arm64, no RPC shim, stripped.
 build: tools
-	mkdir -p bin/hook
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o bin/hook/bootstrap ./lambdas/hook
-	cd bin/hook && $(PYTHON) -m zipfile -c ../hook.zip bootstrap
-	@ls -l bin/hook/bootstrap bin/hook.zip
+	for l in hook api; do \
+	  mkdir -p bin/$$l && \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o bin/$$l/bootstrap ./lambdas/$$l && \
+	  (cd bin/$$l && $(PYTHON) -m zipfile -c ../$$l.zip bootstrap) || exit 1; \
+	done
+	@ls -l bin/hook/bootstrap bin/hook.zip bin/api/bootstrap bin/api.zip
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go') ); if [ -n "$$out" ]; then echo "gofmt would change:" $$out >&2; exit 1; fi

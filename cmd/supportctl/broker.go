@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/supportaccess/gateway/internal/backend"
 	"github.com/supportaccess/gateway/internal/broker"
-	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/registry"
 )
 
@@ -152,8 +151,4 @@ var (
 )
 
 // noIssuer stands in for an issuer that is not configured.
-type noIssuer struct{}
-
-func (noIssuer) Mint(context.Context, string, issuer.Claims) (string, error) {
-	return "", errIssuerNotConfigured
-}
+type noIssuer = backend.NoMinter

@@ -13,6 +13,9 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/supportaccess/gateway/internal/auth"
+	"github.com/supportaccess/gateway/internal/broker"
 )
 
 // MaxBodyBytes is the largest request body any route reads (64 KiB): more is 413.
@@ -141,4 +144,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// SignedIn serves the broker's API to signed-in callers only: the bearer token is verified first
+// (auth.Require: 401/403 with an RFC 6750 challenge otherwise), and the broker's caller is the
+// verified token's principal, never anything else of the request.
+func SignedIn(b *broker.Broker, v *auth.Verifier) http.Handler {
+	caller := func(r *http.Request) (string, error) {
+		id, ok := auth.FromContext(r.Context())
+		if !ok {
+			return "", broker.ErrNotSignedIn
+		}
+		return id.Principal(), nil
+	}
+	return auth.Require(v)(broker.Handler(b, caller))
 }
