@@ -1,53 +1,56 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/supportaccess/gateway/internal/backend"
 	"github.com/supportaccess/gateway/internal/broker"
-	"github.com/supportaccess/gateway/internal/registry"
 )
 
-const brokerUsage = `usage: supportctl broker <command> [-as PRINCIPAL] [flags]
+const brokerUsage = `usage: supportctl broker <command> [flags]
 
-commands:
+commands (as the person supportctl login signed in: an engineer, or a customer of the account's tenant):
   request -account A -ticket T -justification J [-duration 1h]   ask for access (prints the request)
-  approve -id R | dismiss -id R | revoke -id R                   the customer's decisions (-as tenant:<tenant>/<user>)
+  approve -id R | dismiss -id R | revoke -id R                   the customer's decisions
   pre-approve -account A -max-duration D                         a standing approval (0 removes it)
   credentials -id R [-format json|env|console]                   the requester's session: credentials, or a
-                                                                 console sign-in URL (FEDERATION_ENDPOINT)
+                                                                 console sign-in URL (FEDERATION_ENDPOINT,
+                                                                 CONSOLE_ISSUER)
   audit -account A | -engineer E [-since T] [-until T]           the audit log as JSON lines (T: RFC 3339)
-  create-table                                                   create the broker table, with its TTL
+operator command (AWS credentials):
+  create-table                                                   create the broker table (BROKER_TABLE), with its TTL
 
-PRINCIPAL (-as, or SUPPORT_PRINCIPAL) is who acts: an engineer, or a customer tenant:<tenant>/<user>.
-environment: BROKER_TABLE (required), REGISTRY_TABLE; for credentials also VENDOR_ACCOUNT_ID and
-SIGNER_ROLE_ARN (the issuer's keys live in REGISTRY_TABLE); optional VENDOR_NAME, SUPPORT_ENVIRONMENT (the
-DoiTEnvironment session tag value, default support: up to 256 letters, digits, spaces and _.:/=+-@),
-BROKER_MAX_DURATION (15m to 1h, the longest session; default 1h), BROKER_PENDING_FOR (1m to 168h; default 3h),
-BROKER_STAFF_DOMAINS (the vendor's staff e-mail domains, comma-separated, whose addresses never decide for a
-customer; default doit.com)`
+Who acts is who signed in: the commands send the cached token to the backend's API (SUPPORT_API_URL,
+e.g. http://127.0.0.1:8080), which takes the identity from it; no flag or variable names anyone.`
 
-// runBroker runs "supportctl broker <command>".
-func runBroker(ctx context.Context, args []string, getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, out io.Writer) error {
+// apiTimeout bounds one API call; credentials wait on KMS and STS (the server allows 30 s).
+const apiTimeout = 40 * time.Second
+
+// runBroker runs "supportctl broker <command>": create-table with AWS credentials, every other
+// command as a client of the backend's API with the signed-in token.
+func runBroker(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(brokerUsage)
 	}
-	table := getenv("BROKER_TABLE")
-	if table == "" {
-		return errors.New("BROKER_TABLE is not set")
-	}
-	db := dynamodb.NewFromConfig(awsCfg)
 	cmd, flags := args[0], flag.NewFlagSet("broker "+args[0], flag.ContinueOnError)
 	flags.SetOutput(io.Discard)
-	as := flags.String("as", getenv("SUPPORT_PRINCIPAL"), "who acts")
+	if cmd == "create-table" {
+		if err := flags.Parse(args[1:]); err != nil {
+			return fmt.Errorf("broker %s: %w\n%s", cmd, err, brokerUsage)
+		}
+		return createBrokerTable(ctx, getenv, out)
+	}
 	account := flags.String("account", "", "the customer's 12-digit AWS account ID")
 	engineer := flags.String("engineer", "", "the engineer whose audit to list")
 	ticket := flags.String("ticket", "", "the support ticket")
@@ -61,94 +64,223 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, a
 	if err := flags.Parse(args[1:]); err != nil {
 		return fmt.Errorf("broker %s: %w\n%s", cmd, err, brokerUsage)
 	}
-	if cmd == "create-table" {
-		if err := broker.CreateTable(ctx, db, table); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintln(out, "created", table)
-		return err
+	if flags.NArg() > 0 {
+		return fmt.Errorf("broker %s: unexpected %q\n%s", cmd, flags.Arg(0), brokerUsage)
 	}
-	iss, err := newIssuer(getenv, awsCfg, reg, db)
+	if cmd == "credentials" && *format != "json" && *format != "env" && *format != "console" {
+		return fmt.Errorf("broker credentials: -format %q, want json, env or console", *format)
+	}
+	var path string
+	switch cmd {
+	case "request", "pre-approve", "audit":
+	case "approve", "dismiss", "revoke", "credentials":
+		if *id == "" {
+			return fmt.Errorf("broker %s: -id is required", cmd)
+		}
+		path = "/v1/requests/" + url.PathEscape(*id) + "/" + cmd
+	default:
+		return fmt.Errorf("unknown broker command %q\n%s", cmd, brokerUsage)
+	}
+	c, err := newAPIClient(getenv)
 	if err != nil {
 		return err
 	}
-	var mint broker.Minter = noIssuer{}
-	if iss != nil {
-		mint = iss
-	}
-	b, err := newBroker(getenv, awsCfg, reg, mint, db, table)
-	if err != nil {
-		return err
-	}
-	if cmd != "audit" && *as == "" {
-		return errors.New("who is acting? set -as or SUPPORT_PRINCIPAL")
-	}
-	emit := func(v any, err error) error {
-		if err != nil {
-			return err
-		}
+	emit := func(v any) error {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	}
 	switch cmd {
 	case "request":
-		return emit(b.Request(ctx, *as, *account, *ticket, *justification, *duration))
-	case "approve":
-		return emit(b.Approve(ctx, *as, *id))
-	case "dismiss":
-		return emit(b.Dismiss(ctx, *as, *id))
-	case "revoke":
-		return emit(b.Revoke(ctx, *as, *id))
-	case "pre-approve":
-		return emit(b.PreApprove(ctx, *as, *account, *maxDuration))
-	case "credentials":
-		if *format != "json" && *format != "env" && *format != "console" {
-			return fmt.Errorf("broker credentials: -format %q, want json, env or console", *format)
+		var req broker.Request
+		if err := c.call(ctx, http.MethodPost, "/v1/requests", map[string]string{"account": *account, "ticket": *ticket,
+			"justification": *justification, "duration": duration.String()}, &req); err != nil {
+			return err
 		}
-		c, err := b.Credentials(ctx, *as, *id)
+		return emit(req)
+	case "approve", "dismiss", "revoke":
+		var req broker.Request
+		if err := c.call(ctx, http.MethodPost, path, nil, &req); err != nil {
+			return err
+		}
+		return emit(req)
+	case "pre-approve":
+		var p broker.PreApproval
+		if err := c.call(ctx, http.MethodPost, "/v1/accounts/"+url.PathEscape(*account)+"/pre-approval",
+			map[string]string{"maxDuration": maxDuration.String()}, &p); err != nil {
+			return err
+		}
+		return emit(p)
+	case "credentials":
+		var creds broker.Credentials
+		if err := c.call(ctx, http.MethodPost, path, nil, &creds); err != nil {
+			return err
+		}
+		return printCredentials(ctx, out, getenv, *format, creds, emit)
+	}
+	// audit: the server's JSON lines, as they come
+	q := url.Values{}
+	for k, v := range map[string]string{"account": *account, "engineer": *engineer, "since": *since, "until": *until} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return c.stream(ctx, "/v1/audit?"+q.Encode(), out)
+}
+
+// printCredentials writes a session as JSON, as export lines, or as a console sign-in URL.
+func printCredentials(ctx context.Context, out io.Writer, getenv func(string) string, format string, c broker.Credentials, emit func(any) error) error {
+	switch format {
+	case "json":
+		return emit(c)
+	case "console":
+		link, err := (&broker.Console{Endpoint: getenv("FEDERATION_ENDPOINT"), Issuer: getenv("CONSOLE_ISSUER")}).SignInURL(ctx, c)
 		if err != nil {
 			return err
 		}
-		switch *format {
-		case "json":
-			return emit(c, nil)
-		case "console":
-			link, err := (&broker.Console{Endpoint: getenv("FEDERATION_ENDPOINT"), Issuer: getenv("CONSOLE_ISSUER")}).SignInURL(ctx, c)
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(out, link)
-			return err
-		}
-		_, err = fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_SESSION_TOKEN=%s\n# expires %s; session %s in %s\n",
-			c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expiration.Format(time.RFC3339), c.SessionName, c.RoleARN)
+		_, err = fmt.Fprintln(out, link)
 		return err
-	case "audit":
-		f := broker.Filter{Account: *account, Engineer: *engineer}
-		for _, t := range []struct {
-			flag string
-			v    *time.Time
-		}{{*since, &f.Since}, {*until, &f.Until}} {
-			if t.flag == "" {
-				continue
-			}
-			if *t.v, err = time.Parse(time.RFC3339, t.flag); err != nil {
-				return fmt.Errorf("broker audit: %w", err)
-			}
-		}
-		return b.Audit().Export(ctx, out, f)
-	default:
-		return fmt.Errorf("unknown broker command %q\n%s", cmd, brokerUsage)
 	}
+	_, err := fmt.Fprintf(out, "export AWS_ACCESS_KEY_ID=%s\nexport AWS_SECRET_ACCESS_KEY=%s\nexport AWS_SESSION_TOKEN=%s\n# expires %s; session %s in %s\n",
+		c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expiration.Format(time.RFC3339), c.SessionName, c.RoleARN)
+	return err
 }
 
+// createBrokerTable is the operator's command: it needs AWS credentials, not a sign-in.
+func createBrokerTable(ctx context.Context, getenv func(string) string, out io.Writer) error {
+	table := getenv("BROKER_TABLE")
+	if table == "" {
+		return errors.New("BROKER_TABLE is not set")
+	}
+	awsCfg, err := loadAWSConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if err := broker.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), table); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, "created", table)
+	return err
+}
+
+// apiClient calls the backend's API with the signed-in token.
+type apiClient struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// newAPIClient reads SUPPORT_API_URL and the cached token.
+func newAPIClient(getenv func(string) string) (*apiClient, error) {
+	base := strings.TrimSuffix(getenv("SUPPORT_API_URL"), "/")
+	if base == "" {
+		return nil, errors.New("SUPPORT_API_URL is not set (the backend's API, e.g. http://127.0.0.1:8080)")
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+		return nil, fmt.Errorf("SUPPORT_API_URL %q is not an http(s) URL", base)
+	}
+	path, err := tokenPath(getenv)
+	if err != nil {
+		return nil, err
+	}
+	t, err := loadToken(path, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &apiClient{base: base, token: t.Token, http: &http.Client{Timeout: apiTimeout}}, nil
+}
+
+// call sends body (nil: none) as JSON and decodes the answer into v.
+func (c *apiClient) call(ctx context.Context, method, path string, body map[string]string, v any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	resp, err := c.do(ctx, method, path, rd)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v); err != nil {
+		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// stream copies a successful answer's body to out.
+func (c *apiClient) stream(ctx context.Context, path string, out io.Writer) error {
+	resp, err := c.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		return fmt.Errorf("GET %s: reading the answer: %w", path, err)
+	}
+	return nil
+}
+
+// do sends the request with the bearer token and returns a 2xx answer; any other status becomes
+// an error with the server's reason.
+func (c *apiClient) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("calling the API (SUPPORT_API_URL): %w", err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	return nil, apiError(resp)
+}
+
+// apiError turns a refusal into what the user should know: the server's reason ({"error": …}) and,
+// for 401, what to do.
+func apiError(resp *http.Response) error {
+	var e struct {
+		Error string `json:"error"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	reason := ""
+	if json.Unmarshal(raw, &e) == nil {
+		reason = e.Error
+	}
+	if reason == "" {
+		reason = strings.TrimSpace(string(raw))
+		if len(reason) > 200 {
+			reason = reason[:200] + "…"
+		}
+	}
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		if reason != "" {
+			return fmt.Errorf("%w (%s)", errNotSignedIn, reason)
+		}
+		return errNotSignedIn
+	case http.StatusForbidden:
+		return fmt.Errorf("refused: %s", reason)
+	case http.StatusNotFound, http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge:
+		return errors.New(reason)
+	}
+	return fmt.Errorf("the API answered %s: %s", resp.Status, reason)
+}
+
+// The issuer's operator commands use the backend's wiring.
 var (
-	vendorFromEnv          = backend.Vendor
 	errIssuerNotConfigured = backend.ErrIssuerNotConfigured
 	newIssuer              = backend.NewIssuer
-	newBroker              = backend.NewBroker
 )
-
-// noIssuer stands in for an issuer that is not configured.
-type noIssuer = backend.NoMinter

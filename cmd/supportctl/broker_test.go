@@ -3,14 +3,22 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/auth/localop"
+	"github.com/supportaccess/gateway/internal/backend"
 	"github.com/supportaccess/gateway/internal/broker"
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/policy"
@@ -18,28 +26,36 @@ import (
 	"github.com/supportaccess/gateway/internal/registry/registrytest"
 )
 
-func TestBrokerCommandsAgainstMoto(t *testing.T) {
+// env is the CLI's environment for one person: their own token cache.
+type env map[string]string
+
+func (e env) getenv(k string) string { return e[k] }
+
+// backendForTest starts what the CLI talks to: moto with the registry and broker tables made by the
+// operator commands, a registered account of tenant acme with its signing key (as the hook leaves
+// it), the local OpenID Provider with engineers alice and mallory and acme's customer bob, and the
+// backend's server (backend.Server, as supportd serves it). It returns the server's URL, the
+// provider.
+func backendForTest(t *testing.T, account string) (string, *localop.Server) {
+	t.Helper()
 	srv := startMoto(t)
 	ctx := t.Context()
-	const (
-		account = "111122223333"
-		signer  = "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"
-	)
-	vars := map[string]string{"REGISTRY_TABLE": "onboardings", "BROKER_TABLE": "broker", "VENDOR_ACCOUNT_ID": "123456789012",
-		"SIGNER_ROLE_ARN": signer, "SUPPORT_PRINCIPAL": "alice@doit.com"}
-	getenv := func(k string) string { return vars[k] }
-	sh := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, append([]string{"broker"}, args...), getenv, &out)
-		return out.String(), err
-	}
+	const signer = "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"
+	op, err := localop.Start(localop.Config{Users: []localop.User{
+		{Username: "alice", Email: "alice@doit.com", Password: "alice-pw", Groups: []string{"doit-engineers"}},
+		{Username: "mallory", Email: "mallory@doit.com", Password: "mallory-pw", Groups: []string{"doit-engineers"}},
+		{Username: "bob", Email: "bob@acme.example", Password: "bob-pw", Groups: []string{"tenant:acme"}},
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = op.Close() })
 
-	// a registered account, with its signing key, as the hook leaves it
-	err := run(ctx, []string{"create-table"}, getenv, &bytes.Buffer{})
-	require.NoError(t, err)
-	out, err := sh("create-table")
-	require.NoError(t, err)
-	assert.Equal(t, "created broker\n", out)
+	operator := env{"REGISTRY_TABLE": "onboardings", "BROKER_TABLE": "broker", "VENDOR_ACCOUNT_ID": "123456789012", "SIGNER_ROLE_ARN": signer,
+		"OIDC_ISSUER": op.Issuer(), "OIDC_AUDIENCE": op.ClientID(), "OIDC_ENGINEER_GROUP": "doit-engineers"}
+	var out bytes.Buffer
+	require.NoError(t, run(ctx, []string{"create-table"}, operator.getenv, &out))
+	require.NoError(t, run(ctx, []string{"broker", "create-table"}, operator.getenv, &out))
+	assert.Equal(t, "created onboardings\ncreated broker\n", out.String())
+
 	cfg, err := srv.Config(ctx, "")
 	require.NoError(t, err)
 	db := dynamodb.NewFromConfig(cfg)
@@ -55,56 +71,111 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 	_, err = iss.CreateAccountKey(ctx, account)
 	require.NoError(t, err)
 
-	out, err = sh("request", "-account", account, "-ticket", "SUP-9", "-justification", "slow queries", "-duration", "30m")
+	h, err := backend.Server(ctx, operator.getenv, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	api := httptest.NewServer(h)
+	t.Cleanup(api.Close)
+	return api.URL, op
+}
+
+// signIn runs supportctl login for user, with a token cache of their own, and returns their shell.
+func signIn(t *testing.T, apiURL string, op *localop.Server, user, password string, extra ...string) func(args ...string) (string, error) {
+	t.Helper()
+	e := env{"SUPPORT_API_URL": apiURL, "SUPPORTCTL_TOKEN_FILE": filepath.Join(t.TempDir(), "supportctl", "token.json"),
+		"SUPPORTCTL_PASSWORD": password}
+	for i := 0; i+1 < len(extra); i += 2 {
+		e[extra[i]] = extra[i+1]
+	}
+	sh := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(t.Context(), args, e.getenv, &out)
+		return out.String(), err
+	}
+	out, err := sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", user)
+	require.NoError(t, err)
+	assert.Contains(t, out, "signed in at "+op.Issuer())
+	return func(args ...string) (string, error) { return sh(append([]string{"broker"}, args...)...) }
+}
+
+// The README's session, through the server: each person signs in, and acts only as themselves.
+func TestBrokerCommandsThroughTheAPI(t *testing.T) {
+	const account = "111122223333"
+	apiURL, op := backendForTest(t, account)
+	// a stand-in for AWS's console federation endpoint: what the console format needs of a session
+	var federated map[string]string
+	federation := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("Action") == "getSigninToken" {
+			federated = nil
+			_ = json.Unmarshal([]byte(r.URL.Query().Get("Session")), &federated)
+			_, _ = w.Write([]byte(`{"SigninToken":"signin-token"}`))
+		}
+	}))
+	t.Cleanup(federation.Close)
+	alice := signIn(t, apiURL, op, "alice", "alice-pw", "FEDERATION_ENDPOINT", federation.URL)
+	bob := signIn(t, apiURL, op, "bob", "bob-pw")
+	mallory := signIn(t, apiURL, op, "mallory", "mallory-pw")
+
+	out, err := alice("request", "-account", account, "-ticket", "SUP-9", "-justification", "slow queries", "-duration", "30m")
 	require.NoError(t, err)
 	var req broker.Request
 	require.NoError(t, json.Unmarshal([]byte(out), &req), out)
 	assert.Equal(t, broker.Pending, req.State)
-	assert.Equal(t, "alice@doit.com", req.Engineer)
+	assert.Equal(t, "alice@doit.com", req.Engineer, "the engineer the token names")
+	assert.Equal(t, int64(1800), req.DurationSeconds, "-duration 30m sent as the API reads it")
 
-	_, err = sh("approve", "-id", req.ID)
-	assert.ErrorContains(t, err, "your own request")
-	out, err = sh("approve", "-id", req.ID, "-as", "tenant:acme/bob")
+	_, err = alice("approve", "-id", req.ID)
+	assert.ErrorContains(t, err, "refused: you cannot decide on your own request")
+	out, err = bob("approve", "-id", req.ID)
 	require.NoError(t, err)
 	assert.Contains(t, out, `"state": "APPROVED"`)
+	assert.Contains(t, out, `"decidedBy": "tenant:acme/bob"`)
 
-	_, err = sh("credentials", "-id", req.ID, "-as", "mallory@doit.com")
+	_, err = mallory("credentials", "-id", req.ID)
 	assert.ErrorContains(t, err, "only the requester")
-	_, err = sh("credentials", "-id", req.ID)
-	assert.ErrorContains(t, err, "create it once with `supportctl issuer create-subject-key`", "the operator is told what to run")
+	_, err = alice("credentials", "-id", req.ID)
+	assert.EqualError(t, err, "the API answered 500 Internal Server Error: internal error", "no subject key yet: a failure, never shown")
 	var keyOut bytes.Buffer
-	require.NoError(t, run(ctx, []string{"issuer", "create-subject-key"}, getenv, &keyOut))
+	require.NoError(t, run(t.Context(), []string{"issuer", "create-subject-key"},
+		env{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012", "SIGNER_ROLE_ARN": "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"}.getenv, &keyOut))
 	assert.Regexp(t, `^alias/doit-support-issuer/subjects → \S+\n$`, keyOut.String())
-	out, err = sh("credentials", "-id", req.ID, "-format", "env")
+	out, err = alice("credentials", "-id", req.ID, "-format", "env")
 	require.NoError(t, err)
 	assert.Regexp(t, `^export AWS_ACCESS_KEY_ID=\S+\nexport AWS_SECRET_ACCESS_KEY=\S+\nexport AWS_SESSION_TOKEN=\S+\n# expires `, out)
 	assert.Contains(t, out, "session alice@doit.com-SUP-9 in arn:aws:iam::111122223333:role/doit-support/DoiT-Support")
-	out, err = sh("credentials", "-id", req.ID)
+	out, err = alice("credentials", "-id", req.ID)
 	require.NoError(t, err)
 	var creds broker.Credentials
 	require.NoError(t, json.Unmarshal([]byte(out), &creds))
 	assert.NotEmpty(t, creds.SecretAccessKey)
+	assert.Equal(t, "alice@doit.com-SUP-9", creds.SessionName)
+	out, err = alice("credentials", "-id", req.ID, "-format", "console")
+	require.NoError(t, err)
+	assert.Equal(t, federation.URL+"?Action=login&Destination=https%3A%2F%2Fconsole.aws.amazon.com%2F&Issuer=&SigninToken=signin-token\n", out)
+	assert.NotEmpty(t, federated["sessionId"])
+	assert.NotEmpty(t, federated["sessionKey"])
+	assert.NotEmpty(t, federated["sessionToken"], "the session from the API's JSON reaches the federation endpoint whole")
 
-	out, err = sh("revoke", "-id", req.ID, "-as", "tenant:acme/bob")
+	out, err = bob("revoke", "-id", req.ID)
 	require.NoError(t, err)
 	assert.Contains(t, out, `"state": "REVOKED"`)
-	_, err = sh("credentials", "-id", req.ID)
+	_, err = alice("credentials", "-id", req.ID)
 	assert.ErrorContains(t, err, "revoked")
 
-	out, err = sh("pre-approve", "-account", account, "-max-duration", "20m", "-as", "tenant:acme/bob")
+	out, err = bob("pre-approve", "-account", account, "-max-duration", "20m")
 	require.NoError(t, err)
 	assert.Contains(t, out, `"maxDurationSeconds": 1200`)
-	out, err = sh("request", "-account", account, "-ticket", "SUP-10", "-justification", "again")
+	out, err = alice("request", "-account", account, "-ticket", "SUP-10", "-justification", "again")
 	require.NoError(t, err)
 	assert.Contains(t, out, `"state": "APPROVED"`)
-	out, err = sh("dismiss", "-id", "req-nope", "-as", "tenant:acme/bob")
+	_, err = bob("dismiss", "-id", "req-nope")
 	assert.ErrorContains(t, err, "no access request")
+	_, err = bob("pre-approve", "-account", "999999999999", "-max-duration", "20m")
+	assert.EqualError(t, err, "no account 999999999999 you can use")
 
-	out, err = sh("audit", "-account", account)
-	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSpace(out), "\n")
+	out, err = bob("audit", "-account", account)
+	require.NoError(t, err, "a customer reads the audit of its own account")
 	var types []string
-	for _, l := range lines {
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		var e broker.Event
 		require.NoError(t, json.Unmarshal([]byte(l), &e), l)
 		types = append(types, string(e.Type))
@@ -112,70 +183,146 @@ func TestBrokerCommandsAgainstMoto(t *testing.T) {
 		assert.NotContains(t, l, creds.SessionToken)
 	}
 	assert.Equal(t, []string{"REQUESTED", "REFUSED", "APPROVED", "REFUSED", "FAILED", "TOKEN_MINTED", "SESSION_ISSUED", "TOKEN_MINTED",
-		"SESSION_ISSUED", "REVOKED", "REFUSED", "PRE_APPROVAL", "REQUESTED", "APPROVED"}, types)
-	out, err = sh("audit", "-engineer", "mallory@doit.com")
+		"SESSION_ISSUED", "TOKEN_MINTED", "SESSION_ISSUED", "REVOKED", "REFUSED", "PRE_APPROVAL", "REQUESTED", "APPROVED"}, types)
+	out, err = alice("audit", "-engineer", "mallory@doit.com")
 	require.NoError(t, err)
 	assert.Contains(t, out, "only the requester")
-	out, err = sh("audit", "-engineer", "tenant:acme/bob", "-since", "2000-01-01T00:00:00Z")
+	out, err = alice("audit", "-engineer", "tenant:acme/bob", "-since", "2000-01-01T00:00:00Z")
 	require.NoError(t, err)
 	assert.Contains(t, out, "no access request")
+	_, err = bob("audit", "-engineer", "alice@doit.com")
+	assert.EqualError(t, err, "refused: a customer can read the audit of its own accounts only (?account=)")
 
-	_, err = sh("audit")
+	_, err = alice("audit")
 	assert.ErrorContains(t, err, "exactly one of account or engineer")
-	_, err = sh("request", "-account", account, "-ticket", strings.Repeat("9", 33), "-justification", "j")
+	_, err = alice("request", "-account", account, "-ticket", strings.Repeat("9", 33), "-justification", "j")
 	assert.ErrorContains(t, err, "the ticket is too long: at most 32 characters", "the whole ticket has to fit in the session name")
-	_, err = sh("credentials", "-id", req.ID, "-format", "xml")
+	_, err = alice("credentials", "-id", req.ID, "-format", "xml")
 	assert.ErrorContains(t, err, "want json, env or console")
-	_, err = sh("frobnicate")
+	_, err = alice("approve")
+	assert.ErrorContains(t, err, "-id is required")
+	_, err = alice("frobnicate")
 	assert.ErrorContains(t, err, "unknown broker command")
-	_, err = sh()
+	_, err = alice()
 	assert.ErrorContains(t, err, "usage: supportctl broker")
-	vars["SUPPORT_PRINCIPAL"] = ""
-	_, err = sh("request", "-account", account)
-	assert.ErrorContains(t, err, "who is acting")
-	vars["BROKER_TABLE"] = ""
-	_, err = sh("audit", "-account", account)
-	assert.ErrorContains(t, err, "BROKER_TABLE is not set")
 }
 
-// The broker's settings are checked when the command starts, each error naming its variable.
-func TestNewBrokerChecksItsSettings(t *testing.T) {
-	for name, tc := range map[string]struct {
-		vars   map[string]string
-		reason string // "" if the settings are fine
-	}{
-		"defaults":                 {vars: map[string]string{}},
-		"environment of 200 ä":     {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 200)}},
-		"environment of 256 ä":     {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 256)}},
-		"environment with a space": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod eu"}},
-		"environment STS refuses": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod (eu)"},
-			reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod (eu)" has '(' (character 6): ` + policy.SessionTagValueRule},
-		"environment of 257 ä": {vars: map[string]string{"SUPPORT_ENVIRONMENT": strings.Repeat("ä", 257)}, reason: "SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): the value has 257 characters"},
-		"max duration of 1h":   {vars: map[string]string{"BROKER_MAX_DURATION": "1h"}},
-		"max duration of 20m":  {vars: map[string]string{"BROKER_MAX_DURATION": "20m"}},
-		"max duration of 720h": {vars: map[string]string{"BROKER_MAX_DURATION": "720h"},
-			reason: "BROKER_MAX_DURATION=720h: maximum duration 720h0m0s is over 1h0m0s, the longest session (the support roles' MaxSessionDuration)"},
-		"max duration of 1h1s":   {vars: map[string]string{"BROKER_MAX_DURATION": "1h1s"}, reason: "BROKER_MAX_DURATION=1h1s: maximum duration 1h0m1s is over 1h0m0s"},
-		"max duration of 10m":    {vars: map[string]string{"BROKER_MAX_DURATION": "10m"}, reason: "BROKER_MAX_DURATION=10m: maximum duration 10m0s is shorter than a session"},
-		"max duration of a day":  {vars: map[string]string{"BROKER_MAX_DURATION": "a day"}, reason: "BROKER_MAX_DURATION: time: invalid duration"},
-		"pending for -1h":        {vars: map[string]string{"BROKER_PENDING_FOR": "-1h"}, reason: "BROKER_PENDING_FOR=-1h: pending time -1h0m0s is under a minute"},
-		"pending for 87600h":     {vars: map[string]string{"BROKER_PENDING_FOR": "87600h"}, reason: "BROKER_PENDING_FOR=87600h: pending time 87600h0m0s is over 168h0m0s"},
-		"pending for 3h":         {vars: map[string]string{"BROKER_PENDING_FOR": "3h"}},
-		"environment with a tab": {vars: map[string]string{"SUPPORT_ENVIRONMENT": "prod\teu"}, reason: `SUPPORT_ENVIRONMENT (the DoiTEnvironment session tag value): "prod\teu" has '\t'`},
-		"staff domains":          {vars: map[string]string{"BROKER_STAFF_DOMAINS": "doit.com,doit-intl.com"}},
-		"staff domain without a dot": {vars: map[string]string{"BROKER_STAFF_DOMAINS": "doit.com,doit"},
-			reason: `BROKER_STAFF_DOMAINS=doit.com,doit: staff domain "doit" is not a domain name such as doit.com`},
-		"staff domain as an address": {vars: map[string]string{"BROKER_STAFF_DOMAINS": "@doit.com"}, reason: `staff domain "@doit.com" is not a domain name`},
+// The finding: the engineer who asked approved her own request with -as tenant:acme/security-officer,
+// and took another engineer's session with credentials -as bob@doit.com, and the audit showed the
+// forged names. Now no flag or variable names anyone: the identity is the signed-in token's, and the
+// CLI cannot act as a customer.
+func TestNoOneActsAsSomeoneElseFromTheCLI(t *testing.T) {
+	const account = "111122223333"
+	apiURL, op := backendForTest(t, account)
+	alice := signIn(t, apiURL, op, "alice", "alice-pw", "SUPPORT_PRINCIPAL", "tenant:acme/security-officer")
+	mallory := signIn(t, apiURL, op, "mallory", "mallory-pw", "SUPPORT_PRINCIPAL", "alice@doit.com")
+	bob := signIn(t, apiURL, op, "bob", "bob-pw")
+
+	out, err := alice("request", "-account", account, "-ticket", "SUP-9", "-justification", "slow queries", "-duration", "30m")
+	require.NoError(t, err)
+	var req broker.Request
+	require.NoError(t, json.Unmarshal([]byte(out), &req), out)
+	assert.Equal(t, "alice@doit.com", req.Engineer, "SUPPORT_PRINCIPAL is ignored")
+
+	for _, args := range [][]string{
+		{"approve", "-id", req.ID, "-as", "tenant:acme/security-officer"},
+		{"credentials", "-id", req.ID, "-as", "alice@doit.com"},
+		{"request", "-as", "bob@doit.com", "-account", account, "-ticket", "SUP-1", "-justification", "j"},
 	} {
-		t.Run(name, func(t *testing.T) {
-			cfg := aws.Config{Region: "us-east-1"}
-			_, err := newBroker(func(k string) string { return tc.vars[k] }, cfg, &registry.Registry{}, noIssuer{},
-				dynamodb.NewFromConfig(cfg), "broker")
-			if tc.reason == "" {
-				assert.NoError(t, err)
-				return
-			}
-			assert.ErrorContains(t, err, tc.reason)
-		})
+		_, err := mallory(args...)
+		assert.ErrorContains(t, err, "flag provided but not defined: -as", "%q", args)
 	}
+	_, err = alice("approve", "-id", req.ID)
+	assert.ErrorContains(t, err, "refused: you cannot decide on your own request", "SUPPORT_PRINCIPAL=tenant:acme/… does not make her a customer")
+	out, err = bob("approve", "-id", req.ID)
+	require.NoError(t, err, "acme's customer, with a customer's token")
+	assert.Contains(t, out, `"decidedBy": "tenant:acme/bob"`)
+	_, err = mallory("credentials", "-id", req.ID)
+	assert.ErrorContains(t, err, "only the requester", "SUPPORT_PRINCIPAL=alice@doit.com does not give mallory alice's session")
+
+	out, err = alice("audit", "-account", account)
+	require.NoError(t, err)
+	actors := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var e broker.Event
+		require.NoError(t, json.Unmarshal([]byte(l), &e), l)
+		actors[e.Actor] = true
+	}
+	assert.Equal(t, map[string]bool{"alice@doit.com": true, "tenant:acme/bob": true, "mallory@doit.com": true}, actors,
+		"the audit names only who signed in")
+}
+
+// supportctl login caches the token for its user alone: 0600 in a 0700 directory; a cache others can
+// read is refused, an expired or refused token asks for a new sign-in, logout removes it.
+func TestLoginCachesTheTokenForTheUserAlone(t *testing.T) {
+	op, err := localop.Start(localop.Config{Users: []localop.User{
+		{Username: "alice", Email: "alice@doit.com", Password: "alice-pw", Groups: []string{"doit-engineers"}}}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = op.Close() })
+	// the API refuses every token: what a token the server does not accept looks like to the CLI
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="the token has expired: sign in again"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"the token has expired: sign in again"}`))
+	}))
+	t.Cleanup(api.Close)
+	home := t.TempDir()
+	e := env{"XDG_CONFIG_HOME": home, "SUPPORT_API_URL": api.URL, "SUPPORTCTL_PASSWORD": "alice-pw"}
+	sh := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(t.Context(), args, e.getenv, &out)
+		return out.String(), err
+	}
+	path := filepath.Join(home, "supportctl", "token.json")
+
+	_, err = sh("broker", "audit", "-account", "111122223333")
+	assert.EqualError(t, err, "not signed in or the token expired: run supportctl login")
+	_, err = sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", "alice", "-password", "x")
+	assert.ErrorContains(t, err, "flag provided but not defined: -password", "a password never goes on the command line")
+	e["SUPPORTCTL_PASSWORD"] = "wrong"
+	_, err = sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", "alice")
+	assert.ErrorContains(t, err, "unknown user or wrong password")
+	assert.NoFileExists(t, path)
+	e["SUPPORTCTL_PASSWORD"] = "alice-pw"
+	out, err := sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", "alice")
+	require.NoError(t, err)
+	assert.Contains(t, out, "token cached in "+path)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	info, err = os.Stat(filepath.Dir(path))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+	entries, err := os.ReadDir(filepath.Dir(path))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file left behind")
+
+	_, err = sh("broker", "audit", "-account", "111122223333")
+	assert.EqualError(t, err, "not signed in or the token expired: run supportctl login (the token has expired: sign in again)", "a 401 says what to do")
+
+	require.NoError(t, os.Chmod(path, 0o644))
+	_, err = sh("broker", "audit", "-account", "111122223333")
+	assert.ErrorContains(t, err, "is open to others (mode 0644, want 0600)")
+
+	out, err = sh("logout")
+	require.NoError(t, err)
+	assert.Equal(t, "signed out: removed "+path+"\n", out)
+	assert.NoFileExists(t, path)
+	_, err = sh("logout")
+	assert.NoError(t, err, "signed out already")
+
+	// a token past its expiry is not sent
+	var stale bytes.Buffer
+	require.NoError(t, json.NewEncoder(&stale).Encode(cachedToken{Issuer: op.Issuer(), Token: "t", Expiry: time.Now().Add(-time.Minute)}))
+	require.NoError(t, os.WriteFile(path, stale.Bytes(), 0o600))
+	_, err = sh("broker", "audit", "-account", "111122223333")
+	assert.EqualError(t, err, "not signed in or the token expired: run supportctl login")
+
+	// a directory others can write to is refused: they could swap the file
+	shared := filepath.Join(t.TempDir(), "shared")
+	require.NoError(t, os.Mkdir(shared, 0o777))
+	require.NoError(t, os.Chmod(shared, 0o777))
+	e["SUPPORTCTL_TOKEN_FILE"] = filepath.Join(shared, "token.json")
+	_, err = sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", "alice")
+	assert.ErrorContains(t, err, "others can write to "+shared+" (mode 0777)")
 }

@@ -1,6 +1,8 @@
-// Command supportctl is the vendor operators' tool for the registry: onboarding links, tenant tokens
-// and the accounts waiting for a claim. AWS settings come from the SDK's standard sources
-// (AWS_REGION, AWS_ENDPOINT_URL, credentials); the table from REGISTRY_TABLE.
+// Command supportctl is the vendor operators' tool for the registry (onboarding links, tenant tokens,
+// the accounts waiting for a claim, repair, the issuer's keys), and the engineers' and customers'
+// client of the broker's API. Operator commands use AWS credentials from the SDK's standard sources
+// (AWS_REGION, AWS_ENDPOINT_URL, credentials) and the table from REGISTRY_TABLE; the broker's
+// commands act only as the person supportctl login signed in, through the API (SUPPORT_API_URL).
 package main
 
 import (
@@ -45,11 +47,15 @@ commands:
                                  account; a claimed one can only be dismissed (T: the bound tenant)
   create-table                   create the registry table (local runs; production declares it in its stack)
   broker <command> [flags]       access requests: request, approve, dismiss, revoke, pre-approve,
-                                 credentials, audit, create-table (supportctl broker for details)
+                                 credentials, audit (through the API, as the signed-in person), and the
+                                 operator's create-table (supportctl broker for details)
+  login -issuer URL -client-id ID [-user U]
+                                 sign in and cache the token the broker commands send (supportctl login -h)
+  logout                         remove the cached token
   issuer <command> [flags]       the issuer's keys: create-subject-key, keys, rotate, render
                                  (supportctl issuer for details)
 
-environment: REGISTRY_TABLE (required); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN (the
+environment: REGISTRY_TABLE (required by the operator commands; not by broker, login, logout); for onboard also VENDOR_ACCOUNT_ID, HOOK_TOPIC_ARN (the
 management template's ServiceToken: the vendor's hook SNS topic, or hook Lambda function, in us-east-1
 of VENDOR_ACCOUNT_ID), MANAGEMENT_TEMPLATE_URL (default: the published template); for repair and sweep VENDOR_ACCOUNT_ID,
 VENDOR_NAME (default DoiT), SIGNER_ROLE_ARN, ISSUER_BUCKET, ISSUER_THUMBPRINTS, UNPROVEN_CLAIMS_PER_HOUR,
@@ -66,13 +72,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if len(args) == 0 {
 		return errors.New(usage)
 	}
+	// the commands of engineers and customers: a client of the API, as whoever signed in
+	switch args[0] {
+	case "login":
+		return runLogin(ctx, args[1:], getenv, out)
+	case "logout":
+		return runLogout(args[1:], getenv, out)
+	case "broker":
+		return runBroker(ctx, args[1:], getenv, out)
+	}
+	// the operators' commands, with AWS credentials
 	table := getenv("REGISTRY_TABLE")
 	if table == "" {
 		return errors.New("REGISTRY_TABLE is not set")
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryMode(aws.RetryModeAdaptive))
+	awsCfg, err := loadAWSConfig(ctx)
 	if err != nil {
-		return fmt.Errorf("loading the AWS configuration: %w", err)
+		return err
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	reg := &registry.Registry{DB: db, Table: table}
@@ -153,8 +169,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 		_, err := fmt.Fprintf(out, "%s\tresolved: %s owns it\n", *account, *tenant)
 		return err
-	case "broker":
-		return runBroker(ctx, flags.Args(), getenv, awsCfg, reg, out)
 	case "issuer":
 		return runIssuer(ctx, flags.Args(), getenv, awsCfg, reg, out)
 	case "create-table":
@@ -166,6 +180,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
+}
+
+// loadAWSConfig loads the SDK's configuration from its standard sources.
+func loadAWSConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryMode(aws.RetryModeAdaptive))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	return cfg, nil
 }
 
 // newHook builds the hook's rules as the hook Lambda runs them, from the same variables.
