@@ -6,6 +6,7 @@ package backend
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -44,8 +45,9 @@ func NewIssuer(getenv func(string) string, awsCfg aws.Config, reg *registry.Regi
 // NewBroker wires a broker on table from SUPPORT_ENVIRONMENT, BROKER_MAX_DURATION,
 // BROKER_PENDING_FOR and BROKER_STAFF_DOMAINS, each checked by AWS's and the broker's rules as it is read; the errors name
 // the variable.
-func NewBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, mint broker.Minter, db *dynamodb.Client, table string) (*broker.Broker, error) {
-	cfg := broker.Config{Vendor: Vendor(getenv), Environment: getenv("SUPPORT_ENVIRONMENT")}
+// Its failures are logged to log (slog.Default() if nil).
+func NewBroker(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, mint broker.Minter, db *dynamodb.Client, table string, log *slog.Logger) (*broker.Broker, error) {
+	cfg := broker.Config{Vendor: Vendor(getenv), Environment: getenv("SUPPORT_ENVIRONMENT"), Logger: log}
 	if err := policy.ValidateSessionTagValue(cfg.Environment); err != nil {
 		return nil, fmt.Errorf("SUPPORT_ENVIRONMENT (the %s session tag value): %w", cfg.Vendor.SessionTagKey(), err)
 	}

@@ -43,7 +43,7 @@ func TestNewBrokerChecksItsSettings(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := aws.Config{Region: "us-east-1"}
 			_, err := NewBroker(func(k string) string { return tc.vars[k] }, cfg, &registry.Registry{}, NoMinter{},
-				dynamodb.NewFromConfig(cfg), "broker")
+				dynamodb.NewFromConfig(cfg), "broker", nil)
 			if tc.reason == "" {
 				assert.NoError(t, err)
 				return

@@ -61,7 +61,7 @@ func Server(ctx context.Context, getenv func(string) string, awsCfg aws.Config, 
 	if iss != nil {
 		mint, issuerDocs = iss, iss.Handler()
 	}
-	b, err := NewBroker(getenv, awsCfg, reg, mint, db, brokerTable)
+	b, err := NewBroker(getenv, awsCfg, reg, mint, db, brokerTable, log)
 	if err != nil {
 		return nil, err
 	}
