@@ -339,9 +339,17 @@ func TestBackendRoles(t *testing.T) {
 	assert.Regexp(t, pattern, v.AccountKeyAlias("111122223333"))
 	assert.NotRegexp(t, pattern, v.SubjectKeyAlias(), "the stack's own alias is not the hook's")
 
-	deny := statements(t, properties(t, tpl, "BackendRoleDefaultPolicy")["PolicyDocument"])["NeverTheSubjectKey"]
+	deny := statements(t, properties(t, tpl, "BackendRoleDefaultPolicy")["PolicyDocument"])["NeverTheStacksOwnKeys"]
 	assert.Equal(t, "Deny", deny["Effect"])
-	assert.Equal(t, map[string]any{"Fn::GetAtt": []any{"SubjectKey", "Arn"}}, deny["Resource"])
+	assert.Contains(t, strs(deny["Resource"]), `{"Fn::GetAtt":["SubjectKey","Arn"]}`)
+	assert.Contains(t, strs(deny["Action"]), "kms:PutKeyPolicy")
+	for _, sid := range []string{"UseAccountSigningKeys"} {
+		c := backendPolicy[sid]["Condition"].(map[string]any)["StringEquals"].(map[string]any)
+		assert.Equal(t, "ECC_NIST_P256", c["kms:KeySpec"], sid)
+	}
+	for sid, s := range backendPolicy {
+		assert.NotContains(t, strs(s["Action"]), "kms:PutKeyPolicy", "%s: the hook may not rewrite a key policy (it could make itself a signer)", sid)
+	}
 
 	signerPolicy := statements(t, properties(t, tpl, "SignerRolePolicy")["PolicyDocument"])
 	require.Len(t, signerPolicy, 2)

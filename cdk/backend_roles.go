@@ -95,12 +95,17 @@ func (be *backend) kmsKeys() string {
 	return "arn:" + be.partition + ":kms:" + Region + ":" + be.account + ":key/*"
 }
 
-// signingKeyTags is the condition that picks the issuer's per-account signing keys: the vendor's
-// ManagedBy tag and an Account tag (the subject key has none).
+// signingKeyTags is the condition that picks the issuer's per-account signing keys: P-256 signing
+// keys carrying the vendor's ManagedBy tag and an Account tag (the subject key has none, and is an
+// HMAC key). The key spec and usage are the key's own, which no tag can change.
 func (be *backend) signingKeyTags() map[string]any {
 	return map[string]any{
-		"StringEquals": map[string]any{"aws:ResourceTag/" + policy.IssuerKeyTagManagedBy: be.v.ManagedByTag()},
-		"Null":         map[string]any{"aws:ResourceTag/" + policy.IssuerKeyTagAccount: "false"},
+		"StringEquals": map[string]any{
+			"aws:ResourceTag/" + policy.IssuerKeyTagManagedBy: be.v.ManagedByTag(),
+			"kms:KeySpec":  "ECC_NIST_P256",
+			"kms:KeyUsage": "SIGN_VERIFY",
+		},
+		"Null": map[string]any{"aws:ResourceTag/" + policy.IssuerKeyTagAccount: "false"},
 	}
 }
 
@@ -158,14 +163,14 @@ func (be *backend) grantBackend() {
 		// Each account's discovery document and JWKS, on both hosts' prefixes of the issuer bucket.
 		statement("PublishIssuerDocuments", []string{"s3:PutObject", "s3:DeleteObject"}, documents, nil),
 	)
-	// The hook must never touch the stack's pairwise-subject key, whatever the tags above allow (a
-	// key's tags can be changed by whoever may tag it).
+	// The hook never touches the stack's own keys (the pairwise-subject key, the operations key),
+	// whatever the tag conditions above would allow: tags can be added by whoever may tag.
 	be.roles.backend.AddToPrincipalPolicy(iam.NewPolicyStatement(&iam.PolicyStatementProps{
-		Sid:    jsii.String("NeverTheSubjectKey"),
+		Sid:    jsii.String("NeverTheStacksOwnKeys"),
 		Effect: iam.Effect_DENY,
 		Actions: jsii.Strings("kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:DisableKey",
 			"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "kms:PutKeyPolicy", "kms:CreateGrant"),
-		Resources: &[]*string{be.issuer.subjectKey.AttrArn()},
+		Resources: &[]*string{be.issuer.subjectKey.AttrArn(), be.opsKey.KeyArn()},
 	}))
 }
 
