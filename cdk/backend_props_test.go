@@ -192,6 +192,15 @@ func TestHookFunctionTimesAndLimits(t *testing.T) {
 	assert.Equal(t, 20, fn["ReservedConcurrentExecutions"])
 	assert.NotContains(t, properties(t, backendTemplate(t, backendVariant), "HookFunction"), "ReservedConcurrentExecutions", "0: none reserved")
 	assert.Equal(t, map[string]any{"TargetArn": map[string]any{"Fn::GetAtt": []any{"HookDeadLetters", "Arn"}}}, fn["DeadLetterConfig"])
+	// the queue is encrypted with the operations key: the role that writes to it (Lambda's async
+	// queue sends as the function's role) may use the key through SQS, and SNS's redrive may too
+	queue := properties(t, tpl, "HookDeadLetters")
+	key := queue["KmsMasterKeyId"]
+	require.NotNil(t, key, "the dead letters hold response URLs and ExternalIds")
+	dlqKey := statements(t, properties(t, tpl, "BackendRolePolicy")["PolicyDocument"])["EncryptDeadLetters"]
+	assert.Equal(t, []string{"kms:GenerateDataKey", "kms:Decrypt"}, strs(dlqKey["Action"]))
+	b, _ := json.Marshal(key)
+	assert.Contains(t, strs(dlqKey["Resource"])[0], strings.TrimSuffix(strings.TrimPrefix(string(b), `{"Fn::GetAtt":["`), `","Arn"]}`))
 
 	subscriptions := resourcesOf(tpl, "AWS::SNS::Subscription")
 	require.Len(t, subscriptions, 1)

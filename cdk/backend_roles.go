@@ -162,6 +162,10 @@ func (be *backend) grantBackend() {
 			"kms:GetPublicKey", "kms:DescribeKey", "kms:ScheduleKeyDeletion"}, []string{be.kmsKeys()}, be.signingKeyTags()),
 		// Each account's discovery document and JWKS, on both hosts' prefixes of the issuer bucket.
 		statement("PublishIssuerDocuments", []string{"s3:PutObject", "s3:DeleteObject"}, documents, nil),
+		// Lambda writes a failed event to the dead-letter queue as the function's role; the queue is
+		// encrypted with the operations key, used through SQS only.
+		statement("EncryptDeadLetters", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{*be.opsKey.KeyArn()},
+			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "sqs." + Region + ".amazonaws.com"}}),
 	)
 	// The hook never touches the stack's own keys (the pairwise-subject key, the operations key),
 	// whatever the tag conditions above would allow: tags can be added by whoever may tag.
