@@ -82,6 +82,13 @@ func (be *backend) newAPI() apiSet {
 			RefreshTokenValidity:       awscdk.Duration_Hours(jsii.Number(12)),
 		})
 		logicalID(out.client, "UserPoolClient")
+		if be.b.AuthDomainPrefix != "" {
+			domain := out.pool.AddDomain(jsii.String("UserPoolDomain"), &cognito.UserPoolDomainOptions{
+				CognitoDomain: &cognito.CognitoDomainOptions{DomainPrefix: jsii.String(be.b.AuthDomainPrefix)},
+			})
+			be.output("UserPoolSignInUrl", "Where users sign in (OAuth 2.0 authorization code with PKCE)",
+				domain.BaseUrl(nil))
+		}
 		authorizer = authorizers.NewHttpUserPoolAuthorizer(jsii.String("ApiUserPoolAuthorizer"), out.pool,
 			&authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]cognito.IUserPoolClient{out.client}})
 		be.output("UserPoolId", "The Cognito user pool of engineers and customers' users", out.pool.UserPoolId())

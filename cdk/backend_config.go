@@ -34,6 +34,10 @@ type BackendConfig struct {
 	AuthIssuer, AuthAudience string
 	// AuthCallbackURLs are the Cognito app client's OAuth callback URLs.
 	AuthCallbackURLs []string
+	// AuthDomainPrefix, if set, gives the user pool its Cognito domain
+	// (https://<prefix>.auth.us-east-1.amazoncognito.com), where the authorization-code flow signs in;
+	// without it only the CLI's SRP sign-in works.
+	AuthDomainPrefix string
 	// TemplateBucketName names the template bucket ("": CloudFormation names it).
 	TemplateBucketName string
 	// AlarmEmail, if set, subscribes an address to the alarm topic (the subscription must be confirmed).
@@ -57,6 +61,7 @@ const (
 	ctxAuthIssuer             = ctxBackendPrefix + "authIssuer"
 	ctxAuthAudience           = ctxBackendPrefix + "authAudience"
 	ctxAuthCallbackURLs       = ctxBackendPrefix + "authCallbackUrls"
+	ctxAuthDomainPrefix       = ctxBackendPrefix + "authDomainPrefix"
 	ctxTemplateBucket         = ctxBackendPrefix + "templateBucketName"
 	ctxAlarmEmail             = ctxBackendPrefix + "alarmEmail"
 	ctxOperatorRoles          = ctxBackendPrefix + "operatorRoleArns"
@@ -83,6 +88,7 @@ var (
 	httpsURL        = regexp.MustCompile(`^https://[^\s/?#]+(/[^\s?#]*)?$`)
 	callbackURL     = regexp.MustCompile(`^(https://|http://localhost(:\d+)?/)\S+$`)
 	emailAddress    = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	domainPrefix    = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 	maxConcurrency  = 1000 // Lambda's default account concurrency; more cannot be reserved anyway
 	thumbprintChars = regexp.MustCompile(`^[0-9A-Fa-f,\s]*$`)
 )
@@ -145,6 +151,7 @@ func BackendConfigFromContext(ctx map[string]any) (BackendConfig, error) {
 	str(ctxAuthAudience, &c.AuthAudience)
 	str(ctxTemplateBucket, &c.TemplateBucketName)
 	str(ctxAlarmEmail, &c.AlarmEmail)
+	str(ctxAuthDomainPrefix, &c.AuthDomainPrefix)
 	list(ctxAuthCallbackURLs, &c.AuthCallbackURLs)
 	list(ctxOperatorRoles, &c.OperatorRoleARNs)
 	if v, ok := ctx[ctxHookConcurrency]; ok {
@@ -196,6 +203,13 @@ func BackendConfigFromContext(ctx map[string]any) (BackendConfig, error) {
 		if !callbackURL.MatchString(u) {
 			bad(ctxAuthCallbackURLs, "%q: Cognito takes https callback URLs, or http://localhost for the CLI", u)
 		}
+	}
+	if c.AuthDomainPrefix != "" && (!domainPrefix.MatchString(c.AuthDomainPrefix) || strings.Contains(c.AuthDomainPrefix, "cognito") ||
+		strings.Contains(c.AuthDomainPrefix, "aws") || strings.Contains(c.AuthDomainPrefix, "amazon")) {
+		bad(ctxAuthDomainPrefix, "%q is not a Cognito domain prefix (lower-case letters, digits and hyphens; no aws, amazon or cognito)", c.AuthDomainPrefix)
+	}
+	if c.AuthDomainPrefix != "" && c.AuthIssuer != "" {
+		bad(ctxAuthDomainPrefix, "a Cognito domain is for the stack's user pool, not an external issuer")
 	}
 	if c.TemplateBucketName != "" && !s3BucketName.MatchString(c.TemplateBucketName) {
 		bad(ctxTemplateBucket, "%q is not an S3 bucket name", c.TemplateBucketName)

@@ -568,6 +568,8 @@ func TestBackendConfigFromContext(t *testing.T) {
 		"bad bucket":             {ctxTemplateBucket: "Not_A_Bucket"},
 		"not a boolean":          {ctxHookCloudFormationOnly: "maybe"},
 		"not a string":           {ctxRegistryTable: 7},
+		"reserved domain prefix": {ctxAuthDomainPrefix: "my-cognito-login"},
+		"domain and external":    {ctxAuthDomainPrefix: "doit-support", ctxAuthIssuer: "https://idp.example.com", ctxAuthAudience: "a"},
 	} {
 		_, err := BackendConfigFromContext(ctx)
 		assert.Error(t, err, name)
