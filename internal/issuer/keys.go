@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/supportaccess/gateway/internal/awsx"
+	"github.com/supportaccess/gateway/internal/policy"
 )
 
 // DeletionWindowDays is how long KMS keeps an offboarded account's keys before deleting them:
@@ -18,12 +18,7 @@ import (
 const DeletionWindowDays = 7
 
 // Alias is the KMS alias of the account's active key.
-func (i *Issuer) Alias(account string) string { return i.alias(account) }
-
-// alias names one of the issuer's KMS aliases: alias/doit-support-issuer/<name>.
-func (i *Issuer) alias(name string) string {
-	return "alias/" + strings.ToLower(i.vendor.Name) + "-support-issuer/" + name
-}
+func (i *Issuer) Alias(account string) string { return i.vendor.AccountKeyAlias(account) }
 
 // CreateAccountKey gives the account its signing key, publishes the account's documents (with a
 // Publisher), and returns the key's record. It is idempotent: an account that already has an active
@@ -233,8 +228,8 @@ func (i *Issuer) newKey(ctx context.Context, account string, existing []KeyRecor
 		Policy:      aws.String(i.keyPolicy),
 		Description: aws.String(fmt.Sprintf("%s support gateway: OIDC token signing key of account %s", i.vendor.Name, account)),
 		Tags: []types.Tag{
-			{TagKey: aws.String("ManagedBy"), TagValue: aws.String(i.vendor.ManagedByTag())},
-			{TagKey: aws.String("Account"), TagValue: aws.String(account)},
+			{TagKey: aws.String(policy.IssuerKeyTagManagedBy), TagValue: aws.String(i.vendor.ManagedByTag())},
+			{TagKey: aws.String(policy.IssuerKeyTagAccount), TagValue: aws.String(account)},
 		},
 	})
 	if err != nil {

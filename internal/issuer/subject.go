@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/supportaccess/gateway/internal/awsx"
+	"github.com/supportaccess/gateway/internal/policy"
 )
 
 // A token's sub is a pairwise engineer identifier: HMAC-SHA-256, in one KMS HMAC key of the
@@ -33,7 +34,7 @@ const maxEngineerLen = 512
 const subjectCacheSize = 4096
 
 // SubjectAlias is the KMS alias of the issuer's pairwise-subject HMAC key, one per vendor.
-func (i *Issuer) SubjectAlias() string { return i.alias("subjects") }
+func (i *Issuer) SubjectAlias() string { return i.vendor.SubjectKeyAlias() }
 
 // EnsureSubjectKey creates the pairwise-subject HMAC key and its alias unless the alias exists,
 // and returns the key's ID. It is idempotent, and safe to race: the loser of the alias schedules
@@ -48,7 +49,7 @@ func (i *Issuer) EnsureSubjectKey(ctx context.Context) (string, error) {
 		KeySpec:     types.KeySpecHmac256,
 		Policy:      aws.String(i.subjectKeyPolicy),
 		Description: aws.String(i.vendor.Name + " support gateway: pairwise engineer identifiers (the sub of every token)"),
-		Tags:        []types.Tag{{TagKey: aws.String("ManagedBy"), TagValue: aws.String(i.vendor.ManagedByTag())}},
+		Tags:        []types.Tag{{TagKey: aws.String(policy.IssuerKeyTagManagedBy), TagValue: aws.String(i.vendor.ManagedByTag())}},
 	})
 	if err != nil {
 		return "", fmt.Errorf("creating the pairwise-subject key: %w", err)
