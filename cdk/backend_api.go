@@ -175,10 +175,10 @@ func apiAccessLogFormat() string {
 	return string(b)
 }
 
-// apiEnvironment is the API function's configuration. lambdas/api is being written alongside this
-// stack: the broker's and issuer's variables are supportctl's (REGISTRY_TABLE, BROKER_TABLE,
-// VENDOR_ACCOUNT_ID, VENDOR_NAME, SIGNER_ROLE_ARN, ...); AUTH_ISSUER and AUTH_AUDIENCE are what the
-// JWT authorizer checks, for the server's own verification of the same token.
+// apiEnvironment is the API function's configuration, as backend.Server reads it (ServerUsage): the
+// tables, the issuer (VENDOR_ACCOUNT_ID, SIGNER_ROLE_ARN, the issuer hosts), and OIDC_ISSUER and
+// OIDC_AUDIENCE, what the JWT authorizer checks, for the server's own verification of the same
+// token, with the engineers' group.
 func (be *backend) apiEnvironment(a apiSet) map[string]*string {
 	v := be.v
 	env := map[string]*string{
@@ -189,15 +189,15 @@ func (be *backend) apiEnvironment(a apiSet) map[string]*string {
 		"ISSUER_PRIMARY_HOST": jsii.String(v.IssuerHosts[0]),
 		"ISSUER_STANDBY_HOST": jsii.String(v.IssuerHosts[1]),
 		"SIGNER_ROLE_ARN":     jsii.String(be.signerARN),
-		"LOG_LEVEL":           jsii.String("INFO"),
+		"OIDC_ENGINEER_GROUP": jsii.String(strings.ToLower(v.Name) + "-engineers"),
 	}
 	if a.pool != nil {
-		env["AUTH_ISSUER"] = awscdk.Fn_Join(jsii.String(""), &[]*string{
+		env["OIDC_ISSUER"] = awscdk.Fn_Join(jsii.String(""), &[]*string{
 			jsii.String("https://cognito-idp." + Region + ".amazonaws.com/"), a.pool.UserPoolId()})
-		env["AUTH_AUDIENCE"] = a.client.UserPoolClientId()
+		env["OIDC_AUDIENCE"] = a.client.UserPoolClientId()
 	} else {
-		env["AUTH_ISSUER"] = jsii.String(be.b.AuthIssuer)
-		env["AUTH_AUDIENCE"] = jsii.String(be.b.AuthAudience)
+		env["OIDC_ISSUER"] = jsii.String(be.b.AuthIssuer)
+		env["OIDC_AUDIENCE"] = jsii.String(be.b.AuthAudience)
 	}
 	return env
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	server "github.com/supportaccess/gateway/internal/backend"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -573,5 +574,20 @@ func TestBackendConfigFromContext(t *testing.T) {
 	} {
 		_, err := BackendConfigFromContext(ctx)
 		assert.Error(t, err, name)
+	}
+}
+
+// The API Lambda's environment is what the server reads (server.ServerUsage names every variable
+// it takes), with everything it requires.
+func TestAPIEnvironmentIsWhatTheServerReads(t *testing.T) {
+	for _, stack := range []string{BackendStackName, backendVariant} {
+		env := properties(t, backendTemplate(t, stack), "ApiFunction")["Environment"].(map[string]any)["Variables"].(map[string]any)
+		for key := range env {
+			assert.Regexp(t, `(^|[\s,])`+key+`([\s,]|$)`, server.ServerUsage, "%s: the server does not read %s", stack, key)
+		}
+		for _, key := range []string{"REGISTRY_TABLE", "BROKER_TABLE", "OIDC_ISSUER", "OIDC_AUDIENCE", "OIDC_ENGINEER_GROUP",
+			"VENDOR_ACCOUNT_ID", "SIGNER_ROLE_ARN"} {
+			assert.Contains(t, env, key, stack)
+		}
 	}
 }

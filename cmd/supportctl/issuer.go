@@ -59,7 +59,7 @@ func runIssuer(ctx context.Context, args []string, getenv func(string) string, a
 			return fmt.Errorf("issuer rotate -lead: %w", err)
 		}
 	}
-	iss, err := newIssuer(getenv, awsCfg, reg, dynamodb.NewFromConfig(awsCfg))
+	iss, err := newIssuer(getenv, awsCfg, reg, dynamodb.NewFromConfig(awsCfg), nil)
 	if err != nil {
 		return err
 	}

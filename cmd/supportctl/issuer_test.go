@@ -51,7 +51,7 @@ func TestIssuerCommandsAgainstMoto(t *testing.T) {
 		Owner: registry.Owner{StackID: "stack-1", LogicalID: "Hook"}}})
 	_, err = reg.StartOnboarding(ctx, "acme", pending, "ext-2")
 	require.NoError(t, err)
-	iss, err := newIssuer(getenv, cfg, reg, dynamodb.NewFromConfig(cfg))
+	iss, err := newIssuer(getenv, cfg, reg, dynamodb.NewFromConfig(cfg), nil)
 	require.NoError(t, err)
 	first, err := iss.CreateAccountKey(ctx, account)
 	require.NoError(t, err)
@@ -122,7 +122,7 @@ func TestIssuerRotateLead(t *testing.T) {
 	ctx := t.Context()
 	const account = "111122223333"
 	_, getenv, sh, cfg, reg := issuerShell(t)
-	iss, err := newIssuer(getenv, cfg, reg, dynamodb.NewFromConfig(cfg))
+	iss, err := newIssuer(getenv, cfg, reg, dynamodb.NewFromConfig(cfg), nil)
 	require.NoError(t, err)
 	_, err = iss.CreateAccountKey(ctx, account)
 	require.NoError(t, err)

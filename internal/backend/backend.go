@@ -23,23 +23,31 @@ import (
 // ErrIssuerNotConfigured: VENDOR_ACCOUNT_ID or SIGNER_ROLE_ARN is not set.
 var ErrIssuerNotConfigured = errors.New("the issuer is not configured: set VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN")
 
-// Vendor is the default vendor, renamed by VENDOR_NAME.
+// Vendor is the default vendor, renamed by VENDOR_NAME, its issuer hosts by ISSUER_PRIMARY_HOST
+// and ISSUER_STANDBY_HOST (as the hook Lambda reads them).
 func Vendor(getenv func(string) string) policy.Vendor {
 	v := policy.DefaultVendor()
 	if name := getenv("VENDOR_NAME"); name != "" {
 		v.Name = name
+	}
+	for i, k := range []string{"ISSUER_PRIMARY_HOST", "ISSUER_STANDBY_HOST"} {
+		if h := getenv(k); h != "" {
+			v.IssuerHosts[i] = h
+		}
 	}
 	return v
 }
 
 // NewIssuer wires the issuer from VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN, its keys in the registry's
 // table; nil, nil when either is not set (everything but minting and key management works without).
-func NewIssuer(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, db *dynamodb.Client) (*issuer.Issuer, error) {
+// signer, if not nil, signs and computes subjects (a KMS client acting as SIGNER_ROLE_ARN, which the
+// keys' policies name); nil: awsCfg's own credentials do.
+func NewIssuer(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, db *dynamodb.Client, signer issuer.KMSAPI) (*issuer.Issuer, error) {
 	if getenv("VENDOR_ACCOUNT_ID") == "" || getenv("SIGNER_ROLE_ARN") == "" {
 		return nil, nil
 	}
 	return issuer.New(issuer.Config{Vendor: Vendor(getenv), Partition: "aws", VendorAccount: getenv("VENDOR_ACCOUNT_ID"),
-		SignerRoleARN: getenv("SIGNER_ROLE_ARN")}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: reg.Table})
+		SignerRoleARN: getenv("SIGNER_ROLE_ARN"), Signer: signer}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: reg.Table})
 }
 
 // NewBroker wires a broker on table from SUPPORT_ENVIRONMENT, BROKER_MAX_DURATION,

@@ -10,8 +10,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/supportaccess/gateway/internal/api"
 	"github.com/supportaccess/gateway/internal/auth"
+	"github.com/supportaccess/gateway/internal/awsx"
 	"github.com/supportaccess/gateway/internal/broker"
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/registry"
@@ -25,7 +28,8 @@ const ServerUsage = `environment:
   OIDC_GROUPS_CLAIM                 the claim with the user's groups (default cognito:groups)
   OIDC_ENGINEER_GROUP               the vendor's engineers' group (required, e.g. doit-engineers)
   OIDC_TENANT_GROUP_PREFIX          tenant groups' prefix (default tenant:)
-  VENDOR_ACCOUNT_ID, SIGNER_ROLE_ARN the issuer (without them the API issues no credentials)
+  VENDOR_ACCOUNT_ID, SIGNER_ROLE_ARN the issuer (without them the API issues no credentials); the API signs
+                                    as SIGNER_ROLE_ARN; ISSUER_PRIMARY_HOST, ISSUER_STANDBY_HOST as for the hook
   VENDOR_NAME, SUPPORT_ENVIRONMENT, BROKER_MAX_DURATION, BROKER_PENDING_FOR, BROKER_STAFF_DOMAINS as for supportctl`
 
 // Server builds the backend's one handler tree (api.Handler) from the environment: the broker's API
@@ -52,7 +56,12 @@ func Server(ctx context.Context, getenv func(string) string, awsCfg aws.Config, 
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	reg := &registry.Registry{DB: db, Table: regTable}
-	iss, err := NewIssuer(getenv, awsCfg, reg, db)
+	// the API signs as the signer role, the one principal the keys' policies let sign
+	var signer issuer.KMSAPI
+	if arn := getenv("SIGNER_ROLE_ARN"); arn != "" {
+		signer = kms.NewFromConfig(awsx.AssumeRoleConfig(awsCfg, sts.NewFromConfig(awsCfg), arn, "", Vendor(getenv).ManagedByTag()+"-api"))
+	}
+	iss, err := NewIssuer(getenv, awsCfg, reg, db, signer)
 	if err != nil {
 		return nil, err
 	}
