@@ -12,10 +12,13 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/supportaccess/gateway/internal/auth"
 	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/issuer"
 )
 
 // MaxBodyBytes is the largest request body any route reads (64 KiB): more is 413.
@@ -34,6 +37,13 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// BrokerPrefix is where the broker's API is mounted: each of its routes is served below it, with
+// the prefix stripped before the broker sees the request.
+const BrokerPrefix = "/v1"
+
+// issuerMount is where the issuer's documents are mounted: each of the issuer's routes is below it.
+const issuerMount = "GET /accounts/{account}/.well-known/"
+
 // Handler returns the tree:
 //
 //	GET  /healthz                          200 "ok": the process serves
@@ -41,18 +51,47 @@ type Config struct {
 //	     /v1/…                             the broker's API (Config.Broker)
 //	GET  /accounts/{account}/.well-known/… the issuer's documents (Config.Issuer)
 //
-// Anything else is 404.
+// Anything else is 404. Routes lists every route; openapi.yaml describes them.
 func Handler(c Config) http.Handler {
 	log := c.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	c.routes(log, mux.HandleFunc)
+	if c.Broker != nil {
+		mux.Handle(BrokerPrefix+"/", http.StripPrefix(BrokerPrefix, c.Broker))
+	}
+	if c.Issuer != nil {
+		mux.Handle(issuerMount, c.Issuer)
+	}
+	return accessLog(log, recoverPanics(log, limitBodies(mux)))
+}
+
+// Routes are the patterns the whole tree serves ("GET /healthz", "POST /v1/requests", …), sorted:
+// its own routes as Handler registers them, the broker's (broker.Routes) below BrokerPrefix, and
+// the issuer's (issuer.Routes). The OpenAPI document, openapi.yaml, has exactly these.
+func Routes() []string {
+	var patterns []string
+	Config{}.routes(slog.Default(), func(pattern string, _ func(http.ResponseWriter, *http.Request)) {
+		patterns = append(patterns, pattern)
+	})
+	for _, p := range broker.Routes() {
+		method, path, _ := strings.Cut(p, " ")
+		patterns = append(patterns, method+" "+BrokerPrefix+path)
+	}
+	patterns = append(patterns, issuer.Routes()...)
+	slices.Sort(patterns)
+	return patterns
+}
+
+// routes registers the tree's own routes, the health checks, with handle (http.ServeMux.HandleFunc).
+func (c Config) routes(log *slog.Logger, handle func(pattern string, h func(http.ResponseWriter, *http.Request))) {
+	handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if c.Ready != nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 			defer cancel()
@@ -64,13 +103,6 @@ func Handler(c Config) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	if c.Broker != nil {
-		mux.Handle("/v1/", http.StripPrefix("/v1", c.Broker))
-	}
-	if c.Issuer != nil {
-		mux.Handle("GET /accounts/{account}/.well-known/", c.Issuer)
-	}
-	return accessLog(log, recoverPanics(log, limitBodies(mux)))
 }
 
 // limitBodies refuses a body over MaxBodyBytes: a declared Content-Length at once (413), a longer

@@ -50,13 +50,30 @@ func Handler(b *Broker, caller Caller) http.Handler {
 	if caller == nil {
 		panic("broker.Handler: no caller: the API needs the server's sign-in to know who calls")
 	}
-	withPrincipal := b.signedIn(caller)
 	mux := http.NewServeMux()
+	b.routes(caller, mux.HandleFunc)
+	return mux
+}
+
+// Routes are the patterns Handler registers ("POST /requests/{id}/approve", …), sorted: what the
+// API serves, read from the registration itself, so that a list of it (the OpenAPI document's
+// test) cannot drift from it.
+func Routes() []string {
+	var patterns []string
+	(&Broker{}).routes(func(*http.Request) (string, error) { return "", ErrNotSignedIn },
+		func(pattern string, _ func(http.ResponseWriter, *http.Request)) { patterns = append(patterns, pattern) })
+	slices.Sort(patterns)
+	return patterns
+}
+
+// routes registers each route of the API with handle (http.ServeMux.HandleFunc).
+func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.ResponseWriter, *http.Request))) {
+	withPrincipal := b.signedIn(caller)
 	// malformed answers a request the broker never saw, and records the refusal like any other.
 	malformed := func(w http.ResponseWriter, r *http.Request, ev Event, err error) {
 		b.writeError(w, r, b.refused(r.Context(), err, ev))
 	}
-	mux.HandleFunc("POST /requests", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+	handle("POST /requests", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		var account, ticket, justification, duration string
 		ev := Event{Action: "request", Actor: who, Engineer: who}
 		err := decodeObject(w, r, false, map[string]*string{"account": &account, "ticket": &ticket,
@@ -80,7 +97,7 @@ func Handler(b *Broker, caller Caller) http.Handler {
 	for action, decide := range map[string]func(context.Context, string, string) (Request, error){
 		"approve": b.Approve, "dismiss": b.Dismiss, "revoke": b.Revoke,
 	} {
-		mux.HandleFunc("POST /requests/{id}/"+action, withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+		handle("POST /requests/{id}/"+action, withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 			if err := decodeObject(w, r, true, nil); err != nil { // no body, or {}
 				malformed(w, r, Event{Action: action, Actor: who, RequestID: r.PathValue("id")}, err)
 				return
@@ -89,7 +106,7 @@ func Handler(b *Broker, caller Caller) http.Handler {
 			b.reply(w, r, http.StatusOK, req, err)
 		}))
 	}
-	mux.HandleFunc("POST /requests/{id}/credentials", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+	handle("POST /requests/{id}/credentials", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		w.Header().Set("Cache-Control", "no-store")
 		if err := decodeObject(w, r, true, nil); err != nil {
 			malformed(w, r, Event{Action: "credentials", Actor: who, Engineer: who, RequestID: r.PathValue("id")}, err)
@@ -98,7 +115,7 @@ func Handler(b *Broker, caller Caller) http.Handler {
 		c, err := b.Credentials(r.Context(), who, r.PathValue("id"))
 		b.reply(w, r, http.StatusOK, c, err)
 	}))
-	mux.HandleFunc("POST /accounts/{account}/pre-approval", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+	handle("POST /accounts/{account}/pre-approval", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		var maxDuration string
 		ev := Event{Action: "pre-approve", Actor: who}
 		if accountPattern.MatchString(r.PathValue("account")) {
@@ -116,7 +133,7 @@ func Handler(b *Broker, caller Caller) http.Handler {
 		p, err := b.PreApprove(r.Context(), who, r.PathValue("account"), d)
 		b.reply(w, r, http.StatusOK, p, err)
 	}))
-	mux.HandleFunc("GET /audit", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+	handle("GET /audit", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		q := r.URL.Query()
 		f := Filter{Account: q.Get("account"), Engineer: q.Get("engineer")}
 		ev := Event{Action: "read-audit", Actor: who}
@@ -148,7 +165,6 @@ func Handler(b *Broker, caller Caller) http.Handler {
 			b.cfg.Logger.ErrorContext(r.Context(), "exporting the audit log", "principal", who, "error", err)
 		}
 	}))
-	return mux
 }
 
 // maxDurationText is the longest duration the API parses, in bytes: "59m59.999999999s" takes 16.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -25,18 +26,31 @@ const (
 // any other path are 404.
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /accounts/{account}/"+discoveryPath, i.serve(func(r *http.Request, account string, host int) (any, int, error) {
+	i.routes(mux.HandleFunc)
+	return mux
+}
+
+// Routes are the patterns Handler registers, sorted, read from the registration itself.
+func Routes() []string {
+	var patterns []string
+	(&Issuer{}).routes(func(pattern string, _ func(http.ResponseWriter, *http.Request)) { patterns = append(patterns, pattern) })
+	slices.Sort(patterns)
+	return patterns
+}
+
+// routes registers each route of Handler with handle (http.ServeMux.HandleFunc).
+func (i *Issuer) routes(handle func(pattern string, h func(http.ResponseWriter, *http.Request))) {
+	handle("GET /accounts/{account}/"+discoveryPath, i.serve(func(r *http.Request, account string, host int) (any, int, error) {
 		if _, err := i.accountKeys(r.Context(), account); err != nil {
 			return nil, 0, err
 		}
 		d, err := i.Discovery(account, host)
 		return d, DiscoveryMaxAge, err
 	}))
-	mux.HandleFunc("GET /accounts/{account}/"+jwksPath, i.serve(func(r *http.Request, account string, _ int) (any, int, error) {
+	handle("GET /accounts/{account}/"+jwksPath, i.serve(func(r *http.Request, account string, _ int) (any, int, error) {
 		set, err := i.JWKS(r.Context(), account)
 		return set, JWKSMaxAge, err
 	}))
-	return mux
 }
 
 func (i *Issuer) serve(doc func(r *http.Request, account string, host int) (any, int, error)) http.HandlerFunc {
