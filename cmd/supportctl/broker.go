@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -170,15 +171,31 @@ type apiClient struct {
 	http  *http.Client
 }
 
+// secureURL says why raw, where a bearer token or a password is sent, is not an https URL or a
+// plain http URL on a loopback host (a local server), or nil.
+func secureURL(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%s %q is not an http(s) URL", name, raw)
+	}
+	ip := net.ParseIP(u.Hostname())
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())):
+		return nil
+	}
+	return fmt.Errorf("%s %q: tokens go over https only (plain http on a loopback address, for a local server)", name, raw)
+}
+
 // newAPIClient reads SUPPORT_API_URL and the cached token.
 func newAPIClient(getenv func(string) string) (*apiClient, error) {
 	base := strings.TrimSuffix(getenv("SUPPORT_API_URL"), "/")
 	if base == "" {
 		return nil, errors.New("SUPPORT_API_URL is not set (the backend's API, e.g. http://127.0.0.1:8080)")
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-		return nil, fmt.Errorf("SUPPORT_API_URL %q is not an http(s) URL", base)
+	if err := secureURL("SUPPORT_API_URL", base); err != nil {
+		return nil, err
 	}
 	path, err := tokenPath(getenv)
 	if err != nil {

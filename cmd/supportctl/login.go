@@ -50,6 +50,9 @@ func runLogin(ctx context.Context, args []string, getenv func(string) string, ou
 	if *issuer == "" || *clientID == "" || flags.NArg() > 0 {
 		return errors.New(loginUsage)
 	}
+	if err := secureURL("-issuer", *issuer); err != nil {
+		return err
+	}
 	path, err := tokenPath(getenv)
 	if err != nil {
 		return err

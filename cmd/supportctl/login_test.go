@@ -94,3 +94,22 @@ func TestLoginWithABrowser(t *testing.T) {
 		assert.ErrorContains(t, err, reason, redirect)
 	}
 }
+
+// A bearer token or a password goes over https only, or plain http to a loopback address.
+func TestTokensGoOverHTTPSOnly(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://api.example.com": true, "http://127.0.0.1:8080": true, "http://localhost:8080": true, "http://[::1]:8080": true,
+		"http://api.example.com": false, "http://10.0.0.1:8080": false, "ftp://api.example.com": false,
+		"https://user:pw@api.example.com": false, "api.example.com": false, "https://api.example.com/?x=1": false,
+	} {
+		err := secureURL("SUPPORT_API_URL", raw)
+		assert.Equal(t, ok, err == nil, "%s: %v", raw, err)
+	}
+	_, err := newAPIClient(func(k string) string {
+		return map[string]string{"SUPPORT_API_URL": "http://api.example.com", "SUPPORTCTL_TOKEN_FILE": t.TempDir() + "/token.json"}[k]
+	})
+	assert.ErrorContains(t, err, "tokens go over https only")
+	err = runLogin(t.Context(), []string{"-issuer", "http://login.example.com", "-client-id", "c", "-user", "alice"},
+		func(string) string { return "" }, io.Discard)
+	assert.ErrorContains(t, err, "tokens go over https only")
+}

@@ -27,15 +27,16 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, log, nil); err != nil {
+	if err := run(ctx, os.Getenv, log, nil, stop); err != nil {
 		fmt.Fprintln(os.Stderr, "supportd:", err)
 		os.Exit(1)
 	}
 }
 
 // run serves until ctx ends, then shuts down gracefully. ready, if not nil, receives the address
-// the server listens on.
-func run(ctx context.Context, getenv func(string) string, log *slog.Logger, ready chan<- string) error {
+// the server listens on; restoreSignals, if not nil, is called when the shutdown starts, so that a
+// second SIGINT or SIGTERM ends the process at once.
+func run(ctx context.Context, getenv func(string) string, log *slog.Logger, ready chan<- string, restoreSignals func()) error {
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("AWS configuration: %w", err)
@@ -63,6 +64,9 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger, read
 	case err := <-served:
 		return err
 	case <-ctx.Done():
+	}
+	if restoreSignals != nil {
+		restoreSignals()
 	}
 	log.Info("shutting down", "grace", shutdownGrace.String())
 	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)

@@ -55,7 +55,7 @@ func TestServerSignsInEveryCaller(t *testing.T) {
 	ctx, stop := context.WithCancel(t.Context())
 	addr, done := make(chan string, 1), make(chan error, 1)
 	go func() {
-		done <- run(ctx, func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&logs, nil)), addr)
+		done <- run(ctx, func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&logs, nil)), addr, nil)
 	}()
 	base := "http://" + <-addr
 

@@ -47,7 +47,7 @@ const issuerMount = "GET /accounts/{account}/.well-known/"
 // Handler returns the tree:
 //
 //	GET  /healthz                          200 "ok": the process serves
-//	GET  /readyz                           200 {"status":"ready"}, or 503 {"status":"not ready","error":…}
+//	GET  /readyz                           200 {"status":"ready"}, or 503 {"status":"not ready"} (the reason logged)
 //	     /v1/…                             the broker's API (Config.Broker)
 //	GET  /accounts/{account}/.well-known/… the issuer's documents (Config.Issuer)
 //
@@ -96,8 +96,9 @@ func (c Config) routes(log *slog.Logger, handle func(pattern string, h func(http
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 			defer cancel()
 			if err := c.Ready(ctx); err != nil {
+				// the reason goes to the log: AWS's errors name accounts, roles and tables, and /readyz is public
 				log.WarnContext(r.Context(), "not ready", "error", err)
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 				return
 			}
 		}

@@ -131,29 +131,38 @@ func TestCognitoTokens(t *testing.T) {
 	p.user(t, "erin", "erin@example.com", "tenant:acme", "tenant:globex")
 	v := p.verifier(t)
 
-	cases := map[string]struct {
-		principal string
+	// Principals come from what the user cannot choose: an engineer is their verified e-mail, so
+	// only the ID token names one (a Cognito access token carries no e-mail); a customer is their
+	// verified e-mail, else their sub.
+	cases := map[string]map[string]struct {
+		principal string // "sub" for tenant:acme/sub:<the token's sub>
 		tenant    string
 		reason    auth.Reason
+		status    int
 	}{
-		"Alice@DoiT.com": {principal: "alice@doit.com"},
-		"Bob":            {principal: "tenant:acme/bob", tenant: "acme"},
-		"carol@doit.com": {principal: "carol@doit.com"}, // both roles: an engineer only
-		"dave":           {reason: auth.NoRole},
-		"erin":           {reason: auth.TenantAmbiguous},
+		"Alice@DoiT.com": {"id": {principal: "alice@doit.com"}, "access": {reason: auth.EngineerWithoutEmail, status: 401}},
+		"Bob":            {"id": {principal: "tenant:acme/bob@acme.example", tenant: "acme"}, "access": {principal: "sub", tenant: "acme"}},
+		"carol@doit.com": {"id": {principal: "carol@doit.com"}, "access": {reason: auth.EngineerWithoutEmail, status: 401}}, // both roles: an engineer only
+		"dave":           {"id": {reason: auth.NoRole, status: 403}, "access": {reason: auth.NoRole, status: 403}},
+		"erin":           {"id": {reason: auth.TenantAmbiguous, status: 403}, "access": {reason: auth.TenantAmbiguous, status: 403}},
 	}
-	for username, tc := range cases {
+	for username, byKind := range cases {
 		access, idTok := p.signIn(t, p.clientID, username)
 		for kind, tok := range map[string]string{"access": access, "id": idTok} {
+			tc := byKind[kind]
 			t.Run(username+"/"+kind, func(t *testing.T) {
 				id, err := v.Verify(t.Context(), tok)
 				if tc.reason != "" {
 					requireReason(t, tc.reason, err)
-					assert.Equal(t, 403, err.(*auth.Error).Status(), "signed in, no role")
+					assert.Equal(t, tc.status, err.(*auth.Error).Status())
 					return
 				}
 				require.NoError(t, err)
-				assert.Equal(t, tc.principal, id.Principal())
+				want := tc.principal
+				if want == "sub" {
+					want = "tenant:acme/sub:" + id.Subject
+				}
+				assert.Equal(t, want, id.Principal())
 				assert.Equal(t, tc.tenant, id.Tenant)
 				assert.Equal(t, tc.tenant == "", id.Engineer)
 				assert.Equal(t, p.issuer(), id.Issuer)
@@ -177,16 +186,17 @@ func TestCognitoOnlyIssuerTellsPoolsApart(t *testing.T) {
 	access, idTok := b.signIn(t, b.clientID, "alice@doit.com")
 	assert.Equal(t, fetch(t, a.jwks), fetch(t, b.jwks), "one key for every pool")
 
-	// Pool A's keys verify pool B's tokens: with pool B's issuer and client, pool A's JWKS accepts them.
+	// Pool A's keys verify pool B's tokens: with pool B's issuer and client, pool A's JWKS accepts them
+	// (the access token gets as far as naming its engineer, which only an ID token's e-mail does).
 	v := b.verifier(t, func(c *auth.Config) { c.JWKSURL = a.jwks })
-	for _, tok := range []string{access, idTok} {
-		_, err := v.Verify(t.Context(), tok)
-		require.NoError(t, err)
-	}
+	_, err := v.Verify(t.Context(), idTok)
+	require.NoError(t, err)
+	_, err = v.Verify(t.Context(), access)
+	requireReason(t, auth.EngineerWithoutEmail, err)
 	// A verifier for pool A that even names pool B's client refuses them for their issuer alone.
 	v = a.verifier(t, func(c *auth.Config) { c.Audience = b.clientID })
 	for _, tok := range []string{access, idTok} {
-		_, err := v.Verify(t.Context(), tok)
+		_, err = v.Verify(t.Context(), tok)
 		requireReason(t, auth.Issuer, err)
 	}
 }
@@ -235,7 +245,7 @@ func TestCognitoRefusalMatrix(t *testing.T) {
 		status    int
 		challenge string
 	}{
-		"access token":                     {now, "Bearer " + access, 200, ""},
+		"access token (no e-mail)":         {now, "Bearer " + access, 401, invalid + `"an engineer token must carry a verified e-mail: send the ID token"`},
 		"ID token":                         {now, "Bearer " + idTok, 200, ""},
 		"no header":                        {now, "", 401, "Bearer"},
 		"Basic scheme":                     {now, "Basic YWxpY2U6cHc=", 401, "Bearer"},

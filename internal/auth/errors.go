@@ -41,6 +41,9 @@ const (
 	KeysUnavailable Reason = "keys_unavailable"
 	// NoUser: the token names no usable user (no username and no verified e-mail).
 	NoUser Reason = "no_user"
+	// EngineerWithoutEmail: an engineer's token carries no verified e-mail, the only name an
+	// engineer has (a Cognito access token carries none: send the ID token).
+	EngineerWithoutEmail Reason = "engineer_without_email"
 	// NoRole: signed in, but in neither the engineer group nor a tenant group.
 	NoRole Reason = "no_role"
 	// TenantAmbiguous: signed in, not an engineer, and in more than one tenant group.
@@ -60,23 +63,24 @@ type reasonInfo struct {
 // descriptions are fixed text, never built from the request: they go into a quoted header
 // parameter, and RFC 6750 §3 admits only %x20-21 / %x23-5B / %x5D-7E there (no '"', no '\').
 var reasons = map[Reason]reasonInfo{
-	NoToken:         {http.StatusUnauthorized, "", "sign in: send Authorization: Bearer <token>"},
-	WrongScheme:     {http.StatusUnauthorized, "", "the Authorization header must use the Bearer scheme"},
-	BadRequest:      {http.StatusBadRequest, "invalid_request", "send exactly one Authorization: Bearer <token> header"},
-	Malformed:       {http.StatusUnauthorized, "invalid_token", "the token is not a signed JWT: sign in again"},
-	Algorithm:       {http.StatusUnauthorized, "invalid_token", "the token is signed with an algorithm other than RS256 or ES256"},
-	Claims:          {http.StatusUnauthorized, "invalid_token", "the token lacks a required claim or has one of the wrong type"},
-	Issuer:          {http.StatusUnauthorized, "invalid_token", "the token is from another issuer: sign in with the configured identity provider"},
-	TokenUse:        {http.StatusUnauthorized, "invalid_token", "send an ID token or an access token"},
-	Audience:        {http.StatusUnauthorized, "invalid_token", "the token was issued to another client: sign in through this application"},
-	Expired:         {http.StatusUnauthorized, "invalid_token", "the token has expired: sign in again"},
-	NotYetValid:     {http.StatusUnauthorized, "invalid_token", "the token is not valid yet: check the clock"},
-	Signature:       {http.StatusUnauthorized, "invalid_token", "the token signature does not verify with the issuer keys"},
-	KeysUnavailable: {http.StatusServiceUnavailable, "", "the identity provider keys could not be fetched: try again later"},
-	NoUser:          {http.StatusUnauthorized, "invalid_token", "the token names no user (no username and no verified e-mail)"},
-	NoRole:          {http.StatusForbidden, "insufficient_scope", "signed in, but not in the engineer group or a tenant group"},
-	TenantAmbiguous: {http.StatusForbidden, "insufficient_scope", "signed in, but in more than one tenant group"},
-	TenantInvalid:   {http.StatusForbidden, "insufficient_scope", "signed in, but the tenant group names no valid tenant"},
+	NoToken:              {http.StatusUnauthorized, "", "sign in: send Authorization: Bearer <token>"},
+	WrongScheme:          {http.StatusUnauthorized, "", "the Authorization header must use the Bearer scheme"},
+	BadRequest:           {http.StatusBadRequest, "invalid_request", "send exactly one Authorization: Bearer <token> header"},
+	Malformed:            {http.StatusUnauthorized, "invalid_token", "the token is not a signed JWT: sign in again"},
+	Algorithm:            {http.StatusUnauthorized, "invalid_token", "the token is signed with an algorithm other than RS256 or ES256"},
+	Claims:               {http.StatusUnauthorized, "invalid_token", "the token lacks a required claim or has one of the wrong type"},
+	Issuer:               {http.StatusUnauthorized, "invalid_token", "the token is from another issuer: sign in with the configured identity provider"},
+	TokenUse:             {http.StatusUnauthorized, "invalid_token", "send an ID token or an access token"},
+	Audience:             {http.StatusUnauthorized, "invalid_token", "the token was issued to another client: sign in through this application"},
+	Expired:              {http.StatusUnauthorized, "invalid_token", "the token has expired: sign in again"},
+	NotYetValid:          {http.StatusUnauthorized, "invalid_token", "the token is not valid yet: check the clock"},
+	Signature:            {http.StatusUnauthorized, "invalid_token", "the token signature does not verify with the issuer keys"},
+	KeysUnavailable:      {http.StatusServiceUnavailable, "", "the identity provider keys could not be fetched: try again later"},
+	NoUser:               {http.StatusUnauthorized, "invalid_token", "the token names no user (no username and no verified e-mail)"},
+	NoRole:               {http.StatusForbidden, "insufficient_scope", "signed in, but not in the engineer group or a tenant group"},
+	EngineerWithoutEmail: {http.StatusUnauthorized, "invalid_token", "an engineer token must carry a verified e-mail: send the ID token"},
+	TenantAmbiguous:      {http.StatusForbidden, "insufficient_scope", "signed in, but in more than one tenant group"},
+	TenantInvalid:        {http.StatusForbidden, "insufficient_scope", "signed in, but the tenant group names no valid tenant"},
 }
 
 // Status is the HTTP status of a refusal for this reason: 401 for a missing or invalid token,

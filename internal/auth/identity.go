@@ -17,20 +17,24 @@ type Identity struct {
 	Issuer   string // iss
 }
 
-// Principal is the caller in the broker's form:
+// Principal is the caller in the broker's form, from values the user cannot choose:
 //
-//   - an engineer: their e-mail address, else (a Cognito access token carries none) their username;
-//   - a customer: "tenant:<tenant>/<username>", else "tenant:<tenant>/<e-mail>" when the token has no username.
+//   - an engineer: their verified e-mail address (identity refuses an engineer's token without one);
+//   - a customer: "tenant:<tenant>/<verified e-mail>", else "tenant:<tenant>/sub:<sub>".
 //
-// The user part is lower-cased (Cognito and most providers treat usernames and addresses without
-// regard to case); the tenant is kept as its group spells it, since the registry compares it exactly.
-// An Identity without a role has no principal ("").
+// Never the username or preferred_username: those are chosen (and in some providers changed) by the
+// user, so a user named "bob@doit.com" would otherwise be bob@doit.com. The e-mail is what the
+// broker's staff rule reads (a customer whose verified address is at a staff domain never decides).
+// The e-mail is lower-cased; the tenant is kept as its group spells it, since the registry compares it
+// exactly. An Identity without a role has no principal ("").
 func (id Identity) Principal() string {
 	switch {
 	case id.Engineer:
-		return strings.ToLower(firstNonEmpty(id.Email, id.Username))
+		return strings.ToLower(id.Email)
+	case id.Tenant != "" && id.Email != "":
+		return "tenant:" + id.Tenant + "/" + strings.ToLower(id.Email)
 	case id.Tenant != "":
-		return "tenant:" + id.Tenant + "/" + strings.ToLower(firstNonEmpty(id.Username, id.Email))
+		return "tenant:" + id.Tenant + "/sub:" + id.Subject
 	}
 	return ""
 }
@@ -67,6 +71,10 @@ func (v *Verifier) identity(c claims) (Identity, error) {
 	}
 	switch {
 	case id.Engineer:
+		if id.Email == "" {
+			// the engineer's name is their verified address; a Cognito access token has none: send the ID token
+			return Identity{}, refuse(EngineerWithoutEmail, "no verified email in an engineer's token")
+		}
 		if p := id.Principal(); strings.HasPrefix(p, "tenant:") {
 			return Identity{}, refuse(NoUser, fmt.Sprintf("an engineer named like a customer principal (%q)", p))
 		}

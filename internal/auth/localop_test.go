@@ -49,7 +49,7 @@ func TestLocalOPTokens(t *testing.T) {
 		reason    auth.Reason
 	}{
 		"Alice": {principal: "alice@doit.com"},
-		"bob":   {principal: "tenant:acme/bob"},
+		"bob":   {principal: "tenant:acme/bob@acme.example"},
 		"carol": {principal: "carol@doit.com"}, // both roles: an engineer only
 		"dave":  {reason: auth.NoRole},
 		"erin":  {reason: auth.TenantAmbiguous},
@@ -70,7 +70,7 @@ func TestLocalOPTokens(t *testing.T) {
 				assert.Equal(t, s.Issuer(), id.Issuer)
 				assert.Equal(t, user, id.Subject)
 				assert.Equal(t, user, id.Username)
-				assert.Equal(t, tc.principal != "tenant:acme/bob", id.Engineer)
+				assert.Equal(t, tc.principal != "tenant:acme/bob@acme.example", id.Engineer)
 			})
 		}
 	}

@@ -33,7 +33,7 @@ func TestRequire(t *testing.T) {
 	}))
 	good := ti.token(t, nil)
 	expired := ti.token(t, map[string]any{"exp": time.Now().Add(-time.Minute).Unix()})
-	customer := ti.token(t, map[string]any{"cognito:username": "bob", "cognito:groups": []string{"tenant:acme"}})
+	customer := ti.token(t, map[string]any{"cognito:username": "bob", "email": "bob@acme.example", "cognito:groups": []string{"tenant:acme"}})
 	noRole := ti.token(t, map[string]any{"cognito:groups": []string{"staff"}})
 
 	cases := map[string]struct {
@@ -44,7 +44,7 @@ func TestRequire(t *testing.T) {
 	}{
 		"engineer":             {[]string{"Bearer " + good}, 200, "", "alice@doit.com"},
 		"scheme in lower case": {[]string{"bearer " + good}, 200, "", "alice@doit.com"},
-		"customer":             {[]string{"Bearer " + customer}, 200, "", "tenant:acme/bob"},
+		"customer":             {[]string{"Bearer " + customer}, 200, "", "tenant:acme/bob@acme.example"},
 		"no header":            {nil, 401, "Bearer", `{"error":"sign in: send Authorization: Bearer <token>"}`},
 		"Basic":                {[]string{"Basic YWxpY2U6cHc="}, 401, "Bearer", `{"error":"the Authorization header must use the Bearer scheme"}`},
 		"Bearer without token": {[]string{"Bearer"}, 400, `Bearer error="invalid_request", error_description="send exactly one Authorization: Bearer <token> header"`, ""},

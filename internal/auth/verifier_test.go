@@ -26,26 +26,24 @@ func TestVerifyClaimsToIdentity(t *testing.T) {
 		over      map[string]any
 		want      auth.Identity
 		principal string
+		refused   auth.Reason // an engineer is named only by a verified e-mail
 	}{
 		"engineer, ID token: the verified e-mail, lower-cased": {
 			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Alice", Email: "Alice@DoiT.com", Engineer: true, Issuer: ti.url()},
 			principal: "alice@doit.com",
 		},
-		"engineer, Cognito access token: no e-mail, so the username": {
+		"engineer, Cognito access token: no e-mail, so no name (never the username)": {
 			over: map[string]any{"aud": nil, "client_id": testClient, "token_use": "access", "cognito:username": nil,
 				"username": "Alice@DoiT.com", "email": nil, "email_verified": nil},
-			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Alice@DoiT.com", Engineer: true, Issuer: ti.url()},
-			principal: "alice@doit.com",
+			refused: auth.EngineerWithoutEmail,
 		},
-		"engineer, unverified e-mail is ignored": {
-			over:      map[string]any{"email_verified": false},
-			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Alice", Engineer: true, Issuer: ti.url()},
-			principal: "alice",
+		"engineer, unverified e-mail: no name (a username bob@doit.com is not bob)": {
+			over:    map[string]any{"email_verified": false, "cognito:username": "bob@doit.com"},
+			refused: auth.EngineerWithoutEmail,
 		},
-		"engineer, e-mail without email_verified is ignored": {
-			over:      map[string]any{"email_verified": nil},
-			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Alice", Engineer: true, Issuer: ti.url()},
-			principal: "alice",
+		"engineer, e-mail without email_verified: no name": {
+			over:    map[string]any{"email_verified": nil},
+			refused: auth.EngineerWithoutEmail,
 		},
 		`engineer, email_verified as the string "true"`: {
 			over:      map[string]any{"email_verified": "true"},
@@ -53,15 +51,20 @@ func TestVerifyClaimsToIdentity(t *testing.T) {
 			principal: "alice@doit.com",
 		},
 		"engineer, OIDC preferred_username, no token_use": {
-			over: map[string]any{"token_use": nil, "cognito:username": nil, "preferred_username": "al", "email": nil,
+			over: map[string]any{"token_use": nil, "cognito:username": nil, "preferred_username": "al",
 				"cognito:groups": []string{"other", testEngineer}},
-			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "al", Engineer: true, Issuer: ti.url()},
-			principal: "al",
+			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "al", Email: "Alice@DoiT.com", Engineer: true, Issuer: ti.url()},
+			principal: "alice@doit.com",
 		},
-		"customer of acme: the username": {
+		"customer of acme: the verified e-mail, never the username": {
 			over:      map[string]any{"cognito:username": "Bob", "email": "bob@acme.example", "cognito:groups": []string{"tenant:acme"}},
 			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Bob", Email: "bob@acme.example", Tenant: "acme", Issuer: ti.url()},
-			principal: "tenant:acme/bob",
+			principal: "tenant:acme/bob@acme.example",
+		},
+		"customer without a verified e-mail: the sub, never the username": {
+			over:      map[string]any{"cognito:username": "bob@doit.com", "email_verified": false, "cognito:groups": []string{"tenant:acme"}},
+			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "bob@doit.com", Tenant: "acme", Issuer: ti.url()},
+			principal: "tenant:acme/sub:0f1e2d3c-user-alice",
 		},
 		"customer without a username: the verified e-mail; the tenant as its group spells it": {
 			over:      map[string]any{"cognito:username": nil, "email": "Bob@Acme.example", "cognito:groups": []string{"tenant:Acme"}},
@@ -71,7 +74,7 @@ func TestVerifyClaimsToIdentity(t *testing.T) {
 		"groups as one string": {
 			over:      map[string]any{"cognito:groups": "tenant:acme"},
 			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Alice", Email: "Alice@DoiT.com", Tenant: "acme", Issuer: ti.url()},
-			principal: "tenant:acme/alice",
+			principal: "tenant:acme/alice@doit.com",
 		},
 		"engineer and customer: an engineer only, never an approver": {
 			over:      map[string]any{"cognito:groups": []string{"tenant:acme", testEngineer, "tenant:globex"}},
@@ -92,6 +95,10 @@ func TestVerifyClaimsToIdentity(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			id, err := v.Verify(t.Context(), ti.token(t, tc.over))
+			if tc.refused != "" {
+				requireReason(t, tc.refused, err)
+				return
+			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, id)
 			assert.Equal(t, tc.principal, id.Principal())
@@ -106,7 +113,7 @@ func TestVerifyClaimsToIdentity(t *testing.T) {
 		v := ti.verifier(t, func(c *auth.Config) { c.GroupsClaim, c.EngineerGroup, c.TenantGroupPrefix = "groups", "eng", "org=" })
 		id, err := v.Verify(t.Context(), ti.token(t, map[string]any{"groups": []string{"org=acme"}}))
 		require.NoError(t, err)
-		assert.Equal(t, "tenant:acme/alice", id.Principal())
+		assert.Equal(t, "tenant:acme/alice@doit.com", id.Principal())
 		id, err = v.Verify(t.Context(), ti.token(t, map[string]any{"groups": []string{"eng", "org=acme"}}))
 		require.NoError(t, err)
 		assert.True(t, id.Engineer)

@@ -49,8 +49,9 @@ func (b *Broker) Credentials(ctx context.Context, engineer, id string) (Credenti
 // credentials issues the session; on a refusal after STS opened one, it adds the session's details
 // (never its secrets) to ev, the refusal's event.
 func (b *Broker) credentials(ctx context.Context, engineer string, r Request, ev *Event) (Credentials, error) {
-	if engineer != r.Engineer {
-		return Credentials{}, refuse(ErrForbidden, "request %s is %s's: only the requester gets its credentials", r.ID, r.Engineer)
+	if engineer != r.Engineer { // someone else's request is as good as none: no requester's name, no tenant's request
+		return Credentials{}, &Refusal{Kind: ErrNotFound, Reason: noRequest(r.ID).Error(),
+			Detail: fmt.Sprintf("request %s is %s's: only the requester gets its credentials", r.ID, r.Engineer)}
 	}
 	now := b.clock()
 	if err := checkState(r, now, "get credentials for", []State{Approved}); err != nil {
