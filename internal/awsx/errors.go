@@ -3,6 +3,9 @@ package awsx
 import (
 	"errors"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	dynamodbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/aws/smithy-go"
 )
 
@@ -37,4 +40,22 @@ func IsNotFound(err error) bool {
 // IsConditionFailed reports a DynamoDB conditional write that did not apply.
 func IsConditionFailed(err error) bool {
 	return ErrorCode(err) == "ConditionalCheckFailedException"
+}
+
+// IsStale reports a DynamoDB write that did not apply because what it was conditioned on changed: a
+// conditional write whose condition failed, or a transaction cancelled because one of its conditions
+// failed or another transaction wrote one of its items at the same time. Nothing was written; the
+// caller reads again and decides again.
+func IsStale(err error) bool {
+	var cancelled *dynamodbtypes.TransactionCanceledException
+	if !errors.As(err, &cancelled) {
+		return IsConditionFailed(err)
+	}
+	for _, reason := range cancelled.CancellationReasons {
+		switch aws.ToString(reason.Code) {
+		case "ConditionalCheckFailed", "TransactionConflict":
+			return true
+		}
+	}
+	return false
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -107,22 +106,8 @@ func (s *store) decision(r Request, from []State, to State, by string, now time.
 	}}, updated, nil
 }
 
-// isStale reports a transaction cancelled because one of its conditions failed, or because
-// another transaction wrote one of its items at the same time: nothing was written, and the caller
-// reads again to say why.
-func isStale(err error) bool {
-	var cancelled *types.TransactionCanceledException
-	if !errors.As(err, &cancelled) {
-		return awsx.IsConditionFailed(err)
-	}
-	for _, reason := range cancelled.CancellationReasons {
-		switch aws.ToString(reason.Code) {
-		case "ConditionalCheckFailed", "TransactionConflict":
-			return true
-		}
-	}
-	return false
-}
+// isStale is awsx.IsStale.
+var isStale = awsx.IsStale
 
 // stillApproved is the condition that request id is approved and inside its window at now: not
 // revoked, not expired. The writes of a session's events rest on it.

@@ -254,21 +254,8 @@ func (r *Registry) put(account, sk string, v any, oldVersion int64) (types.Trans
 	}}, nil
 }
 
-// isStale reports a transaction cancelled because a condition failed (or another transaction on
-// the same items ran at the same time): the caller reads again and decides again.
-func isStale(err error) bool {
-	var cancelled *types.TransactionCanceledException
-	if !errors.As(err, &cancelled) {
-		return awsx.IsConditionFailed(err)
-	}
-	for _, reason := range cancelled.CancellationReasons {
-		switch aws.ToString(reason.Code) {
-		case "ConditionalCheckFailed", "TransactionConflict":
-			return true
-		}
-	}
-	return false
-}
+// isStale is awsx.IsStale.
+var isStale = awsx.IsStale
 
 // Update reads the account, lets decide compute the writes, and saves them, reading and deciding
 // again (at most attempts times) while another writer changes the account in between. decide is
