@@ -109,7 +109,7 @@ func TestBrokerEndToEnd(t *testing.T) {
 	_, err = b.Approve(ctx, approver, r.ID)
 	require.NoError(t, err)
 	_, err = b.Credentials(ctx, "mallory@doit.com", r.ID)
-	require.ErrorIs(t, err, broker.ErrForbidden)
+	require.ErrorIs(t, err, broker.ErrNotFound, "someone else's request is as good as none")
 	creds, err := b.Credentials(ctx, engineer, r.ID)
 	require.NoError(t, err)
 	assert.Equal(t, "alice@doit.com-SUP-4242", creds.SessionName)
