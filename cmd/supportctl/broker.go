@@ -8,13 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/supportaccess/gateway/internal/auth"
 	"github.com/supportaccess/gateway/internal/backend"
 	"github.com/supportaccess/gateway/internal/broker"
 )
@@ -172,20 +172,12 @@ type apiClient struct {
 }
 
 // secureURL says why raw, where a bearer token or a password is sent, is not an https URL or a
-// plain http URL on a loopback host (a local server), or nil.
+// plain http URL on a loopback host (a local server), or nil: auth.CheckURL's rule.
 func secureURL(name, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%s %q is not an http(s) URL", name, raw)
+	if err := auth.CheckURL(name, raw); err != nil {
+		return fmt.Errorf("%w: tokens go over https only (plain http on a loopback address, for a local server)", err)
 	}
-	ip := net.ParseIP(u.Hostname())
-	switch {
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())):
-		return nil
-	}
-	return fmt.Errorf("%s %q: tokens go over https only (plain http on a loopback address, for a local server)", name, raw)
+	return nil
 }
 
 // newAPIClient reads SUPPORT_API_URL and the cached token.

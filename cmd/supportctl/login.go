@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/supportaccess/gateway/internal/auth"
 	"github.com/supportaccess/gateway/internal/auth/localop"
 	"golang.org/x/oauth2"
 )
@@ -108,7 +109,7 @@ func browserLogin(ctx context.Context, issuer, clientID, redirect string, out io
 	if err != nil || ru.Scheme != "http" || ru.Port() == "" || ru.RawQuery != "" || ru.Fragment != "" {
 		return nil, fmt.Errorf("-redirect %q: want http://<loopback address>:<port>/<path>", redirect)
 	}
-	if ip := net.ParseIP(ru.Hostname()); ru.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !auth.IsLoopback(ru.Hostname()) {
 		return nil, fmt.Errorf("-redirect %q: the host must be localhost or a loopback IP address", redirect)
 	}
 	ctx, cancel := context.WithTimeout(ctx, loginTimeout)

@@ -82,11 +82,11 @@ func (c Config) withDefaults() Config {
 // validate says every problem of the configuration at once.
 func (c Config) validate() error {
 	var errs []error
-	if err := checkURL("Issuer", c.Issuer); err != nil {
+	if err := CheckURL("Issuer", c.Issuer); err != nil {
 		errs = append(errs, err)
 	}
 	if c.JWKSURL != "" {
-		if err := checkURL("JWKSURL", c.JWKSURL); err != nil {
+		if err := CheckURL("JWKSURL", c.JWKSURL); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -108,9 +108,10 @@ func (c Config) validate() error {
 	return nil
 }
 
-// checkURL: an absolute https URL, or http only on a loopback address (a local OpenID Provider,
-// moto): keys fetched over plain HTTP from elsewhere could be anyone's.
-func checkURL(field, raw string) error {
+// CheckURL says why raw, named field, is not an absolute https URL, or http only on a loopback
+// address (a local OpenID Provider, moto, a local server), or nil: keys fetched, or tokens sent,
+// over plain HTTP elsewhere could be anyone's.
+func CheckURL(field, raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case raw == "":
@@ -121,13 +122,14 @@ func checkURL(field, raw string) error {
 		return fmt.Errorf("%s %q must be an absolute URL without user, query or fragment", field, raw)
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && IsLoopback(u.Hostname()):
 		return nil
 	}
 	return fmt.Errorf("%s %q must be https (http only on a loopback address)", field, raw)
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host is localhost or a loopback IP address.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

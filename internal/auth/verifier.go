@@ -71,7 +71,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		if err := p.Claims(&doc); err != nil {
 			return nil, fmt.Errorf("auth: reading %s's discovery document: %w", cfg.Issuer, err)
 		}
-		if err := checkURL("the discovery document's jwks_uri", doc.JWKSURI); err != nil {
+		if err := CheckURL("the discovery document's jwks_uri", doc.JWKSURI); err != nil {
 			return nil, fmt.Errorf("auth: %s: %w", cfg.Issuer, err)
 		}
 		jwks = doc.JWKSURI
