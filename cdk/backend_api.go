@@ -97,20 +97,15 @@ func (be *backend) newAPI() apiSet {
 
 	env := be.apiEnvironment(out)
 	fnLogs := be.logGroup(stack, "ApiLogs")
-	fn := lambda.NewFunction(stack, jsii.String("ApiFunction"), &lambda.FunctionProps{
-		Description:  jsii.String(v.Name + " support gateway: HTTP API (broker, console, issuer documents)"),
-		Runtime:      lambda.Runtime_PROVIDED_AL2023(),
-		Architecture: lambda.Architecture_ARM_64(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         lambda.Code_FromAsset(jsii.String(be.b.APIAsset), nil),
-		Role:         be.roles.api,
-		MemorySize:   jsii.Number(512),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(apiTimeout)),
-		Environment:  &env,
-		LogGroup:     fnLogs,
-
+	fn := lambda.NewFunction(stack, jsii.String("ApiFunction"), goFunction(be.b.APIAsset, lambda.FunctionProps{
+		Description:                  jsii.String(v.Name + " support gateway: HTTP API (broker, console, issuer documents)"),
+		Role:                         be.roles.api,
+		MemorySize:                   jsii.Number(512),
+		Timeout:                      awscdk.Duration_Seconds(jsii.Number(apiTimeout)),
+		Environment:                  &env,
+		LogGroup:                     fnLogs,
 		ReservedConcurrentExecutions: jsii.Number(apiReservedConcurrency),
-	})
+	}))
 	logicalID(fn, "ApiFunction")
 	fnLogs.GrantWrite(be.roles.api)
 	out.function = fn

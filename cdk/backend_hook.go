@@ -77,12 +77,8 @@ func (be *backend) newHook() hookSet {
 
 	env := be.hookEnvironment()
 	logGroup := be.logGroup(stack, "HookLogs")
-	fn := lambda.NewFunction(stack, jsii.String("HookFunction"), &lambda.FunctionProps{
+	fn := lambda.NewFunction(stack, jsii.String("HookFunction"), goFunction(be.b.HookAsset, lambda.FunctionProps{
 		Description:                  jsii.String(v.Name + " support gateway: answers the customer templates' Custom::Hook"),
-		Runtime:                      lambda.Runtime_PROVIDED_AL2023(),
-		Architecture:                 lambda.Architecture_ARM_64(),
-		Handler:                      jsii.String("bootstrap"),
-		Code:                         lambda.Code_FromAsset(jsii.String(be.b.HookAsset), nil),
 		Role:                         be.roles.backend,
 		MemorySize:                   jsii.Number(256),
 		Timeout:                      awscdk.Duration_Seconds(jsii.Number(hookTimeout.Seconds())),
@@ -92,7 +88,7 @@ func (be *backend) newHook() hookSet {
 		ReservedConcurrentExecutions: reserved(be.b.HookReservedConcurrency),
 		Environment:                  &env,
 		LogGroup:                     logGroup,
-	})
+	}))
 	logicalID(fn, "HookFunction")
 	logGroup.GrantWrite(be.roles.backend)
 	// SNS invokes the function (a permission for sns.amazonaws.com from this topic only); what SNS
@@ -209,4 +205,12 @@ func (be *backend) hookAlarms(fn lambda.Function, topic sns.Topic, deadLetters s
 		})
 		alarm.AddAlarmAction(cwactions.NewSnsAction(be.alarms))
 	}
+}
+
+// goFunction completes p as every Lambda of this repository deploys (make build): a Go bootstrap
+// from asset, on provided.al2023 and arm64.
+func goFunction(asset string, p lambda.FunctionProps) *lambda.FunctionProps {
+	p.Runtime, p.Architecture = lambda.Runtime_PROVIDED_AL2023(), lambda.Architecture_ARM_64()
+	p.Handler, p.Code = jsii.String("bootstrap"), lambda.Code_FromAsset(jsii.String(asset), nil)
+	return &p
 }
