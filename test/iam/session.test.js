@@ -2,27 +2,12 @@
 // policy the broker passes. The session policy is the one internal/policy builds (rendered to
 // internal/policy/testdata/session-policy.json, kept current by a Go golden test): the managed policies
 // it names by ARN and its inline document together, which is how STS combines them.
-import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
+import { awsManagedPolicies, gatewayRole, management, sessionPolicyDocument } from './fixtures.js'
 import { SUPPORT_ROLE, actionPattern, expandActions, resourceFor } from './resources.js'
 import { CUSTOMER, expectDecision, simulate } from './sim.js'
 
-const rendered = JSON.parse(readFileSync(new URL('../../internal/policy/testdata/session-policy.json', import.meta.url)))
-
-// sessionDocument merges the session's managed policies (by ARN) and its inline policy into one
-// document: the session policies' allows are a union, their denies all apply.
-function sessionDocument(variant) {
-  const aws = awsManagedPolicies()
-  const { ManagedArns, Inline } = rendered[variant]
-  const statements = ManagedArns.flatMap((arn) => {
-    const name = /^arn:aws:iam::aws:policy\/(.+)$/.exec(arn)?.[1]
-    if (!name || !aws[name]) throw new Error(`session policy names ${arn}, which this suite cannot load`)
-    const st = aws[name].Statement
-    return Array.isArray(st) ? st : [st]
-  })
-  return { Version: '2012-10-17', Statement: [...statements, ...Inline.Statement] }
-}
+const sessionDocument = sessionPolicyDocument
 
 // Every sensitive read the vendor's policies deny (both Go lists), each wildcard entry expanded to the
 // actions it names. The session's own deny names only those SecurityAudit's reads could reach; the
