@@ -33,16 +33,21 @@ const (
 
 // Event is one audit record. It never holds a token or a secret.
 type Event struct {
-	ID        string    `dynamodbav:"EventId" json:"id"`
-	Time      time.Time `dynamodbav:"Time" json:"time"`
-	Type      EventType `dynamodbav:"Type" json:"type"`
-	Action    string    `dynamodbav:"Action,omitempty" json:"action,omitempty"` // what was attempted (refusals)
-	Actor     string    `dynamodbav:"Actor" json:"actor"`                       // who did it
-	Engineer  string    `dynamodbav:"Engineer,omitempty" json:"engineer,omitempty"`
-	Account   string    `dynamodbav:"AccountId,omitempty" json:"account,omitempty"`
-	RequestID string    `dynamodbav:"RequestId,omitempty" json:"requestId,omitempty"`
-	Ticket    string    `dynamodbav:"Ticket,omitempty" json:"ticket,omitempty"`
-	Reason    string    `dynamodbav:"Reason,omitempty" json:"reason,omitempty"` // a refusal's, or the justification
+	ID     string    `dynamodbav:"EventId" json:"id"`
+	Time   time.Time `dynamodbav:"Time" json:"time"`
+	Type   EventType `dynamodbav:"Type" json:"type"`
+	Action string    `dynamodbav:"Action,omitempty" json:"action,omitempty"` // what was attempted (refusals)
+	Actor  string    `dynamodbav:"Actor" json:"actor"`                       // who did it
+	// Tenant is whose record this is: the actor's tenant for a customer's action, else the tenant
+	// the request, or the account at the time, belonged to ("": no tenant's; only the vendor reads
+	// it). A customer reads its tenant's events only (Filter.Tenant): never another tenant's probes
+	// of its account, nor the account's history under a previous tenant.
+	Tenant    string `dynamodbav:"Tenant,omitempty" json:"tenant,omitempty"`
+	Engineer  string `dynamodbav:"Engineer,omitempty" json:"engineer,omitempty"`
+	Account   string `dynamodbav:"AccountId,omitempty" json:"account,omitempty"`
+	RequestID string `dynamodbav:"RequestId,omitempty" json:"requestId,omitempty"`
+	Ticket    string `dynamodbav:"Ticket,omitempty" json:"ticket,omitempty"`
+	Reason    string `dynamodbav:"Reason,omitempty" json:"reason,omitempty"` // a refusal's, or the justification
 	// Detail is a refusal's precise reason where the caller was told less (Refusal.Detail).
 	Detail string `dynamodbav:"Detail,omitempty" json:"detail,omitempty"`
 	// DurationSeconds is the requested, approved or pre-approved length of access.
@@ -152,12 +157,14 @@ func partitions(e Event) []string {
 }
 
 // Filter selects events: those of one account, or of one person (as engineer or actor), optionally
-// in [Since, Until).
+// in [Since, Until). With Tenant set it is that tenant's view: its events only (Event.Tenant), and
+// without their Detail (what the vendor's log holds and the caller was not told).
 type Filter struct {
 	Account  string
 	Engineer string
 	Since    time.Time
 	Until    time.Time
+	Tenant   string
 }
 
 // ErrFilter: a filter must name exactly one account or one person.
@@ -229,6 +236,12 @@ func (a *AuditLog) each(ctx context.Context, f Filter, fn func(Event) error) err
 			return fmt.Errorf("decoding audit events: %w", err)
 		}
 		for _, e := range events {
+			if f.Tenant != "" {
+				if e.Tenant != f.Tenant {
+					continue
+				}
+				e.Detail = ""
+			}
 			if err := fn(e); err != nil {
 				return err
 			}

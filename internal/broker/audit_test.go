@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/registry"
 )
 
 func TestBrokerAuditLogOnDynamoDB(t *testing.T) {
@@ -91,4 +92,53 @@ func TestBrokerAuditLogOnDynamoDB(t *testing.T) {
 	_, err = log.List(ctx, broker.Filter{Account: acct, Engineer: engineer})
 	assert.ErrorIs(t, err, broker.ErrInvalid)
 	assert.Error(t, log.Record(ctx, broker.Event{Type: broker.EventRefused}), "an event must be listable somewhere")
+}
+
+// A customer reads its own tenant's part of its account's audit: not another tenant's refused
+// probes of it (their principals, their details), nor the account's history under a previous
+// tenant; the vendor reads all of it.
+func TestCustomerAuditIsItsTenantsOnly(t *testing.T) {
+	f := newFixture(t)
+	api := newAPI(t, f)
+	r := f.request(t)
+	// globex probes acme's account and request
+	const prober = "tenant:globex/mallory@globex.example"
+	for _, path := range []string{"/requests/" + r.ID + "/approve", "/requests/" + r.ID + "/revoke"} {
+		status, _, _ := api.call("POST", path, prober, "")
+		require.Equal(t, 404, status)
+	}
+	status, _, _ := api.call("POST", "/accounts/"+acct+"/pre-approval", prober, `{"maxDuration":"1h"}`)
+	require.Equal(t, 404, status)
+	status, _, _ = api.call("GET", "/audit?account="+acct, prober, "")
+	require.Equal(t, 404, status)
+	// an engineer's refused attempt on acme's account is acme's business
+	_, err := f.b.Credentials(t.Context(), "eve@doit.com", r.ID)
+	require.Error(t, err)
+	_, err = f.b.Approve(t.Context(), approver, r.ID)
+	require.NoError(t, err)
+
+	read := func(who string) string {
+		status, body, _ := api.call("GET", "/audit?account="+acct, who, "")
+		require.Equal(t, 200, status, body)
+		return body
+	}
+	acme := read(approver)
+	assert.NotContains(t, acme, "globex", "another tenant's probes are not the owner's to read")
+	assert.NotContains(t, acme, "mallory")
+	for _, want := range []string{`"REQUESTED"`, `"APPROVED"`, `"eve@doit.com"`} {
+		assert.Contains(t, acme, want)
+	}
+	vendor := read("ops@doit.com")
+	assert.Contains(t, vendor, "mallory", "the vendor reads every tenant's records")
+
+	// the account changes hands: globex reads nothing of acme's time
+	f.reg[acct+"/MANAGEMENT"] = registry.Onboarding{AccountID: acct, Kind: registry.Management, Tenant: "globex", Status: registry.Registered}
+	globex := read(prober)
+	for _, gone := range []string{engineer, ticket, "acme", "eve@doit.com", `"APPROVED"`} {
+		assert.NotContains(t, globex, gone, "the previous tenant's history")
+	}
+	assert.Contains(t, globex, `"read-audit"`, "globex's own refused read, from before it owned the account, is globex's")
+	assert.Contains(t, globex, r.ID, "what globex sent is globex's record")
+	assert.NotContains(t, globex, `"detail"`, "a refusal's detail is the vendor's: the caller was told less")
+	assert.Contains(t, read("ops@doit.com"), `"detail"`)
 }

@@ -252,6 +252,19 @@ func (b *Broker) refused(ctx context.Context, err error, e Event) error {
 	// form (a key has at most 2,048 bytes), an oversized ID or ticket clipped
 	e.Actor, e.Engineer = recordable(e.Actor), recordable(e.Engineer)
 	e.RequestID, e.Ticket = echo(e.RequestID), echo(e.Ticket)
+	// whose record it is: a customer's refusal is its own tenant's, never the account owner's (a
+	// probe of another tenant's account shows the owner nothing of the prober); an engineer's is
+	// the owner's of the request, or of the account now
+	if tenant, _, ok := tenantPrincipal(e.Actor); ok {
+		if e.Tenant != "" && e.Tenant != tenant { // another tenant's request: only what the caller sent
+			e.Engineer, e.Ticket = "", ""
+		}
+		e.Tenant = tenant
+	} else if e.Tenant == "" && accountPattern.MatchString(e.Account) {
+		if o, err := b.active(ctx, e.Account); err == nil {
+			e.Tenant = o.Tenant
+		}
+	}
 	if !isRefusal(err) {
 		e.Type = EventFailed
 	}

@@ -31,7 +31,7 @@ func (b *Broker) Credentials(ctx context.Context, engineer, id string) (Credenti
 		return Credentials{}, err
 	}
 	if found {
-		ev.Account, ev.Ticket = r.Account, r.Ticket
+		ev.Account, ev.Ticket, ev.Tenant = r.Account, r.Ticket, r.Tenant
 	}
 	if invalid != nil {
 		return Credentials{}, b.refused(ctx, invalid, ev)
@@ -102,7 +102,7 @@ func (b *Broker) credentials(ctx context.Context, engineer string, r Request, ev
 	}
 	// Subject is what the customer's CloudTrail shows for the AssumeRoleWithWebIdentity call
 	// (userIdentity.userName); the audit maps it back to the engineer.
-	base := Event{Actor: engineer, Engineer: engineer, Account: r.Account, RequestID: r.ID, Ticket: r.Ticket, RoleARN: roleARN,
+	base := Event{Actor: engineer, Tenant: r.Tenant, Engineer: engineer, Account: r.Account, RequestID: r.ID, Ticket: r.Ticket, RoleARN: roleARN,
 		Subject: claims.Sub}
 	minted := base
 	minted.Type, minted.TokenID, minted.TokenExpiry = EventTokenMinted, claims.Jti, time.Unix(claims.Exp, 0).UTC()

@@ -149,7 +149,7 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 			}
 		}
 		if err == nil {
-			err = b.mayReadAudit(r, who, f)
+			f, err = b.mayReadAudit(r, who, f)
 		}
 		if err == nil {
 			err = f.Check() // before the status line goes out
@@ -196,27 +196,30 @@ func checkQuery(q url.Values, names ...string) error {
 	return nil
 }
 
-// mayReadAudit: a customer reads only the audit of accounts its tenant owns; an account it cannot
-// use answers as an unknown one does.
-func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) error {
+// mayReadAudit returns f as who may read it, or why not. A customer reads only the audit of
+// accounts its tenant owns, and of those only its tenant's events (Filter.Tenant): not another
+// tenant's probes of the account, nor its history under a previous tenant. An account it cannot use
+// answers as an unknown one does. A vendor principal reads any.
+func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) (Filter, error) {
 	if err := validatePrincipal(who); err != nil {
-		return err
+		return f, err
 	}
 	if !strings.HasPrefix(who, "tenant:") {
-		return nil
+		return f, nil
 	}
 	tenant, _, ok := tenantPrincipal(who)
 	if !ok || f.Account == "" {
-		return refuse(ErrForbidden, "a customer can read the audit of its own accounts only (?account=)")
+		return f, refuse(ErrForbidden, "a customer can read the audit of its own accounts only (?account=)")
 	}
 	o, err := b.active(r.Context(), f.Account)
 	if err != nil {
-		return err
+		return f, err
 	}
 	if o.Tenant != tenant {
-		return noAccount(f.Account, "account %s belongs to tenant %q, not %q", f.Account, o.Tenant, tenant)
+		return f, noAccount(f.Account, "account %s belongs to tenant %q, not %q", f.Account, o.Tenant, tenant)
 	}
-	return nil
+	f.Tenant = tenant
+	return f, nil
 }
 
 // signedIn wraps a route so that it runs as the principal caller returns, or answers 401 with the

@@ -72,7 +72,7 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 		return Request{}, err
 	}
 	writes := []types.TransactWriteItem{put}
-	events := []Event{{Type: EventRequested, Actor: engineer, Engineer: engineer, Account: account, RequestID: id,
+	events := []Event{{Type: EventRequested, Actor: engineer, Tenant: r.Tenant, Engineer: engineer, Account: account, RequestID: id,
 		Ticket: ticket, Reason: justification, DurationSeconds: int64(duration / time.Second)}}
 	if r.PreApproved {
 		unchanged, err := b.store.preApprovalUnchanged(pre)
@@ -80,7 +80,7 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 			return Request{}, err
 		}
 		writes = append(writes, unchanged)
-		events = append(events, Event{Type: EventApproved, Actor: r.DecidedBy, Engineer: engineer, Account: account,
+		events = append(events, Event{Type: EventApproved, Actor: r.DecidedBy, Tenant: r.Tenant, Engineer: engineer, Account: account,
 			RequestID: id, Ticket: ticket, Reason: "standing pre-approval", DurationSeconds: r.DurationSeconds})
 	}
 	// the request and its events, and for a pre-approved one the standing approval it rests on, or nothing
@@ -125,7 +125,7 @@ func (b *Broker) decide(ctx context.Context, action, approver, id string, from [
 		return Request{}, err
 	}
 	if found {
-		ev.Account, ev.Engineer, ev.Ticket = r.Account, r.Engineer, r.Ticket
+		ev.Account, ev.Engineer, ev.Ticket, ev.Tenant = r.Account, r.Engineer, r.Ticket, r.Tenant
 	}
 	if invalid != nil {
 		return Request{}, b.refused(ctx, invalid, ev)
@@ -144,7 +144,7 @@ func (b *Broker) decide(ctx context.Context, action, approver, id string, from [
 	if err != nil {
 		return Request{}, err
 	}
-	e := Event{Type: typ, Actor: approver, Engineer: r.Engineer, Account: r.Account, RequestID: id, Ticket: r.Ticket}
+	e := Event{Type: typ, Actor: approver, Tenant: r.Tenant, Engineer: r.Engineer, Account: r.Account, RequestID: id, Ticket: r.Ticket}
 	if to == Approved {
 		e.DurationSeconds = r.DurationSeconds
 	}
@@ -261,7 +261,7 @@ func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDu
 	}
 	// the standing approval and its event, or neither
 	err = b.audit.record(ctx, []types.TransactWriteItem{write}, Event{Type: EventPreApproval, Actor: approver,
-		Account: account, Reason: reason, DurationSeconds: p.MaxDurationSeconds})
+		Tenant: tenant, Account: account, Reason: reason, DurationSeconds: p.MaxDurationSeconds})
 	if isStale(err) {
 		return PreApproval{}, refuse(ErrConflict, "the standing approval of account %s changed at the same time: try again", account)
 	}
