@@ -23,7 +23,8 @@ const brokerUsage = `usage: supportctl broker <command> [flags]
 
 commands (as the person supportctl login signed in: an engineer, or a customer of the account's tenant):
   request -account A -ticket T -justification J [-duration 1h]   ask for access (prints the request)
-  approve -id R | dismiss -id R | revoke -id R                   the customer's decisions
+  approve -id R | dismiss -id R -reason T | revoke -id R [-reason T]
+                                                                 the customer's decisions (a dismissal says why)
   pre-approve -account A -max-duration D                         a standing approval (0 removes it)
   credentials -id R [-format json|env|console]                   the requester's session: credentials, or a
                                                                  console sign-in URL (FEDERATION_ENDPOINT,
@@ -59,6 +60,7 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, o
 	duration := flags.Duration("duration", time.Hour, "how long access is needed")
 	maxDuration := flags.Duration("max-duration", time.Hour, "the standing approval's longest access")
 	id := flags.String("id", "", "the request ID")
+	reason := flags.String("reason", "", "why the request is dismissed (required) or revoked")
 	format := flags.String("format", "json", "credentials as json, env (export lines) or console (a sign-in URL)")
 	since := flags.String("since", "", "audit events from (RFC 3339)")
 	until := flags.String("until", "", "audit events until (RFC 3339)")
@@ -100,8 +102,12 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, o
 		}
 		return emit(req)
 	case "approve", "dismiss", "revoke":
+		var body map[string]string
+		if cmd == "dismiss" || *reason != "" {
+			body = map[string]string{"reason": *reason}
+		}
 		var req broker.Request
-		if err := c.call(ctx, http.MethodPost, path, nil, &req); err != nil {
+		if err := c.call(ctx, http.MethodPost, path, body, &req); err != nil {
 			return err
 		}
 		return emit(req)

@@ -155,9 +155,10 @@ func TestBrokerCommandsThroughTheAPI(t *testing.T) {
 	assert.NotEmpty(t, federated["sessionKey"])
 	assert.NotEmpty(t, federated["sessionToken"], "the session from the API's JSON reaches the federation endpoint whole")
 
-	out, err = bob("revoke", "-id", req.ID)
+	out, err = bob("revoke", "-id", req.ID, "-reason", "the incident is closed")
 	require.NoError(t, err)
 	assert.Contains(t, out, `"state": "REVOKED"`)
+	assert.Contains(t, out, `"decisionReason": "the incident is closed"`)
 	_, err = alice("credentials", "-id", req.ID)
 	assert.ErrorContains(t, err, "revoked")
 
@@ -168,6 +169,8 @@ func TestBrokerCommandsThroughTheAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, `"state": "APPROVED"`)
 	_, err = bob("dismiss", "-id", "req-nope")
+	assert.EqualError(t, err, "a reason is required", "a dismissal says why")
+	_, err = bob("dismiss", "-id", "req-nope", "-reason", "not under contract")
 	assert.ErrorContains(t, err, "no access request")
 	_, err = bob("pre-approve", "-account", "999999999999", "-max-duration", "20m")
 	assert.EqualError(t, err, "no account 999999999999 you can use")

@@ -73,10 +73,10 @@ func TestBrokerDecisionAndItsEventAreWrittenTogether(t *testing.T) {
 			return b.Approve(ctx, approver, id)
 		}},
 		"dismiss": {broker.EventDismissed, func(b *broker.Broker, ctx context.Context, id string) (broker.Request, error) {
-			return b.Dismiss(ctx, approver, id)
+			return b.Dismiss(ctx, approver, id, "not covered by the contract")
 		}},
 		"revoke": {broker.EventRevoked, func(b *broker.Broker, ctx context.Context, id string) (broker.Request, error) {
-			return b.Revoke(ctx, approver, id)
+			return b.Revoke(ctx, approver, id, "")
 		}},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -184,8 +184,8 @@ func TestBrokerRefusesOversizedPrincipals(t *testing.T) {
 	reason := "the principal is too long: at most 512 bytes, and it has "
 	for name, fn := range map[string]func() error{
 		"approve":     func() error { _, err := f.b.Approve(ctx, long, r.ID); return err },
-		"dismiss":     func() error { _, err := f.b.Dismiss(ctx, long, r.ID); return err },
-		"revoke":      func() error { _, err := f.b.Revoke(ctx, long, r.ID); return err },
+		"dismiss":     func() error { _, err := f.b.Dismiss(ctx, long, r.ID, "not covered by the contract"); return err },
+		"revoke":      func() error { _, err := f.b.Revoke(ctx, long, r.ID, ""); return err },
 		"pre-approve": func() error { _, err := f.b.PreApprove(ctx, long, acct, time.Hour); return err },
 		"request": func() error {
 			_, err := f.b.Request(ctx, longEngineer, acct, ticket, "why", time.Hour)

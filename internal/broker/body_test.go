@@ -133,8 +133,8 @@ func TestBrokerHTTPBodiesThatAreFine(t *testing.T) {
 		" \n"+`{"duration":"30m","justification":"the deploys fail:`+`\n\t- eu-west-1\n\t- us-east-1","ticket":"SUP-ä","account":"111122223333"}`+"\n")
 	require.Equal(t, http.StatusCreated, status, got)
 
-	for i, b := range []string{"", "{}", " { } \n"} {
-		action := []string{"approve", "dismiss", "revoke"}[i]
+	for i, b := range []string{"", "{}", " { } \n", `{"reason":"outside the contract"}`} {
+		action := []string{"approve", "revoke", "revoke", "dismiss"}[i]
 		r := f.request(t)
 		status, got, _ := api.call("POST", fmt.Sprintf("/requests/%s/%s", r.ID, action), approver, b)
 		assert.Equal(t, http.StatusOK, status, "%s with %q: %s", action, b, got)

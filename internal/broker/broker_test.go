@@ -3,6 +3,8 @@ package broker_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -202,9 +204,9 @@ func decided(action string) func(t *testing.T, f *fixture, id string) {
 		var err error
 		switch action {
 		case "dismiss":
-			_, err = f.b.Dismiss(t.Context(), "tenant:acme/carol", id)
+			_, err = f.b.Dismiss(t.Context(), "tenant:acme/carol", id, "not covered by the contract")
 		case "revoke":
-			_, err = f.b.Revoke(t.Context(), "tenant:acme/carol", id)
+			_, err = f.b.Revoke(t.Context(), "tenant:acme/carol", id, "")
 		case "approve":
 			_, err = f.b.Approve(t.Context(), "tenant:acme/carol", id)
 		}
@@ -250,7 +252,7 @@ func TestBrokerStaleDecisionIsRefused(t *testing.T) {
 	db, table := f.db, f.table
 	var dismissErr error
 	racing := &interleavingDB{DynamoAPI: db, before: func() {
-		_, dismissErr = f.b.Dismiss(t.Context(), "tenant:acme/carol", r.ID)
+		_, dismissErr = f.b.Dismiss(t.Context(), "tenant:acme/carol", r.ID, "not covered by the contract")
 	}}
 	stale, err := broker.New(broker.Config{}, f.reg, f.mint, f.sts, racing, table)
 	require.NoError(t, err)
@@ -280,7 +282,7 @@ func TestBrokerCredentialsRefusals(t *testing.T) {
 	}{
 		"someone else": {engineer: "mallory@doit.com", kind: broker.ErrNotFound, reason: "there is no access request"}, // no requester's name
 		"revoked": {prepare: func(t *testing.T, f *fixture, id string) {
-			_, err := f.b.Revoke(t.Context(), approver, id)
+			_, err := f.b.Revoke(t.Context(), approver, id, "")
 			require.NoError(t, err)
 		}, engineer: engineer, kind: broker.ErrConflict, reason: "revoked"},
 		"window over": {prepare: func(t *testing.T, f *fixture, _ string) { f.clock.Advance(time.Hour) },
@@ -382,7 +384,7 @@ func TestBrokerPreApproval(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(30*60), aws.ToInt32(f.sts.calls[0].DurationSeconds))
 	// a pre-approved request can still be revoked
-	_, err = f.b.Revoke(ctx, approver, r.ID)
+	_, err = f.b.Revoke(ctx, approver, r.ID, "")
 	require.NoError(t, err)
 	_, err = f.b.Credentials(ctx, engineer, r.ID)
 	require.ErrorIs(t, err, broker.ErrConflict)
@@ -478,4 +480,48 @@ func TestBrokerEnvironmentReachesTheToken(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, env, f.mint.calls[0].Environment)
 	}
+}
+
+// A dismissal says why: the reason is required, held to the justification's rules, kept on the
+// request for the engineer and in the audit; a revocation may give one.
+func TestBrokerDismissalSaysWhy(t *testing.T) {
+	f := newFixture(t)
+	api := newAPI(t, f)
+	r := f.request(t)
+	for body, want := range map[string]string{
+		"":                      "a reason is required",
+		`{"reason":"  "}`:       "a reason is required",
+		`{"reason":"a\u200bb"}`: "the reason has an invisible character (U+200B)",
+		`{"reason":"a\u0000b"}`: "the reason has a control character (U+0000): only newlines and tabs are allowed",
+		`{"reason":"` + strings.Repeat("x", broker.MaxJustificationLength+1) + `"}`: "the reason is too long: at most 1000 characters, and it has 1001",
+		`{"why":"no"}`: `the request body has an unknown field "why"`,
+	} {
+		status, got, _ := api.call("POST", "/requests/"+r.ID+"/dismiss", approver, body)
+		assert.Equal(t, http.StatusBadRequest, status, body)
+		assert.JSONEq(t, `{"error":`+strconv.Quote(want)+`}`, got, body)
+	}
+	still, err := f.b.Get(t.Context(), r.ID)
+	require.NoError(t, err)
+	require.Equal(t, broker.Pending, still.State, "nothing is decided on a refused body")
+
+	status, got, _ := api.call("POST", "/requests/"+r.ID+"/dismiss", approver, `{"reason":" not covered by the support contract "}`)
+	require.Equal(t, http.StatusOK, status, got)
+	stored, err := f.b.Get(t.Context(), r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, broker.Dismissed, stored.State)
+	assert.Equal(t, "not covered by the support contract", stored.DecisionReason)
+	var dismissed []string
+	for _, e := range f.events(t, broker.Filter{Account: acct}) {
+		if e.Type == broker.EventDismissed {
+			dismissed = append(dismissed, e.Reason)
+		}
+	}
+	assert.Equal(t, []string{"not covered by the support contract"}, dismissed)
+
+	approved := f.request(t)
+	_, err = f.b.Approve(t.Context(), approver, approved.ID)
+	require.NoError(t, err)
+	status, got, _ = api.call("POST", "/requests/"+approved.ID+"/revoke", approver, "")
+	require.Equal(t, http.StatusOK, status, got)
+	assert.NotContains(t, got, "decisionReason", "a revocation without a reason")
 }

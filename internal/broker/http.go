@@ -28,8 +28,8 @@ type Caller func(r *http.Request) (principal string, err error)
 //	POST /requests                          {"account","ticket","justification","duration":"30m"} → 201 request
 //	                                        (the ticket as ValidateTicket admits it: at most MaxTicketLength)
 //	POST /requests/{id}/approve             → 200 request (a customer principal)
-//	POST /requests/{id}/dismiss             → 200 request
-//	POST /requests/{id}/revoke              → 200 request
+//	POST /requests/{id}/dismiss             {"reason"} (required) → 200 request
+//	POST /requests/{id}/revoke              [{"reason"}] → 200 request
 //	POST /requests/{id}/credentials         → 200 credentials (the requester; Cache-Control: no-store)
 //	POST /accounts/{account}/pre-approval   {"maxDuration":"1h"} ("0s" removes it) → 200 pre-approval
 //	GET  /audit?account=A | ?engineer=E [&since=&until= RFC 3339] → 200 JSON lines
@@ -94,15 +94,21 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 		req, err := b.Request(r.Context(), who, account, ticket, justification, d)
 		b.reply(w, r, http.StatusCreated, req, err)
 	}))
-	for action, decide := range map[string]func(context.Context, string, string) (Request, error){
-		"approve": b.Approve, "dismiss": b.Dismiss, "revoke": b.Revoke,
+	approve := func(ctx context.Context, who, id, _ string) (Request, error) { return b.Approve(ctx, who, id) }
+	for action, decide := range map[string]func(context.Context, string, string, string) (Request, error){
+		"approve": approve, "dismiss": b.Dismiss, "revoke": b.Revoke,
 	} {
 		handle("POST /requests/{id}/"+action, withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
-			if err := decodeObject(w, r, true, nil); err != nil { // no body, or {}
+			var reason string
+			fields := map[string]*string{"reason": &reason} // dismiss: required; revoke: optional
+			if action == "approve" {
+				fields = nil // no body, or {}
+			}
+			if err := decodeObject(w, r, true, fields); err != nil {
 				malformed(w, r, Event{Action: action, Actor: who, RequestID: r.PathValue("id")}, err)
 				return
 			}
-			req, err := decide(r.Context(), who, r.PathValue("id"))
+			req, err := decide(r.Context(), who, r.PathValue("id"), reason)
 			b.reply(w, r, http.StatusOK, req, err)
 		}))
 	}

@@ -115,7 +115,7 @@ func TestBrokerHTTPAPI(t *testing.T) {
 		"inactive account": {"POST", "/requests", engineer, `{"account":"777788889999","ticket":"T","justification":"j","duration":"1h"}`, 404, "no account 777788889999 you can use"},
 		"self-approval":    {"POST", "/requests/" + req.ID + "/approve", engineer, "", 403, "your own request"},
 		"wrong tenant":     {"POST", "/requests/" + req.ID + "/approve", "tenant:globex/eve", "", 404, "there is no access request"},
-		"no such request":  {"POST", "/requests/req-x/dismiss", approver, "", 404, "no access request"},
+		"no such request":  {"POST", "/requests/req-x/dismiss", approver, `{"reason":"not ours"}`, 404, "no access request"},
 		"not approved":     {"POST", "/requests/" + req.ID + "/credentials", engineer, "", 409, "waiting for the customer"},
 		"audit no filter":  {"GET", "/audit", engineer, "", 400, "exactly one"},
 		"tenant by person": {"GET", "/audit?engineer=" + engineer, approver, "", 403, "its own accounts"},

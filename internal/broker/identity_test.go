@@ -61,8 +61,10 @@ func TestBrokerOwnRequestRuleComparesIdentities(t *testing.T) {
 	r := f.request(t)
 	decide := map[string]func(approver, id string) (broker.Request, error){
 		"approve": func(a, id string) (broker.Request, error) { return f.b.Approve(t.Context(), a, id) },
-		"dismiss": func(a, id string) (broker.Request, error) { return f.b.Dismiss(t.Context(), a, id) },
-		"revoke":  func(a, id string) (broker.Request, error) { return f.b.Revoke(t.Context(), a, id) },
+		"dismiss": func(a, id string) (broker.Request, error) {
+			return f.b.Dismiss(t.Context(), a, id, "not covered by the contract")
+		},
+		"revoke": func(a, id string) (broker.Request, error) { return f.b.Revoke(t.Context(), a, id, "") },
 	}
 	variants := map[string]string{"exactly": engineer}
 	for k, v := range aliceVariants {
@@ -116,8 +118,8 @@ func TestBrokerVendorStaffNeverDecide(t *testing.T) {
 			r := f.request(t)
 			for action, fn := range map[string]func() error{
 				"approve":     func() error { _, err := f.b.Approve(t.Context(), p, r.ID); return err },
-				"dismiss":     func() error { _, err := f.b.Dismiss(t.Context(), p, r.ID); return err },
-				"revoke":      func() error { _, err := f.b.Revoke(t.Context(), p, r.ID); return err },
+				"dismiss":     func() error { _, err := f.b.Dismiss(t.Context(), p, r.ID, "not covered by the contract"); return err },
+				"revoke":      func() error { _, err := f.b.Revoke(t.Context(), p, r.ID, ""); return err },
 				"pre-approve": func() error { _, err := f.b.PreApprove(t.Context(), p, acct, time.Hour); return err },
 			} {
 				err := fn()

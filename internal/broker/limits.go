@@ -57,23 +57,30 @@ func validatePrincipal(p string) error {
 // invisible characters (format characters such as zero-width spaces and bidirectional controls,
 // variation selectors, and the other default-ignorable code points, which can hide or reorder what
 // the customer reads). Its errors are refusals of class ErrInvalid naming the field and the limit.
-func ValidateJustification(j string) error {
+func ValidateJustification(j string) error { return validateText("justification", j) }
+
+// ValidateReason says why text cannot be the reason a customer gives for dismissing (or revoking)
+// a request, or nil: the rules of ValidateJustification, the field named "reason".
+func ValidateReason(text string) error { return validateText("reason", text) }
+
+// validateText applies ValidateJustification's rules to the text of field.
+func validateText(field, j string) error {
 	switch {
 	case j == "":
-		return refuse(ErrInvalid, "a justification is required")
+		return refuse(ErrInvalid, "a %s is required", field)
 	case !utf8.ValidString(j):
-		return refuse(ErrInvalid, "the justification is not UTF-8 text")
+		return refuse(ErrInvalid, "the %s is not UTF-8 text", field)
 	}
 	if n := utf8.RuneCountInString(j); n > MaxJustificationLength {
-		return refuse(ErrInvalid, "the justification is too long: at most %d characters, and it has %d", MaxJustificationLength, n)
+		return refuse(ErrInvalid, "the %s is too long: at most %d characters, and it has %d", field, MaxJustificationLength, n)
 	}
 	for _, r := range j {
 		switch {
 		case r == '\n' || r == '\t':
 		case lineOrControl(r):
-			return refuse(ErrInvalid, "the justification has a control character (%U): only newlines and tabs are allowed", r)
+			return refuse(ErrInvalid, "the %s has a control character (%U): only newlines and tabs are allowed", field, r)
 		case invisible(r):
-			return refuse(ErrInvalid, "the justification has an invisible character (%U)", r)
+			return refuse(ErrInvalid, "the %s has an invisible character (%U)", field, r)
 		}
 	}
 	return nil

@@ -34,6 +34,8 @@ type Request struct {
 	PendingUntil    time.Time `dynamodbav:"PendingUntil,unixtime" json:"pendingUntil"`
 	DecidedBy       string    `dynamodbav:"DecidedBy,omitempty" json:"decidedBy,omitempty"`
 	DecidedAt       time.Time `dynamodbav:"DecidedAt,unixtime" json:"decidedAt,omitzero"`
+	// DecisionReason is why the customer dismissed (required) or revoked (optional) the request.
+	DecisionReason string `dynamodbav:"DecisionReason,omitempty" json:"decisionReason,omitempty"`
 	// AccessUntil is the end of the approved window: the decision time plus the duration.
 	AccessUntil time.Time `dynamodbav:"AccessUntil,unixtime" json:"accessUntil,omitzero"`
 	PreApproved bool      `dynamodbav:"PreApproved" json:"preApproved,omitempty"`

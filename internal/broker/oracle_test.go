@@ -71,8 +71,12 @@ func TestBrokerAnotherTenantsRequestIsNoRequest(t *testing.T) {
 	r := f.request(t)
 	unknown := "req-" + strings.Repeat("0", 24)
 	for _, action := range []string{"approve", "dismiss", "revoke"} {
-		s1, theirs, _ := api.call("POST", "/requests/"+r.ID+"/"+action, "tenant:globex/eve", "")
-		s2, none, _ := api.call("POST", "/requests/"+unknown+"/"+action, "tenant:globex/eve", "")
+		body := ""
+		if action == "dismiss" {
+			body = `{"reason":"not ours"}`
+		}
+		s1, theirs, _ := api.call("POST", "/requests/"+r.ID+"/"+action, "tenant:globex/eve", body)
+		s2, none, _ := api.call("POST", "/requests/"+unknown+"/"+action, "tenant:globex/eve", body)
 		assert.Equal(t, http.StatusNotFound, s1, theirs)
 		assert.Equal(t, s2, s1)
 		assert.Equal(t, strings.ReplaceAll(none, unknown, "<id>"), strings.ReplaceAll(theirs, r.ID, "<id>"), action)

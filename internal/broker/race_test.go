@@ -21,7 +21,7 @@ func TestBrokerRevokeWhileTheSessionIsIssued(t *testing.T) {
 	_, err := f.b.Approve(ctx, approver, r.ID)
 	require.NoError(t, err)
 	f.sts.during = func() {
-		_, err := f.b.Revoke(ctx, "tenant:acme/carol", r.ID)
+		_, err := f.b.Revoke(ctx, "tenant:acme/carol", r.ID, "")
 		require.NoError(t, err)
 	}
 
@@ -87,7 +87,7 @@ func TestBrokerRevokeWhileTheTokenIsMinted(t *testing.T) {
 	_, err := f.b.Approve(ctx, approver, r.ID)
 	require.NoError(t, err)
 	f.mint.during = func() {
-		_, err := f.b.Revoke(ctx, approver, r.ID)
+		_, err := f.b.Revoke(ctx, approver, r.ID, "")
 		require.NoError(t, err)
 	}
 	_, err = f.b.Credentials(ctx, engineer, r.ID)

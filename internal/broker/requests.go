@@ -103,23 +103,29 @@ func (b *Broker) mayPreApproveFor(p PreApproval, engineer string) bool {
 
 // Approve approves a pending request: its window (the requested duration) starts now.
 func (b *Broker) Approve(ctx context.Context, approver, id string) (Request, error) {
-	return b.decide(ctx, "approve", approver, id, []State{Pending}, Approved, EventApproved)
+	return b.decide(ctx, "approve", approver, id, "", []State{Pending}, Approved, EventApproved)
 }
 
-// Dismiss refuses a pending request.
-func (b *Broker) Dismiss(ctx context.Context, approver, id string) (Request, error) {
-	return b.decide(ctx, "dismiss", approver, id, []State{Pending}, Dismissed, EventDismissed)
+// Dismiss refuses a pending request, for reason (required, ValidateReason): the engineer reads it
+// on the request, and the audit keeps it.
+func (b *Broker) Dismiss(ctx context.Context, approver, id, reason string) (Request, error) {
+	return b.decide(ctx, "dismiss", approver, id, reason, []State{Pending}, Dismissed, EventDismissed)
 }
 
-// Revoke withdraws a pending or approved request: no credentials are issued for it from now on.
-// (Sessions already issued run out at their expiry, at most an hour; STS cannot end them early.)
-func (b *Broker) Revoke(ctx context.Context, approver, id string) (Request, error) {
-	return b.decide(ctx, "revoke", approver, id, []State{Pending, Approved}, Revoked, EventRevoked)
+// Revoke withdraws a pending or approved request, for reason ("" or ValidateReason): no
+// credentials are issued for it from now on. (Sessions already issued run out at their expiry, at
+// most an hour; STS cannot end them early.)
+func (b *Broker) Revoke(ctx context.Context, approver, id, reason string) (Request, error) {
+	return b.decide(ctx, "revoke", approver, id, reason, []State{Pending, Approved}, Revoked, EventRevoked)
 }
 
-func (b *Broker) decide(ctx context.Context, action, approver, id string, from []State, to State, typ EventType) (Request, error) {
+func (b *Broker) decide(ctx context.Context, action, approver, id, reason string, from []State, to State, typ EventType) (Request, error) {
 	ev := Event{Action: action, Actor: approver, RequestID: id}
+	reason = strings.TrimSpace(reason)
 	invalid := validatePrincipal(approver) // answered whether or not the request exists
+	if invalid == nil && (to == Dismissed || reason != "") {
+		invalid = ValidateReason(reason)
+	}
 	r, found, err := b.getRequest(ctx, id)
 	if err != nil {
 		return Request{}, err
@@ -140,11 +146,12 @@ func (b *Broker) decide(ctx context.Context, action, approver, id string, from [
 	if err := checkState(r, now, action, from); err != nil {
 		return Request{}, b.refused(ctx, err, ev)
 	}
-	write, updated, err := b.store.decision(r, from, to, approver, now)
+	write, updated, err := b.store.decision(r, from, to, approver, reason, now)
 	if err != nil {
 		return Request{}, err
 	}
-	e := Event{Type: typ, Actor: approver, Tenant: r.Tenant, Engineer: r.Engineer, Account: r.Account, RequestID: id, Ticket: r.Ticket}
+	e := Event{Type: typ, Actor: approver, Tenant: r.Tenant, Engineer: r.Engineer, Account: r.Account, RequestID: id, Ticket: r.Ticket,
+		Reason: reason}
 	if to == Approved {
 		e.DurationSeconds = r.DurationSeconds
 	}

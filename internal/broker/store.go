@@ -62,16 +62,22 @@ func (s *store) getRequest(ctx context.Context, id string) (Request, bool, error
 	return r.inUTC(), true, nil
 }
 
-// decision is the write that moves r from one of the states in from to the state to, if it has
+// decision is the write that moves r from one of the states in from to the state to (for reason,
+// "" for none), if it has
 // not expired by now (DynamoDB evaluates the condition, so of two racing decisions one fails), and
 // the request as it will be once written.
-func (s *store) decision(r Request, from []State, to State, by string, now time.Time) (types.TransactWriteItem, Request, error) {
+func (s *store) decision(r Request, from []State, to State, by, reason string, now time.Time) (types.TransactWriteItem, Request, error) {
 	n, v := expression.Name, expression.Value
 	updated := r
-	updated.State, updated.DecidedBy, updated.DecidedAt = to, by, now
+	updated.State, updated.DecidedBy, updated.DecidedAt, updated.DecisionReason = to, by, now, reason
 	update := expression.Set(n("State"), v(to)).
 		Set(n("DecidedBy"), v(by)).
 		Set(n("DecidedAt"), v(now.Unix()))
+	if reason != "" {
+		update = update.Set(n("DecisionReason"), v(reason))
+	} else {
+		update = update.Remove(n("DecisionReason"))
+	}
 	switch to {
 	case Approved:
 		updated.AccessUntil = now.Add(r.Duration())

@@ -162,7 +162,7 @@ func TestBrokerEndToEnd(t *testing.T) {
 	// a dismissed request gives nothing
 	dismissed, err := b.Request(ctx, engineer, customerAccount, "SUP-5000", "look at billing alarms", 30*time.Minute)
 	require.NoError(t, err)
-	_, err = b.Dismiss(ctx, approver, dismissed.ID)
+	_, err = b.Dismiss(ctx, approver, dismissed.ID, "not covered by the contract")
 	require.NoError(t, err)
 	_, err = b.Approve(ctx, approver, dismissed.ID)
 	require.ErrorIs(t, err, broker.ErrConflict)
