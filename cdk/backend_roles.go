@@ -5,6 +5,7 @@ import (
 	iam "github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/tables"
 )
 
 // roleSet is the backend's three roles.
@@ -202,10 +203,21 @@ func (be *backend) grantAPI() {
 	be.attach(be.roles.api, "ApiRolePolicy",
 		statement("Broker", []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
 			"dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}, []string{*be.tables.broker.TableArn()}, nil),
+		statement("ListBrokerIndexes", []string{"dynamodb:Query"}, be.brokerIndexes(), nil),
 		statement("ReadRegistry", []string{"dynamodb:GetItem", "dynamodb:Query"}, []string{*be.tables.registry.TableArn()}, nil),
 		statement("ReadAccountSigningKeys", []string{"kms:GetPublicKey", "kms:DescribeKey"}, []string{be.kmsKeys()}, be.signingKeyTags()),
 		statement("AssumeTheSigner", []string{"sts:AssumeRole"}, []string{*be.roles.signer.RoleArn()}, nil),
 	)
+}
+
+// brokerIndexes are the exact ARNs of the broker table's indexes (tables.Broker), which list
+// requests and standing approvals.
+func (be *backend) brokerIndexes() []string {
+	var arns []string
+	for _, ix := range tables.Broker.Indexes {
+		arns = append(arns, *be.tables.broker.TableArn()+"/index/"+ix.Name)
+	}
+	return arns
 }
 
 // merge returns the union of condition maps (b wins).

@@ -71,7 +71,7 @@ func TestOpenAPIDocumentHasEveryServedRoute(t *testing.T) {
 	slices.Sort(documented)
 	slices.Sort(served)
 	assert.Equal(t, served, documented)
-	assert.Len(t, served, 11, "api.Routes lists the health, broker and issuer routes")
+	assert.Len(t, served, 14, "api.Routes lists the health, broker and issuer routes")
 }
 
 const (
@@ -279,7 +279,7 @@ func TestEveryDocumentedBrokerRouteIsServed(t *testing.T) {
 		}
 		assert.Equal(t, http.StatusMethodNotAllowed, do("PUT", target).Code, "PUT %s", path)
 	}
-	assert.Equal(t, 7, n, "the broker's routes")
+	assert.Equal(t, 10, n, "the broker's routes")
 	assert.Equal(t, http.StatusNotFound, do("POST", api.BrokerPrefix+"/requests/"+requestID+"/undo").Code)
-	assert.Equal(t, http.StatusNotFound, do("GET", api.BrokerPrefix+"/requests/"+requestID).Code)
+	assert.Equal(t, http.StatusNotFound, do("GET", api.BrokerPrefix+"/accounts/"+issuerAccount).Code)
 }

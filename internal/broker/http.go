@@ -32,6 +32,12 @@ type Caller func(r *http.Request) (principal string, err error)
 //	POST /requests/{id}/revoke              [{"reason"}] → 200 request
 //	POST /requests/{id}/credentials         → 200 credentials (the requester; Cache-Control: no-store)
 //	POST /accounts/{account}/pre-approval   {"maxDuration":"1h"} ("0s" removes it) → 200 pre-approval
+//	GET  /requests [?account=A&state=S&limit=N&cursor=C] → 200 {"requests": [request…], "next": C}
+//	                                        (an engineer's own, a customer's tenant's; newest first;
+//	                                        state PENDING|APPROVED|DISMISSED|REVOKED|EXPIRED, at now)
+//	GET  /requests/{id}                     → 200 request (its state at now)
+//	GET  /pre-approvals [?account=A | ?tenant=T] → 200 {"preApprovals": [pre-approval…]}
+//	                                        (a customer's tenant's; a vendor principal names one)
 //	GET  /audit?account=A | ?engineer=E [&since=&until= RFC 3339] → 200 JSON lines
 //
 // Every route acts as the principal caller returns (the server's sign-in); a caller error answers
@@ -138,6 +144,52 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 		}
 		p, err := b.PreApprove(r.Context(), who, r.PathValue("account"), d)
 		b.reply(w, r, http.StatusOK, p, err)
+	}))
+	handle("GET /requests", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+		q := r.URL.Query()
+		lq := ListQuery{Account: q.Get("account"), Cursor: q.Get("cursor")}
+		err := checkQuery(q, "account", "state", "limit", "cursor")
+		if err == nil && q.Get("state") != "" {
+			lq.State, err = ParseState(q.Get("state"))
+		}
+		if err == nil {
+			lq.Limit, err = ParseLimit(q.Get("limit"))
+		}
+		if err != nil {
+			ev := Event{Action: "list-requests", Actor: who}
+			if accountPattern.MatchString(lq.Account) {
+				ev.Account = lq.Account
+			}
+			malformed(w, r, ev, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		page, err := b.ListRequests(r.Context(), who, lq)
+		b.reply(w, r, http.StatusOK, page, err)
+	}))
+	handle("GET /requests/{id}", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+		if err := checkQuery(r.URL.Query()); err != nil {
+			malformed(w, r, Event{Action: "read-request", Actor: who, RequestID: r.PathValue("id")}, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		req, err := b.ReadRequest(r.Context(), who, r.PathValue("id"))
+		b.reply(w, r, http.StatusOK, req, err)
+	}))
+	handle("GET /pre-approvals", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
+		q := r.URL.Query()
+		pq := PreApprovalQuery{Account: q.Get("account"), Tenant: q.Get("tenant")}
+		if err := checkQuery(q, "account", "tenant"); err != nil {
+			ev := Event{Action: "list-pre-approvals", Actor: who}
+			if accountPattern.MatchString(pq.Account) {
+				ev.Account = pq.Account
+			}
+			malformed(w, r, ev, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		list, err := b.ListPreApprovals(r.Context(), who, pq)
+		b.reply(w, r, http.StatusOK, map[string][]PreApproval{"preApprovals": list}, err)
 	}))
 	handle("GET /audit", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		q := r.URL.Query()

@@ -81,3 +81,9 @@ func (r Request) inUTC() Request {
 	r.CreatedAt, r.PendingUntil, r.DecidedAt, r.AccessUntil = r.CreatedAt.UTC(), r.PendingUntil.UTC(), r.DecidedAt.UTC(), r.AccessUntil.UTC()
 	return r
 }
+
+// inUTC returns p with its time in UTC.
+func (p PreApproval) inUTC() PreApproval {
+	p.CreatedAt = p.CreatedAt.UTC()
+	return p
+}

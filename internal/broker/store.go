@@ -40,6 +40,9 @@ func (s *store) requestPut(r Request) (types.TransactWriteItem, error) {
 	for k, v := range requestKey(r.ID) {
 		item[k] = v
 	}
+	// the indexes a request is listed in (list.go)
+	item[attrListEngineer], item[attrListTenant], item[attrListAccount] = str(r.Engineer), str(r.Tenant), str(r.Account)
+	item[attrListKey] = str(requestListKey(r))
 	return types.TransactWriteItem{Put: &types.Put{
 		TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}}, nil
@@ -156,6 +159,7 @@ func (s *store) preApprovalPut(p PreApproval) (types.TransactWriteItem, error) {
 	for k, v := range preApprovalKey(p.Account) {
 		item[k] = v
 	}
+	item[attrListTenant], item[attrListKey] = str(p.Tenant), str(preApprovalListPrefix+p.Account)
 	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item}}, nil
 }
 

@@ -41,10 +41,28 @@ type TableAPI interface {
 var _ TableAPI = (*dynamodb.Client)(nil)
 
 // TableInput defines the broker's table: requests, standing approvals and audit events. It has the
-// registry table's shape (pk/sk strings, on-demand, encrypted at rest). CreateTable has no TTL setting:
-// TTLInput enables it once the table exists (CreateTable here does both).
+// registry table's shape (pk/sk strings, on-demand, encrypted at rest) and the sparse indexes that
+// list requests and standing approvals (list.go). CreateTable has no TTL setting: TTLInput enables
+// it once the table exists (CreateTable here does both).
 func TableInput(name string) *dynamodb.CreateTableInput {
-	return registry.TableInput(name)
+	in := registry.TableInput(name)
+	in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
+		AttributeName: aws.String(attrListKey), AttributeType: types.ScalarAttributeTypeS})
+	for _, ix := range []struct{ name, attr string }{
+		{IndexByEngineer, attrListEngineer}, {IndexByTenant, attrListTenant}, {IndexByAccount, attrListAccount},
+	} {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
+			AttributeName: aws.String(ix.attr), AttributeType: types.ScalarAttributeTypeS})
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+			IndexName: aws.String(ix.name),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(ix.attr), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(attrListKey), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		})
+	}
+	return in
 }
 
 // TTLInput turns on expiry by the ExpiresAt attribute.

@@ -51,12 +51,18 @@ var Registry = Table{
 }
 
 // Broker is the broker's table (internal/broker): access requests, standing approvals and the audit
-// log, each kept 30 days (broker.Retention) by ExpiresAt.
+// log, each kept 30 days (broker.Retention) by ExpiresAt. Its sparse indexes list requests by
+// engineer, tenant and account, and standing approvals by tenant (broker.IndexByEngineer, …).
 var Broker = Table{
 	DefaultName:  "support-gateway-broker",
 	Holds:        "access requests, standing approvals and the 30-day audit log",
 	PartitionKey: Attribute{Name: "pk", Type: String},
 	SortKey:      Attribute{Name: "sk", Type: String},
+	Indexes: []Index{
+		{Name: "ByEngineer", PartitionKey: Attribute{Name: "ListEngineer", Type: String}, SortKey: Attribute{Name: "ListKey", Type: String}},
+		{Name: "ByTenant", PartitionKey: Attribute{Name: "ListTenant", Type: String}, SortKey: Attribute{Name: "ListKey", Type: String}},
+		{Name: "ByAccount", PartitionKey: Attribute{Name: "ListAccount", Type: String}, SortKey: Attribute{Name: "ListKey", Type: String}},
+	},
 	TTLAttribute: "ExpiresAt",
 }
 

@@ -1,0 +1,341 @@
+package broker
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// The broker table's sparse global secondary indexes (tables.Broker declares them): request items
+// are listed by engineer, by tenant and by account, standing approvals by tenant. Their sort key
+// orders requests by creation time ("REQUEST#<created>#<id>") and names a standing approval's
+// account ("PREAPPROVAL#<account>"). Index reads are eventually consistent: a request made a
+// moment ago may be missing from a list; reading it by ID (Get) is consistent.
+const (
+	IndexByEngineer = "ByEngineer"
+	IndexByTenant   = "ByTenant"
+	IndexByAccount  = "ByAccount"
+
+	attrListEngineer = "ListEngineer"
+	attrListTenant   = "ListTenant"
+	attrListAccount  = "ListAccount"
+	attrListKey      = "ListKey"
+
+	requestListPrefix     = "REQUEST#"
+	preApprovalListPrefix = "PREAPPROVAL#"
+)
+
+// Listing limits: a page holds at most MaxListLimit requests (DefaultListLimit unless asked), and
+// one call reads at most maxListExamined index items, answering with fewer and a cursor past that.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 100
+	maxListExamined  = 1000
+)
+
+// requestListKey is a request's sort key in the indexes: newest last, so a backward query lists
+// the newest first.
+func requestListKey(r Request) string {
+	return requestListPrefix + r.CreatedAt.UTC().Format(sortTime) + "#" + r.ID
+}
+
+// listKeyPattern is the shape of a request's index sort key, the cursor's content.
+var listKeyPattern = regexp.MustCompile(`^REQUEST#\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z#(req-[0-9a-f]{24})$`)
+
+// ListQuery selects the requests ListRequests returns.
+type ListQuery struct {
+	// Account: only this account's requests (12 digits); "" for the caller's own (an engineer's) or
+	// the caller's tenant's (a customer's).
+	Account string
+	// State: only requests in this state at now, Expired included (Request.Status); "" for all.
+	State State
+	// Limit: at most this many (1 to MaxListLimit; 0 for DefaultListLimit).
+	Limit int
+	// Cursor: where the previous page ended (RequestPage.Next); "" for the newest.
+	Cursor string
+}
+
+// RequestPage is one page of requests, newest first, each with its state at the time it was read
+// (expiry applied). Next, if set, is the cursor of the following page; a page may hold fewer than
+// the limit and still have one.
+type RequestPage struct {
+	Requests []Request `json:"requests"`
+	Next     string    `json:"next,omitempty"`
+}
+
+// states are the values ListQuery.State takes, as the API spells them.
+var states = []State{Pending, Approved, Dismissed, Revoked, Expired}
+
+// ParseState reads a state as the API spells it ("PENDING", …; any case), refusing another with
+// the allowed values listed.
+func ParseState(s string) (State, error) {
+	for _, st := range states {
+		if strings.EqualFold(s, string(st)) {
+			return st, nil
+		}
+	}
+	names := make([]string, len(states))
+	for i, st := range states {
+		names[i] = string(st)
+	}
+	return "", refuse(ErrInvalid, "state %q is not one of %s", echo(s), strings.Join(names, ", "))
+}
+
+// ParseLimit reads a page size: an integer from 1 to MaxListLimit ("" for DefaultListLimit).
+func ParseLimit(s string) (int, error) {
+	if s == "" {
+		return DefaultListLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxListLimit {
+		return 0, refuse(ErrInvalid, "limit %q is not a whole number from 1 to %d", echo(s), MaxListLimit)
+	}
+	return n, nil
+}
+
+// ListRequests lists requests as who may see them: an engineer (a vendor principal) their own, or
+// any account's with q.Account; a customer its tenant's, or those of one account its tenant owns
+// now, made while it did. An account the customer cannot use answers as an unknown one (404).
+// Refusals are audited (action "list-requests").
+func (b *Broker) ListRequests(ctx context.Context, who string, q ListQuery) (RequestPage, error) {
+	ev := Event{Action: "list-requests", Actor: who}
+	if accountPattern.MatchString(q.Account) {
+		ev.Account = q.Account
+	}
+	page, err := b.listRequests(ctx, who, q)
+	if err != nil {
+		return RequestPage{}, b.refused(ctx, err, ev)
+	}
+	return page, nil
+}
+
+func (b *Broker) listRequests(ctx context.Context, who string, q ListQuery) (RequestPage, error) {
+	if err := validatePrincipal(who); err != nil {
+		return RequestPage{}, err
+	}
+	if q.State != "" {
+		if _, err := ParseState(string(q.State)); err != nil {
+			return RequestPage{}, err
+		}
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultListLimit
+	case q.Limit < 0 || q.Limit > MaxListLimit:
+		return RequestPage{}, refuse(ErrInvalid, "limit %d is not from 1 to %d", q.Limit, MaxListLimit)
+	}
+	var start string
+	if q.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err != nil || !listKeyPattern.Match(raw) {
+			return RequestPage{}, refuse(ErrInvalid, "cursor %q is not one this API gave: start again without it", echo(q.Cursor))
+		}
+		start = string(raw)
+	}
+	if q.Account != "" && !accountPattern.MatchString(q.Account) {
+		return RequestPage{}, refuse(ErrInvalid, "account ID %q is not 12 digits", echo(q.Account))
+	}
+	index, attr, value := IndexByEngineer, attrListEngineer, who
+	keep := func(Request) bool { return true }
+	if tenant, _, ok := tenantPrincipal(who); ok {
+		index, attr, value = IndexByTenant, attrListTenant, tenant
+		if q.Account != "" {
+			o, err := b.active(ctx, q.Account)
+			if err != nil {
+				return RequestPage{}, err
+			}
+			if o.Tenant != tenant {
+				return RequestPage{}, noAccount(q.Account, "account %s belongs to tenant %q, not %q", q.Account, o.Tenant, tenant)
+			}
+			index, attr, value = IndexByAccount, attrListAccount, q.Account
+			keep = func(r Request) bool { return r.Tenant == tenant } // not a previous tenant's
+		}
+	} else if q.Account != "" {
+		index, attr, value = IndexByAccount, attrListAccount, q.Account
+	}
+	now := b.clock()
+	var page RequestPage
+	examined := 0
+	err := b.store.queryIndex(ctx, index, attr, value, requestListPrefix, start, func(item map[string]types.AttributeValue, more bool) (bool, error) {
+		var r Request
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return false, fmt.Errorf("decoding a listed request: %w", err)
+		}
+		examined++
+		r = r.inUTC()
+		r.State = r.Status(now)
+		if keep(r) && (q.State == "" || r.State == q.State) {
+			page.Requests = append(page.Requests, r)
+		}
+		if more && (len(page.Requests) == q.Limit || examined == maxListExamined) {
+			page.Next = base64.RawURLEncoding.EncodeToString([]byte(requestListKey(r)))
+			return false, nil
+		}
+		return true, nil
+	})
+	if page.Requests == nil {
+		page.Requests = []Request{}
+	}
+	return page, err
+}
+
+// ReadRequest returns request id as who may see it, with its state at now: an engineer (a vendor
+// principal) any, a customer its tenant's; another tenant's answers as an unknown one (404).
+// Refusals are audited (action "read-request").
+func (b *Broker) ReadRequest(ctx context.Context, who, id string) (Request, error) {
+	ev := Event{Action: "read-request", Actor: who, RequestID: id}
+	invalid := validatePrincipal(who)
+	r, found, err := b.getRequest(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	if found {
+		ev.Account, ev.Engineer, ev.Ticket, ev.Tenant = r.Account, r.Engineer, r.Ticket, r.Tenant
+	}
+	switch {
+	case invalid != nil:
+		return Request{}, b.refused(ctx, invalid, ev)
+	case !found:
+		return Request{}, b.refused(ctx, noRequest(id), ev)
+	}
+	if tenant, _, ok := tenantPrincipal(who); ok && tenant != r.Tenant {
+		return Request{}, b.refused(ctx, &Refusal{Kind: ErrNotFound, Reason: noRequest(r.ID).Error(),
+			Detail: fmt.Sprintf("request %s is tenant %q's, not %q's", r.ID, r.Tenant, tenant)}, ev)
+	}
+	r.State = r.Status(b.clock())
+	return r, nil
+}
+
+// PreApprovalQuery selects standing approvals: one account's (12 digits), or one tenant's (a
+// vendor principal's query; a customer's tenant is its own).
+type PreApprovalQuery struct {
+	Account string
+	Tenant  string
+}
+
+// ListPreApprovals lists standing approvals as who may see them: a customer its tenant's (of one
+// account its tenant owns, with q.Account); a vendor principal one account's or one tenant's.
+// Refusals are audited (action "list-pre-approvals").
+func (b *Broker) ListPreApprovals(ctx context.Context, who string, q PreApprovalQuery) ([]PreApproval, error) {
+	ev := Event{Action: "list-pre-approvals", Actor: who}
+	if accountPattern.MatchString(q.Account) {
+		ev.Account = q.Account
+	}
+	out, err := b.listPreApprovals(ctx, who, q)
+	if err != nil {
+		return nil, b.refused(ctx, err, ev)
+	}
+	return out, nil
+}
+
+func (b *Broker) listPreApprovals(ctx context.Context, who string, q PreApprovalQuery) ([]PreApproval, error) {
+	if err := validatePrincipal(who); err != nil {
+		return nil, err
+	}
+	if q.Account != "" && !accountPattern.MatchString(q.Account) {
+		return nil, refuse(ErrInvalid, "account ID %q is not 12 digits", echo(q.Account))
+	}
+	if tenant, _, ok := tenantPrincipal(who); ok {
+		if q.Tenant != "" {
+			return nil, refuse(ErrInvalid, "a customer lists its own tenant's standing approvals: leave out tenant")
+		}
+		if q.Account != "" {
+			o, err := b.active(ctx, q.Account)
+			if err != nil {
+				return nil, err
+			}
+			if o.Tenant != tenant {
+				return nil, noAccount(q.Account, "account %s belongs to tenant %q, not %q", q.Account, o.Tenant, tenant)
+			}
+		}
+		q.Tenant = tenant
+	} else if (q.Account == "") == (q.Tenant == "") {
+		return nil, refuse(ErrInvalid, "name exactly one of account or tenant")
+	}
+	out := []PreApproval{}
+	if q.Account != "" {
+		p, found, err := b.store.getPreApproval(ctx, q.Account)
+		if err != nil || !found || (q.Tenant != "" && p.Tenant != q.Tenant) {
+			return out, err
+		}
+		return append(out, p.inUTC()), nil
+	}
+	if err := validTenantName(q.Tenant); err != nil {
+		return nil, err
+	}
+	err := b.store.queryIndex(ctx, IndexByTenant, attrListTenant, q.Tenant, preApprovalListPrefix, "", func(item map[string]types.AttributeValue, _ bool) (bool, error) {
+		var p PreApproval
+		if err := attributevalue.UnmarshalMap(item, &p); err != nil {
+			return false, fmt.Errorf("decoding a listed standing approval: %w", err)
+		}
+		out = append(out, p.inUTC())
+		return true, nil
+	})
+	return out, err
+}
+
+// validTenantName says why a tenant named in a query cannot be one, or nil: at most
+// MaxPrincipalBytes of text without control characters (what a key holds).
+func validTenantName(t string) error {
+	if err := validatePrincipal(t); err != nil {
+		return refuse(ErrInvalid, "tenant %q is not a tenant name", echo(t))
+	}
+	return nil
+}
+
+// queryIndex reads index's items whose attr is value and whose sort key starts with prefix, newest
+// (greatest) first, from after start (a sort key; "" for the first), and calls fn on each with
+// whether more may follow, until fn says stop (false) or the items run out.
+func (s *store) queryIndex(ctx context.Context, index, attr, value, prefix, start string,
+	fn func(item map[string]types.AttributeValue, more bool) (bool, error)) error {
+	cond := expression.Key(attr).Equal(expression.Value(value)).
+		And(expression.Key(attrListKey).BeginsWith(prefix))
+	expr, err := expression.NewBuilder().WithKeyCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("building the %s query: %w", index, err)
+	}
+	var exclusive map[string]types.AttributeValue
+	if start != "" {
+		m := listKeyPattern.FindStringSubmatch(start)
+		if m == nil {
+			return fmt.Errorf("%s: start %q is not a request's sort key", index, start)
+		}
+		exclusive = requestKey(m[1])
+		exclusive[attr], exclusive[attrListKey] = str(value), str(start)
+	}
+	for {
+		page, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			IndexName:                 aws.String(index),
+			KeyConditionExpression:    expr.KeyCondition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ExclusiveStartKey:         exclusive,
+			ScanIndexForward:          aws.Bool(false),
+			Limit:                     aws.Int32(MaxListLimit),
+		})
+		if err != nil {
+			return fmt.Errorf("querying %s: %w", index, err)
+		}
+		for i, item := range page.Items {
+			more := i < len(page.Items)-1 || len(page.LastEvaluatedKey) > 0
+			goOn, err := fn(item, more)
+			if err != nil || !goOn {
+				return err
+			}
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		exclusive = page.LastEvaluatedKey
+	}
+}
