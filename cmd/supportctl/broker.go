@@ -23,6 +23,12 @@ const brokerUsage = `usage: supportctl broker <command> [flags]
 
 commands (as the person supportctl login signed in: an engineer, or a customer of the account's tenant):
   request -account A -ticket T -justification J [-duration 1h]   ask for access (prints the request)
+  list [-account A] [-state S] [-limit N]                         requests, newest first: an engineer's own (any
+                                                                 account's with -account), a customer's tenant's;
+                                                                 S: PENDING, APPROVED, DISMISSED, REVOKED or EXPIRED
+  show -id R                                                     one request, in its state now
+  pre-approvals [-account A] [-tenant T]                         standing approvals (a customer's tenant's; an
+                                                                 engineer names an account or a tenant)
   approve -id R | dismiss -id R -reason T | revoke -id R [-reason T]
                                                                  the customer's decisions (a dismissal says why)
   pre-approve -account A -max-duration D                         a standing approval (0 removes it)
@@ -60,6 +66,9 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, o
 	duration := flags.Duration("duration", time.Hour, "how long access is needed")
 	maxDuration := flags.Duration("max-duration", time.Hour, "the standing approval's longest access")
 	id := flags.String("id", "", "the request ID")
+	state := flags.String("state", "", "only requests in this state now: PENDING, APPROVED, DISMISSED, REVOKED or EXPIRED")
+	limit := flags.Int("limit", broker.DefaultListLimit, "list at most this many requests")
+	tenant := flags.String("tenant", "", "the tenant whose standing approvals to list (engineers)")
 	reason := flags.String("reason", "", "why the request is dismissed (required) or revoked")
 	format := flags.String("format", "json", "credentials as json, env (export lines) or console (a sign-in URL)")
 	since := flags.String("since", "", "audit events from (RFC 3339)")
@@ -70,17 +79,28 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, o
 	if flags.NArg() > 0 {
 		return fmt.Errorf("broker %s: unexpected %q\n%s", cmd, flags.Arg(0), brokerUsage)
 	}
+	if *state != "" {
+		if _, err := broker.ParseState(*state); err != nil {
+			return fmt.Errorf("broker %s: -state: %w", cmd, err)
+		}
+	}
+	if *limit < 1 {
+		return fmt.Errorf("broker %s: -limit %d: give a number of requests, 1 or more", cmd, *limit)
+	}
 	if cmd == "credentials" && *format != "json" && *format != "env" && *format != "console" {
 		return fmt.Errorf("broker credentials: -format %q, want json, env or console", *format)
 	}
 	var path string
 	switch cmd {
-	case "request", "pre-approve", "audit":
-	case "approve", "dismiss", "revoke", "credentials":
+	case "request", "pre-approve", "audit", "list", "pre-approvals":
+	case "approve", "dismiss", "revoke", "credentials", "show":
 		if *id == "" {
 			return fmt.Errorf("broker %s: -id is required", cmd)
 		}
-		path = "/v1/requests/" + url.PathEscape(*id) + "/" + cmd
+		path = "/v1/requests/" + url.PathEscape(*id)
+		if cmd != "show" {
+			path += "/" + cmd
+		}
 	default:
 		return fmt.Errorf("unknown broker command %q\n%s", cmd, brokerUsage)
 	}
@@ -111,6 +131,26 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, o
 			return err
 		}
 		return emit(req)
+	case "list":
+		requests, err := c.listRequests(ctx, *account, *state, *limit)
+		if err != nil {
+			return err
+		}
+		return emit(requests)
+	case "show":
+		var req broker.Request
+		if err := c.call(ctx, http.MethodGet, path, nil, &req); err != nil {
+			return err
+		}
+		return emit(req)
+	case "pre-approvals":
+		var list struct {
+			PreApprovals []broker.PreApproval `json:"preApprovals"`
+		}
+		if err := c.call(ctx, http.MethodGet, "/v1/pre-approvals?"+query("account", *account, "tenant", *tenant), nil, &list); err != nil {
+			return err
+		}
+		return emit(list.PreApprovals)
 	case "pre-approve":
 		var p broker.PreApproval
 		if err := c.call(ctx, http.MethodPost, "/v1/accounts/"+url.PathEscape(*account)+"/pre-approval",
@@ -126,13 +166,38 @@ func runBroker(ctx context.Context, args []string, getenv func(string) string, o
 		return printCredentials(ctx, out, getenv, *format, creds, emit)
 	}
 	// audit: the server's JSON lines, as they come
+	return c.stream(ctx, "/v1/audit?"+query("account", *account, "engineer", *engineer, "since", *since, "until", *until), out)
+}
+
+// query encodes the name/value pairs whose value is set.
+func query(pairs ...string) string {
 	q := url.Values{}
-	for k, v := range map[string]string{"account": *account, "engineer": *engineer, "since": *since, "until": *until} {
-		if v != "" {
-			q.Set(k, v)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q.Set(pairs[i], pairs[i+1])
 		}
 	}
-	return c.stream(ctx, "/v1/audit?"+q.Encode(), out)
+	return q.Encode()
+}
+
+// listRequests reads pages of GET /v1/requests until it has limit requests or the pages end.
+func (c *apiClient) listRequests(ctx context.Context, account, state string, limit int) ([]broker.Request, error) {
+	out := []broker.Request{}
+	cursor := ""
+	for len(out) < limit {
+		var page broker.RequestPage
+		path := "/v1/requests?" + query("account", account, "state", state,
+			"limit", fmt.Sprint(min(limit-len(out), broker.MaxListLimit)), "cursor", cursor)
+		if err := c.call(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Requests...)
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	return out, nil
 }
 
 // printCredentials writes a session as JSON, as export lines, or as a console sign-in URL.

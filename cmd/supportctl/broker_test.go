@@ -175,6 +175,31 @@ func TestBrokerCommandsThroughTheAPI(t *testing.T) {
 	_, err = bob("pre-approve", "-account", "999999999999", "-max-duration", "20m")
 	assert.EqualError(t, err, "no account 999999999999 you can use")
 
+	// what each side sees: the engineer her own requests, the customer its tenant's, one by ID
+	out, err = alice("list")
+	require.NoError(t, err)
+	var mine []broker.Request
+	require.NoError(t, json.Unmarshal([]byte(out), &mine), out)
+	require.NotEmpty(t, mine)
+	assert.Equal(t, "SUP-10", mine[0].Ticket, "newest first")
+	for _, r := range mine {
+		assert.Equal(t, "alice@doit.com", r.Engineer)
+	}
+	out, err = bob("list", "-state", "revoked", "-limit", "1")
+	require.NoError(t, err)
+	var revoked []broker.Request
+	require.NoError(t, json.Unmarshal([]byte(out), &revoked), out)
+	require.Len(t, revoked, 1)
+	assert.Equal(t, req.ID, revoked[0].ID)
+	out, err = bob("show", "-id", req.ID)
+	require.NoError(t, err)
+	assert.Contains(t, out, `"decisionReason": "the incident is closed"`)
+	out, err = bob("pre-approvals")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"maxDurationSeconds": 1200`)
+	_, err = bob("list", "-state", "live")
+	assert.EqualError(t, err, `broker list: -state: state "live" is not one of PENDING, APPROVED, DISMISSED, REVOKED, EXPIRED`)
+
 	out, err = bob("audit", "-account", account)
 	require.NoError(t, err, "a customer reads the audit of its own account")
 	var types []string
