@@ -72,6 +72,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeProperties$$' -fuzztime $(FUZZTIME) ./internal/cfnresource
 	$(GO) test -run '^$$' -fuzz '^FuzzDERToRS$$' -fuzztime $(FUZZTIME) ./internal/issuer
 	$(GO) test -run '^$$' -fuzz '^FuzzSessionName$$' -fuzztime $(FUZZTIME) ./internal/broker
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeObject$$' -fuzztime $(FUZZTIME) ./internal/broker
 	$(GO) test -run '^$$' -fuzz '^FuzzBearerToken$$' -fuzztime $(FUZZTIME) ./internal/auth
 
 # The customer templates as committed, and the backend stack synthesized into .cache (it has Lambda
