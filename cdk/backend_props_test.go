@@ -110,11 +110,27 @@ func TestBackendTablesFollowTheDeclarations(t *testing.T) {
 				attrs = append(attrs, map[string]any{"AttributeName": decl.SortKey.Name, "AttributeType": string(decl.SortKey.Type)})
 			}
 			assert.Equal(t, keys, p["KeySchema"])
+			var indexes []any
+			defined := map[string]bool{decl.PartitionKey.Name: true, decl.SortKey.Name: true}
+			for _, ix := range decl.Indexes {
+				schema := []any{map[string]any{"AttributeName": ix.PartitionKey.Name, "KeyType": "HASH"}}
+				for _, a := range []tables.Attribute{ix.PartitionKey, ix.SortKey} {
+					if a.Name != "" && !defined[a.Name] {
+						defined[a.Name] = true
+						attrs = append(attrs, map[string]any{"AttributeName": a.Name, "AttributeType": string(a.Type)})
+					}
+				}
+				if ix.SortKey.Name != "" {
+					schema = append(schema, map[string]any{"AttributeName": ix.SortKey.Name, "KeyType": "RANGE"})
+				}
+				indexes = append(indexes, map[string]any{"IndexName": ix.Name, "KeySchema": schema,
+					"Projection": map[string]any{"ProjectionType": "ALL"}})
+			}
 			assert.ElementsMatch(t, attrs, p["AttributeDefinitions"])
 			if len(decl.Indexes) == 0 {
 				assert.NotContains(t, p, "GlobalSecondaryIndexes")
 			} else {
-				assert.Len(t, p["GlobalSecondaryIndexes"], len(decl.Indexes))
+				assert.ElementsMatch(t, indexes, p["GlobalSecondaryIndexes"])
 			}
 		})
 	}
