@@ -15,7 +15,6 @@ import (
 )
 
 const (
-	raceAccount      = "111122223333"
 	raceEngineers    = 6
 	requestsEach     = 2
 	raceCustomers    = 4
@@ -53,7 +52,7 @@ func TestServerRacingDecisionsApplyOnce(t *testing.T) {
 		principal[customer(i)] = "tenant:acme/" + customer(i) + "@acme.example"
 	}
 	s := startServer(t, moto.StartSerialForTest(t), serverOptions{users: users, issuer: true})
-	s.onboard(raceAccount, "acme")
+	s.onboard(customerAccount, "acme")
 	tokens := map[string]string{} // everyone signs in before the race
 	for _, u := range users {
 		tokens[u.Username] = s.token(u.Username)
@@ -92,7 +91,7 @@ func TestServerRacingDecisionsApplyOnce(t *testing.T) {
 	for i := range raceEngineers {
 		for j := range requestsEach {
 			calls = append(calls, call{action: "request", user: engineer(i),
-				body: fmt.Sprintf(`{"account":%q,"ticket":"SUP-%d%d","justification":"race","duration":"30m"}`, raceAccount, i, j)})
+				body: fmt.Sprintf(`{"account":%q,"ticket":"SUP-%d%d","justification":"race","duration":"30m"}`, customerAccount, i, j)})
 		}
 	}
 	requester := map[string]string{} // request ID → engineer
@@ -164,7 +163,7 @@ func TestServerRacingDecisionsApplyOnce(t *testing.T) {
 	for _, o := range append(decisions, sessions...) {
 		byRequest[o.request] = append(byRequest[o.request], o)
 	}
-	events, err := s.broker().Audit().List(t.Context(), broker.Filter{Account: raceAccount})
+	events, err := s.broker().Audit().List(t.Context(), broker.Filter{Account: customerAccount})
 	require.NoError(t, err)
 	eventsOf := map[string][]broker.Event{}
 	for _, e := range events {

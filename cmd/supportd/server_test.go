@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/stretchr/testify/require"
@@ -28,8 +29,10 @@ const (
 	// vendorAccount is moto's default account: the tables and the issuer's keys are there.
 	vendorAccount = moto.DefaultAccountID
 	signerRole    = "arn:aws:iam::" + vendorAccount + ":role/DoiT-Support-Broker"
-	engineerGroup = "doit-engineers"
-	password      = "pw"
+	// customerAccount is the account engineers ask for, once a test has onboarded it.
+	customerAccount = "111122223333"
+	engineerGroup   = "doit-engineers"
+	password        = "pw"
 )
 
 // server is supportd as a platform team runs it (run, listening on a loopback port) against a
@@ -131,6 +134,15 @@ func (s *server) stop() error {
 	}
 	s.client.CloseIdleConnections()
 	return s.stopErr
+}
+
+// emptyBrokerTable drops the broker's table and creates it again, empty: moto copies a whole table
+// for each transaction, so a benchmark run on a table that earlier runs filled would be slower.
+func (s *server) emptyBrokerTable() {
+	s.t.Helper()
+	_, err := s.db.DeleteTable(s.t.Context(), &dynamodb.DeleteTableInput{TableName: aws.String("broker")})
+	require.NoError(s.t, err)
+	require.NoError(s.t, broker.CreateTable(s.t.Context(), s.db, "broker"))
 }
 
 // onboard registers account for tenant as its management stack's onboarding would, and, with an
