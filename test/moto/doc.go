@@ -27,5 +27,24 @@
 //   - moto does not check trust policies, conditions or web-identity tokens;
 //     those are proven elsewhere (iam-simulate, go-jose).
 //
+// Race tests: every test that races writes against each other (two decisions on one request,
+// two claims on one account, any check that "exactly one wins" or "nothing is lost") must use
+// StartSerial (StartSerialForTest), never Start. moto_server serves requests on many threads
+// and does not serialize DynamoDB's conditional writes: two writes can both pass their
+// condition, and a transaction refused by its condition is rolled back by restoring a copy of
+// the whole table taken when it began, which undoes whatever other requests wrote meanwhile.
+// DynamoDB does neither, so on moto_server a race test fails on code that is right, and cannot
+// be trusted when it passes. (Taking that copy while another request writes to the table can
+// also fail outright, a 500 from Python's "dictionary changed size during iteration", so many
+// clients at once, as in BenchmarkServerSession, belong on StartSerial's server too.)
+//
+// StartSerial serves the same moto application on werkzeug's single-threaded server
+// (serial_server.py): one request at a time, each write atomic. That is stronger than DynamoDB
+// (which serializes per item, not per table), never weaker; the interleavings a race test is
+// after, between one request and the next, still happen. TestSerialServerSerializesConditionalWrites
+// proves the guarantee (on moto_server it fails in most runs) and is what the race tests rely
+// on. Nothing but the serving differs; a server that called itself over HTTP while answering
+// (none of the services above does) would wait for ever.
+//
 // If moto is missing, Start fails and says how to install it; it never skips.
 package moto

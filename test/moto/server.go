@@ -2,6 +2,7 @@ package moto
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -41,8 +42,8 @@ const (
 	installHint = "is moto installed? Run: pip install -r requirements.txt"
 )
 
-// runningOn is how werkzeug (under moto_server) announces the port it bound;
-// we ask for port 0, so the kernel picks a free one and no other process can take it first.
+// runningOn is how werkzeug (under moto_server), and serial_server.py in the same words, announce
+// the port bound; we ask for port 0, so the kernel picks a free one and no other process can take it first.
 var runningOn = regexp.MustCompile(`Running on (http://127\.0\.0\.1:\d+)`)
 
 // Server is a running moto server.
@@ -66,6 +67,29 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return start(ctx, argv)
+}
+
+// serialServer is serial_server.py: moto's application served one request at a time.
+//
+//go:embed serial_server.py
+var serialServer string
+
+// StartSerial launches moto's application on a single-threaded server (serial_server.py, run by
+// python3), which answers one request at a time, so that DynamoDB conditional writes are atomic
+// as in AWS: the server for race tests (see the package documentation). It is started, waited for
+// and stopped as Start's is.
+func StartSerial(ctx context.Context) (*Server, error) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		return nil, errors.New("moto: python3 is not on PATH; " + installHint)
+	}
+	return start(ctx, []string{python, "-c", serialServer})
+}
+
+// start runs argv with `-H 127.0.0.1 -p 0` and waits until the server it starts answers on
+// /moto-api/, at most until ctx ends or StartTimeout passes.
+func start(ctx context.Context, argv []string) (*Server, error) {
 	s := &Server{logs: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(argv[0], append(argv[1:], "-H", "127.0.0.1", "-p", "0")...)
 	s.cmd.Env = append(withoutVar(os.Environ(), "MOTO_ACCOUNT_ID"),
@@ -76,7 +100,7 @@ func Start(ctx context.Context) (*Server, error) {
 	s.cmd.SysProcAttr = sysProcAttr()
 	s.cmd.WaitDelay = time.Second
 	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("moto: start %s: %w; %s", strings.Join(argv, " "), err, installHint)
+		return nil, fmt.Errorf("moto: start %s: %w; %s", argv[0], err, installHint)
 	}
 	go func() {
 		_ = s.cmd.Wait() // the outcome is in cmd.ProcessState
@@ -96,15 +120,26 @@ func Start(ctx context.Context) (*Server, error) {
 // and stops it when t ends. On failure the end of moto's output is logged.
 func StartForTest(t testing.TB) *Server {
 	t.Helper()
+	return startForTest(t, "moto server", Start)
+}
+
+// StartSerialForTest is StartForTest for StartSerial's server, the one race tests use.
+func StartSerialForTest(t testing.TB) *Server {
+	t.Helper()
+	return startForTest(t, "serial moto server", StartSerial)
+}
+
+func startForTest(t testing.TB, name string, start func(context.Context) (*Server, error)) *Server {
+	t.Helper()
 	begin := time.Now()
-	s, err := Start(t.Context())
+	s, err := start(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("moto server at %s, ready in %v", s.URL(), time.Since(begin).Round(time.Millisecond))
+	t.Logf("%s at %s, ready in %v", name, s.URL(), time.Since(begin).Round(time.Millisecond))
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("moto output (tail):\n%s", tail(s.Logs(), 4096))
+			t.Logf("%s output (tail):\n%s", name, tail(s.Logs(), 4096))
 		}
 		if err := s.Close(); err != nil {
 			t.Error(err)
