@@ -111,9 +111,9 @@ func TestServerRacingDecisionsApplyOnce(t *testing.T) {
 		calls = append(calls, call{action: "approve", user: customer(0), request: id}, call{action: "approve", user: customer(1), request: id})
 		switch i % 3 {
 		case 0:
-			calls = append(calls, call{action: "dismiss", user: customer(2), request: id})
+			calls = append(calls, call{action: "dismiss", user: customer(2), request: id, body: `{"reason":"not under contract"}`})
 		case 1:
-			calls = append(calls, call{action: "dismiss", user: customer(2), request: id}, call{action: "revoke", user: customer(3), request: id})
+			calls = append(calls, call{action: "dismiss", user: customer(2), request: id, body: `{"reason":"not under contract"}`}, call{action: "revoke", user: customer(3), request: id})
 		}
 		i++
 	}
