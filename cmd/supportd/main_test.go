@@ -38,7 +38,7 @@ func TestServerSignsInEveryCaller(t *testing.T) {
 		{name: "a header naming an engineer is nobody", header: []string{"X-Support-Principal", "alice@doit.com"}, status: 401},
 		{name: "tampered token", bearer: alice[:len(alice)-4] + "AAAA", status: 401, body: "invalid_token"},
 		{name: "signed in without a role", bearer: s.token("dave"), status: 403},
-		{name: "a customer cannot request access", bearer: s.token("bob"), status: 400, body: "only a support engineer"},
+		{name: "a customer cannot request access", bearer: s.token("bob"), status: 403, body: "only a support engineer"},
 		{name: "the engineer, for an account nobody registered", bearer: alice, status: 404, body: "no account 111122223333 you can use"},
 	} {
 		a := s.call("POST", "/v1/requests", c.bearer, request, c.header...)

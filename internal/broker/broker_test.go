@@ -143,7 +143,8 @@ func TestBrokerRequestRefusals(t *testing.T) {
 		"reason not UTF-8":               {engineer, acct, ticket, "why\xff", time.Hour, broker.ErrInvalid, "the justification is not UTF-8 text"},
 		"zero-width space in the ticket": {engineer, acct, "SUP-\u200b1", "why", time.Hour, broker.ErrInvalid, "the ticket has an invisible character (U+200B)"},
 		"NUL in the engineer":            {"alice\x00@doit.com", acct, ticket, "why", time.Hour, broker.ErrInvalid, "the principal has a control character (U+0000)"},
-		"customer principal":             {approver, acct, ticket, "why", time.Hour, broker.ErrInvalid, "only a support engineer"},
+		"customer principal":             {approver, acct, ticket, "why", time.Hour, broker.ErrForbidden, "only a support engineer"},
+		"blank principal":                {" ", acct, ticket, "why", time.Hour, broker.ErrInvalid, "only a support engineer"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)

@@ -29,8 +29,11 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 	if err := validatePrincipal(engineer); err != nil {
 		return Request{}, err
 	}
-	if strings.TrimSpace(engineer) == "" || strings.HasPrefix(engineer, "tenant:") {
+	switch {
+	case strings.TrimSpace(engineer) == "":
 		return Request{}, refuse(ErrInvalid, "only a support engineer can request access (got %q)", engineer)
+	case strings.HasPrefix(engineer, "tenant:"): // a customer may not, as an engineer may not decide
+		return Request{}, refuse(ErrForbidden, "only a support engineer can request access (got %q)", engineer)
 	}
 	if err := ValidateTicket(ticket); err != nil { // the ticket has to fit in the session name, whole
 		return Request{}, err
