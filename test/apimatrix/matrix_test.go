@@ -172,8 +172,15 @@ var auditRead = cell{status: http.StatusOK, check: func(t *testing.T, c cellCtx,
 func rows() []row {
 	onRequest := func(action string) func(c cellCtx) Call {
 		return func(c cellCtx) Call {
-			return Call{Method: http.MethodPost, Path: "/v1/requests/" + c.id + "/" + action}
+			call := Call{Method: http.MethodPost, Path: "/v1/requests/" + c.id + "/" + action}
+			if action == "dismiss" {
+				call.Body = `{"reason":"not covered by the support contract"}`
+			}
+			return call
 		}
+	}
+	get := func(path func(c cellCtx) string) func(c cellCtx) Call {
+		return func(c cellCtx) Call { return Call{Method: http.MethodGet, Path: "/v1" + path(c)} }
 	}
 	issuerDoc := func(doc string) func(c cellCtx) Call {
 		return func(c cellCtx) Call {
@@ -324,6 +331,46 @@ func rows() []row {
 				OtherCustomer: refused(http.StatusNotFound, noAccount),
 			}},
 
+		{route: "GET /v1/requests", name: "GET /v1/requests", state: broker.Pending, action: "list-requests",
+			call: get(func(cellCtx) string { return "/requests" }),
+			cells: map[Caller]cell{
+				Engineer:      listed(func(c cellCtx, r broker.Request) bool { return r.Engineer == c.principal() }, false),
+				Requester:     listed(func(c cellCtx, r broker.Request) bool { return r.Engineer == c.principal() }, true),
+				Customer:      listed(func(c cellCtx, r broker.Request) bool { return r.Tenant == c.f.Acme.Name }, true),
+				OtherCustomer: listed(func(c cellCtx, r broker.Request) bool { return r.Tenant == c.f.Globex.Name }, false),
+			}},
+		{route: "GET /v1/requests", name: "GET /v1/requests (account)", state: broker.Pending, action: "list-requests",
+			call: get(func(c cellCtx) string { return "/requests?state=pending&account=" + c.f.Acme.Account }),
+			cells: map[Caller]cell{
+				Engineer:      listed(pendingOfAcme, true),
+				Requester:     listed(pendingOfAcme, true),
+				Customer:      listed(pendingOfAcme, true),
+				OtherCustomer: refused(http.StatusNotFound, noAccount),
+			}},
+		{route: "GET /v1/requests/{id}", name: "GET /v1/requests/{id}", state: broker.Pending, action: "read-request",
+			call: get(func(c cellCtx) string { return "/requests/" + c.id }),
+			cells: map[Caller]cell{
+				Engineer:      readOne,
+				Requester:     readOne,
+				Customer:      readOne,
+				OtherCustomer: refused(http.StatusNotFound, noRequest),
+			}},
+		{route: "GET /v1/pre-approvals", name: "GET /v1/pre-approvals", action: "list-pre-approvals",
+			call: get(func(cellCtx) string { return "/pre-approvals" }),
+			cells: map[Caller]cell{
+				Engineer:      refused(http.StatusBadRequest, oneOfAccountOrTenant),
+				Requester:     refused(http.StatusBadRequest, oneOfAccountOrTenant),
+				Customer:      noPreApprovals,
+				OtherCustomer: noPreApprovals,
+			}},
+		{route: "GET /v1/pre-approvals", name: "GET /v1/pre-approvals (tenant)", action: "list-pre-approvals",
+			call: get(func(c cellCtx) string { return "/pre-approvals?tenant=" + c.f.Acme.Name }),
+			cells: map[Caller]cell{
+				Engineer:      noPreApprovals,
+				Requester:     noPreApprovals,
+				Customer:      refused(http.StatusBadRequest, ownTenantOnly),
+				OtherCustomer: refused(http.StatusBadRequest, ownTenantOnly),
+			}},
 		{route: "GET /v1/audit", name: "GET /v1/audit", state: broker.Approved, action: "read-audit",
 			call: func(c cellCtx) Call {
 				return Call{Method: http.MethodGet, Path: "/v1/audit?account=" + c.f.Acme.Account}
@@ -346,6 +393,46 @@ func rows() []row {
 			}},
 	}
 }
+
+func oneOfAccountOrTenant(cellCtx) string { return "name exactly one of account or tenant" }
+func ownTenantOnly(cellCtx) string {
+	return "a customer lists its own tenant's standing approvals: leave out tenant"
+}
+
+func pendingOfAcme(c cellCtx, r broker.Request) bool {
+	return r.Account == c.f.Acme.Account && r.State == broker.Pending
+}
+
+// listed is a page of requests, every one of them one keep admits (and, if holdsShared, the
+// shared pending request among them); a read writes nothing and records nothing.
+func listed(keep func(c cellCtx, r broker.Request) bool, holdsShared bool) cell {
+	return cell{status: http.StatusOK, check: func(t *testing.T, c cellCtx, resp Response) {
+		assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+		var page broker.RequestPage
+		require.NoError(t, json.Unmarshal([]byte(resp.Body), &page), resp.Body)
+		found := false
+		for _, r := range page.Requests {
+			assert.True(t, keep(c, r), "a request the caller should not see listed: %+v", r)
+			found = found || r.ID == c.id
+		}
+		assert.Equal(t, holdsShared, found, "the shared pending request %s listed", c.id)
+	}}
+}
+
+// readOne is the shared pending request, read by ID.
+var readOne = cell{status: http.StatusOK, check: func(t *testing.T, c cellCtx, resp Response) {
+	var r broker.Request
+	require.NoError(t, json.Unmarshal([]byte(resp.Body), &r), resp.Body)
+	assert.Equal(t, c.id, r.ID)
+	assert.Equal(t, broker.Pending, r.State)
+	assert.Equal(t, c.f.Acme.Account, r.Account)
+	assert.Equal(t, c.f.Principal(Requester), r.Engineer)
+}}
+
+// noPreApprovals: the tenant's standing approvals, none (the pre-approval cell removes its own).
+var noPreApprovals = cell{status: http.StatusOK, check: func(t *testing.T, c cellCtx, resp Response) {
+	assert.JSONEq(t, `{"preApprovals":[]}`, resp.Body)
+}}
 
 func ownAccountsOnly(cellCtx) string {
 	return "a customer can read the audit of its own accounts only (?account=)"
@@ -535,8 +622,8 @@ func noLeak(t *testing.T, c cellCtx, call Call, resp Response) {
 	t.Helper()
 	f := c.f
 	secret := []string{f.Globex.Account, f.Globex.Ticket, f.GlobexRequest.ID, f.GlobexRequest.Engineer}
-	if c.caller == OtherCustomer {
-		secret = append(secret, f.Acme.Ticket, f.Principal(Requester), f.Principal(Customer), "tenant:"+f.Acme.Name)
+	if c.caller == OtherCustomer { // globex's own are globex's to read
+		secret = []string{f.Acme.Ticket, f.Principal(Requester), f.Principal(Customer), "tenant:" + f.Acme.Name}
 		if !strings.Contains(call.Path+call.Body, f.Acme.Account) {
 			secret = append(secret, f.Acme.Account)
 		}
