@@ -8,6 +8,10 @@
 // against the issuer's JWKS (found by discovery, or Config.JWKSURL for a provider without a
 // discovery document, such as moto's Cognito), with RS256 or ES256 only.
 //
+// Claims are read by their exact names (RFC 7519 §4), never case-insensitively as encoding/json
+// matches struct fields; a payload or header that has a name twice, or in two cases ("email" and
+// "EMAIL"), is refused, since parsers differ on which of the two counts.
+//
 // Claims to roles (Verifier.identity):
 //
 //   - the groups are the claim Config.GroupsClaim (default "cognito:groups"), a list of strings;

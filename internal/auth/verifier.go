@@ -156,17 +156,21 @@ func (v *Verifier) checkHeader(raw string) (kid string, err error) {
 	if err != nil {
 		return "", refuse(Malformed, "the header is not base64url")
 	}
-	var h struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
+	// by exact names, each once and in one case (objectMembers), as go-jose reads them
+	members, err := objectMembers(b)
+	if err != nil {
+		return "", refuse(Malformed, "the header is not a JSON object with each member once")
 	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		return "", refuse(Malformed, "the header is not a JSON object with string alg and kid")
+	var alg string
+	for name, dst := range map[string]*string{"alg": &alg, "kid": &kid} {
+		if raw, ok := members[name]; ok && json.Unmarshal(raw, dst) != nil {
+			return "", refuse(Malformed, fmt.Sprintf("the header's %s is not a string", name))
+		}
 	}
-	if !slices.Contains(v.algSet, h.Alg) {
-		return "", refuse(Algorithm, fmt.Sprintf("alg %q", h.Alg))
+	if !slices.Contains(v.algSet, alg) {
+		return "", refuse(Algorithm, fmt.Sprintf("alg %q", alg))
 	}
-	return h.Kid, nil
+	return kid, nil
 }
 
 // checkClaims applies the issuer, audience and time rules:
