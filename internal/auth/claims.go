@@ -21,6 +21,7 @@ type claims struct {
 	Issuer            string
 	Subject           string
 	Audience          audience
+	AuthorizedParty   *string // azp; nil when absent (or null)
 	ClientID          string
 	TokenUse          string
 	Expiry            *numericDate
@@ -47,6 +48,7 @@ func (c *claims) fields(groupsClaim string) []field {
 		{"iss", &c.Issuer},
 		{"sub", &c.Subject},
 		{"aud", &c.Audience},
+		{"azp", &c.AuthorizedParty},
 		{"client_id", &c.ClientID},
 		{"token_use", &c.TokenUse},
 		{"exp", &c.Expiry},
@@ -255,7 +257,7 @@ func jsonKind(dst any) string {
 		return "a number"
 	case *flexBool:
 		return "a boolean"
-	case *string:
+	case *string, **string:
 		return "a string"
 	}
 	return "of the expected type"

@@ -3,8 +3,9 @@
 //
 // The identity provider is the vendor's choice: Amazon Cognito by default, or any OpenID Provider.
 // A Verifier accepts the tokens of one issuer (Config.Issuer, compared exactly) issued to one
-// client (Config.Audience): a standard OIDC token whose aud contains the client ID, or a Cognito
-// access token, which has no aud but client_id and token_use "access". Signatures are checked
+// client (Config.Audience): a standard OIDC token whose aud contains the client ID (with several
+// audiences, azp must name the client; an azp, when present, always must), or a Cognito access
+// token, which has no aud but client_id and token_use "access". Signatures are checked
 // against the issuer's JWKS (found by discovery, or Config.JWKSURL for a provider without a
 // discovery document, such as moto's Cognito), with RS256 or ES256 only.
 //

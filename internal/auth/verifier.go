@@ -179,6 +179,8 @@ func (v *Verifier) checkHeader(raw string) (kid string, err error) {
 //   - token_use, when present (Cognito), is "id" or "access";
 //   - aud, when present, contains Config.Audience; a token without aud must have client_id equal to
 //     it (Cognito access tokens);
+//   - azp, when present, equals Config.Audience, and a token with several audiences must have it
+//     (OpenID Connect Core 1.0 §3.1.3.7, items 4 and 5: the client it was issued to);
 //   - exp is present and in the future, with no leeway (a clock running ahead refuses a token a
 //     little early, and the client signs in again);
 //   - nbf and iat, when present, are at most Config.Leeway in the future (a clock running behind
@@ -195,6 +197,10 @@ func (v *Verifier) checkClaims(c claims) error {
 		return refuse(Audience, fmt.Sprintf("aud %q, want %q", []string(c.Audience), v.cfg.Audience))
 	case len(c.Audience) == 0 && c.ClientID != v.cfg.Audience:
 		return refuse(Audience, fmt.Sprintf("no aud, client_id %q, want %q", c.ClientID, v.cfg.Audience))
+	case c.AuthorizedParty != nil && *c.AuthorizedParty != v.cfg.Audience:
+		return refuse(Audience, fmt.Sprintf("azp %q, want %q", *c.AuthorizedParty, v.cfg.Audience))
+	case len(c.Audience) > 1 && c.AuthorizedParty == nil:
+		return refuse(Audience, fmt.Sprintf("%d audiences and no azp", len(c.Audience)))
 	case c.Expiry == nil:
 		return refuse(Claims, "no exp")
 	case !now.Before(c.Expiry.Time):

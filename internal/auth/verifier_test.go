@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -81,8 +82,8 @@ func TestVerifyClaimsToIdentity(t *testing.T) {
 			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Alice", Email: "Alice@DoiT.com", Engineer: true, Issuer: ti.url()},
 			principal: "alice@doit.com",
 		},
-		"aud a list that contains the client": {
-			over:      map[string]any{"aud": []string{"other", testClient}},
+		"aud a list that contains the client, azp the client": {
+			over:      map[string]any{"aud": []string{"other", testClient}, "azp": testClient},
 			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Alice", Email: "Alice@DoiT.com", Engineer: true, Issuer: ti.url()},
 			principal: "alice@doit.com",
 		},
@@ -214,6 +215,53 @@ func flipSignatureByte(t *testing.T, tok string) string {
 	require.NoError(t, err)
 	sig[len(sig)/2] ^= 0x01
 	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestVerifyAuthorizedParty: OpenID Connect Core 1.0 §3.1.3.7, items 4 and 5: a token with several
+// audiences must name the client it was issued to in azp, and an azp, when present, must be the
+// configured client. A Cognito access token (client_id, no aud) is unaffected.
+func TestVerifyAuthorizedParty(t *testing.T) {
+	ti := newTestIssuer(t)
+	v := ti.verifier(t)
+	access := map[string]any{"aud": nil, "client_id": testClient, "token_use": "access"}
+	cases := map[string]struct {
+		over map[string]any
+		want auth.Reason // "" accepted
+	}{
+		"one audience, no azp":                      {map[string]any{"azp": nil}, ""},
+		"one audience, azp the client":              {map[string]any{"azp": testClient}, ""},
+		"one audience as a list, no azp":            {map[string]any{"aud": []string{testClient}}, ""},
+		"one audience, azp another client":          {map[string]any{"azp": "client-2"}, auth.Audience},
+		"one audience, azp empty":                   {map[string]any{"azp": ""}, auth.Audience},
+		"two audiences, no azp":                     {map[string]any{"aud": []string{testClient, "client-2"}}, auth.Audience},
+		"two audiences, azp the client":             {map[string]any{"aud": []string{"client-2", testClient}, "azp": testClient}, ""},
+		"two audiences, azp the other":              {map[string]any{"aud": []string{testClient, "client-2"}, "azp": "client-2"}, auth.Audience},
+		"two audiences, azp null":                   {map[string]any{"aud": []string{testClient, "client-2"}, "azp": json.RawMessage("null")}, auth.Audience},
+		"azp a number":                              {map[string]any{"azp": 7}, auth.Claims},
+		"Cognito access token":                      {access, ""},
+		"Cognito access token, azp another client":  {merge(access, map[string]any{"azp": "client-2"}), auth.Audience},
+		"Cognito access token, azp the same client": {merge(access, map[string]any{"azp": testClient}), ""},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := v.Verify(t.Context(), ti.token(t, merge(tc.over, map[string]any{"cognito:groups": []string{"tenant:acme"}})))
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			requireReason(t, tc.want, err)
+		})
+	}
+}
+
+// merge is a copy of a with b's entries over it.
+func merge(a, b map[string]any) map[string]any {
+	out := maps.Clone(a)
+	if out == nil {
+		out = map[string]any{}
+	}
+	maps.Copy(out, b)
+	return out
 }
 
 // TestVerifyChecksClaimsBeforeFetchingKeys: a token for another issuer, client or time is refused
