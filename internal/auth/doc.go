@@ -34,7 +34,8 @@
 // the Identity into the request's context (FromContext); WriteError answers a refusal with its
 // status (401 for a missing or invalid token, 403 for no role, 400 for a malformed header, 503 when
 // the keys cannot be fetched), a WWW-Authenticate challenge (RFC 6750 §3) and a short reason. No
-// token is ever logged.
+// token is ever logged, and what the caller chose (a claim's value, a kid, the path) reaches a log
+// line clipped to MaxDetailBytes.
 //
 // Package localop is an OpenID Provider for local runs and tests whose tokens a Verifier accepts
 // as it accepts Cognito's.

@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Reason is why a request was refused. Each reason has one HTTP status and one short description
@@ -102,13 +104,34 @@ func (r Reason) Description() string {
 }
 
 // Error is a refusal: Reason says why, in a form clients can act on; the detail, for logs only,
-// says exactly what (a claim's value, a key ID). Neither ever holds the token.
+// says exactly what (a claim's value, a key ID), in at most MaxDetailBytes. Neither ever holds the
+// token.
 type Error struct {
 	Reason Reason
 	detail string
 }
 
-func refuse(r Reason, detail string) *Error { return &Error{Reason: r, detail: detail} }
+// MaxDetailBytes bounds a refusal's detail, and each value of the request a refusal's log line
+// repeats (the path): much of it is the caller's text (a claim's value, a kid, the groups), which
+// must not make each refused request a 16 KiB log line. A longer one is clipped, and says so.
+const MaxDetailBytes = 200
+
+func refuse(r Reason, detail string) *Error {
+	return &Error{Reason: r, detail: clip(detail, MaxDetailBytes)}
+}
+
+// clip is s when it has at most n bytes, else its start (whole characters, at most n bytes) and a
+// marker that says it was clipped, and from how many bytes.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…[clipped, " + strconv.Itoa(len(s)) + " bytes]"
+}
 
 func (e *Error) Error() string {
 	if e.detail == "" {

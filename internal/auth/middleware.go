@@ -20,7 +20,8 @@ func (v *Verifier) Authenticate(r *http.Request) (Identity, error) {
 
 // Require is middleware that lets through only requests whose bearer token Authenticate accepts,
 // with the caller's Identity in the request's context (FromContext). Refusals are answered by
-// WriteError and logged, one line each, by reason and detail; the token is never logged.
+// WriteError and logged, one line each, by reason and detail (clipped to MaxDetailBytes); the
+// token is never logged.
 func Require(v *Verifier) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,9 +48,10 @@ func (v *Verifier) logRefusal(r *http.Request, err error) {
 	case KeysUnavailable:
 		level = slog.LevelError
 	}
+	// the method and path are the caller's text too: clipped like the detail
 	v.cfg.Logger.Log(r.Context(), level, "request refused",
-		"reason", string(e.Reason), "status", e.Status(), "detail", e.Detail(),
-		"method", r.Method, "path", r.URL.Path)
+		"reason", string(e.Reason), "status", e.Status(), "detail", clip(e.Detail(), MaxDetailBytes),
+		"method", clip(r.Method, 20), "path", clip(r.URL.Path, MaxDetailBytes))
 }
 
 // WriteError answers a refusal from Authenticate: its status, its WWW-Authenticate challenge

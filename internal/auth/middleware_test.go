@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -127,4 +128,60 @@ func TestChallengesAreRFC6750(t *testing.T) {
 	}
 	assert.Equal(t, 403, auth.NoRole.Status())
 	assert.Equal(t, 401, auth.Expired.Status())
+}
+
+// TestRefusalLogsAreClipped: what a caller chose (a claim's value, the kid, the groups, the path)
+// reaches the refusal's log line clipped to auth.MaxDetailBytes, marked as clipped, and never the
+// token or its signature: a 16 KiB token does not make a 16 KiB log line.
+func TestRefusalLogsAreClipped(t *testing.T) {
+	ti := newTestIssuer(t)
+	var logs bytes.Buffer
+	v := ti.verifier(t, func(c *auth.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	h := auth.Require(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("let through") }))
+	long := strings.Repeat("A", 10<<10)
+	many := make([]string, 400)
+	for i := range many {
+		many[i] = "staff-group-" + strings.Repeat("g", 10)
+	}
+	cases := map[string]struct {
+		token  string
+		path   string
+		status int
+	}{
+		"a long iss":            {ti.token(t, map[string]any{"iss": "https://" + long}), "/requests", 401},
+		"a long aud":            {ti.token(t, map[string]any{"aud": []string{long, "x"}}), "/requests", 401},
+		"a long token_use":      {ti.token(t, map[string]any{"token_use": long}), "/requests", 401},
+		"a long kid":            {sign(t, jose.RS256, ti.rsa, long, ti.claims(nil)), "/requests", 401},
+		"many groups, no role":  {ti.token(t, map[string]any{"cognito:groups": many}), "/requests", 403},
+		"a long path":           {ti.token(t, map[string]any{"iss": "https://evil.example"}), "/" + long, 401},
+		"a long tenant":         {ti.token(t, map[string]any{"cognito:groups": []string{"tenant:" + long + "/x"}}), "/requests", 403},
+		"a long algorithm name": {signRS256(t, ti.rsa, []byte(`{"alg":"`+long+`","kid":"rsa-1"}`), mustJSON(t, ti.claims(nil))), "/requests", 401},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			require.LessOrEqual(t, len(tc.token), auth.MaxTokenLength)
+			logs.Reset()
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.URL.Path = tc.path
+			r.Header.Set("Authorization", "Bearer "+tc.token)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			require.Equal(t, tc.status, w.Code, "%s", w.Body)
+
+			var line map[string]any
+			require.NoError(t, json.Unmarshal(logs.Bytes(), &line), "one JSON line: %s", logs.String())
+			assert.Equal(t, "request refused", line["msg"])
+			detail, _ := line["detail"].(string)
+			path, _ := line["path"].(string)
+			assert.LessOrEqual(t, len(detail), auth.MaxDetailBytes+40, "the detail is clipped")
+			assert.LessOrEqual(t, len(path), auth.MaxDetailBytes+40, "the path is clipped")
+			assert.Contains(t, detail+path, "[clipped", "and says so")
+			assert.Less(t, logs.Len(), 1200, "one short line")
+			parts := strings.Split(tc.token, ".")
+			assert.NotContains(t, logs.String(), parts[2][:32], "no signature text")
+			assert.NotContains(t, logs.String(), parts[1][:32], "no payload text")
+		})
+	}
 }
