@@ -7,7 +7,11 @@
 // audiences, azp must name the client; an azp, when present, always must), or a Cognito access
 // token, which has no aud but client_id and token_use "access". Signatures are checked
 // against the issuer's JWKS (found by discovery, or Config.JWKSURL for a provider without a
-// discovery document, such as moto's Cognito), with RS256 or ES256 only.
+// discovery document, such as moto's Cognito), with RS256 or ES256 only. The JWKS is fetched when a
+// token names a key ID the verifier does not hold, at most once per Config.JWKSRefetchInterval (1
+// minute by default), one fetch shared by the requests that wait for it: a made-up kid within the
+// interval is refused (UnknownKey) without a request to the identity provider, and a rotated key is
+// picked up at the first token that names it after the interval.
 //
 // Claims are read by their exact names (RFC 7519 §4), never case-insensitively as encoding/json
 // matches struct fields; a payload or header that has a name twice, or in two cases ("email" and

@@ -37,6 +37,9 @@ const (
 	NotYetValid Reason = "not_yet_valid"
 	// Signature: the signature does not verify with the issuer's keys (tampered, or an unknown key ID).
 	Signature Reason = "signature"
+	// UnknownKey: the token names a key ID (kid) the issuer's key set does not have, and the set was
+	// fetched less than Config.JWKSRefetchInterval ago, or has just been fetched without it.
+	UnknownKey Reason = "unknown_key"
 	// KeysUnavailable: the issuer's keys could not be fetched, so the token could not be checked.
 	// A token that no cached key verifies gets this too while the JWKS cannot be fetched: it may be
 	// signed with a key published since.
@@ -77,6 +80,7 @@ var reasons = map[Reason]reasonInfo{
 	Expired:              {http.StatusUnauthorized, "invalid_token", "the token has expired: sign in again"},
 	NotYetValid:          {http.StatusUnauthorized, "invalid_token", "the token is not valid yet: check the clock"},
 	Signature:            {http.StatusUnauthorized, "invalid_token", "the token signature does not verify with the issuer keys"},
+	UnknownKey:           {http.StatusUnauthorized, "invalid_token", "the token is signed with a key the issuer does not publish: sign in again"},
 	KeysUnavailable:      {http.StatusServiceUnavailable, "", "the identity provider keys could not be fetched: try again later"},
 	NoUser:               {http.StatusUnauthorized, "invalid_token", "the token names no user (no username and no verified e-mail)"},
 	NoRole:               {http.StatusForbidden, "insufficient_scope", "signed in, but not in the engineer group or a tenant group"},

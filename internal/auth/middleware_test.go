@@ -111,7 +111,7 @@ func TestAuthenticateIgnoresQueryAndForm(t *testing.T) {
 func TestChallengesAreRFC6750(t *testing.T) {
 	valid := regexp.MustCompile(`^[\x20-\x21\x23-\x5B\x5D-\x7E]+$`)
 	all := []auth.Reason{auth.NoToken, auth.WrongScheme, auth.BadRequest, auth.Malformed, auth.Algorithm, auth.Claims,
-		auth.Issuer, auth.TokenUse, auth.Audience, auth.Expired, auth.NotYetValid, auth.Signature, auth.KeysUnavailable,
+		auth.Issuer, auth.TokenUse, auth.Audience, auth.Expired, auth.NotYetValid, auth.Signature, auth.UnknownKey, auth.KeysUnavailable,
 		auth.NoUser, auth.NoRole, auth.TenantAmbiguous, auth.TenantInvalid}
 	challenge := regexp.MustCompile(`^Bearer( error="(invalid_request|invalid_token|insufficient_scope)", error_description="[^"\\]+")?$`)
 	for _, r := range all {
