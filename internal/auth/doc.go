@@ -37,7 +37,9 @@
 // The HTTP side: Authenticate reads only the Authorization header; Require is middleware that puts
 // the Identity into the request's context (FromContext); WriteError answers a refusal with its
 // status (401 for a missing or invalid token, 403 for no role, 400 for a malformed header, 503 when
-// the keys cannot be fetched), a WWW-Authenticate challenge (RFC 6750 §3) and a short reason. No
+// the keys cannot be fetched), a WWW-Authenticate challenge (RFC 6750 §3) and a short reason;
+// OnForbidden hands each 403, whose caller the token proves, to a function that audits it (a 401's
+// caller is unproven: its record is the log line, so that no one can make each attempt a write). No
 // token is ever logged, and what the caller chose (a claim's value, a kid, the path) reaches a log
 // line clipped to MaxDetailBytes.
 //

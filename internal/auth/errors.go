@@ -113,6 +113,8 @@ func (r Reason) Description() string {
 type Error struct {
 	Reason Reason
 	detail string
+	// who names the caller of a verified token that is refused a role (403), else "".
+	who string
 }
 
 // MaxDetailBytes bounds a refusal's detail, and each value of the request a refusal's log line

@@ -2,7 +2,9 @@ package auth_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -184,4 +186,60 @@ func TestRefusalLogsAreClipped(t *testing.T) {
 			assert.NotContains(t, logs.String(), parts[1][:32], "no payload text")
 		})
 	}
+}
+
+// TestRequireOnForbidden: OnForbidden's function gets each refusal of a verified caller without a
+// role (403), named by their verified e-mail address or else their sub, and nothing for a request
+// whose token does not verify (401, 400) or cannot be checked (503); its error changes no answer.
+func TestRequireOnForbidden(t *testing.T) {
+	ti := newTestIssuer(t)
+	v := ti.verifier(t)
+	var got []auth.Forbidden
+	fail := false
+	h := auth.Require(v, auth.OnForbidden(func(ctx context.Context, f auth.Forbidden) error {
+		got = append(got, f)
+		if fail {
+			return errors.New("the table is gone")
+		}
+		return nil
+	}))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	cases := map[string]struct {
+		header string
+		status int
+		want   []auth.Forbidden
+	}{
+		"engineer": {"Bearer " + ti.token(t, nil), 200, nil},
+		"no role": {"Bearer " + ti.token(t, map[string]any{"cognito:groups": []string{"staff"}}), 403,
+			[]auth.Forbidden{{Principal: "alice@doit.com", Reason: auth.NoRole, Detail: `groups ["staff"] have neither "doit-engineers" nor a "tenant:<tenant>" group`}}},
+		"two tenants, no verified e-mail": {"Bearer " + ti.token(t, map[string]any{"cognito:groups": []string{"tenant:a", "tenant:b"}, "email_verified": false}), 403,
+			[]auth.Forbidden{{Principal: "sub:0f1e2d3c-user-alice", Reason: auth.TenantAmbiguous, Detail: `tenant groups for ["a" "b"]`}}},
+		"no token":           {"", 401, nil},
+		"not b64token":       {"Bearer a, Bearer b", 400, nil},
+		"expired":            {"Bearer " + ti.token(t, map[string]any{"exp": time.Now().Add(-time.Minute).Unix(), "cognito:groups": []string{"staff"}}), 401, nil},
+		"forged, no role":    {"Bearer " + sign(t, jose.RS256, rsaKey(t), "rsa-1", ti.claims(map[string]any{"cognito:groups": []string{"staff"}})), 401, nil},
+		"made-up kid":        {"Bearer " + sign(t, jose.RS256, rsaKey(t), "nope", ti.claims(map[string]any{"cognito:groups": []string{"staff"}})), 401, nil},
+		"engineer, no email": {"Bearer " + ti.token(t, map[string]any{"email_verified": false}), 401, nil},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got = nil
+			r := httptest.NewRequest(http.MethodGet, "/requests", nil)
+			if tc.header != "" {
+				r.Header.Set("Authorization", tc.header)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			assert.Equal(t, tc.status, w.Code)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+	t.Run("the function fails", func(t *testing.T) {
+		fail, got = true, nil
+		r := httptest.NewRequest(http.MethodGet, "/requests", nil)
+		r.Header.Set("Authorization", "Bearer "+ti.token(t, map[string]any{"cognito:groups": []string{"staff"}}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusForbidden, w.Code)
+		assert.Len(t, got, 1)
+	})
 }
