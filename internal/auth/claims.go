@@ -64,10 +64,9 @@ func (c *claims) fields(groupsClaim string) []field {
 }
 
 // decodeClaims reads a JWT payload: a payload that is not one JSON object is Malformed; a claim
-// named twice, or of the wrong type, is Claims. Claims are found by their exact names (RFC 7519
-// §4: names are case-sensitive), never as encoding/json matches struct fields, case-insensitively:
-// otherwise a claim "ISS" or "Email_Verified" would be read as iss or email_verified, or, after
-// it, shadow the real one.
+// named twice (or in two cases), or of the wrong type, is Claims. Claims are found by their exact
+// names (RFC 7519 §4: names are case-sensitive), never as encoding/json matches struct fields,
+// case-insensitively, which would read a claim "ISS" or "Email_Verified" as iss or email_verified.
 func decodeClaims(payload []byte, groupsClaim string) (claims, error) {
 	all, err := objectMembers(payload)
 	var dup duplicateError
