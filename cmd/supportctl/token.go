@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -81,13 +82,37 @@ func saveToken(path string, t cachedToken) error {
 	return nil
 }
 
-// loadToken reads the token cached at path. It refuses a file others can read or write (someone
-// else may have read the token, or put theirs there) and a token past its expiry.
+// loadToken reads the token cached at path, refusing a cache someone else could have read or put
+// there (checkCache), and a token past its expiry.
 func loadToken(path string, now time.Time) (cachedToken, error) {
-	f, err := os.Open(path)
+	return readToken(path, os.Getuid(), now)
+}
+
+// readToken is loadToken for the user uid.
+func readToken(path string, uid int, now time.Time) (cachedToken, error) {
+	dir := filepath.Dir(path)
+	dirInfo, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return cachedToken{}, errNotSignedIn
 	}
+	if err != nil {
+		return cachedToken{}, fmt.Errorf("token cache: %w", err)
+	}
+	if err := checkCacheDir(dir, dirInfo, uid); err != nil {
+		return cachedToken{}, err
+	}
+	// Lstat, so that a link is seen as one; the file opened must be the one looked at
+	linkInfo, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cachedToken{}, errNotSignedIn
+	}
+	if err != nil {
+		return cachedToken{}, fmt.Errorf("token cache: %w", err)
+	}
+	if err := checkCacheFile(path, linkInfo, uid); err != nil {
+		return cachedToken{}, err
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return cachedToken{}, fmt.Errorf("token cache: %w", err)
 	}
@@ -96,12 +121,8 @@ func loadToken(path string, now time.Time) (cachedToken, error) {
 	if err != nil {
 		return cachedToken{}, fmt.Errorf("token cache: %w", err)
 	}
-	if !info.Mode().IsRegular() {
-		return cachedToken{}, fmt.Errorf("token cache: %s is not a regular file", path)
-	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return cachedToken{}, fmt.Errorf("token cache: %s is open to others (mode %04o, want 0600): the token may be known; "+
-			"run supportctl logout, then supportctl login", path, perm)
+	if !os.SameFile(linkInfo, info) {
+		return cachedToken{}, fmt.Errorf("token cache: %s was replaced while it was read: run supportctl login", path)
 	}
 	var t cachedToken
 	if err := json.NewDecoder(f).Decode(&t); err != nil || t.Token == "" {
@@ -111,6 +132,54 @@ func loadToken(path string, now time.Time) (cachedToken, error) {
 		return cachedToken{}, errNotSignedIn
 	}
 	return t, nil
+}
+
+// checkCacheDir refuses a directory whose owner is not uid or root, or that group or others can
+// write to: they could replace the token with theirs, and the user would act as them.
+func checkCacheDir(dir string, info fs.FileInfo, uid int) error {
+	if owner, ok := fileOwner(info); ok && owner != uid && owner != 0 {
+		return fmt.Errorf("token cache: %s belongs to uid %d, not to you (uid %d) or root: its owner could replace the token; "+
+			"if it is yours, run: sudo chown %d %s (or keep the token elsewhere with SUPPORTCTL_TOKEN_FILE)", dir, owner, uid, uid, shellQuote(dir))
+	}
+	if perm := info.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("token cache: others can write to %s (mode %04o): they could replace the token; "+
+			"run: chmod go-w %s (or keep the token elsewhere with SUPPORTCTL_TOKEN_FILE)", dir, perm, shellQuote(dir))
+	}
+	return nil
+}
+
+// checkCacheFile refuses what supportctl login does not write: a symbolic link, anything but a
+// regular file, a file whose owner is not uid (someone else's token, under which the user would
+// act), and a file group or others can read or write (the token may be known).
+func checkCacheFile(path string, info fs.FileInfo, uid int) error {
+	q := shellQuote(path)
+	switch {
+	case info.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("token cache: %s is a symbolic link: supportctl keeps the token in a regular file; "+
+			"run: rm %s, then supportctl login", path, q)
+	case !info.Mode().IsRegular():
+		return fmt.Errorf("token cache: %s is not a regular file: move it away, then run supportctl login", path)
+	}
+	if owner, ok := fileOwner(info); ok && owner != uid {
+		return fmt.Errorf("token cache: %s belongs to uid %d, not to you (uid %d): it may hold someone else's token; "+
+			"if it is yours, run: sudo chown %d %s; else run: rm %s, then supportctl login", path, owner, uid, uid, q, q)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("token cache: %s is open to others (mode %04o, want 0600): run: chmod 600 %s; "+
+			"the token may be known, so also run supportctl logout, then supportctl login", path, perm, q)
+	}
+	return nil
+}
+
+// shellQuote is p as a shell word: as is when it has only characters no shell treats specially,
+// else in single quotes.
+func shellQuote(p string) string {
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,:@%=", r)) {
+			return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+		}
+	}
+	return p
 }
 
 // removeToken deletes the cache; a missing one is fine (already signed out).

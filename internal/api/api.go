@@ -182,6 +182,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // SignedIn serves the broker's API to signed-in callers only: the bearer token is verified first
 // (auth.Require: 401/403 with an RFC 6750 challenge otherwise), and the broker's caller is the
 // verified token's principal, never anything else of the request.
+//
+// A caller whose token verifies but who has no role (403) is recorded in the broker's audit log, a
+// REFUSED event of action "sign-in" under the principal the token proves. A request without a
+// verified token (401) is not: its caller is unproven, and anyone could make each such request a
+// DynamoDB write; auth.Require's log line (reason, clipped detail, never the token) is its record.
 func SignedIn(b *broker.Broker, v *auth.Verifier) http.Handler {
 	caller := func(r *http.Request) (string, error) {
 		id, ok := auth.FromContext(r.Context())
@@ -190,5 +195,15 @@ func SignedIn(b *broker.Broker, v *auth.Verifier) http.Handler {
 		}
 		return id.Principal(), nil
 	}
-	return auth.Require(v)(broker.Handler(b, caller))
+	audit := func(ctx context.Context, f auth.Forbidden) error {
+		// recorded even if the caller hangs up: the refusal happened
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+		defer cancel()
+		return b.Audit().Record(ctx, broker.Event{Type: broker.EventRefused, Action: "sign-in", Actor: f.Principal,
+			Reason: f.Reason.Description(), Detail: string(f.Reason) + ": " + f.Detail})
+	}
+	return auth.Require(v, auth.OnForbidden(audit))(broker.Handler(b, caller))
 }
+
+// auditTimeout bounds the audit write of a refused sign-in.
+const auditTimeout = 10 * time.Second

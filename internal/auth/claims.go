@@ -5,57 +5,146 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // claims are the registered and provider claims the verifier reads. Cognito's ID tokens carry aud
 // and cognito:username; its access tokens carry client_id and username instead, and no e-mail.
 type claims struct {
-	Issuer            string       `json:"iss"`
-	Subject           string       `json:"sub"`
-	Audience          audience     `json:"aud"`
-	ClientID          string       `json:"client_id"`
-	TokenUse          string       `json:"token_use"`
-	Expiry            *numericDate `json:"exp"`
-	NotBefore         *numericDate `json:"nbf"`
-	IssuedAt          *numericDate `json:"iat"`
-	Username          string       `json:"username"`
-	CognitoUsername   string       `json:"cognito:username"`
-	PreferredUsername string       `json:"preferred_username"`
-	Email             string       `json:"email"`
-	EmailVerified     flexBool     `json:"email_verified"`
+	Issuer            string
+	Subject           string
+	Audience          audience
+	AuthorizedParty   *string // azp; nil when absent (or null)
+	ClientID          string
+	TokenUse          string
+	Expiry            *numericDate
+	NotBefore         *numericDate
+	IssuedAt          *numericDate
+	Username          string
+	CognitoUsername   string
+	PreferredUsername string
+	Email             string
+	EmailVerified     flexBool
 
 	groups []string // from Config.GroupsClaim
 }
 
-// decodeClaims reads a JWT payload: a payload that is not a JSON object is Malformed, a claim of
-// the wrong type is Claims.
+// field is where decodeClaims puts a claim, by its exact name.
+type field struct {
+	name string
+	dst  any // a pointer
+}
+
+// fields are c's claims, in the order decodeClaims reads them.
+func (c *claims) fields(groupsClaim string) []field {
+	return []field{
+		{"iss", &c.Issuer},
+		{"sub", &c.Subject},
+		{"aud", &c.Audience},
+		{"azp", &c.AuthorizedParty},
+		{"client_id", &c.ClientID},
+		{"token_use", &c.TokenUse},
+		{"exp", &c.Expiry},
+		{"nbf", &c.NotBefore},
+		{"iat", &c.IssuedAt},
+		{"username", &c.Username},
+		{"cognito:username", &c.CognitoUsername},
+		{"preferred_username", &c.PreferredUsername},
+		{"email", &c.Email},
+		{"email_verified", &c.EmailVerified},
+		{groupsClaim, (*groupList)(&c.groups)},
+	}
+}
+
+// decodeClaims reads a JWT payload: a payload that is not one JSON object is Malformed; a claim
+// named twice (or in two cases), or of the wrong type, is Claims. Claims are found by their exact
+// names (RFC 7519 §4: names are case-sensitive), never as encoding/json matches struct fields,
+// case-insensitively, which would read a claim "ISS" or "Email_Verified" as iss or email_verified.
 func decodeClaims(payload []byte, groupsClaim string) (claims, error) {
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &all); err != nil {
+	all, err := objectMembers(payload)
+	var dup duplicateError
+	switch {
+	case errors.As(err, &dup):
+		return claims{}, refuse(Claims, fmt.Sprintf("claim %q appears twice, or in two cases", string(dup)))
+	case err != nil:
 		return claims{}, refuse(Malformed, "the payload is not a JSON object")
 	}
 	var c claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return claims{}, refuse(Claims, fmt.Sprintf("claim %q is not %s", te.Field, jsonKind(te.Type)))
+	for _, f := range c.fields(groupsClaim) {
+		raw, ok := all[f.name]
+		if !ok {
+			continue
 		}
-		return claims{}, refuse(Claims, err.Error())
-	}
-	if raw, ok := all[groupsClaim]; ok {
-		g, err := stringList(raw)
-		if err != nil {
-			return claims{}, refuse(Claims, fmt.Sprintf("claim %q is not %s", groupsClaim, jsonKind(reflect.TypeFor[[]string]())))
+		if err := json.Unmarshal(raw, f.dst); err != nil {
+			return claims{}, refuse(Claims, fmt.Sprintf("claim %q is not %s", f.name, jsonKind(f.dst)))
 		}
-		c.groups = g
 	}
 	return c, nil
+}
+
+// objectMembers reads b, one JSON object and nothing after it, into its members by their exact
+// names (after unescaping: "\u0069ss" is iss). Two names that are equal but for case are a
+// duplicateError, the same name twice included: which of the two values counts would be the
+// parser's choice, and encoding/json, which go-oidc reads claims with, folds case.
+func objectMembers(b []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errNotObject
+	}
+	members := map[string]json.RawMessage{}
+	folded := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		name, ok := tok.(string)
+		if err != nil || !ok {
+			return nil, errNotObject
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, errNotObject
+		}
+		f := foldCase(name)
+		if folded[f] {
+			return nil, duplicateError(name)
+		}
+		folded[f] = true
+		members[name] = value
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, errNotObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errNotObject
+	}
+	return members, nil
+}
+
+// foldCase maps s to one form for all the strings equal to it under Unicode case folding (as
+// strings.EqualFold compares): each character becomes the least of its case-folding orbit.
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
+}
+
+var errNotObject = errors.New("not one JSON object")
+
+// duplicateError names a member whose name, or a case variant of it, appears before it in an object.
+type duplicateError string
+
+func (d duplicateError) Error() string {
+	return fmt.Sprintf("member %q appears twice (names are compared regardless of case)", string(d))
 }
 
 // username is Cognito's (username in access tokens, cognito:username in ID tokens), else the
@@ -91,6 +180,18 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 }
 
 func (a audience) contains(s string) bool { return slices.Contains(a, s) }
+
+// groupList is the groups claim: a string or a list of strings.
+type groupList []string
+
+func (g *groupList) UnmarshalJSON(b []byte) error {
+	l, err := stringList(b)
+	if err != nil {
+		return err
+	}
+	*g = l
+	return nil
+}
 
 // stringList reads a JSON string or list of strings; null and "" are the empty list.
 func stringList(b []byte) ([]string, error) {
@@ -146,16 +247,16 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// jsonKind names a claim's expected JSON type for a log line.
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Slice:
+// jsonKind names what a claim's destination takes, for a log line.
+func jsonKind(dst any) string {
+	switch dst.(type) {
+	case *audience, *groupList:
 		return "a string or a list of strings"
-	case reflect.Float64:
+	case **numericDate:
 		return "a number"
-	case reflect.Bool:
+	case *flexBool:
 		return "a boolean"
-	case reflect.String:
+	case *string, **string:
 		return "a string"
 	}
 	return "of the expected type"

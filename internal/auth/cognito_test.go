@@ -255,7 +255,7 @@ func TestCognitoRefusalMatrix(t *testing.T) {
 		"another pool (same key)":          {now, "Bearer " + otherPoolAccess, 401, invalid + `"the token is from another issuer: sign in with the configured identity provider"`},
 		"another app client, access token": {now, "Bearer " + otherAccess, 401, invalid + `"the token was issued to another client: sign in through this application"`},
 		"another app client, ID token":     {now, "Bearer " + otherID, 401, invalid + `"the token was issued to another client: sign in through this application"`},
-		"unknown kid":                      {now, "Bearer " + unknownKid, 401, invalid + `"the token signature does not verify with the issuer keys"`},
+		"unknown kid":                      {now, "Bearer " + unknownKid, 401, invalid + `"the token is signed with a key the issuer does not publish: sign in again"`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -24,6 +24,11 @@ const (
 	MaxLeeway = 5 * time.Minute
 	// DefaultHTTPTimeout bounds each discovery or JWKS request when Config.HTTPClient is nil.
 	DefaultHTTPTimeout = 10 * time.Second
+	// DefaultJWKSRefetchInterval is the least time between two fetches of the issuer's JWKS.
+	DefaultJWKSRefetchInterval = time.Minute
+	// MinJWKSRefetchInterval and MaxJWKSRefetchInterval bound Config.JWKSRefetchInterval.
+	MinJWKSRefetchInterval = time.Second
+	MaxJWKSRefetchInterval = time.Hour
 )
 
 // Config says which tokens a Verifier accepts and how their claims map to roles.
@@ -49,6 +54,15 @@ type Config struct {
 	// Leeway is how far in the future nbf and iat may be. exp has none. Default DefaultLeeway, at most MaxLeeway.
 	Leeway time.Duration
 
+	// JWKSRefetchInterval is the least time between two fetches of the JWKS. The keys are fetched
+	// when a token names a key ID (kid) the verifier does not have (the first token, or the issuer
+	// rotated its keys); within the interval after a fetch began, such a token is refused
+	// (UnknownKey, 401, or KeysUnavailable, 503, if that fetch failed) without another: anyone can
+	// send tokens with made-up kids, and each must not cost a request to the identity provider.
+	// Requests that need a fetch while one is in flight wait for it. Default
+	// DefaultJWKSRefetchInterval (1 minute), between MinJWKSRefetchInterval and MaxJWKSRefetchInterval.
+	JWKSRefetchInterval time.Duration
+
 	// HTTPClient fetches the discovery document and the JWKS. Default: a client with DefaultHTTPTimeout.
 	HTTPClient *http.Client
 	// Logger receives one line per refused request (Require). Default slog.Default().
@@ -66,6 +80,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Leeway == 0 {
 		c.Leeway = DefaultLeeway
+	}
+	if c.JWKSRefetchInterval == 0 {
+		c.JWKSRefetchInterval = DefaultJWKSRefetchInterval
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
@@ -101,6 +118,9 @@ func (c Config) validate() error {
 	}
 	if c.Leeway < 0 || c.Leeway > MaxLeeway {
 		errs = append(errs, fmt.Errorf("Leeway %v must be between 0 and %v", c.Leeway, MaxLeeway))
+	}
+	if c.JWKSRefetchInterval < MinJWKSRefetchInterval || c.JWKSRefetchInterval > MaxJWKSRefetchInterval {
+		errs = append(errs, fmt.Errorf("JWKSRefetchInterval %v must be between %v and %v", c.JWKSRefetchInterval, MinJWKSRefetchInterval, MaxJWKSRefetchInterval))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("auth: invalid configuration: %w", err)

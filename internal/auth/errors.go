@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Reason is why a request was refused. Each reason has one HTTP status and one short description
@@ -35,6 +37,9 @@ const (
 	NotYetValid Reason = "not_yet_valid"
 	// Signature: the signature does not verify with the issuer's keys (tampered, or an unknown key ID).
 	Signature Reason = "signature"
+	// UnknownKey: the token names a key ID (kid) the issuer's key set does not have, and the set was
+	// fetched less than Config.JWKSRefetchInterval ago, or has just been fetched without it.
+	UnknownKey Reason = "unknown_key"
 	// KeysUnavailable: the issuer's keys could not be fetched, so the token could not be checked.
 	// A token that no cached key verifies gets this too while the JWKS cannot be fetched: it may be
 	// signed with a key published since.
@@ -75,6 +80,7 @@ var reasons = map[Reason]reasonInfo{
 	Expired:              {http.StatusUnauthorized, "invalid_token", "the token has expired: sign in again"},
 	NotYetValid:          {http.StatusUnauthorized, "invalid_token", "the token is not valid yet: check the clock"},
 	Signature:            {http.StatusUnauthorized, "invalid_token", "the token signature does not verify with the issuer keys"},
+	UnknownKey:           {http.StatusUnauthorized, "invalid_token", "the token is signed with a key the issuer does not publish: sign in again"},
 	KeysUnavailable:      {http.StatusServiceUnavailable, "", "the identity provider keys could not be fetched: try again later"},
 	NoUser:               {http.StatusUnauthorized, "invalid_token", "the token names no user (no username and no verified e-mail)"},
 	NoRole:               {http.StatusForbidden, "insufficient_scope", "signed in, but not in the engineer group or a tenant group"},
@@ -102,13 +108,36 @@ func (r Reason) Description() string {
 }
 
 // Error is a refusal: Reason says why, in a form clients can act on; the detail, for logs only,
-// says exactly what (a claim's value, a key ID). Neither ever holds the token.
+// says exactly what (a claim's value, a key ID), in at most MaxDetailBytes. Neither ever holds the
+// token.
 type Error struct {
 	Reason Reason
 	detail string
+	// who names the caller of a verified token that is refused a role (403), else "".
+	who string
 }
 
-func refuse(r Reason, detail string) *Error { return &Error{Reason: r, detail: detail} }
+// MaxDetailBytes bounds a refusal's detail, and each value of the request a refusal's log line
+// repeats (the path): much of it is the caller's text (a claim's value, a kid, the groups), which
+// must not make each refused request a 16 KiB log line. A longer one is clipped, and says so.
+const MaxDetailBytes = 200
+
+func refuse(r Reason, detail string) *Error {
+	return &Error{Reason: r, detail: clip(detail, MaxDetailBytes)}
+}
+
+// clip is s when it has at most n bytes, else its start (whole characters, at most n bytes) and a
+// marker that says it was clipped, and from how many bytes.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…[clipped, " + strconv.Itoa(len(s)) + " bytes]"
+}
 
 func (e *Error) Error() string {
 	if e.detail == "" {

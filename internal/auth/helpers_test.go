@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,6 +37,19 @@ type testIssuer struct {
 	ec       *ecdsa.PrivateKey
 	jwksDown atomic.Bool // answer 500 on the JWKS
 	fetches  atomic.Int32
+	delay    atomic.Int64 // how long the JWKS takes to answer, in nanoseconds
+
+	mu      sync.Mutex
+	rotated []jose.JSONWebKey // keys published since, by rotate
+}
+
+// rotate publishes a new RSA key under kid and returns it.
+func (ti *testIssuer) rotate(t *testing.T, kid string) *rsa.PrivateKey {
+	k := rsaKey(t)
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ti.rotated = append(ti.rotated, jose.JSONWebKey{Key: k.Public(), KeyID: kid, Algorithm: "RS256", Use: "sig"})
+	return k
 }
 
 func newTestIssuer(t *testing.T) *testIssuer {
@@ -50,14 +64,18 @@ func newTestIssuer(t *testing.T) *testIssuer {
 	})
 	mux.HandleFunc("GET /jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		ti.fetches.Add(1)
+		time.Sleep(time.Duration(ti.delay.Load()))
 		if ti.jwksDown.Load() {
 			http.Error(w, "down", http.StatusInternalServerError)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		ti.mu.Lock()
+		keys := append([]jose.JSONWebKey{
 			{Key: ti.rsa.Public(), KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"},
 			{Key: ti.ec.Public(), KeyID: "ec-1", Algorithm: "ES256", Use: "sig"},
-		}})
+		}, ti.rotated...)
+		ti.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: keys})
 	})
 	ti.srv = httptest.NewServer(mux)
 	t.Cleanup(ti.srv.Close)
@@ -138,6 +156,26 @@ func (ti *testIssuer) verifier(t *testing.T, mutate ...func(*auth.Config)) *auth
 	v, err := auth.NewVerifier(context.Background(), ti.config(t, mutate...))
 	require.NoError(t, err)
 	return v
+}
+
+// fakeClock is a clock a test moves on (Config.Now).
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // testLogger writes to the test's output, shown when it fails or runs with -v.

@@ -80,15 +80,28 @@ func (v *Verifier) identity(c claims) (Identity, error) {
 		}
 		return id, nil
 	case len(tenants) == 0:
-		return Identity{}, refuse(NoRole, fmt.Sprintf("groups %q have neither %q nor a %q group", c.groups, v.cfg.EngineerGroup, v.cfg.TenantGroupPrefix+"<tenant>"))
+		return Identity{}, forbid(id, NoRole, fmt.Sprintf("groups %q have neither %q nor a %q group", c.groups, v.cfg.EngineerGroup, v.cfg.TenantGroupPrefix+"<tenant>"))
 	case len(tenants) > 1:
-		return Identity{}, refuse(TenantAmbiguous, fmt.Sprintf("tenant groups for %q", tenants))
+		return Identity{}, forbid(id, TenantAmbiguous, fmt.Sprintf("tenant groups for %q", tenants))
 	}
 	if err := validTenant(tenants[0]); err != nil {
-		return Identity{}, refuse(TenantInvalid, fmt.Sprintf("group %q: %v", v.cfg.TenantGroupPrefix+tenants[0], err))
+		return Identity{}, forbid(id, TenantInvalid, fmt.Sprintf("group %q: %v", v.cfg.TenantGroupPrefix+tenants[0], err))
 	}
 	id.Tenant = tenants[0]
 	return id, nil
+}
+
+// forbid is the refusal (403) of a verified token whose caller has no role, naming them: their
+// verified e-mail address, lower-cased, else "sub:<sub>" (the provider's ID of the user, which they
+// cannot choose), at most MaxDetailBytes. Never the username, which they can.
+func forbid(id Identity, r Reason, detail string) *Error {
+	e := refuse(r, detail)
+	e.who = "sub:" + id.Subject
+	if id.Email != "" {
+		e.who = strings.ToLower(id.Email)
+	}
+	e.who = clip(e.who, MaxDetailBytes)
+	return e
 }
 
 // validTenant: a tenant is written into the principal "tenant:<tenant>/<user>", which the broker

@@ -95,9 +95,9 @@ func TestLocalOPRefusals(t *testing.T) {
 	otherVerifier := localVerifier(t, other)
 	_, err = otherVerifier.Verify(t.Context(), tok.AccessToken)
 	requireReason(t, auth.Issuer, err)
-	// Its keys do not verify this run's tokens, even under this run's issuer.
+	// Its keys (other key IDs) do not verify this run's tokens, even under this run's issuer.
 	_, err = localVerifier(t, s, func(c *auth.Config) { c.JWKSURL = otherVerifier.JWKSURL() }).Verify(t.Context(), tok.AccessToken)
-	requireReason(t, auth.Signature, err)
+	requireReason(t, auth.UnknownKey, err)
 
 	_, err = localVerifier(t, s).Verify(t.Context(), flipSignatureByte(t, tok.AccessToken))
 	requireReason(t, auth.Signature, err)

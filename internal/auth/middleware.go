@@ -20,19 +20,59 @@ func (v *Verifier) Authenticate(r *http.Request) (Identity, error) {
 
 // Require is middleware that lets through only requests whose bearer token Authenticate accepts,
 // with the caller's Identity in the request's context (FromContext). Refusals are answered by
-// WriteError and logged, one line each, by reason and detail; the token is never logged.
-func Require(v *Verifier) func(http.Handler) http.Handler {
+// WriteError and logged, one line each, by reason and detail (clipped to MaxDetailBytes); the
+// token is never logged. With OnForbidden, a refusal of a verified caller (403) is also handed to
+// its function, to be audited.
+func Require(v *Verifier, opts ...RequireOption) func(http.Handler) http.Handler {
+	var o requireOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, err := v.Authenticate(r)
 			if err != nil {
 				v.logRefusal(r, err)
+				var e *Error
+				if o.onForbidden != nil && errors.As(err, &e) && e.who != "" {
+					f := Forbidden{Principal: e.who, Reason: e.Reason, Detail: e.detail}
+					if herr := o.onForbidden(r.Context(), f); herr != nil {
+						v.cfg.Logger.ErrorContext(r.Context(), "recording a refusal failed",
+							"reason", string(e.Reason), "principal", e.who, "error", herr)
+					}
+				}
 				WriteError(w, err)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
 		})
 	}
+}
+
+// Forbidden is a refusal of a caller whose token verified, but who has no role (403: NoRole,
+// TenantAmbiguous, TenantInvalid).
+type Forbidden struct {
+	// Principal names the caller: their verified e-mail address, lower-cased, else "sub:<sub>".
+	Principal string
+	Reason    Reason
+	// Detail says exactly what, as the log line does (at most MaxDetailBytes).
+	Detail string
+}
+
+// RequireOption configures Require.
+type RequireOption func(*requireOptions)
+
+type requireOptions struct {
+	onForbidden func(context.Context, Forbidden) error
+}
+
+// OnForbidden has Require call fn, before answering, for each refusal of a verified caller (403),
+// whom the token proves; an error fn returns is logged, and the answer is 403 all the same. It is
+// not called for a request without a token that verifies (401, 400, 503): that caller is unproven,
+// anyone can send such requests, and a record of each would be a write anyone could make us do;
+// those refusals are the log line only.
+func OnForbidden(fn func(ctx context.Context, f Forbidden) error) RequireOption {
+	return func(o *requireOptions) { o.onForbidden = fn }
 }
 
 func (v *Verifier) logRefusal(r *http.Request, err error) {
@@ -47,9 +87,13 @@ func (v *Verifier) logRefusal(r *http.Request, err error) {
 	case KeysUnavailable:
 		level = slog.LevelError
 	}
-	v.cfg.Logger.Log(r.Context(), level, "request refused",
-		"reason", string(e.Reason), "status", e.Status(), "detail", e.Detail(),
-		"method", r.Method, "path", r.URL.Path)
+	// the method and path are the caller's text too: clipped like the detail
+	attrs := []any{"reason", string(e.Reason), "status", e.Status(), "detail", clip(e.Detail(), MaxDetailBytes),
+		"method", clip(r.Method, 20), "path", clip(r.URL.Path, MaxDetailBytes)}
+	if e.who != "" {
+		attrs = append(attrs, "principal", e.who) // proven by the token
+	}
+	v.cfg.Logger.Log(r.Context(), level, "request refused", attrs...)
 }
 
 // WriteError answers a refusal from Authenticate: its status, its WWW-Authenticate challenge

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -25,9 +24,11 @@ var Algorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 // The JWT work is github.com/coreos/go-oidc/v3, a kept library: maintained and released
 // steadily, relied on by Kubernetes' API server OIDC authenticator and oauth2-proxy, small (it
 // brings only go-jose, which this module already uses, and golang.org/x/oauth2), and it does the
-// parts that are easy to get wrong: the algorithm allow-list on parse, the JWKS cache that
-// refetches when a token names an unknown key ID (key rotation) with one fetch in flight at a
-// time, and the discovery document's issuer check.
+// parts that are easy to get wrong: the algorithm allow-list on parse, the signature, and the
+// discovery document's issuer check. The JWKS is held here (jwks): go-oidc's RemoteKeySet fetches
+// it again for every token no cached key verifies, so every forged token would cost a request to
+// the identity provider; jwks fetches at most once per Config.JWKSRefetchInterval, and go-oidc
+// verifies the signature with the keys it gives (a StaticKeySet).
 //
 // The claim checks are done here, for two reasons: Cognito access tokens have no aud (they carry
 // client_id and token_use instead), which go-oidc's audience check cannot express; and each
@@ -38,9 +39,8 @@ var Algorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 // payload, checked again.
 type Verifier struct {
 	cfg    Config
-	keys   *oidc.IDTokenVerifier
-	fetch  *fetchWatch
-	jwks   string
+	keys   *jwks
+	oidc   *oidc.Config
 	algSet []string
 }
 
@@ -51,17 +51,10 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	fetch := &fetchWatch{base: cfg.HTTPClient.Transport}
-	if fetch.base == nil {
-		fetch.base = http.DefaultTransport
-	}
-	client := *cfg.HTTPClient
-	client.Transport = fetch
-	ctx = oidc.ClientContext(ctx, &client)
 
-	jwks := cfg.JWKSURL
-	if jwks == "" {
-		p, err := oidc.NewProvider(ctx, cfg.Issuer)
+	url := cfg.JWKSURL
+	if url == "" {
+		p, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.Issuer)
 		if err != nil {
 			return nil, fmt.Errorf("auth: discovering %s: %w", cfg.Issuer, err)
 		}
@@ -74,26 +67,30 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		if err := CheckURL("the discovery document's jwks_uri", doc.JWKSURI); err != nil {
 			return nil, fmt.Errorf("auth: %s: %w", cfg.Issuer, err)
 		}
-		jwks = doc.JWKSURI
+		url = doc.JWKSURI
 	}
 
 	algs := make([]string, len(Algorithms))
 	for i, a := range Algorithms {
 		algs[i] = string(a)
 	}
-	keys := oidc.NewVerifier(cfg.Issuer, oidc.NewRemoteKeySet(ctx, jwks), &oidc.Config{
-		SupportedSigningAlgs: algs,
-		// No aud in Cognito access tokens: the audience rule (aud, else client_id) is checkClaims'.
-		SkipClientIDCheck: true,
-		Now:               cfg.Now,
-		// go-oidc checks iss and exp too (and nbf, with 5 minutes of leeway): the same verdicts as
-		// checkClaims, which has already refused what they would.
-	})
-	return &Verifier{cfg: cfg, keys: keys, fetch: fetch, jwks: jwks, algSet: algs}, nil
+	return &Verifier{
+		cfg:  cfg,
+		keys: &jwks{url: url, client: cfg.HTTPClient, every: cfg.JWKSRefetchInterval, now: cfg.Now},
+		oidc: &oidc.Config{
+			SupportedSigningAlgs: algs,
+			// No aud in Cognito access tokens: the audience rule (aud, else client_id) is checkClaims'.
+			SkipClientIDCheck: true,
+			Now:               cfg.Now,
+			// go-oidc checks iss and exp too (and nbf, with 5 minutes of leeway): the same verdicts as
+			// checkClaims, which has already refused what they would.
+		},
+		algSet: algs,
+	}, nil
 }
 
 // JWKSURL is where the verifier fetches the issuer's keys (configured, or from discovery).
-func (v *Verifier) JWKSURL() string { return v.jwks }
+func (v *Verifier) JWKSURL() string { return v.keys.url }
 
 // Verify checks a raw token and returns the caller's Identity. Every error is an *Error.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
@@ -116,19 +113,17 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		return Identity{}, err
 	}
 
-	tok, err := v.keys.Verify(ctx, raw)
+	keys, err := v.keys.lookup(ctx, kid)
+	if err != nil {
+		return Identity{}, err
+	}
+	tok, err := oidc.NewVerifier(v.cfg.Issuer, &oidc.StaticKeySet{PublicKeys: keys}, v.oidc).Verify(ctx, raw)
 	if err != nil {
 		var expired *oidc.TokenExpiredError
-		switch {
-		case errors.As(err, &expired):
+		if errors.As(err, &expired) {
 			return Identity{}, refuse(Expired, "exp "+expired.Expiry.UTC().Format(time.RFC3339))
-		case ctx.Err() != nil:
-			return Identity{}, refuse(KeysUnavailable, "the request ended while the keys were fetched: "+ctx.Err().Error())
 		}
-		if ferr := v.fetch.failed(); ferr != nil {
-			return Identity{}, refuse(KeysUnavailable, fmt.Sprintf("fetching %s: %v", v.jwks, ferr))
-		}
-		return Identity{}, refuse(Signature, fmt.Sprintf("no key of %s verifies it (kid %q)", v.jwks, kid))
+		return Identity{}, refuse(Signature, fmt.Sprintf("no key of %s verifies it (kid %q)", v.keys.url, kid))
 	}
 
 	var payload json.RawMessage
@@ -156,17 +151,21 @@ func (v *Verifier) checkHeader(raw string) (kid string, err error) {
 	if err != nil {
 		return "", refuse(Malformed, "the header is not base64url")
 	}
-	var h struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
+	// by exact names, each once and in one case (objectMembers), as go-jose reads them
+	members, err := objectMembers(b)
+	if err != nil {
+		return "", refuse(Malformed, "the header is not a JSON object with each member once")
 	}
-	if err := json.Unmarshal(b, &h); err != nil {
-		return "", refuse(Malformed, "the header is not a JSON object with string alg and kid")
+	var alg string
+	for name, dst := range map[string]*string{"alg": &alg, "kid": &kid} {
+		if raw, ok := members[name]; ok && json.Unmarshal(raw, dst) != nil {
+			return "", refuse(Malformed, fmt.Sprintf("the header's %s is not a string", name))
+		}
 	}
-	if !slices.Contains(v.algSet, h.Alg) {
-		return "", refuse(Algorithm, fmt.Sprintf("alg %q", h.Alg))
+	if !slices.Contains(v.algSet, alg) {
+		return "", refuse(Algorithm, fmt.Sprintf("alg %q", alg))
 	}
-	return h.Kid, nil
+	return kid, nil
 }
 
 // checkClaims applies the issuer, audience and time rules:
@@ -175,6 +174,8 @@ func (v *Verifier) checkHeader(raw string) (kid string, err error) {
 //   - token_use, when present (Cognito), is "id" or "access";
 //   - aud, when present, contains Config.Audience; a token without aud must have client_id equal to
 //     it (Cognito access tokens);
+//   - azp, when present, equals Config.Audience, and a token with several audiences must have it
+//     (OpenID Connect Core 1.0 §3.1.3.7, items 4 and 5: the client it was issued to);
 //   - exp is present and in the future, with no leeway (a clock running ahead refuses a token a
 //     little early, and the client signs in again);
 //   - nbf and iat, when present, are at most Config.Leeway in the future (a clock running behind
@@ -191,6 +192,10 @@ func (v *Verifier) checkClaims(c claims) error {
 		return refuse(Audience, fmt.Sprintf("aud %q, want %q", []string(c.Audience), v.cfg.Audience))
 	case len(c.Audience) == 0 && c.ClientID != v.cfg.Audience:
 		return refuse(Audience, fmt.Sprintf("no aud, client_id %q, want %q", c.ClientID, v.cfg.Audience))
+	case c.AuthorizedParty != nil && *c.AuthorizedParty != v.cfg.Audience:
+		return refuse(Audience, fmt.Sprintf("azp %q, want %q", *c.AuthorizedParty, v.cfg.Audience))
+	case len(c.Audience) > 1 && c.AuthorizedParty == nil:
+		return refuse(Audience, fmt.Sprintf("%d audiences and no azp", len(c.Audience)))
 	case c.Expiry == nil:
 		return refuse(Claims, "no exp")
 	case !now.Before(c.Expiry.Time):

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -81,8 +82,8 @@ func TestVerifyClaimsToIdentity(t *testing.T) {
 			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Alice", Email: "Alice@DoiT.com", Engineer: true, Issuer: ti.url()},
 			principal: "alice@doit.com",
 		},
-		"aud a list that contains the client": {
-			over:      map[string]any{"aud": []string{"other", testClient}},
+		"aud a list that contains the client, azp the client": {
+			over:      map[string]any{"aud": []string{"other", testClient}, "azp": testClient},
 			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Alice", Email: "Alice@DoiT.com", Engineer: true, Issuer: ti.url()},
 			principal: "alice@doit.com",
 		},
@@ -174,7 +175,7 @@ func TestVerifyRefusals(t *testing.T) {
 			parts[0] + "." + b64(mustJSON(t, ti.claims(map[string]any{"cognito:groups": []string{testEngineer, "x"}}))) + "." + parts[2],
 			auth.Signature,
 		},
-		"unknown kid":                               {sign(t, jose.RS256, otherKey, "rsa-2", ti.claims(nil)), auth.Signature},
+		"unknown kid":                               {sign(t, jose.RS256, otherKey, "rsa-2", ti.claims(nil)), auth.UnknownKey},
 		"known kid, another key":                    {sign(t, jose.RS256, otherKey, "rsa-1", ti.claims(nil)), auth.Signature},
 		"no kid, another key":                       {sign(t, jose.RS256, otherKey, "", ti.claims(nil)), auth.Signature},
 		"ES256 header, the RSA key's kid":           {sign(t, jose.ES256, ti.ec, "rsa-1", ti.claims(nil)), auth.Signature},
@@ -216,6 +217,53 @@ func flipSignatureByte(t *testing.T, tok string) string {
 	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
 }
 
+// TestVerifyAuthorizedParty: OpenID Connect Core 1.0 §3.1.3.7, items 4 and 5: a token with several
+// audiences must name the client it was issued to in azp, and an azp, when present, must be the
+// configured client. A Cognito access token (client_id, no aud) is unaffected.
+func TestVerifyAuthorizedParty(t *testing.T) {
+	ti := newTestIssuer(t)
+	v := ti.verifier(t)
+	access := map[string]any{"aud": nil, "client_id": testClient, "token_use": "access"}
+	cases := map[string]struct {
+		over map[string]any
+		want auth.Reason // "" accepted
+	}{
+		"one audience, no azp":                      {map[string]any{"azp": nil}, ""},
+		"one audience, azp the client":              {map[string]any{"azp": testClient}, ""},
+		"one audience as a list, no azp":            {map[string]any{"aud": []string{testClient}}, ""},
+		"one audience, azp another client":          {map[string]any{"azp": "client-2"}, auth.Audience},
+		"one audience, azp empty":                   {map[string]any{"azp": ""}, auth.Audience},
+		"two audiences, no azp":                     {map[string]any{"aud": []string{testClient, "client-2"}}, auth.Audience},
+		"two audiences, azp the client":             {map[string]any{"aud": []string{"client-2", testClient}, "azp": testClient}, ""},
+		"two audiences, azp the other":              {map[string]any{"aud": []string{testClient, "client-2"}, "azp": "client-2"}, auth.Audience},
+		"two audiences, azp null":                   {map[string]any{"aud": []string{testClient, "client-2"}, "azp": json.RawMessage("null")}, auth.Audience},
+		"azp a number":                              {map[string]any{"azp": 7}, auth.Claims},
+		"Cognito access token":                      {access, ""},
+		"Cognito access token, azp another client":  {merge(access, map[string]any{"azp": "client-2"}), auth.Audience},
+		"Cognito access token, azp the same client": {merge(access, map[string]any{"azp": testClient}), ""},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := v.Verify(t.Context(), ti.token(t, merge(tc.over, map[string]any{"cognito:groups": []string{"tenant:acme"}})))
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			requireReason(t, tc.want, err)
+		})
+	}
+}
+
+// merge is a copy of a with b's entries over it.
+func merge(a, b map[string]any) map[string]any {
+	out := maps.Clone(a)
+	if out == nil {
+		out = map[string]any{}
+	}
+	maps.Copy(out, b)
+	return out
+}
+
 // TestVerifyChecksClaimsBeforeFetchingKeys: a token for another issuer, client or time is refused
 // without a JWKS fetch; only a token whose claims pass reaches the keys.
 func TestVerifyChecksClaimsBeforeFetchingKeys(t *testing.T) {
@@ -235,35 +283,51 @@ func TestVerifyChecksClaimsBeforeFetchingKeys(t *testing.T) {
 }
 
 // TestVerifyKeysUnavailable: when the JWKS cannot be fetched the answer is 503 (try again), not
-// 401 (sign in again); once it can, the same token passes.
+// 401 (sign in again), until a fetch succeeds; the next fetch is tried once JWKSRefetchInterval has
+// passed, and then the same token passes.
 func TestVerifyKeysUnavailable(t *testing.T) {
 	ti := newTestIssuer(t)
-	v := ti.verifier(t)
+	clock := newFakeClock()
+	v := ti.verifier(t, func(c *auth.Config) { c.Now = clock.Now })
 	tok := ti.token(t, nil)
 	ti.jwksDown.Store(true)
 	_, err := v.Verify(t.Context(), tok)
 	requireReason(t, auth.KeysUnavailable, err)
 	assert.Equal(t, http.StatusServiceUnavailable, err.(*auth.Error).Status())
 	ti.jwksDown.Store(false)
-	// go-oidc may hand a request that comes right after a failed fetch that fetch's result: it
-	// answers 503 again, never 401, until a fetch succeeds.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		_, err = v.Verify(t.Context(), tok)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		requireReason(t, auth.KeysUnavailable, err)
-		time.Sleep(10 * time.Millisecond)
-	}
+	_, err = v.Verify(t.Context(), tok)
+	requireReason(t, auth.KeysUnavailable, err) // within the interval: no fetch, the failed one's answer
+	assert.Equal(t, int32(1), ti.fetches.Load())
+	clock.Advance(auth.DefaultJWKSRefetchInterval)
+	_, err = v.Verify(t.Context(), tok)
 	require.NoError(t, err)
+	assert.Equal(t, int32(2), ti.fetches.Load())
 
+	t.Run("a failed fetch leaves the keys held", func(t *testing.T) {
+		ti.jwksDown.Store(true)
+		t.Cleanup(func() { ti.jwksDown.Store(false) })
+		clock.Advance(auth.DefaultJWKSRefetchInterval)
+		_, err := v.Verify(t.Context(), sign(t, jose.RS256, rsaKey(t), "rsa-9", ti.claims(nil)))
+		requireReason(t, auth.KeysUnavailable, err) // it may be a key published since
+		_, err = v.Verify(t.Context(), tok)
+		require.NoError(t, err)
+	})
 	t.Run("the JWKS host is gone", func(t *testing.T) {
 		gone := httptest.NewServer(http.NotFoundHandler())
 		gone.Close()
 		v := ti.verifier(t, func(c *auth.Config) { c.JWKSURL = gone.URL + "/jwks.json" })
 		_, err := v.Verify(t.Context(), tok)
 		requireReason(t, auth.KeysUnavailable, err)
+	})
+	t.Run("the JWKS has no usable key", func(t *testing.T) {
+		empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(`{"keys":[{"kty":"OKP","crv":"Ed448","x":"AA"},{"kty":"oct","k":"c2VjcmV0"}]}`))
+		}))
+		t.Cleanup(empty.Close)
+		v := ti.verifier(t, func(c *auth.Config) { c.JWKSURL = empty.URL })
+		_, err := v.Verify(t.Context(), tok)
+		requireReason(t, auth.KeysUnavailable, err)
+		assert.ErrorContains(t, err, "no public signing key")
 	})
 }
 
@@ -295,14 +359,16 @@ func TestNewVerifierConfig(t *testing.T) {
 		mutate func(*auth.Config)
 		want   string
 	}{
-		"no issuer":                     {func(c *auth.Config) { c.Issuer = "" }, "Issuer is required"},
-		"http issuer off loopback":      {func(c *auth.Config) { c.Issuer = "http://idp.example" }, "must be https"},
-		"http JWKS off loopback":        {func(c *auth.Config) { c.JWKSURL = "http://10.0.0.1/jwks.json" }, "must be https"},
-		"a relative JWKS URL":           {func(c *auth.Config) { c.JWKSURL = "/jwks.json" }, "absolute URL"},
-		"no audience":                   {func(c *auth.Config) { c.Audience = " " }, "Audience"},
-		"no engineer group":             {func(c *auth.Config) { c.EngineerGroup = "" }, "EngineerGroup is required"},
-		"engineer group a tenant group": {func(c *auth.Config) { c.EngineerGroup = "tenant:doit" }, "must not start with"},
-		"leeway too long":               {func(c *auth.Config) { c.Leeway = time.Hour }, "Leeway"},
+		"no issuer":                       {func(c *auth.Config) { c.Issuer = "" }, "Issuer is required"},
+		"http issuer off loopback":        {func(c *auth.Config) { c.Issuer = "http://idp.example" }, "must be https"},
+		"http JWKS off loopback":          {func(c *auth.Config) { c.JWKSURL = "http://10.0.0.1/jwks.json" }, "must be https"},
+		"a relative JWKS URL":             {func(c *auth.Config) { c.JWKSURL = "/jwks.json" }, "absolute URL"},
+		"no audience":                     {func(c *auth.Config) { c.Audience = " " }, "Audience"},
+		"no engineer group":               {func(c *auth.Config) { c.EngineerGroup = "" }, "EngineerGroup is required"},
+		"engineer group a tenant group":   {func(c *auth.Config) { c.EngineerGroup = "tenant:doit" }, "must not start with"},
+		"leeway too long":                 {func(c *auth.Config) { c.Leeway = time.Hour }, "Leeway"},
+		"JWKS refetch interval too short": {func(c *auth.Config) { c.JWKSRefetchInterval = time.Millisecond }, "JWKSRefetchInterval"},
+		"JWKS refetch interval too long":  {func(c *auth.Config) { c.JWKSRefetchInterval = 2 * time.Hour }, "JWKSRefetchInterval"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
