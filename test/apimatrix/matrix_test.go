@@ -533,7 +533,13 @@ func TestEveryCallerOnEveryRoute(t *testing.T) {
 					assert.Equal(t, a.status, resp.Status, resp.Body)
 					assert.Equal(t, challenge(a.reason), resp.Header.Get("WWW-Authenticate"))
 					assertError(t, a.reason.Description(), resp)
-					assert.True(t, diff.Empty(), "a refused token wrote (the sign-in refuses it before the broker: no audit either):\n%s", diff)
+					if caller != NoRole {
+						assert.True(t, diff.Empty(), "a refused token wrote (nothing proves who sent it: no audit either):\n%s", diff)
+						break
+					}
+					// a verified token without a role: one REFUSED sign-in event under the verified e-mail, nothing else
+					assert.Empty(t, summary(diff.NotAudit(f.BrokerTable)), "what the call wrote, audit aside:\n%s", diff)
+					assertSignInRefusal(t, users[NoRole].email, a.reason.Description(), diff)
 				default:
 					assert.Equal(t, want.status, resp.Status, resp.Body)
 					assert.Empty(t, resp.Header.Get("WWW-Authenticate"), "the sign-in let the caller through")
@@ -552,6 +558,24 @@ func TestEveryCallerOnEveryRoute(t *testing.T) {
 			})
 		}
 	}
+}
+
+// assertSignInRefusal: the audit items diff added are one REFUSED "sign-in" event by actor, with
+// reason, listed under the actor alone (no account: the refusal came before any route read one).
+func assertSignInRefusal(t *testing.T, actor, reason string, diff Diff) {
+	t.Helper()
+	var pks []string
+	for _, it := range diff.Added {
+		if !strings.HasPrefix(it.PK, AuditPrefix) {
+			continue
+		}
+		pks = append(pks, it.PK)
+		assert.Equal(t, string(broker.EventRefused), it.Attrs["Type"])
+		assert.Equal(t, "sign-in", it.Attrs["Action"])
+		assert.Equal(t, actor, it.Attrs["Actor"])
+		assert.Contains(t, it.Attrs["Reason"], reason)
+	}
+	assert.Equal(t, []string{"AUDIT#PRINCIPAL#" + actor}, pks, "one event, under the verified caller")
 }
 
 // assertError: the body is exactly {"error": reason}, as JSON.
