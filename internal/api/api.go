@@ -135,15 +135,16 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// accessLog writes one JSON line per request: method, path (never the query, which may carry
-// secrets), status, bytes, duration and the client address. Headers are never logged, so neither
+// accessLog writes one JSON line per request: method, path (each clipped to auth.MaxDetailBytes:
+// the caller's text; never the query, which may carry secrets), status, bytes, duration and the client address. Headers are never logged, so neither
 // is a bearer token; bodies are never logged, so neither are credentials.
 func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		log.InfoContext(r.Context(), "request", "method", auth.Clip(r.Method, auth.MaxDetailBytes),
+			"path", auth.Clip(r.URL.Path, auth.MaxDetailBytes), "status", rec.status,
 			"bytes", rec.bytes, "duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/api"
+	"github.com/supportaccess/gateway/internal/auth"
 )
 
 // stubBroker echoes what reached it: the path (prefix stripped), the body it could read, or the
@@ -153,6 +154,12 @@ func TestAccessLogHoldsNoSecrets(t *testing.T) {
 	for _, secret := range []string{"secret-token-part", "secret-query-value", "secret-body-value", "secret-cookie"} {
 		assert.NotContains(t, line, secret)
 	}
+
+	// a caller's 16 KiB path is the caller's text: the line holds 200 bytes of it, and says so
+	f.log.Reset()
+	f.do(t, "GET", "/v1/"+strings.Repeat("p", 16<<10), nil, nil)
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(f.log.String())), &entry))
+	assert.Equal(t, "/v1/"+strings.Repeat("p", auth.MaxDetailBytes-4)+"…[clipped, 16388 bytes]", entry["path"])
 }
 
 // The same tree in Lambda behind API Gateway (HTTP API, payload 2.0), through the adapter: the

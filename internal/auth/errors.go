@@ -123,12 +123,12 @@ type Error struct {
 const MaxDetailBytes = 200
 
 func refuse(r Reason, detail string) *Error {
-	return &Error{Reason: r, detail: clip(detail, MaxDetailBytes)}
+	return &Error{Reason: r, detail: Clip(detail, MaxDetailBytes)}
 }
 
-// clip is s when it has at most n bytes, else its start (whole characters, at most n bytes) and a
+// Clip is s when it has at most n bytes, else its start (whole characters, at most n bytes) and a
 // marker that says it was clipped, and from how many bytes.
-func clip(s string, n int) string {
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -100,7 +100,7 @@ func forbid(id Identity, r Reason, detail string) *Error {
 	if id.Email != "" {
 		e.who = strings.ToLower(id.Email)
 	}
-	e.who = clip(e.who, MaxDetailBytes)
+	e.who = Clip(e.who, MaxDetailBytes)
 	return e
 }
 

@@ -88,8 +88,8 @@ func (v *Verifier) logRefusal(r *http.Request, err error) {
 		level = slog.LevelError
 	}
 	// the method and path are the caller's text too: clipped like the detail
-	attrs := []any{"reason", string(e.Reason), "status", e.Status(), "detail", clip(e.Detail(), MaxDetailBytes),
-		"method", clip(r.Method, 20), "path", clip(r.URL.Path, MaxDetailBytes)}
+	attrs := []any{"reason", string(e.Reason), "status", e.Status(), "detail", Clip(e.Detail(), MaxDetailBytes),
+		"method", Clip(r.Method, 20), "path", Clip(r.URL.Path, MaxDetailBytes)}
 	if e.who != "" {
 		attrs = append(attrs, "principal", e.who) // proven by the token
 	}
