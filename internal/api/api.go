@@ -7,6 +7,8 @@
 package api
 
 import (
+	_ "embed"
+
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -43,6 +45,12 @@ const BrokerPrefix = "/v1"
 
 // issuerMount is where the issuer's documents are mounted: each of the issuer's routes is below it.
 const issuerMount = "GET /accounts/{account}/.well-known/"
+
+// OpenAPIDocument is openapi.yaml, the OpenAPI 3 description of every route Handler serves
+// (Routes), for tests that hold real answers to it.
+//
+//go:embed openapi.yaml
+var OpenAPIDocument []byte
 
 // Handler returns the tree:
 //

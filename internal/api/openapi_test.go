@@ -40,7 +40,7 @@ import (
 
 func loadDoc(t *testing.T) *openapi3.T {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromFile("openapi.yaml")
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPIDocument)
 	require.NoError(t, err)
 	return doc
 }

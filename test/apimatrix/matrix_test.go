@@ -3,6 +3,7 @@ package apimatrix
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/api"
@@ -457,6 +461,7 @@ func TestEveryCallerOnEveryRoute(t *testing.T) {
 	f := New(t, motoSrv.Server(t))
 	matrix := rows()
 
+	doc := openAPI(t)
 	// every served route has a row, and every row a served route
 	served := api.Routes()
 	for _, r := range served {
@@ -519,6 +524,7 @@ func TestEveryCallerOnEveryRoute(t *testing.T) {
 					last = after
 				}
 				noLeak(t, c, call, resp)
+				asDocumented(t, doc, r.route, call, resp)
 				switch {
 				case r.public:
 					r.check(t, c, resp)
@@ -576,6 +582,60 @@ func assertSignInRefusal(t *testing.T, actor, reason string, diff Diff) {
 		assert.Contains(t, it.Attrs["Reason"], reason)
 	}
 	assert.Equal(t, []string{"AUDIT#PRINCIPAL#" + actor}, pks, "one event, under the verified caller")
+}
+
+// openAPI is the committed OpenAPI document of the API. The audit's JSON lines are validated as
+// the array of their lines, as the document's schema for application/x-ndjson describes them.
+func openAPI(t *testing.T) *openapi3.T {
+	t.Helper()
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", func(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		lines := []any{}
+		dec := json.NewDecoder(body)
+		for {
+			var line any
+			if err := dec.Decode(&line); err == io.EOF {
+				return lines, nil
+			} else if err != nil {
+				return nil, err
+			}
+			lines = append(lines, line)
+		}
+	})
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPIDocument)
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(t.Context()))
+	return doc
+}
+
+// asDocumented: resp, the answer to call on route ("GET /v1/requests/{id}"), has a status the
+// document lists for the route, and headers and a body that validate against it.
+func asDocumented(t *testing.T, doc *openapi3.T, route string, call Call, resp Response) {
+	t.Helper()
+	method, pattern, _ := strings.Cut(route, " ")
+	item := doc.Paths.Find(pattern)
+	require.NotNil(t, item, "%s is not in the document", pattern)
+	op := item.GetOperation(method)
+	require.NotNil(t, op, "%s is not in the document", route)
+	// the path parameters, read off the call's path by the pattern's segments
+	params := map[string]string{}
+	path, _, _ := strings.Cut(call.Path, "?")
+	got, want := strings.Split(path, "/"), strings.Split(pattern, "/")
+	for i, seg := range want {
+		if strings.HasPrefix(seg, "{") && i < len(got) {
+			params[strings.Trim(seg, "{}")] = got[i]
+		}
+	}
+	req, err := http.NewRequest(call.Method, "http://api.invalid"+call.Path, strings.NewReader(call.Body))
+	require.NoError(t, err)
+	err = openapi3filter.ValidateResponse(t.Context(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params,
+			Route: &routers.Route{Spec: doc, Path: pattern, PathItem: item, Method: method, Operation: op}},
+		Status:  resp.Status,
+		Header:  resp.Header,
+		Body:    io.NopCloser(strings.NewReader(resp.Body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	})
+	assert.NoError(t, err, "the answer is not as openapi.yaml documents it: %d %s", resp.Status, resp.Body)
 }
 
 // assertError: the body is exactly {"error": reason}, as JSON.
