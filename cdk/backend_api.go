@@ -36,8 +36,8 @@ type apiSet struct {
 }
 
 // newAPI makes the HTTP API: /v1/{proxy+} behind a JWT authorizer (the stack's Cognito user pool,
-// or an external OpenID provider from the context), the issuer documents and /healthz outside it,
-// all served by one Lambda (lambdas/api, bin/api/bootstrap).
+// or an external OpenID provider from the context) and /healthz outside it, both served by one
+// Lambda (lambdas/api, bin/api/bootstrap).
 func (be *backend) newAPI() apiSet {
 	stack, v := be.stack, be.v
 	var out apiSet
@@ -133,9 +133,12 @@ func (be *backend) newAPI() apiSet {
 		Path: jsii.String("/v1/{proxy+}"), Methods: &[]apigw.HttpMethod{apigw.HttpMethod_ANY},
 		Integration: integration, Authorizer: authorizer,
 	})
-	// Outside the authorizer: what STS, verifiers and load balancers fetch without a user. The
-	// function serves them read-only (issuer.Handler, a health check).
-	for _, path := range []string{"/healthz", "/.well-known/{proxy+}", "/accounts/{proxy+}"} {
+	// Outside the authorizer: the health check, for load balancers and probes without a user. The
+	// issuer's documents are not routed here: in AWS, STS fetches them from the issuer hosts, which
+	// CloudFront serves from the issuer bucket (newIssuer); behind API Gateway the Host is the API's
+	// own, which names no issuer host, so the function's issuer routes would only answer 404. They
+	// serve local runs (supportd), where the Host names the issuer host.
+	for _, path := range []string{"/healthz"} {
 		api.AddRoutes(&apigw.AddRoutesOptions{
 			Path: jsii.String(path), Methods: &[]apigw.HttpMethod{apigw.HttpMethod_GET, apigw.HttpMethod_HEAD},
 			Integration: integration, Authorizer: apigw.NewHttpNoneAuthorizer(),

@@ -96,12 +96,11 @@ func backendNagSuppressions(c Config, b BackendConfig) map[string][]*cdknag.NagP
 			})
 		}
 	}
-	for _, route := range []string{"GET--healthz", "HEAD--healthz", "GET--.well-known--{proxy+}", "HEAD--.well-known--{proxy+}",
-		"GET--accounts--{proxy+}", "HEAD--accounts--{proxy+}"} {
+	for _, route := range []string{"GET--healthz", "HEAD--healthz"} {
 		out["Api/"+route+"/Resource"] = []*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-APIG4"),
-			Reason: jsii.String("Public by design: the health check and the issuer's discovery documents and JWKS, which " +
-				"STS and token verifiers fetch without credentials. Read-only; every other route (/v1/...) has the JWT authorizer."),
+			Reason: jsii.String("Public by design: the health check, which load balancers and probes fetch without " +
+				"credentials. Read-only, no data; every other route (/v1/...) has the JWT authorizer."),
 		}}
 	}
 	return out
