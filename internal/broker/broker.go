@@ -252,6 +252,9 @@ func (b *Broker) refused(ctx context.Context, err error, e Event) error {
 	// form (a key has at most 2,048 bytes), an oversized ID or ticket clipped
 	e.Actor, e.Engineer = recordable(e.Actor), recordable(e.Engineer)
 	e.RequestID, e.Ticket = echo(e.RequestID), echo(e.Ticket)
+	if !accountPattern.MatchString(e.Account) {
+		e.Account = "" // never index by a made-up account
+	}
 	// whose record it is: a customer's refusal is its own tenant's, never the account owner's (a
 	// probe of another tenant's account shows the owner nothing of the prober); an engineer's is
 	// the owner's of the request, or of the account now

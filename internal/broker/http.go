@@ -90,10 +90,7 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 		}
 		d, err := parseDuration("duration", duration)
 		if err != nil {
-			if accountPattern.MatchString(account) {
-				ev.Account = account
-			}
-			ev.Ticket = ticket
+			ev.Account, ev.Ticket = account, ticket
 			malformed(w, r, ev, err)
 			return
 		}
@@ -129,10 +126,7 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 	}))
 	handle("POST /accounts/{account}/pre-approval", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		var maxDuration string
-		ev := Event{Action: "pre-approve", Actor: who}
-		if accountPattern.MatchString(r.PathValue("account")) {
-			ev.Account = r.PathValue("account")
-		}
+		ev := Event{Action: "pre-approve", Actor: who, Account: r.PathValue("account")}
 		if err := decodeObject(w, r, false, map[string]*string{"maxDuration": &maxDuration}); err != nil {
 			malformed(w, r, ev, err)
 			return
@@ -156,11 +150,7 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 			lq.Limit, err = ParseLimit(q.Get("limit"))
 		}
 		if err != nil {
-			ev := Event{Action: "list-requests", Actor: who}
-			if accountPattern.MatchString(lq.Account) {
-				ev.Account = lq.Account
-			}
-			malformed(w, r, ev, err)
+			malformed(w, r, Event{Action: "list-requests", Actor: who, Account: lq.Account}, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -180,11 +170,7 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 		q := r.URL.Query()
 		pq := PreApprovalQuery{Account: q.Get("account"), Tenant: q.Get("tenant")}
 		if err := checkQuery(q, "account", "tenant"); err != nil {
-			ev := Event{Action: "list-pre-approvals", Actor: who}
-			if accountPattern.MatchString(pq.Account) {
-				ev.Account = pq.Account
-			}
-			malformed(w, r, ev, err)
+			malformed(w, r, Event{Action: "list-pre-approvals", Actor: who, Account: pq.Account}, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -194,10 +180,7 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 	handle("GET /audit", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
 		q := r.URL.Query()
 		f := Filter{Account: q.Get("account"), Engineer: q.Get("engineer")}
-		ev := Event{Action: "read-audit", Actor: who}
-		if accountPattern.MatchString(f.Account) {
-			ev.Account = f.Account
-		}
+		ev := Event{Action: "read-audit", Actor: who, Account: f.Account}
 		err := checkQuery(q, "account", "engineer", "since", "until")
 		for name, t := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
 			if v := q.Get(name); v != "" && err == nil {

@@ -107,13 +107,9 @@ func ParseLimit(s string) (int, error) {
 // now, made while it did. An account the customer cannot use answers as an unknown one (404).
 // Refusals are audited (action "list-requests").
 func (b *Broker) ListRequests(ctx context.Context, who string, q ListQuery) (RequestPage, error) {
-	ev := Event{Action: "list-requests", Actor: who}
-	if accountPattern.MatchString(q.Account) {
-		ev.Account = q.Account
-	}
 	page, err := b.listRequests(ctx, who, q)
 	if err != nil {
-		return RequestPage{}, b.refused(ctx, err, ev)
+		return RequestPage{}, b.refused(ctx, err, Event{Action: "list-requests", Actor: who, Account: q.Account})
 	}
 	return page, nil
 }
@@ -226,13 +222,9 @@ type PreApprovalQuery struct {
 // account its tenant owns, with q.Account); a vendor principal one account's or one tenant's.
 // Refusals are audited (action "list-pre-approvals").
 func (b *Broker) ListPreApprovals(ctx context.Context, who string, q PreApprovalQuery) ([]PreApproval, error) {
-	ev := Event{Action: "list-pre-approvals", Actor: who}
-	if accountPattern.MatchString(q.Account) {
-		ev.Account = q.Account
-	}
 	out, err := b.listPreApprovals(ctx, who, q)
 	if err != nil {
-		return nil, b.refused(ctx, err, ev)
+		return nil, b.refused(ctx, err, Event{Action: "list-pre-approvals", Actor: who, Account: q.Account})
 	}
 	return out, nil
 }

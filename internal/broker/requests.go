@@ -16,9 +16,6 @@ func (b *Broker) Request(ctx context.Context, engineer, account, ticket, justifi
 		DurationSeconds: int64(duration / time.Second)}
 	r, err := b.request(ctx, engineer, account, ticket, justification, duration)
 	if err != nil {
-		if !accountPattern.MatchString(account) {
-			ev.Account = "" // never index by a made-up account
-		}
 		return Request{}, b.refused(ctx, err, ev)
 	}
 	return r, nil
@@ -227,9 +224,6 @@ func (b *Broker) PreApprove(ctx context.Context, approver, account string, maxDu
 	ev := Event{Action: "pre-approve", Actor: approver, Account: account, DurationSeconds: int64(maxDuration / time.Second)}
 	p, err := b.preApprove(ctx, approver, account, maxDuration)
 	if err != nil {
-		if !accountPattern.MatchString(account) {
-			ev.Account = ""
-		}
 		return PreApproval{}, b.refused(ctx, err, ev)
 	}
 	return p, nil
