@@ -49,6 +49,10 @@ const (
 	// EngineerWithoutEmail: an engineer's token carries no verified e-mail, the only name an
 	// engineer has (a Cognito access token carries none: send the ID token).
 	EngineerWithoutEmail Reason = "engineer_without_email"
+	// CustomerWithoutEmail: a customer's token carries no verified e-mail. A customer is named by it
+	// too: a name the broker's staff rule can read (a staff address never decides for a customer),
+	// and one name per person whichever token they send (a Cognito access token carries none).
+	CustomerWithoutEmail Reason = "customer_without_email"
 	// NoRole: signed in, but in neither the engineer group nor a tenant group.
 	NoRole Reason = "no_role"
 	// TenantAmbiguous: signed in, not an engineer, and in more than one tenant group.
@@ -85,6 +89,7 @@ var reasons = map[Reason]reasonInfo{
 	NoUser:               {http.StatusUnauthorized, "invalid_token", "the token names no user (no username and no verified e-mail)"},
 	NoRole:               {http.StatusForbidden, "insufficient_scope", "signed in, but not in the engineer group or a tenant group"},
 	EngineerWithoutEmail: {http.StatusUnauthorized, "invalid_token", "an engineer token must carry a verified e-mail: send the ID token"},
+	CustomerWithoutEmail: {http.StatusUnauthorized, "invalid_token", "a customer token must carry a verified e-mail: send the ID token"},
 	TenantAmbiguous:      {http.StatusForbidden, "insufficient_scope", "signed in, but in more than one tenant group"},
 	TenantInvalid:        {http.StatusForbidden, "insufficient_scope", "signed in, but the tenant group names no valid tenant"},
 }

@@ -19,8 +19,12 @@ type Identity struct {
 
 // Principal is the caller in the broker's form, from values the user cannot choose:
 //
-//   - an engineer: their verified e-mail address (identity refuses an engineer's token without one);
-//   - a customer: "tenant:<tenant>/<verified e-mail>", else "tenant:<tenant>/sub:<sub>".
+//   - an engineer: their verified e-mail address;
+//   - a customer: "tenant:<tenant>/<verified e-mail>".
+//
+// identity refuses a token with a role but without a verified e-mail (a Cognito access token has
+// none): a customer named by sub could be the vendor's staff unseen (the staff rule reads the
+// address), and would be a second name for the person their ID token names.
 //
 // Never the username or preferred_username: those are chosen (and in some providers changed) by the
 // user, so a user named "bob@doit.com" would otherwise be bob@doit.com. The e-mail is what the
@@ -33,8 +37,6 @@ func (id Identity) Principal() string {
 		return strings.ToLower(id.Email)
 	case id.Tenant != "" && id.Email != "":
 		return "tenant:" + id.Tenant + "/" + strings.ToLower(id.Email)
-	case id.Tenant != "":
-		return "tenant:" + id.Tenant + "/sub:" + id.Subject
 	}
 	return ""
 }
@@ -86,6 +88,9 @@ func (v *Verifier) identity(c claims) (Identity, error) {
 	}
 	if err := validTenant(tenants[0]); err != nil {
 		return Identity{}, forbid(id, TenantInvalid, fmt.Sprintf("group %q: %v", v.cfg.TenantGroupPrefix+tenants[0], err))
+	}
+	if id.Email == "" {
+		return Identity{}, refuse(CustomerWithoutEmail, "no verified email in a customer's token")
 	}
 	id.Tenant = tenants[0]
 	return id, nil

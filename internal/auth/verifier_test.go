@@ -42,6 +42,15 @@ func TestVerifyClaimsToIdentity(t *testing.T) {
 			over:    map[string]any{"email_verified": false, "cognito:username": "bob@doit.com"},
 			refused: auth.EngineerWithoutEmail,
 		},
+		"customer, unverified e-mail: refused, never named by sub (a staff member in a tenant group would go unseen)": {
+			over:    map[string]any{"cognito:username": "carol", "email": "carol@doit.com", "email_verified": false, "cognito:groups": []string{"tenant:acme"}},
+			refused: auth.CustomerWithoutEmail,
+		},
+		"customer, Cognito access token: refused (no e-mail; the ID token names them)": {
+			over: map[string]any{"aud": nil, "client_id": testClient, "token_use": "access", "email": nil, "email_verified": nil,
+				"cognito:groups": []string{"tenant:acme"}},
+			refused: auth.CustomerWithoutEmail,
+		},
 		"engineer, e-mail without email_verified: no name": {
 			over:    map[string]any{"email_verified": nil},
 			refused: auth.EngineerWithoutEmail,
@@ -61,11 +70,6 @@ func TestVerifyClaimsToIdentity(t *testing.T) {
 			over:      map[string]any{"cognito:username": "Bob", "email": "bob@acme.example", "cognito:groups": []string{"tenant:acme"}},
 			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "Bob", Email: "bob@acme.example", Tenant: "acme", Issuer: ti.url()},
 			principal: "tenant:acme/bob@acme.example",
-		},
-		"customer without a verified e-mail: the sub, never the username": {
-			over:      map[string]any{"cognito:username": "bob@doit.com", "email_verified": false, "cognito:groups": []string{"tenant:acme"}},
-			want:      auth.Identity{Subject: "0f1e2d3c-user-alice", Username: "bob@doit.com", Tenant: "acme", Issuer: ti.url()},
-			principal: "tenant:acme/sub:0f1e2d3c-user-alice",
 		},
 		"customer without a username: the verified e-mail; the tenant as its group spells it": {
 			over:      map[string]any{"cognito:username": nil, "email": "Bob@Acme.example", "cognito:groups": []string{"tenant:Acme"}},
