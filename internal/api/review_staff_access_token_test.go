@@ -1,0 +1,95 @@
+package api_test
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/supportaccess/gateway/internal/api"
+	"github.com/supportaccess/gateway/internal/auth"
+	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/registry"
+)
+
+// reviewRegistry: one account, 111122223333, acme's.
+type reviewRegistry struct{}
+
+func (reviewRegistry) Account(_ context.Context, account string) (registry.AccountState, error) {
+	st := registry.AccountState{AccountID: account}
+	if account == "111122223333" {
+		st.Management = &registry.Onboarding{AccountID: account, Kind: registry.Management, Tenant: "acme", Status: registry.Registered}
+	}
+	return st, nil
+}
+
+func signClaims(t *testing.T, key *rsa.PrivateKey, claims map[string]any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
+	require.NoError(t, err)
+	payload, err := json.Marshal(claims)
+	require.NoError(t, err)
+	obj, err := signer.Sign(payload)
+	require.NoError(t, err)
+	tok, err := obj.CompactSerialize()
+	require.NoError(t, err)
+	return tok
+}
+
+// REVIEW FINDING: the staff rule ("a customer principal whose user is an address at a staff
+// domain ... is refused for approve, dismiss, revoke and pre-approve") reads the verified e-mail.
+// The same staff member's Cognito *access* token (same pool, same app client, same groups, no
+// e-mail claim) is accepted and names them tenant:acme/sub:<sub>, which the staff rule cannot
+// recognise: the vendor's staff member approves a request for the customer.
+func TestReviewStaffApprovesWithAccessToken(t *testing.T) {
+	cfg, err := motoSrv.Server(t).Config(t.Context(), "")
+	require.NoError(t, err)
+	client := dynamodb.NewFromConfig(cfg)
+	require.NoError(t, broker.CreateTable(t.Context(), client, "broker-review-staff"))
+	b, err := broker.New(broker.Config{}, reviewRegistry{}, nil, nil, client, "broker-review-staff")
+	require.NoError(t, err)
+
+	p := newIDP(t)
+	v, err := auth.NewVerifier(t.Context(), auth.Config{Issuer: oidcIssuer, Audience: oidcClient, JWKSURL: p.jwks.URL,
+		EngineerGroup: "doit-engineers", Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	require.NoError(t, err)
+	h := api.SignedIn(b, v)
+	do := func(method, path, token, body string) (int, string) {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+
+	// the engineer asks
+	code, body := do("POST", "/requests", p.token(t, p.key, "k1", "alice@doit.com", "doit-engineers"),
+		`{"account":"111122223333","ticket":"SUP-1","justification":"slow queries","duration":"30m"}`)
+	require.Equal(t, http.StatusCreated, code, body)
+	var req struct{ ID string }
+	require.NoError(t, json.Unmarshal([]byte(body), &req))
+
+	// carol is the vendor's staff (carol@doit.com), also put in acme's group
+	now := time.Now()
+	idToken := signClaims(t, p.key, map[string]any{"iss": oidcIssuer, "aud": oidcClient, "sub": "sub-carol", "token_use": "id",
+		"exp": now.Add(time.Hour).Unix(), "email": "carol@doit.com", "email_verified": true,
+		"cognito:username": "carol", "cognito:groups": []string{"tenant:acme"}})
+	code, body = do("POST", "/requests/"+req.ID+"/approve", idToken, "")
+	require.Equal(t, http.StatusForbidden, code, "with the ID token the staff rule holds: %s", body)
+
+	// Cognito's access token of the same sign-in: no aud, client_id, no e-mail
+	accessToken := signClaims(t, p.key, map[string]any{"iss": oidcIssuer, "client_id": oidcClient, "sub": "sub-carol",
+		"token_use": "access", "exp": now.Add(time.Hour).Unix(), "username": "carol", "cognito:groups": []string{"tenant:acme"}})
+	code, body = do("POST", "/requests/"+req.ID+"/approve", accessToken, "")
+	assert.Equal(t, http.StatusForbidden, code, "BREAK: the vendor's staff approves for acme with the access token: %s", body)
+}

@@ -1,0 +1,50 @@
+package broker_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/issuer"
+)
+
+// failingMinter fails as KMS does when the signer role is denied: the error names the vendor's
+// account, role and key.
+type failingMinter struct{}
+
+const vendorSecretText = "arn:aws:kms:us-east-1:999988887777:key/0b9c-vendor-key"
+
+func (failingMinter) Mint(context.Context, string, issuer.Claims) (string, error) {
+	return "", errors.New("operation error KMS: Sign, https response error StatusCode: 400, AccessDeniedException: " +
+		"User: arn:aws:sts::999988887777:assumed-role/DoiT-Support-Broker/issuer is not authorized to perform: kms:Sign on resource: " +
+		vendorSecretText)
+}
+
+// REVIEW FINDING: a FAILED event (an AWS or issuer error) records err.Error() as its Reason and is
+// stamped with the request's tenant, so the customer's audit read shows the vendor's raw AWS error
+// (vendor account ID, role and KMS key ARNs) although the caller got "internal error" and the
+// customer's view is meant to be "without the vendor's detail" (only Detail is cleared).
+func TestReviewFailedEventReasonReachesCustomer(t *testing.T) {
+	f := newFixture(t)
+	r := f.request(t)
+	_, err := f.b.Approve(t.Context(), approver, r.ID)
+	require.NoError(t, err)
+
+	db, table := f.db, f.table
+	b, err := broker.New(broker.Config{}, f.reg, failingMinter{}, f.sts, db, table)
+	require.NoError(t, err)
+	b.SetClock(func() time.Time { return f.clock.Now().Add(time.Minute) })
+	_, err = b.Credentials(t.Context(), engineer, r.ID)
+	require.Error(t, err)
+
+	f.b = b
+	api := newAPI(t, f)
+	status, body, _ := api.call("GET", "/audit?account="+acct, approver, "")
+	require.Equal(t, 200, status, body)
+	assert.Contains(t, body, `"FAILED"`)
+	assert.NotContains(t, body, "999988887777", "BREAK: the customer reads the vendor's raw AWS error")
+}
