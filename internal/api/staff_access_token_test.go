@@ -22,10 +22,10 @@ import (
 	"github.com/supportaccess/gateway/internal/registry"
 )
 
-// reviewRegistry: one account, 111122223333, acme's.
-type reviewRegistry struct{}
+// staffRegistry: one account, 111122223333, acme's.
+type staffRegistry struct{}
 
-func (reviewRegistry) Account(_ context.Context, account string) (registry.AccountState, error) {
+func (staffRegistry) Account(_ context.Context, account string) (registry.AccountState, error) {
 	st := registry.AccountState{AccountID: account}
 	if account == "111122223333" {
 		st.Management = &registry.Onboarding{AccountID: account, Kind: registry.Management, Tenant: "acme", Status: registry.Registered}
@@ -46,17 +46,17 @@ func signClaims(t *testing.T, key *rsa.PrivateKey, claims map[string]any) string
 	return tok
 }
 
-// REVIEW FINDING: the staff rule ("a customer principal whose user is an address at a staff
-// domain ... is refused for approve, dismiss, revoke and pre-approve") reads the verified e-mail.
-// The same staff member's Cognito *access* token (same pool, same app client, same groups, no
-// e-mail claim) is accepted and names them tenant:acme/sub:<sub>, which the staff rule cannot
-// recognise: the vendor's staff member approves a request for the customer.
-func TestReviewStaffApprovesWithAccessToken(t *testing.T) {
+// The staff rule (a customer principal whose address is at a staff domain never decides) reads the
+// verified e-mail. The same staff member's Cognito access token (same pool, client and groups, no
+// e-mail claim) once named them tenant:acme/sub:<sub>, which the rule cannot recognise, and they
+// approved for the customer (found in review). A customer's token without a verified e-mail is now
+// refused at sign-in: the request stays pending.
+func TestStaffCannotApproveWithAnAccessToken(t *testing.T) {
 	cfg, err := motoSrv.Server(t).Config(t.Context(), "")
 	require.NoError(t, err)
 	client := dynamodb.NewFromConfig(cfg)
-	require.NoError(t, broker.CreateTable(t.Context(), client, "broker-review-staff"))
-	b, err := broker.New(broker.Config{}, reviewRegistry{}, nil, nil, client, "broker-review-staff")
+	require.NoError(t, broker.CreateTable(t.Context(), client, "broker-staff-access-token"))
+	b, err := broker.New(broker.Config{}, staffRegistry{}, nil, nil, client, "broker-staff-access-token")
 	require.NoError(t, err)
 
 	p := newIDP(t)
@@ -91,5 +91,9 @@ func TestReviewStaffApprovesWithAccessToken(t *testing.T) {
 	accessToken := signClaims(t, p.key, map[string]any{"iss": oidcIssuer, "client_id": oidcClient, "sub": "sub-carol",
 		"token_use": "access", "exp": now.Add(time.Hour).Unix(), "username": "carol", "cognito:groups": []string{"tenant:acme"}})
 	code, body = do("POST", "/requests/"+req.ID+"/approve", accessToken, "")
-	assert.Equal(t, http.StatusForbidden, code, "BREAK: the vendor's staff approves for acme with the access token: %s", body)
+	assert.Equal(t, http.StatusUnauthorized, code, "a customer's token names them by a verified e-mail, or not at all: %s", body)
+	assert.Contains(t, body, "a customer token must carry a verified e-mail: send the ID token")
+	r, err := b.Get(t.Context(), req.ID)
+	require.NoError(t, err)
+	assert.Equal(t, broker.Pending, r.State, "nobody approved")
 }
