@@ -240,6 +240,9 @@ func (b *Broker) active(ctx context.Context, account string) (registry.Onboardin
 	return registry.Onboarding{}, noAccount(account, "account %s has no registered stack: the customer has to deploy (or finish deploying) the support stack", account)
 }
 
+// failedReason is a FAILED event's Reason: what the caller was told; the error is its Detail.
+const failedReason = "internal error: nothing was issued or changed"
+
 // refused records that action by actor was refused (a rule) or failed (AWS, the issuer) and returns
 // err. A failure to record it is joined.
 func (b *Broker) refused(ctx context.Context, err error, e Event) error {
@@ -269,7 +272,9 @@ func (b *Broker) refused(ctx context.Context, err error, e Event) error {
 		}
 	}
 	if !isRefusal(err) {
-		e.Type = EventFailed
+		// a failure's error is the vendor's (AWS's text names its accounts, roles and keys): the
+		// caller got "internal error", and a customer's view of the audit shows no more than that
+		e.Type, e.Reason, e.Detail = EventFailed, failedReason, err.Error()
 	}
 	if aerr := b.audit.Record(ctx, e); aerr != nil {
 		return errors.Join(err, aerr)

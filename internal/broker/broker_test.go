@@ -317,7 +317,8 @@ func TestBrokerCredentialsRefusals(t *testing.T) {
 			if tc.kind == nil { // a failure, not a refusal
 				events := f.events(t, broker.Filter{Account: acct})
 				assert.Equal(t, broker.EventFailed, events[len(events)-1].Type)
-				assert.Equal(t, err.Error(), events[len(events)-1].Reason)
+				assert.Equal(t, "internal error: nothing was issued or changed", events[len(events)-1].Reason, "what the caller was told")
+				assert.Equal(t, err.Error(), events[len(events)-1].Detail, "the vendor's view: the error")
 				return
 			}
 			require.ErrorIs(t, err, tc.kind)

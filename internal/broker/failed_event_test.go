@@ -24,11 +24,10 @@ func (failingMinter) Mint(context.Context, string, issuer.Claims) (string, error
 		vendorSecretText)
 }
 
-// REVIEW FINDING: a FAILED event (an AWS or issuer error) records err.Error() as its Reason and is
-// stamped with the request's tenant, so the customer's audit read shows the vendor's raw AWS error
-// (vendor account ID, role and KMS key ARNs) although the caller got "internal error" and the
-// customer's view is meant to be "without the vendor's detail" (only Detail is cleared).
-func TestReviewFailedEventReasonReachesCustomer(t *testing.T) {
+// A FAILED event (an AWS or issuer error) is the customer's too, but its error is the vendor's: the
+// customer reads that it failed and nothing was issued, never the raw AWS error (the vendor's
+// account ID, role and key ARNs), which the vendor's view keeps as the detail. Found in review.
+func TestFailedEventsShowCustomersNoVendorDetail(t *testing.T) {
 	f := newFixture(t)
 	r := f.request(t)
 	_, err := f.b.Approve(t.Context(), approver, r.ID)
@@ -46,5 +45,9 @@ func TestReviewFailedEventReasonReachesCustomer(t *testing.T) {
 	status, body, _ := api.call("GET", "/audit?account="+acct, approver, "")
 	require.Equal(t, 200, status, body)
 	assert.Contains(t, body, `"FAILED"`)
-	assert.NotContains(t, body, "999988887777", "BREAK: the customer reads the vendor's raw AWS error")
+	assert.NotContains(t, body, "999988887777", "the customer reads no raw AWS error")
+	assert.Contains(t, body, `"reason":"internal error: nothing was issued or changed"`)
+	status, body, _ = api.call("GET", "/audit?account="+acct, "ops@doit.com", "")
+	require.Equal(t, 200, status, body)
+	assert.Contains(t, body, vendorSecretText, "the vendor's view keeps the error as the detail")
 }
