@@ -190,6 +190,9 @@ func (v *Verifier) checkClaims(c claims) error {
 		return refuse(TokenUse, fmt.Sprintf("token_use %q", c.TokenUse))
 	case len(c.Audience) > 0 && !c.Audience.contains(v.cfg.Audience):
 		return refuse(Audience, fmt.Sprintf("aud %q, want %q", []string(c.Audience), v.cfg.Audience))
+	case len(c.Audience) == 0 && c.TokenUse != "access":
+		// only a Cognito access token names its client by client_id; any other (an ID token) has aud
+		return refuse(Audience, fmt.Sprintf("no aud in a token that is not an access token (token_use %q)", c.TokenUse))
 	case len(c.Audience) == 0 && c.ClientID != v.cfg.Audience:
 		return refuse(Audience, fmt.Sprintf("no aud, client_id %q, want %q", c.ClientID, v.cfg.Audience))
 	case c.AuthorizedParty != nil && *c.AuthorizedParty != v.cfg.Audience:
