@@ -140,9 +140,8 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 		b.reply(w, r, http.StatusOK, p, err)
 	}))
 	handle("GET /requests", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
-		q := r.URL.Query()
+		q, err := checkQuery(r, "account", "state", "limit", "cursor")
 		lq := ListQuery{Account: q.Get("account"), Cursor: q.Get("cursor")}
-		err := checkQuery(q, "account", "state", "limit", "cursor")
 		if err == nil && q.Get("state") != "" {
 			lq.State, err = ParseState(q.Get("state"))
 		}
@@ -158,7 +157,7 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 		b.reply(w, r, http.StatusOK, page, err)
 	}))
 	handle("GET /requests/{id}", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
-		if err := checkQuery(r.URL.Query()); err != nil {
+		if _, err := checkQuery(r); err != nil {
 			malformed(w, r, Event{Action: "read-request", Actor: who, RequestID: r.PathValue("id")}, err)
 			return
 		}
@@ -167,9 +166,9 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 		b.reply(w, r, http.StatusOK, req, err)
 	}))
 	handle("GET /pre-approvals", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
-		q := r.URL.Query()
+		q, err := checkQuery(r, "account", "tenant")
 		pq := PreApprovalQuery{Account: q.Get("account"), Tenant: q.Get("tenant")}
-		if err := checkQuery(q, "account", "tenant"); err != nil {
+		if err != nil {
 			malformed(w, r, Event{Action: "list-pre-approvals", Actor: who, Account: pq.Account}, err)
 			return
 		}
@@ -178,14 +177,13 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 		b.reply(w, r, http.StatusOK, map[string][]PreApproval{"preApprovals": list}, err)
 	}))
 	handle("GET /audit", withPrincipal(func(w http.ResponseWriter, r *http.Request, who string) {
-		q := r.URL.Query()
+		q, err := checkQuery(r, "account", "engineer", "since", "until")
 		f := Filter{Account: q.Get("account"), Engineer: q.Get("engineer")}
 		ev := Event{Action: "read-audit", Actor: who, Account: f.Account}
-		err := checkQuery(q, "account", "engineer", "since", "until")
 		for name, t := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
 			if v := q.Get(name); v != "" && err == nil {
 				if *t, err = time.Parse(time.RFC3339, v); err != nil {
-					err = refuse(ErrInvalid, "%s %q is not an RFC 3339 time", name, echo(v))
+					err = refuse(ErrInvalid, "%s %q is not an RFC 3339 time such as 2026-11-29T17:00:00Z", name, echo(v))
 				}
 			}
 		}
@@ -223,18 +221,23 @@ func parseDuration(field, s string) (time.Duration, error) {
 	return d, nil
 }
 
-// checkQuery refuses a query parameter not among names, or one given more than once (Get would read
-// the first only).
-func checkQuery(q url.Values, names ...string) error {
+// checkQuery returns r's query, refusing one that does not parse (url.Values drops such a pair
+// silently: "?account=1;" would list everything), a parameter not among names, or one given more
+// than once (Get would read the first only).
+func checkQuery(r *http.Request, names ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return q, refuse(ErrInvalid, "the query does not parse: %s", echo(err.Error()))
+	}
 	for k, v := range q {
 		if !slices.Contains(names, k) {
-			return refuse(ErrInvalid, "unknown query parameter %q", echo(k))
+			return q, refuse(ErrInvalid, "unknown query parameter %q", echo(k))
 		}
 		if len(v) > 1 {
-			return refuse(ErrInvalid, "the query parameter %q is given %d times", k, len(v))
+			return q, refuse(ErrInvalid, "the query parameter %q is given %d times", k, len(v))
 		}
 	}
-	return nil
+	return q, nil
 }
 
 // mayReadAudit returns f as who may read it, or why not. A customer reads only the audit of
