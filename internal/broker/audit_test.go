@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -128,8 +129,10 @@ func TestCustomerAuditIsItsTenantsOnly(t *testing.T) {
 	for _, want := range []string{`"REQUESTED"`, `"APPROVED"`, `"eve@doit.com"`} {
 		assert.Contains(t, acme, want)
 	}
-	vendor := read("ops@doit.com")
-	assert.Contains(t, vendor, "mallory", "the vendor reads every tenant's records")
+	status, vendor, _ := api.call("GET", "/audit?engineer="+url.QueryEscape(prober), "ops@doit.com", "")
+	require.Equal(t, 200, status, vendor)
+	assert.Contains(t, vendor, `"read-audit"`, "the vendor finds another tenant's probes under the prober")
+	assert.NotContains(t, read("ops@doit.com"), "mallory", "not in the account's partition, which they would grow")
 
 	// the account changes hands: globex reads nothing of acme's time
 	f.reg[acct+"/MANAGEMENT"] = registry.Onboarding{AccountID: acct, Kind: registry.Management, Tenant: "globex", Status: registry.Registered}
@@ -137,8 +140,10 @@ func TestCustomerAuditIsItsTenantsOnly(t *testing.T) {
 	for _, gone := range []string{engineer, ticket, "acme", "eve@doit.com", `"APPROVED"`} {
 		assert.NotContains(t, globex, gone, "the previous tenant's history")
 	}
-	assert.Contains(t, globex, `"read-audit"`, "globex's own refused read, from before it owned the account, is globex's")
-	assert.Contains(t, globex, r.ID, "what globex sent is globex's record")
+	assert.NotContains(t, globex, r.ID, "globex's probes from before it owned the account are filed under globex's customer")
+	status, _, _ = api.call("POST", "/accounts/"+acct+"/pre-approval", prober, `{"maxDuration":"2h"}`)
+	require.Equal(t, 400, status)
+	globex = read(prober)
+	assert.Contains(t, globex, `"pre-approve"`, "globex's refusal on its own account is in the account's audit")
 	assert.NotContains(t, globex, `"detail"`, "a refusal's detail is the vendor's: the caller was told less")
-	assert.Contains(t, read("ops@doit.com"), `"detail"`)
 }

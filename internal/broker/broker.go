@@ -266,6 +266,17 @@ func (b *Broker) refused(ctx context.Context, err error, e Event) error {
 			e.Engineer, e.Ticket = "", ""
 		}
 		e.Tenant = tenant
+		// a probe of an account the tenant does not own is filed under the prober alone: another
+		// tenant's refusals must not grow the owner's audit partition, which every read of it scans
+		// (the account stays in the detail, for the vendor)
+		if e.Account != "" {
+			if _, owned, err := b.ownership(ctx, tenant)(e.Account); err != nil || !owned {
+				if e.Detail == "" {
+					e.Detail = "account " + e.Account
+				}
+				e.Account = ""
+			}
+		}
 	} else if e.Tenant == "" && accountPattern.MatchString(e.Account) {
 		if o, err := b.active(ctx, e.Account); err == nil {
 			e.Tenant = o.Tenant

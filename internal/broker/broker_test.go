@@ -185,7 +185,7 @@ func TestBrokerDecisionRefusals(t *testing.T) {
 			_, err := f.b.Approve(t.Context(), tc.approver, r.ID)
 			require.ErrorIs(t, err, tc.kind)
 			assert.Contains(t, err.Error(), tc.reason)
-			refusal := lastRefusal(t, f.events(t, broker.Filter{Account: acct}))
+			refusal := lastRefusal(t, f.events(t, broker.Filter{Engineer: tc.approver}))
 			assert.Equal(t, "approve", refusal.Action)
 			assert.Equal(t, tc.approver, refusal.Actor)
 			assert.Equal(t, err.Error(), refusal.Reason)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/supportaccess/gateway/internal/registry"
 )
 
 // The broker table's sparse global secondary indexes (tables.Broker declares them): request items
@@ -141,9 +142,19 @@ func (b *Broker) listRequests(ctx context.Context, who string, q ListQuery) (Req
 		return RequestPage{}, refuse(ErrInvalid, "account ID %q is not 12 digits", echo(q.Account))
 	}
 	index, attr, value := IndexByEngineer, attrListEngineer, who
-	keep := func(Request) bool { return true }
+	keep := func(Request) (bool, error) { return true, nil }
 	if tenant, _, ok := tenantPrincipal(who); ok {
+		// a customer's: its tenant's requests of accounts its tenant owns now (after a hand-over,
+		// the account's history is no longer the previous tenant's to read, as with the audit)
 		index, attr, value = IndexByTenant, attrListTenant, tenant
+		owns := b.ownership(ctx, tenant)
+		keep = func(r Request) (bool, error) {
+			if r.Tenant != tenant {
+				return false, nil
+			}
+			_, owned, err := owns(r.Account)
+			return owned, err
+		}
 		if q.Account != "" {
 			o, err := b.active(ctx, q.Account)
 			if err != nil {
@@ -153,7 +164,6 @@ func (b *Broker) listRequests(ctx context.Context, who string, q ListQuery) (Req
 				return RequestPage{}, noAccount(q.Account, "account %s belongs to tenant %q, not %q", q.Account, o.Tenant, tenant)
 			}
 			index, attr, value = IndexByAccount, attrListAccount, q.Account
-			keep = func(r Request) bool { return r.Tenant == tenant } // not a previous tenant's
 		}
 	} else if q.Account != "" {
 		index, attr, value = IndexByAccount, attrListAccount, q.Account
@@ -169,7 +179,11 @@ func (b *Broker) listRequests(ctx context.Context, who string, q ListQuery) (Req
 		examined++
 		r = r.inUTC()
 		r.State = r.Status(now)
-		if keep(r) && (q.State == "" || r.State == q.State) {
+		kept, err := keep(r)
+		if err != nil {
+			return false, err
+		}
+		if kept && (q.State == "" || r.State == q.State) {
 			page.Requests = append(page.Requests, r)
 		}
 		if more && (len(page.Requests) == q.Limit || examined == maxListExamined) {
@@ -203,9 +217,19 @@ func (b *Broker) ReadRequest(ctx context.Context, who, id string) (Request, erro
 	case !found:
 		return Request{}, b.refused(ctx, noRequest(id), ev)
 	}
-	if tenant, _, ok := tenantPrincipal(who); ok && tenant != r.Tenant {
-		return Request{}, b.refused(ctx, &Refusal{Kind: ErrNotFound, Reason: noRequest(r.ID).Error(),
-			Detail: fmt.Sprintf("request %s is tenant %q's, not %q's", r.ID, r.Tenant, tenant)}, ev)
+	if tenant, _, ok := tenantPrincipal(who); ok {
+		if tenant != r.Tenant {
+			return Request{}, b.refused(ctx, &Refusal{Kind: ErrNotFound, Reason: noRequest(r.ID).Error(),
+				Detail: fmt.Sprintf("request %s is tenant %q's, not %q's", r.ID, r.Tenant, tenant)}, ev)
+		}
+		_, owned, err := b.ownership(ctx, tenant)(r.Account)
+		if err != nil {
+			return Request{}, err
+		}
+		if !owned {
+			return Request{}, b.refused(ctx, &Refusal{Kind: ErrNotFound, Reason: noRequest(r.ID).Error(),
+				Detail: fmt.Sprintf("request %s is of account %s, which tenant %q no longer owns", r.ID, r.Account, tenant)}, ev)
+		}
 	}
 	r.State = r.Status(b.clock())
 	return r, nil
@@ -253,13 +277,30 @@ func (b *Broker) listPreApprovals(ctx context.Context, who string, q PreApproval
 	} else if (q.Account == "") == (q.Tenant == "") {
 		return nil, refuse(ErrInvalid, "name exactly one of account or tenant")
 	}
+	// a customer's: only the standing approvals that hold (its tenant's, set under the stack of the
+	// account's registration now); one left from before a hand-over approves nothing and is not shown
+	keep := func(PreApproval) (bool, error) { return true, nil }
+	if _, _, customer := tenantPrincipal(who); customer {
+		owns := b.ownership(ctx, q.Tenant)
+		keep = func(p PreApproval) (bool, error) {
+			o, owned, err := owns(p.Account)
+			return owned && p.holdsFor(o), err
+		}
+	}
 	out := []PreApproval{}
+	add := func(p PreApproval) error {
+		kept, err := keep(p)
+		if kept {
+			out = append(out, p.inUTC())
+		}
+		return err
+	}
 	if q.Account != "" {
 		p, found, err := b.store.getPreApproval(ctx, q.Account)
 		if err != nil || !found || (q.Tenant != "" && p.Tenant != q.Tenant) {
 			return out, err
 		}
-		return append(out, p.inUTC()), nil
+		return out, add(p)
 	}
 	if err := validTenantName(q.Tenant); err != nil {
 		return nil, err
@@ -269,8 +310,7 @@ func (b *Broker) listPreApprovals(ctx context.Context, who string, q PreApproval
 		if err := attributevalue.UnmarshalMap(item, &p); err != nil {
 			return false, fmt.Errorf("decoding a listed standing approval: %w", err)
 		}
-		out = append(out, p.inUTC())
-		return true, nil
+		return true, add(p)
 	})
 	return out, err
 }
@@ -329,5 +369,28 @@ func (s *store) queryIndex(ctx context.Context, index, attr, value, prefix, star
 			return nil
 		}
 		exclusive = page.LastEvaluatedKey
+	}
+}
+
+// ownership returns a function that reads an account's usable onboarding now (Broker.active) and
+// whether tenant owns it, each account once per call. An account nobody can use is owned by no
+// one; a registry failure is an error.
+func (b *Broker) ownership(ctx context.Context, tenant string) func(account string) (registry.Onboarding, bool, error) {
+	type answer struct {
+		o     registry.Onboarding
+		owned bool
+	}
+	seen := map[string]answer{}
+	return func(account string) (registry.Onboarding, bool, error) {
+		if a, ok := seen[account]; ok {
+			return a.o, a.owned, nil
+		}
+		o, err := b.active(ctx, account)
+		if err != nil && !isRefusal(err) {
+			return registry.Onboarding{}, false, err
+		}
+		a := answer{o: o, owned: err == nil && o.Tenant == tenant}
+		seen[account] = a
+		return a.o, a.owned, nil
 	}
 }

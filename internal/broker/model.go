@@ -2,6 +2,8 @@ package broker
 
 import (
 	"time"
+
+	"github.com/supportaccess/gateway/internal/registry"
 )
 
 // State is where a request stands. Expiry is not stored: it follows from the clock (Request.Status).
@@ -63,6 +65,10 @@ type PreApproval struct {
 	ApprovedBy         string    `dynamodbav:"ApprovedBy" json:"approvedBy"`
 	MaxDurationSeconds int64     `dynamodbav:"MaxDurationSeconds" json:"maxDurationSeconds"`
 	CreatedAt          time.Time `dynamodbav:"CreatedAt,unixtime" json:"createdAt"`
+	// StackID is the stack of the registration the approval was set under (the account's usable
+	// onboarding's owner): it approves nothing under another one, such as the same tenant's stack
+	// deployed again after the account was another tenant's.
+	StackID string `dynamodbav:"StackId,omitempty" json:"-"`
 }
 
 // Credentials are a support session's temporary credentials.
@@ -86,4 +92,10 @@ func (r Request) inUTC() Request {
 func (p PreApproval) inUTC() PreApproval {
 	p.CreatedAt = p.CreatedAt.UTC()
 	return p
+}
+
+// holdsFor reports whether p is the standing approval of o, the account's usable onboarding now: set
+// by its tenant, under its stack.
+func (p PreApproval) holdsFor(o registry.Onboarding) bool {
+	return p.Tenant == o.Tenant && p.StackID == o.StackID
 }

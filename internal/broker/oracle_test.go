@@ -51,7 +51,7 @@ func TestBrokerNoAccountOracle(t *testing.T) {
 			answer := strings.ReplaceAll(got, account, "<account>")
 			answers[answer] = append(answers[answer], account)
 
-			refusal := lastRefusal(t, f.events(t, broker.Filter{Account: account}))
+			refusal := lastRefusal(t, f.events(t, broker.Filter{Engineer: route.who}))
 			assert.Equal(t, action, refusal.Action)
 			assert.Equal(t, "no account "+account+" you can use", refusal.Reason)
 			assert.Contains(t, refusal.Detail, detail, "%s %s: the audit keeps why", action, account)
@@ -75,12 +75,12 @@ func TestBrokerAnotherTenantsRequestIsNoRequest(t *testing.T) {
 		if action == "dismiss" {
 			body = `{"reason":"not ours"}`
 		}
-		s1, theirs, _ := api.call("POST", "/requests/"+r.ID+"/"+action, "tenant:globex/eve", body)
 		s2, none, _ := api.call("POST", "/requests/"+unknown+"/"+action, "tenant:globex/eve", body)
+		s1, theirs, _ := api.call("POST", "/requests/"+r.ID+"/"+action, "tenant:globex/eve", body)
 		assert.Equal(t, http.StatusNotFound, s1, theirs)
 		assert.Equal(t, s2, s1)
 		assert.Equal(t, strings.ReplaceAll(none, unknown, "<id>"), strings.ReplaceAll(theirs, r.ID, "<id>"), action)
-		refusal := lastRefusal(t, f.events(t, broker.Filter{Account: acct}))
+		refusal := lastRefusal(t, f.events(t, broker.Filter{Engineer: "tenant:globex/eve"}))
 		assert.Equal(t, action, refusal.Action)
 		assert.Equal(t, `request `+r.ID+` is tenant "acme"'s, not "globex"'s`, refusal.Detail)
 	}

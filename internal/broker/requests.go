@@ -59,7 +59,7 @@ func (b *Broker) request(ctx context.Context, engineer, account, ticket, justifi
 	if err != nil {
 		return Request{}, err
 	}
-	if found && pre.Tenant == o.Tenant && b.mayPreApproveFor(pre, engineer) {
+	if found && pre.holdsFor(o) && b.mayPreApproveFor(pre, engineer) {
 		if max := time.Duration(pre.MaxDurationSeconds) * time.Second; duration > max {
 			r.DurationSeconds = pre.MaxDurationSeconds
 		}
@@ -254,7 +254,8 @@ func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDu
 		return PreApproval{}, noAccount(account, "account %s belongs to tenant %q, not %q", account, o.Tenant, tenant)
 	}
 	now := b.clock()
-	p := PreApproval{Account: account, Tenant: tenant, ApprovedBy: approver, MaxDurationSeconds: int64(maxDuration / time.Second), CreatedAt: now}
+	p := PreApproval{Account: account, Tenant: tenant, ApprovedBy: approver, MaxDurationSeconds: int64(maxDuration / time.Second),
+		CreatedAt: now, StackID: o.StackID}
 	write := b.store.preApprovalDelete(account)
 	reason := "standing approval removed"
 	if maxDuration > 0 {

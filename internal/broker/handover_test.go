@@ -12,12 +12,11 @@ import (
 	"github.com/supportaccess/gateway/internal/registry"
 )
 
-// REVIEW FINDING (low): after an account changes hands, the previous tenant still lists (and reads)
-// what it can no longer reach by the account: its standing approval of the account (which it can
-// no longer remove, and which approves again if the account comes back), and the account's
-// requests from its time, in their live state; ?account= and the audit answer 404 for the same
-// account.
-func TestReviewPreviousTenantStillListsHandedOverAccount(t *testing.T) {
+// After an account changes hands, the previous tenant reads nothing more of it, as with the audit:
+// not its standing approval (which it could no longer remove), not the account's requests from its
+// time, by list or by ID; and when the account comes back under a new stack, the old standing
+// approval approves nothing (found in review).
+func TestAHandedOverAccountIsThePreviousTenantsNoMore(t *testing.T) {
 	f := newFixture(t)
 	api := newAPI(t, f)
 	ctx := t.Context()
@@ -45,18 +44,24 @@ func TestReviewPreviousTenantStillListsHandedOverAccount(t *testing.T) {
 	for _, p := range got.PreApprovals {
 		accounts = append(accounts, p.Account)
 	}
-	assert.NotContains(t, accounts, acct, "BREAK: a standing approval of an account acme no longer owns is listed to acme")
+	assert.NotContains(t, accounts, acct, "a standing approval of an account acme no longer owns")
 	status, _, _ = api.call("POST", "/accounts/"+acct+"/pre-approval", approver, `{"maxDuration":"0s"}`)
 	assert.Equal(t, http.StatusNotFound, status, "and acme cannot remove it")
 
 	assert.NotContains(t, ids(api.list("/requests", approver).Requests), r.ID,
-		"BREAK: the handed-over account's requests stay in acme's list")
+		"the handed-over account's requests are not in acme's list")
 	status, _, _ = api.call("GET", "/requests/"+r.ID, approver, "")
-	assert.Equal(t, http.StatusNotFound, status, "BREAK: and readable by ID")
+	assert.Equal(t, http.StatusNotFound, status, "nor readable by ID")
 
-	// the account comes back: acme's old standing approval approves at once
-	f.reg[acct+"/MANAGEMENT"] = registry.Onboarding{AccountID: acct, Kind: registry.Management, Tenant: "acme", Status: registry.Registered}
+	// the account comes back to acme, under a new stack: the old standing approval approves nothing
+	f.reg[acct+"/MANAGEMENT"] = registry.Onboarding{AccountID: acct, Kind: registry.Management, Tenant: "acme", Status: registry.Registered,
+		Owner: registry.Owner{StackID: "arn:aws:cloudformation:us-east-1:" + acct + ":stack/DoiT-Support/again"}}
 	r2, err := f.b.Request(ctx, engineer, acct, "SUP-2", "again", time.Hour)
 	require.NoError(t, err)
-	assert.Equal(t, broker.Pending, r2.State, "BREAK: a standing approval from before the hand-over approves again")
+	assert.Equal(t, broker.Pending, r2.State, "a standing approval from before the hand-over approves nothing")
+	status, body, _ = api.call("GET", "/pre-approvals", approver, "")
+	require.Equal(t, http.StatusOK, status)
+	assert.JSONEq(t, `{"preApprovals":[]}`, body, "nor is it listed")
+	assert.Contains(t, ids(api.list("/requests", approver).Requests), r2.ID, "the account's new requests are acme's")
+	assert.Contains(t, ids(api.list("/requests", approver).Requests), r.ID, "and so, again, is its earlier history")
 }
