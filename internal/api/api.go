@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/supportaccess/gateway/internal/auth"
@@ -204,7 +205,11 @@ func SignedIn(b *broker.Broker, v *auth.Verifier) http.Handler {
 		}
 		return id.Principal(), nil
 	}
+	recent := &recentRefusals{seen: map[string]time.Time{}}
 	audit := func(ctx context.Context, f auth.Forbidden) error {
+		if !recent.first(f.Principal, time.Now()) {
+			return nil // recorded within the last RefusalAuditInterval: the log line is the record
+		}
 		// recorded even if the caller hangs up: the refusal happened
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 		defer cancel()
@@ -216,3 +221,37 @@ func SignedIn(b *broker.Broker, v *auth.Verifier) http.Handler {
 
 // auditTimeout bounds the audit write of a refused sign-in.
 const auditTimeout = 10 * time.Second
+
+// RefusalAuditInterval is how often one principal's refused sign-ins (403) are written to the audit
+// log, per server process: the first, then at most one an interval (each is logged). Anyone an
+// external provider lets sign up could otherwise turn every request into a DynamoDB write.
+const RefusalAuditInterval = time.Minute
+
+// maxRecentRefusals bounds recentRefusals' memory: past it, the oldest half is forgotten (those
+// principals may be recorded once more, early).
+const maxRecentRefusals = 10000
+
+// recentRefusals remembers when each principal's refused sign-in was last recorded.
+type recentRefusals struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// first reports whether principal's refusal at now is the first in RefusalAuditInterval, and
+// remembers it if so.
+func (r *recentRefusals) first(principal string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if last, ok := r.seen[principal]; ok && now.Sub(last) < RefusalAuditInterval {
+		return false
+	}
+	if len(r.seen) >= maxRecentRefusals {
+		for p, t := range r.seen {
+			if now.Sub(t) >= RefusalAuditInterval || len(r.seen) > maxRecentRefusals/2 {
+				delete(r.seen, p)
+			}
+		}
+	}
+	r.seen[principal] = now
+	return true
+}

@@ -148,4 +148,19 @@ func TestSignedInAuditsForbiddenOnly(t *testing.T) {
 	assert.Equal(t, "sign-in", e.Action)
 	assert.Contains(t, e.Reason, "not in the engineer group or a tenant group")
 	assert.Contains(t, e.Detail, `"staff"`)
+
+	// the same caller again within RefusalAuditInterval: refused as before, logged, not written again;
+	// another caller's first refusal is written
+	for range 5 {
+		w = do(p.token(t, p.key, "k1", "dave@example.com", "staff"))
+		require.Equal(t, http.StatusForbidden, w.Code, "%s", w.Body)
+	}
+	events, err = b.Audit().List(t.Context(), broker.Filter{Engineer: "dave@example.com"})
+	require.NoError(t, err)
+	assert.Len(t, events, 1, "one write per principal per interval")
+	w = do(p.token(t, p.key, "k1", "erin@example.com", "staff"))
+	require.Equal(t, http.StatusForbidden, w.Code, "%s", w.Body)
+	events, err = b.Audit().List(t.Context(), broker.Filter{Engineer: "erin@example.com"})
+	require.NoError(t, err)
+	assert.Len(t, events, 1)
 }
