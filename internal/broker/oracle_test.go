@@ -119,3 +119,17 @@ func TestBrokerCredentialsForAnAccountThatChangedHands(t *testing.T) {
 		})
 	}
 }
+
+// Another tenant's request answers 404 before any rule about the caller: a staff address or the
+// requester's own name in another tenant's group does not learn, by a 403, that the ID exists
+// (found in review).
+func TestAnotherTenantsRequestIsNoneWhoeverAsks(t *testing.T) {
+	f := newFixture(t)
+	api := newAPI(t, f)
+	r := f.request(t)
+	for _, who := range []string{"tenant:globex/carol@doit.com", "tenant:globex/" + engineer} {
+		status, body, _ := api.call("POST", "/requests/"+r.ID+"/approve", who, "")
+		assert.Equal(t, http.StatusNotFound, status, "%s: %s", who, body)
+		assert.JSONEq(t, `{"error":"there is no access request \"`+r.ID+`\""}`, body)
+	}
+}

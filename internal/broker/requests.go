@@ -177,19 +177,19 @@ func (b *Broker) decide(ctx context.Context, action, approver, id, reason string
 // mayDecide: the approver is a person of the tenant that owns the account now, not the requester
 // (as a normalized identity: tenant:acme/ALICE@doit.com is alice@doit.com), and not the vendor's staff.
 func (b *Broker) mayDecide(ctx context.Context, approver string, r Request) error {
+	tenant, _, customer := tenantPrincipal(approver)
+	if customer && tenant != r.Tenant { // another tenant's request is as good as none, whoever asks
+		return &Refusal{Kind: ErrNotFound, Reason: noRequest(r.ID).Error(),
+			Detail: fmt.Sprintf("request %s is tenant %q's, not %q's", r.ID, r.Tenant, tenant)}
+	}
 	if samePerson(approver, r.Engineer) {
 		return refuse(ErrForbidden, "you cannot decide on your own request %s", r.ID)
 	}
-	tenant, _, ok := tenantPrincipal(approver)
-	if !ok {
+	if !customer {
 		return refuse(ErrForbidden, "only the customer can decide on access requests; %q is not a customer principal (tenant:<tenant>/<user>)", approver)
 	}
 	if err := b.mayActForCustomer(approver); err != nil {
 		return err
-	}
-	if tenant != r.Tenant { // another tenant's request is as good as none
-		return &Refusal{Kind: ErrNotFound, Reason: noRequest(r.ID).Error(),
-			Detail: fmt.Sprintf("request %s is tenant %q's, not %q's", r.ID, r.Tenant, tenant)}
 	}
 	o, err := b.active(ctx, r.Account)
 	if err != nil {
