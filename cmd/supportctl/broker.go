@@ -149,10 +149,27 @@ func listRequestsCommand() *command {
 				if err != nil {
 					return err
 				}
+				if len(requests) == 0 {
+					x.note("no access requests matched (%s)", describe("any you can see", "state", *state, "account", *account))
+				}
 				return emit(x.out, requests)
 			}
 		},
 	}
+}
+
+// describe is what a list looked for: "state PENDING, account 111122223333", or all.
+func describe(all string, pairs ...string) string {
+	var parts []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			parts = append(parts, pairs[i]+" "+pairs[i+1])
+		}
+	}
+	if len(parts) == 0 {
+		return all
+	}
+	return strings.Join(parts, ", ")
 }
 
 func showCommand() *command {
@@ -204,7 +221,14 @@ func auditCommand() *command {
 				if err != nil {
 					return err
 				}
-				return c.stream(ctx, "/v1/audit?"+query("account", *account, "engineer", *engineer, "since", *since, "until", *until), x.out)
+				out := &countingWriter{w: x.out}
+				if err := c.stream(ctx, "/v1/audit?"+query("account", *account, "engineer", *engineer, "since", *since, "until", *until), out); err != nil {
+					return err
+				}
+				if out.n == 0 {
+					x.note("no audit events matched (%s)", describe("", "account", *account, "engineer", *engineer, "since", *since, "until", *until))
+				}
+				return nil
 			}
 		},
 	}
@@ -229,6 +253,10 @@ func preApprovalsCommand() *command {
 				}
 				if err := c.call(ctx, http.MethodGet, "/v1/pre-approvals?"+query("account", *account, "tenant", *tenant), nil, &list); err != nil {
 					return err
+				}
+				if len(list.PreApprovals) == 0 {
+					x.note("no standing approvals matched (%s)", describe("any you can see", "account", *account, "tenant", *tenant))
+					list.PreApprovals = []broker.PreApproval{}
 				}
 				return emit(x.out, list.PreApprovals)
 			}

@@ -357,3 +357,36 @@ func TestLoginCachesTheTokenForTheUserAlone(t *testing.T) {
 	_, err = sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", "alice")
 	assert.ErrorContains(t, err, "others can write to "+shared+" (mode 0777)")
 }
+
+// A list or read that finds nothing says so on stderr, naming what it looked for; stdout stays what
+// a script parses (an empty JSON array, or no lines), and the exit code is 0.
+func TestBrokerSaysWhenNothingMatched(t *testing.T) {
+	const account = "111122223333"
+	apiURL, op := backendForTest(t, account)
+	e := env{"SUPPORT_API_URL": apiURL, "SUPPORTCTL_TOKEN_FILE": filepath.Join(t.TempDir(), "supportctl", "token.json"),
+		"SUPPORTCTL_PASSWORD": "bob-pw"}
+	sh := func(args ...string) (string, string, error) {
+		var out, notes bytes.Buffer
+		err := run(t.Context(), args, e.getenv, &out, &notes)
+		return out.String(), notes.String(), err
+	}
+	_, _, err := sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", "bob")
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		args       []string
+		out, notes string
+	}{
+		{[]string{"broker", "list"}, "[]\n", "supportctl: no access requests matched (any you can see)\n"},
+		{[]string{"broker", "list", "-state", "pending", "-account", account}, "[]\n",
+			"supportctl: no access requests matched (state PENDING, account " + account + ")\n"},
+		{[]string{"broker", "pre-approvals"}, "[]\n", "supportctl: no standing approvals matched (any you can see)\n"},
+		{[]string{"broker", "audit", "-account", account, "-since", "2026-01-01T00:00:00Z"}, "",
+			"supportctl: no audit events matched (account " + account + ", since 2026-01-01T00:00:00Z)\n"},
+	} {
+		out, notes, err := sh(tc.args...)
+		require.NoError(t, err, "%q", tc.args)
+		assert.Equal(t, tc.out, out, "%q", tc.args)
+		assert.Equal(t, tc.notes, notes, "%q", tc.args)
+	}
+}

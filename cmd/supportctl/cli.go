@@ -65,6 +65,11 @@ type invocation struct {
 	errOut io.Writer // notes for the person at the terminal, such as "no requests matched"
 }
 
+// note tells the person something on stderr, leaving stdout to the results.
+func (x *invocation) note(format string, args ...any) {
+	_, _ = fmt.Fprintf(x.errOut, "supportctl: "+format+"\n", args...)
+}
+
 // action is what a command does once its flags are parsed and checked.
 type action func(ctx context.Context, x *invocation) error
 

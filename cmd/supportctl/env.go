@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"regexp"
 	"strings"
@@ -162,4 +163,16 @@ func awsConfig(ctx context.Context, e *environment) (aws.Config, error) {
 		return aws.Config{}, e.err()
 	}
 	return cfg, nil
+}
+
+// countingWriter counts what goes through it, so a command can tell when it printed nothing.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

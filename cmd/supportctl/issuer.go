@@ -77,6 +77,9 @@ prints its alias and key ID; run again, it prints the key that is there.`,
 						if err != nil {
 							return err
 						}
+						if len(keys) == 0 {
+							x.note("account %s has no signing keys: it is not onboarded, or no stack of it has registered yet", *account)
+						}
 						return printKeys(x.out, keys)
 					}
 				},
@@ -154,6 +157,9 @@ application/json, and sync with --delete so offboarded accounts disappear.`,
 								return err
 							}
 							rendered++
+						}
+						if rendered == 0 {
+							x.note("no registered or unclaimed account has a signing key: nothing to publish")
 						}
 						_, err = fmt.Fprintf(x.out, "rendered %d account(s) into %s\n", rendered, *dir)
 						return err

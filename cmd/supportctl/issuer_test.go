@@ -110,6 +110,10 @@ func TestIssuerCommandsAgainstMoto(t *testing.T) {
 	assert.ErrorContains(t, err, "-dir is required")
 	_, err = sh("rotate", "-account", pending)
 	assert.ErrorIs(t, err, issuer.ErrUnknownAccount)
+	var keysOut, notes bytes.Buffer
+	require.NoError(t, run(ctx, []string{"issuer", "keys", "-account", pending}, getenv, &keysOut, &notes), "nothing matched is no failure")
+	assert.Empty(t, keysOut.String())
+	assert.Equal(t, "supportctl: account "+pending+" has no signing keys: it is not onboarded, or no stack of it has registered yet\n", notes.String())
 	_, err = sh("frobnicate")
 	assert.ErrorContains(t, err, `unknown command "issuer frobnicate"`)
 	delete(vars, "SIGNER_ROLE_ARN")

@@ -173,6 +173,9 @@ waiting for their role's proof; REJECTED: claims whose role STS refused (the rea
 				if err != nil {
 					return err
 				}
+				if len(items) == 0 {
+					x.note("no onboardings with status %s", *status)
+				}
 				for _, o := range items {
 					if _, err := fmt.Fprintf(x.out, "%s\t%s\t%s\ttenant=%q\tstack=%s\n", o.AccountID, o.Kind, o.Status, o.Tenant, o.StackID); err != nil {
 						return err
@@ -216,7 +219,12 @@ nothing. An account whose management role can no longer be assumed is offboarded
 				if *account != "" {
 					accounts = []string{*account}
 				}
-				return h.Repair(ctx, p, accounts, *dryRun, x.out)
+				out := &countingWriter{w: x.out}
+				err = h.Repair(ctx, p, accounts, *dryRun, out)
+				if err == nil && out.n == 0 {
+					x.note("no registered account to repair: nothing was changed")
+				}
+				return err
 			}
 		},
 	}
@@ -237,7 +245,12 @@ day; one line per account proved: account, status, reason.`,
 				if err != nil {
 					return err
 				}
-				return h.Sweep(ctx, x.out)
+				out := &countingWriter{w: x.out}
+				err = h.Sweep(ctx, out)
+				if err == nil && out.n == 0 {
+					x.note("nothing to sweep: no gateway claim or registration is due a proof")
+				}
+				return err
 			}
 		},
 	}
@@ -262,6 +275,9 @@ nothing).`,
 				conflicts, err := reg.Conflicts(ctx)
 				if err != nil {
 					return err
+				}
+				if len(conflicts) == 0 {
+					x.note("no conflicts: no account is claimed by two tenants")
 				}
 				for _, c := range conflicts {
 					kind := "claimed" // a refused claim: it may be forged, and suspends nothing

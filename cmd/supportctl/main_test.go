@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"strings"
 	"testing"
 
@@ -19,9 +18,11 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	vars := map[string]string{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012",
 		"HOOK_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:doit-support-gateway-hook"}
 	getenv := func(k string) string { return vars[k] }
+	var notes string // what the last command said on stderr
 	sh := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(t.Context(), args, getenv, &out, io.Discard)
+		var out, errOut bytes.Buffer
+		err := run(t.Context(), args, getenv, &out, &errOut)
+		notes = errOut.String()
 		return out.String(), err
 	}
 
@@ -29,6 +30,19 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	out, err := sh("create-table")
 	require.NoError(t, err)
 	assert.Equal(t, "created onboardings\n", out)
+
+	out, err = sh("list", "-status", "registered")
+	require.NoError(t, err)
+	assert.Empty(t, out, "stdout holds the results only")
+	assert.Equal(t, "supportctl: no onboardings with status REGISTERED\n", notes, "nothing matched, said on stderr")
+	out, err = sh("conflicts")
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	assert.Equal(t, "supportctl: no conflicts: no account is claimed by two tenants\n", notes)
+	out, err = sh("sweep")
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	assert.Equal(t, "supportctl: nothing to sweep: no gateway claim or registration is due a proof\n", notes)
 
 	out, err = sh("onboard", "-tenant", "acme", "-account", "111122223333")
 	require.NoError(t, err)
@@ -48,6 +62,7 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	out, err = sh("repair", "-dry-run")
 	require.NoError(t, err, "no registered account: nothing to do")
 	assert.Empty(t, out)
+	assert.Equal(t, "supportctl: no registered account to repair: nothing was changed\n", notes)
 
 	// issue 9: the operator's view of claims and conflicts
 	cfg, err := srv.Config(t.Context(), "")
@@ -75,6 +90,7 @@ func TestSupportctlAgainstMoto(t *testing.T) {
 	out, err = sh("conflicts")
 	require.NoError(t, err)
 	assert.Empty(t, out)
+	assert.Contains(t, notes, "no conflicts")
 
 	registrytest.Put(t, reg, "220000000001", registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof, ProofDue: true,
 		RoleARN: "arn:aws:iam::220000000001:role/DoiT-Support-Gateway"}})
