@@ -16,6 +16,7 @@ help:
 	@echo "make templates  synthesize the customer templates (go run ./cdk -export .)"
 	@echo "make test       install pinned dependencies and run every check"
 	@echo "make build      build the Lambdas as they deploy (bin/{hook,api}/bootstrap, bin/{hook,api}.zip)"
+	@echo "                and the commands for this machine (bin/supportctl, bin/supportd, bin/localop)"
 	@echo "make bench      run the benchmarks"
 	@echo "make fault-matrix  print the fault-injection matrix"
 
@@ -39,9 +40,13 @@ templates: tools
 	$(GO) run ./cdk -export .
 
 # The Lambdas as they deploy: provided.al2023 on arm64, no RPC shim, stripped. The backend stack's
-# assets are bin/<name>/ (bootstrap); the zip is for deploying by hand.
+# assets are bin/<name>/ (bootstrap); the zip is for deploying by hand. The commands are built for
+# this machine into bin/ (put it on PATH, or go install ./cmd/... into $(go env GOPATH)/bin).
 LAMBDAS := hook api
+COMMANDS := supportctl supportd localop
 build: tools
+	@mkdir -p bin && for c in $(COMMANDS); do $(GO) build -trimpath -o bin/$$c ./cmd/$$c || exit 1; done; \
+	  ls -l $(addprefix bin/,$(COMMANDS))
 	@for l in $(LAMBDAS); do \
 	  mkdir -p bin/$$l && \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" -o bin/$$l/bootstrap ./lambdas/$$l && \

@@ -5,168 +5,376 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/supportaccess/gateway/internal/auth"
-	"github.com/supportaccess/gateway/internal/backend"
 	"github.com/supportaccess/gateway/internal/broker"
 )
-
-const brokerUsage = `usage: supportctl broker <command> [flags]
-
-commands (as the person supportctl login signed in: an engineer, or a customer of the account's tenant):
-  request -account A -ticket T -justification J [-duration 1h]   ask for access (prints the request)
-  list [-account A] [-state S] [-limit N]                         requests, newest first: an engineer's own (any
-                                                                 account's with -account), a customer's tenant's;
-                                                                 S: PENDING, APPROVED, DISMISSED, REVOKED or EXPIRED
-  show -id R                                                     one request, in its state now
-  pre-approvals [-account A] [-tenant T]                         standing approvals (a customer's tenant's; an
-                                                                 engineer names an account or a tenant)
-  approve -id R | dismiss -id R -reason T | revoke -id R [-reason T]
-                                                                 the customer's decisions (a dismissal says why)
-  pre-approve -account A -max-duration D                         a standing approval (0 removes it)
-  credentials -id R [-format json|env|console]                   the requester's session: credentials, or a
-                                                                 console sign-in URL (FEDERATION_ENDPOINT,
-                                                                 CONSOLE_ISSUER)
-  audit -account A | -engineer E [-since T] [-until T]           the audit log as JSON lines (T: RFC 3339)
-operator command (AWS credentials):
-  create-table                                                   create the broker table (BROKER_TABLE), with its TTL
-
-Who acts is who signed in: the commands send the cached token to the backend's API (SUPPORT_API_URL,
-e.g. http://127.0.0.1:8080), which takes the identity from it; no flag or variable names anyone.`
 
 // apiTimeout bounds one API call; credentials wait on KMS and STS (the server allows 30 s).
 const apiTimeout = 40 * time.Second
 
-// runBroker runs "supportctl broker <command>": create-table with AWS credentials, every other
-// command as a client of the backend's API with the signed-in token.
-func runBroker(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(brokerUsage)
+// The sections of the broker's help: who runs the commands.
+const (
+	engineers = "engineers (a vendor engineer signed in)"
+	customers = "customers (a customer of the account's tenant signed in)"
+	everyone  = "engineers and customers"
+	operator  = "operator (AWS credentials)"
+)
+
+func brokerCommands() *command {
+	return &command{
+		name: "broker", synopsis: "<command> [flags]", section: people,
+		summary: "access requests: request, list, show, approve, dismiss, revoke, pre-approve, credentials, audit",
+		about: `Access requests, through the backend's API as the person supportctl login signed in: the commands
+send the cached token, and the API takes the identity from it; no flag or variable names anyone.
+Results are JSON on stdout (audit: JSON lines).`,
+		env:      apiEnv,
+		examples: []string{`supportctl broker request -account 111122223333 -ticket SUP-9 -justification "slow queries" -duration 30m`, "supportctl broker list -state pending"},
+		subs: []*command{
+			requestCommand(), credentialsCommand(),
+			listRequestsCommand(), showCommand(), auditCommand(), preApprovalsCommand(),
+			decisionCommand("approve", "-id R", "approve a pending request"),
+			decisionCommand("dismiss", "-id R -reason TEXT", "dismiss a pending request, saying why"),
+			decisionCommand("revoke", "-id R [-reason TEXT]", "revoke an approved request: no new credentials"),
+			preApproveCommand(), brokerCreateTableCommand(),
+		},
 	}
-	cmd, flags := args[0], flag.NewFlagSet("broker "+args[0], flag.ContinueOnError)
-	flags.SetOutput(io.Discard)
-	if cmd == "create-table" {
-		if err := flags.Parse(args[1:]); err != nil {
-			return fmt.Errorf("broker %s: %w\n%s", cmd, err, brokerUsage)
+}
+
+// flags of several broker commands
+func requestID(f *flagSet) *string {
+	return f.text("id", "R", "the request's ID (req-…, as request and list print it)", required, func(s string) error {
+		if !broker.ValidRequestID(s) {
+			return errors.New("not a request ID: req- and 24 hexadecimal digits, as request and list print it")
 		}
-		return createBrokerTable(ctx, getenv, out)
+		return nil
+	})
+}
+
+// checkSession bounds a duration of access: what one session can be.
+func checkSession(d time.Duration) error {
+	if d < broker.MinSession || d > broker.MaxSession {
+		return fmt.Errorf("give %s to %s (one session; the backend may allow less)", formatDuration(broker.MinSession), formatDuration(broker.MaxSession))
 	}
-	account := flags.String("account", "", "the customer's 12-digit AWS account ID")
-	engineer := flags.String("engineer", "", "the engineer whose audit to list")
-	ticket := flags.String("ticket", "", "the support ticket")
-	justification := flags.String("justification", "", "why access is needed")
-	duration := flags.Duration("duration", time.Hour, "how long access is needed")
-	maxDuration := flags.Duration("max-duration", time.Hour, "the standing approval's longest access")
-	id := flags.String("id", "", "the request ID")
-	state := flags.String("state", "", "only requests in this state now: PENDING, APPROVED, DISMISSED, REVOKED or EXPIRED")
-	limit := flags.Int("limit", broker.DefaultListLimit, "list at most this many requests")
-	tenant := flags.String("tenant", "", "the tenant whose standing approvals to list (engineers)")
-	reason := flags.String("reason", "", "why the request is dismissed (required) or revoked")
-	format := flags.String("format", "json", "credentials as json, env (export lines) or console (a sign-in URL)")
-	since := flags.String("since", "", "audit events from (RFC 3339)")
-	until := flags.String("until", "", "audit events until (RFC 3339)")
-	if err := flags.Parse(args[1:]); err != nil {
-		return fmt.Errorf("broker %s: %w\n%s", cmd, err, brokerUsage)
+	return nil
+}
+
+func requestCommand() *command {
+	return &command{
+		name: "broker request", synopsis: "-account A -ticket T -justification TEXT [-duration D]", section: engineers,
+		summary: "ask for access to a customer's account (prints the request)",
+		about: `Asks for access to the customer's account, for the ticket, and prints the request as JSON: PENDING
+until a customer of the account's tenant decides, or APPROVED at once under a standing approval.`,
+		env:      apiEnv,
+		examples: []string{`supportctl broker request -account 111122223333 -ticket SUP-9 -justification "slow queries" -duration 30m`},
+		flags: func(f *flagSet) action {
+			account := f.account("account", "the customer's AWS account ID, 12 digits", required)
+			ticket := f.text("ticket", "T", fmt.Sprintf("the support ticket, at most %d characters", broker.MaxTicketLength), required, broker.ValidateTicket)
+			justification := f.text("justification", "TEXT", "why access is needed, for the customer to read", required, broker.ValidateJustification)
+			duration := f.duration("duration", time.Hour, fmt.Sprintf("how long access is needed, %s to %s", formatDuration(broker.MinSession), formatDuration(broker.MaxSession)), checkSession)
+			return func(ctx context.Context, x *invocation) error {
+				c, err := newAPIClientFor(x, f.cmd)
+				if err != nil {
+					return err
+				}
+				var req broker.Request
+				if err := c.call(ctx, http.MethodPost, "/v1/requests", map[string]string{"account": *account, "ticket": *ticket,
+					"justification": *justification, "duration": duration.String()}, &req); err != nil {
+					return err
+				}
+				return emit(x.out, req)
+			}
+		},
 	}
-	if flags.NArg() > 0 {
-		return fmt.Errorf("broker %s: unexpected %q\n%s", cmd, flags.Arg(0), brokerUsage)
+}
+
+func credentialsCommand() *command {
+	return &command{
+		name: "broker credentials", synopsis: "-id R [-format F]", section: engineers,
+		summary: "the requester's session: credentials, export lines or a console sign-in URL",
+		about: `Gets a session for an approved request of yours: credentials as JSON, as export lines for a shell,
+or a console sign-in URL. Each call is a new session, at most until the request's access ends.`,
+		env: append(slices.Clone(apiEnv),
+			envVar{"FEDERATION_ENDPOINT", "with -format console: AWS's federation endpoint (default " + broker.FederationEndpoint + "); the session is sent there"},
+			envVar{"CONSOLE_ISSUER", "with -format console: the issuer the console names on sign-out"}),
+		examples: []string{"supportctl broker credentials -id req-0123456789abcdef01234567 -format env",
+			"eval \"$(supportctl broker credentials -id req-0123456789abcdef01234567 -format env)\""},
+		flags: func(f *flagSet) action {
+			id := requestID(f)
+			format := f.enum("format", "F", "json", []string{"json", "env", "console"}, "the session as json, env (export lines) or console (a sign-in URL)")
+			return func(ctx context.Context, x *invocation) error {
+				e := newEnv(x, f.cmd)
+				console := &broker.Console{Endpoint: e.check("FEDERATION_ENDPOINT", checkSecureURL), Issuer: e.get("CONSOLE_ISSUER")}
+				c, err := newAPIClient(e)
+				if err != nil {
+					return err
+				}
+				var creds broker.Credentials
+				if err := c.call(ctx, http.MethodPost, "/v1/requests/"+url.PathEscape(*id)+"/credentials", nil, &creds); err != nil {
+					return err
+				}
+				return printCredentials(ctx, x.out, console, *format, creds)
+			}
+		},
 	}
-	if *state != "" {
-		if _, err := broker.ParseState(*state); err != nil {
-			return fmt.Errorf("broker %s: -state: %w", cmd, err)
+}
+
+// requestStates are the states list takes, as the API spells them.
+var requestStates = []string{string(broker.Pending), string(broker.Approved), string(broker.Dismissed), string(broker.Revoked), string(broker.Expired)}
+
+func listRequestsCommand() *command {
+	return &command{
+		name: "broker list", synopsis: "[-account A] [-state S] [-limit N]", section: everyone,
+		summary:  "requests, newest first: an engineer's own (any account's with -account), a customer's tenant's",
+		env:      apiEnv,
+		examples: []string{"supportctl broker list -state pending", "supportctl broker list -account 111122223333 -limit 10"},
+		flags: func(f *flagSet) action {
+			account := f.account("account", "only this account's requests", optional)
+			state := f.enum("state", "S", "", requestStates, "only requests in this state now, in any case")
+			limit := f.count("limit", "N", broker.DefaultListLimit, "at most this many requests")
+			return func(ctx context.Context, x *invocation) error {
+				c, err := newAPIClientFor(x, f.cmd)
+				if err != nil {
+					return err
+				}
+				requests, err := c.listRequests(ctx, *account, *state, *limit)
+				if err != nil {
+					return err
+				}
+				if len(requests) == 0 {
+					x.note("no access requests matched (%s)", describe("any you can see", "state", *state, "account", *account))
+				}
+				return emit(x.out, requests)
+			}
+		},
+	}
+}
+
+// describe is what a list looked for: "state PENDING, account 111122223333", or all.
+func describe(all string, pairs ...string) string {
+	var parts []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			parts = append(parts, pairs[i]+" "+pairs[i+1])
 		}
 	}
-	if *limit < 1 {
-		return fmt.Errorf("broker %s: -limit %d: give a number of requests, 1 or more", cmd, *limit)
+	if len(parts) == 0 {
+		return all
 	}
-	if cmd == "credentials" && *format != "json" && *format != "env" && *format != "console" {
-		return fmt.Errorf("broker credentials: -format %q, want json, env or console", *format)
+	return strings.Join(parts, ", ")
+}
+
+func showCommand() *command {
+	return &command{
+		name: "broker show", synopsis: "-id R", section: everyone,
+		summary:  "one request, in its state now",
+		env:      apiEnv,
+		examples: []string{"supportctl broker show -id req-0123456789abcdef01234567"},
+		flags: func(f *flagSet) action {
+			id := requestID(f)
+			return func(ctx context.Context, x *invocation) error {
+				c, err := newAPIClientFor(x, f.cmd)
+				if err != nil {
+					return err
+				}
+				var req broker.Request
+				if err := c.call(ctx, http.MethodGet, "/v1/requests/"+url.PathEscape(*id), nil, &req); err != nil {
+					return err
+				}
+				return emit(x.out, req)
+			}
+		},
 	}
-	var path string
-	switch cmd {
-	case "request", "pre-approve", "audit", "list", "pre-approvals":
-	case "approve", "dismiss", "revoke", "credentials", "show":
-		if *id == "" {
-			return fmt.Errorf("broker %s: -id is required", cmd)
-		}
-		path = "/v1/requests/" + url.PathEscape(*id)
-		if cmd != "show" {
-			path += "/" + cmd
-		}
-	default:
-		return fmt.Errorf("unknown broker command %q\n%s", cmd, brokerUsage)
+}
+
+func auditCommand() *command {
+	return &command{
+		name: "broker audit", synopsis: "-account A | -engineer E [-since T] [-until T]", section: everyone,
+		summary: "the audit log as JSON lines: a customer its accounts', an engineer their own",
+		env:     apiEnv,
+		examples: []string{"supportctl broker audit -account 111122223333 -since 2026-11-29T00:00:00Z",
+			"supportctl broker audit -engineer alice@doit.com"},
+		flags: func(f *flagSet) action {
+			account := f.account("account", "the account whose events to list", optional)
+			engineer := f.text("engineer", "E", "the engineer whose events to list (an engineer: themself)", optional, nil)
+			since, sinceT := f.timestamp("since", "events from")
+			until, untilT := f.timestamp("until", "events until")
+			f.check(func() error {
+				if (*account == "") == (*engineer == "") {
+					return errors.New("give -account or -engineer (exactly one)")
+				}
+				if *since != "" && *until != "" && untilT.Before(*sinceT) {
+					return fmt.Errorf("-until %s is before -since %s", *until, *since)
+				}
+				return nil
+			})
+			return func(ctx context.Context, x *invocation) error {
+				c, err := newAPIClientFor(x, f.cmd)
+				if err != nil {
+					return err
+				}
+				out := &countingWriter{w: x.out}
+				if err := c.stream(ctx, "/v1/audit?"+query("account", *account, "engineer", *engineer, "since", *since, "until", *until), out); err != nil {
+					return err
+				}
+				if out.n == 0 {
+					x.note("no audit events matched (%s)", describe("", "account", *account, "engineer", *engineer, "since", *since, "until", *until))
+				}
+				return nil
+			}
+		},
 	}
-	c, err := newAPIClient(getenv)
-	if err != nil {
-		return err
+}
+
+func preApprovalsCommand() *command {
+	return &command{
+		name: "broker pre-approvals", synopsis: "[-account A] [-tenant T]", section: everyone,
+		summary:  "standing approvals: a customer's tenant's; an engineer names an account or a tenant",
+		env:      apiEnv,
+		examples: []string{"supportctl broker pre-approvals", "supportctl broker pre-approvals -tenant acme"},
+		flags: func(f *flagSet) action {
+			account := f.account("account", "only this account's", optional)
+			tenant := f.text("tenant", "T", "only this tenant's (engineers)", optional, nil)
+			return func(ctx context.Context, x *invocation) error {
+				c, err := newAPIClientFor(x, f.cmd)
+				if err != nil {
+					return err
+				}
+				var list struct {
+					PreApprovals []broker.PreApproval `json:"preApprovals"`
+				}
+				if err := c.call(ctx, http.MethodGet, "/v1/pre-approvals?"+query("account", *account, "tenant", *tenant), nil, &list); err != nil {
+					return err
+				}
+				if len(list.PreApprovals) == 0 {
+					x.note("no standing approvals matched (%s)", describe("any you can see", "account", *account, "tenant", *tenant))
+					list.PreApprovals = []broker.PreApproval{}
+				}
+				return emit(x.out, list.PreApprovals)
+			}
+		},
 	}
-	emit := func(v any) error {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+}
+
+// decisionCommand is approve, dismiss or revoke: a customer's decision on a request.
+func decisionCommand(name, synopsis, summary string) *command {
+	about := map[string]string{
+		"approve": "Approves a pending request of an account of your tenant; prints the request, APPROVED, with when access ends.",
+		"dismiss": "Dismisses a pending request of an account of your tenant; the reason is recorded and shown to the engineer.",
+		"revoke": `Revokes an approved request: no new credentials are issued; a session already issued ends at its
+expiry, at most 1h later.`,
+	}[name]
+	example := map[string]string{
+		"approve": "supportctl broker approve -id req-0123456789abcdef01234567",
+		"dismiss": `supportctl broker dismiss -id req-0123456789abcdef01234567 -reason "not covered by the support contract"`,
+		"revoke":  `supportctl broker revoke -id req-0123456789abcdef01234567 -reason "the incident is closed"`,
+	}[name]
+	return &command{
+		name: "broker " + name, synopsis: synopsis, section: customers, summary: summary, about: about,
+		env: apiEnv, examples: []string{example},
+		flags: func(f *flagSet) action {
+			id := requestID(f)
+			var reason *string
+			switch name {
+			case "dismiss":
+				reason = f.text("reason", "TEXT", "why, for the engineer to read", required, broker.ValidateReason)
+			case "revoke":
+				reason = f.text("reason", "TEXT", "why, for the engineer to read", optional, broker.ValidateReason)
+			}
+			return func(ctx context.Context, x *invocation) error {
+				c, err := newAPIClientFor(x, f.cmd)
+				if err != nil {
+					return err
+				}
+				var body map[string]string
+				if reason != nil && *reason != "" {
+					body = map[string]string{"reason": *reason}
+				}
+				var req broker.Request
+				if err := c.call(ctx, http.MethodPost, "/v1/requests/"+url.PathEscape(*id)+"/"+name, body, &req); err != nil {
+					return err
+				}
+				return emit(x.out, req)
+			}
+		},
 	}
-	switch cmd {
-	case "request":
-		var req broker.Request
-		if err := c.call(ctx, http.MethodPost, "/v1/requests", map[string]string{"account": *account, "ticket": *ticket,
-			"justification": *justification, "duration": duration.String()}, &req); err != nil {
-			return err
-		}
-		return emit(req)
-	case "approve", "dismiss", "revoke":
-		var body map[string]string
-		if cmd == "dismiss" || *reason != "" {
-			body = map[string]string{"reason": *reason}
-		}
-		var req broker.Request
-		if err := c.call(ctx, http.MethodPost, path, body, &req); err != nil {
-			return err
-		}
-		return emit(req)
-	case "list":
-		requests, err := c.listRequests(ctx, *account, *state, *limit)
-		if err != nil {
-			return err
-		}
-		return emit(requests)
-	case "show":
-		var req broker.Request
-		if err := c.call(ctx, http.MethodGet, path, nil, &req); err != nil {
-			return err
-		}
-		return emit(req)
-	case "pre-approvals":
-		var list struct {
-			PreApprovals []broker.PreApproval `json:"preApprovals"`
-		}
-		if err := c.call(ctx, http.MethodGet, "/v1/pre-approvals?"+query("account", *account, "tenant", *tenant), nil, &list); err != nil {
-			return err
-		}
-		return emit(list.PreApprovals)
-	case "pre-approve":
-		var p broker.PreApproval
-		if err := c.call(ctx, http.MethodPost, "/v1/accounts/"+url.PathEscape(*account)+"/pre-approval",
-			map[string]string{"maxDuration": maxDuration.String()}, &p); err != nil {
-			return err
-		}
-		return emit(p)
-	case "credentials":
-		var creds broker.Credentials
-		if err := c.call(ctx, http.MethodPost, path, nil, &creds); err != nil {
-			return err
-		}
-		return printCredentials(ctx, out, getenv, *format, creds, emit)
+}
+
+func preApproveCommand() *command {
+	return &command{
+		name: "broker pre-approve", synopsis: "-account A [-max-duration D]", section: customers,
+		summary: "a standing approval: requests of the account up to D are approved at once (0 removes it)",
+		env:     apiEnv,
+		examples: []string{"supportctl broker pre-approve -account 111122223333 -max-duration 20m",
+			"supportctl broker pre-approve -account 111122223333 -max-duration 0"},
+		flags: func(f *flagSet) action {
+			account := f.account("account", "the account of your tenant, 12 digits", required)
+			maxDuration := f.duration("max-duration", time.Hour, fmt.Sprintf("the longest access approved at once, %s to %s; 0 removes the approval",
+				formatDuration(broker.MinSession), formatDuration(broker.MaxSession)), func(d time.Duration) error {
+				if d == 0 {
+					return nil
+				}
+				if err := checkSession(d); err != nil {
+					return fmt.Errorf("%w, or 0 to remove the approval", err)
+				}
+				return nil
+			})
+			return func(ctx context.Context, x *invocation) error {
+				c, err := newAPIClientFor(x, f.cmd)
+				if err != nil {
+					return err
+				}
+				var p broker.PreApproval
+				if err := c.call(ctx, http.MethodPost, "/v1/accounts/"+url.PathEscape(*account)+"/pre-approval",
+					map[string]string{"maxDuration": maxDuration.String()}, &p); err != nil {
+					return err
+				}
+				return emit(x.out, p)
+			}
+		},
 	}
-	// audit: the server's JSON lines, as they come
-	return c.stream(ctx, "/v1/audit?"+query("account", *account, "engineer", *engineer, "since", *since, "until", *until), out)
+}
+
+func brokerCreateTableCommand() *command {
+	return &command{
+		name: "broker create-table", section: operator,
+		summary:  "create the broker table (BROKER_TABLE), with its TTL (local runs; production declares it in its stack)",
+		env:      []envVar{{"BROKER_TABLE", "the broker's DynamoDB table (required), e.g. broker"}, awsEnv},
+		examples: []string{"BROKER_TABLE=broker supportctl broker create-table"},
+		flags: func(f *flagSet) action {
+			return func(ctx context.Context, x *invocation) error {
+				e := newEnv(x, f.cmd)
+				table := e.table("BROKER_TABLE", "the broker's DynamoDB table, e.g. broker")
+				if err := e.err(); err != nil {
+					return err
+				}
+				awsCfg, err := awsConfig(ctx, e)
+				if err != nil {
+					return err
+				}
+				if err := broker.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), table); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintln(x.out, "created", table)
+				return err
+			}
+		},
+	}
+}
+
+// emit writes v as indented JSON.
+func emit(out io.Writer, v any) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // query encodes the name/value pairs whose value is set.
@@ -201,12 +409,12 @@ func (c *apiClient) listRequests(ctx context.Context, account, state string, lim
 }
 
 // printCredentials writes a session as JSON, as export lines, or as a console sign-in URL.
-func printCredentials(ctx context.Context, out io.Writer, getenv func(string) string, format string, c broker.Credentials, emit func(any) error) error {
+func printCredentials(ctx context.Context, out io.Writer, console *broker.Console, format string, c broker.Credentials) error {
 	switch format {
 	case "json":
-		return emit(c)
+		return emit(out, c)
 	case "console":
-		link, err := (&broker.Console{Endpoint: getenv("FEDERATION_ENDPOINT"), Issuer: getenv("CONSOLE_ISSUER")}).SignInURL(ctx, c)
+		link, err := console.SignInURL(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -218,23 +426,6 @@ func printCredentials(ctx context.Context, out io.Writer, getenv func(string) st
 	return err
 }
 
-// createBrokerTable is the operator's command: it needs AWS credentials, not a sign-in.
-func createBrokerTable(ctx context.Context, getenv func(string) string, out io.Writer) error {
-	table := getenv("BROKER_TABLE")
-	if table == "" {
-		return errors.New("BROKER_TABLE is not set")
-	}
-	awsCfg, err := loadAWSConfig(ctx)
-	if err != nil {
-		return err
-	}
-	if err := broker.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), table); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(out, "created", table)
-	return err
-}
-
 // apiClient calls the backend's API with the signed-in token.
 type apiClient struct {
 	base  string
@@ -242,26 +433,35 @@ type apiClient struct {
 	http  *http.Client
 }
 
-// secureURL says why raw, where a bearer token or a password is sent, is not an https URL or a
-// plain http URL on a loopback host (a local server), or nil: auth.CheckURL's rule.
-func secureURL(name, raw string) error {
-	if err := auth.CheckURL(name, raw); err != nil {
-		return fmt.Errorf("%w: tokens go over https only (plain http on a loopback address, for a local server)", err)
+// checkSecureURL says why raw, where a bearer token, a password or a session is sent, is not an
+// https URL or a plain http URL on a loopback host (a local server): auth.CheckURL's rule.
+func checkSecureURL(raw string) error {
+	if auth.CheckURL("URL", raw) != nil {
+		return errors.New("tokens go over https only: give an https URL, or http on a loopback address for a local server " +
+			"(no user, query or fragment)")
 	}
 	return nil
 }
 
-// newAPIClient reads SUPPORT_API_URL and the cached token.
-func newAPIClient(getenv func(string) string) (*apiClient, error) {
-	base := strings.TrimSuffix(getenv("SUPPORT_API_URL"), "/")
+// newAPIClientFor is newAPIClient for cmd, reading only the API's variables.
+func newAPIClientFor(x *invocation, cmd *command) (*apiClient, error) {
+	return newAPIClient(newEnv(x, cmd))
+}
+
+// newAPIClient checks SUPPORT_API_URL and where the token is cached (and whatever else e has read),
+// then reads the cached token.
+func newAPIClient(e *environment) (*apiClient, error) {
+	base := strings.TrimSuffix(e.get("SUPPORT_API_URL"), "/")
 	if base == "" {
-		return nil, errors.New("SUPPORT_API_URL is not set (the backend's API, e.g. http://127.0.0.1:8080)")
+		e.need("SUPPORT_API_URL", "the backend's API, e.g. http://127.0.0.1:8080")
+	} else {
+		e.check("SUPPORT_API_URL", checkSecureURL)
 	}
-	if err := secureURL("SUPPORT_API_URL", base); err != nil {
-		return nil, err
-	}
-	path, err := tokenPath(getenv)
+	path, err := tokenPath(e.getenv)
 	if err != nil {
+		e.add(err)
+	}
+	if err := e.err(); err != nil {
 		return nil, err
 	}
 	t, err := loadToken(path, time.Now())
@@ -358,9 +558,3 @@ func apiError(resp *http.Response) error {
 	}
 	return fmt.Errorf("the API answered %s: %s", resp.Status, reason)
 }
-
-// The issuer's operator commands use the backend's wiring.
-var (
-	errIssuerNotConfigured = backend.ErrIssuerNotConfigured
-	newIssuer              = backend.NewIssuer
-)

@@ -52,8 +52,8 @@ func backendForTest(t *testing.T, account string) (string, *localop.Server) {
 	operator := env{"REGISTRY_TABLE": "onboardings", "BROKER_TABLE": "broker", "VENDOR_ACCOUNT_ID": "123456789012", "SIGNER_ROLE_ARN": signer,
 		"OIDC_ISSUER": op.Issuer(), "OIDC_AUDIENCE": op.ClientID(), "OIDC_ENGINEER_GROUP": "doit-engineers"}
 	var out bytes.Buffer
-	require.NoError(t, run(ctx, []string{"create-table"}, operator.getenv, &out))
-	require.NoError(t, run(ctx, []string{"broker", "create-table"}, operator.getenv, &out))
+	require.NoError(t, run(ctx, []string{"create-table"}, operator.getenv, &out, io.Discard))
+	require.NoError(t, run(ctx, []string{"broker", "create-table"}, operator.getenv, &out, io.Discard))
 	assert.Equal(t, "created onboardings\ncreated broker\n", out.String())
 
 	cfg, err := srv.Config(ctx, "")
@@ -88,7 +88,7 @@ func signIn(t *testing.T, apiURL string, op *localop.Server, user, password stri
 	}
 	sh := func(args ...string) (string, error) {
 		var out bytes.Buffer
-		err := run(t.Context(), args, e.getenv, &out)
+		err := run(t.Context(), args, e.getenv, &out, io.Discard)
 		return out.String(), err
 	}
 	out, err := sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", user)
@@ -125,6 +125,7 @@ func TestBrokerCommandsThroughTheAPI(t *testing.T) {
 
 	_, err = alice("approve", "-id", req.ID)
 	assert.ErrorContains(t, err, "refused: you cannot decide on your own request")
+	assert.Equal(t, exitFailed, exitCode(err), "refused: exit code 1")
 	out, err = bob("approve", "-id", req.ID)
 	require.NoError(t, err)
 	assert.Contains(t, out, `"state": "APPROVED"`)
@@ -136,7 +137,7 @@ func TestBrokerCommandsThroughTheAPI(t *testing.T) {
 	assert.EqualError(t, err, "the API answered 500 Internal Server Error: internal error", "no subject key yet: a failure, never shown")
 	var keyOut bytes.Buffer
 	require.NoError(t, run(t.Context(), []string{"issuer", "create-subject-key"},
-		env{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012", "SIGNER_ROLE_ARN": "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"}.getenv, &keyOut))
+		env{"REGISTRY_TABLE": "onboardings", "VENDOR_ACCOUNT_ID": "123456789012", "SIGNER_ROLE_ARN": "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"}.getenv, &keyOut, io.Discard))
 	assert.Regexp(t, `^alias/doit-support-issuer/subjects → \S+\n$`, keyOut.String())
 	out, err = alice("credentials", "-id", req.ID, "-format", "env")
 	require.NoError(t, err)
@@ -168,10 +169,12 @@ func TestBrokerCommandsThroughTheAPI(t *testing.T) {
 	out, err = alice("request", "-account", account, "-ticket", "SUP-10", "-justification", "again")
 	require.NoError(t, err)
 	assert.Contains(t, out, `"state": "APPROVED"`)
-	_, err = bob("dismiss", "-id", "req-nope")
-	assert.EqualError(t, err, "a reason is required", "a dismissal says why")
-	_, err = bob("dismiss", "-id", "req-nope", "-reason", "not under contract")
-	assert.ErrorContains(t, err, "no access request")
+	const unknown = "req-000000000000000000000000"
+	_, err = bob("dismiss", "-id", unknown)
+	assert.EqualError(t, err, "broker dismiss: -reason is required (see supportctl broker dismiss -h)", "a dismissal says why")
+	_, err = bob("dismiss", "-id", unknown, "-reason", "not under contract")
+	assert.EqualError(t, err, `there is no access request "`+unknown+`"`)
+	assert.Equal(t, exitFailed, exitCode(err))
 	_, err = bob("pre-approve", "-account", "999999999999", "-max-duration", "20m")
 	assert.EqualError(t, err, "no account 999999999999 you can use")
 
@@ -198,7 +201,7 @@ func TestBrokerCommandsThroughTheAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, `"maxDurationSeconds": 1200`)
 	_, err = bob("list", "-state", "live")
-	assert.EqualError(t, err, `broker list: -state: state "live" is not one of PENDING, APPROVED, DISMISSED, REVOKED, EXPIRED`)
+	assert.EqualError(t, err, `broker list: -state live: give one of PENDING, APPROVED, DISMISSED, REVOKED or EXPIRED (see supportctl broker list -h)`)
 
 	out, err = bob("audit", "-account", account)
 	require.NoError(t, err, "a customer reads the audit of its own account")
@@ -222,17 +225,17 @@ func TestBrokerCommandsThroughTheAPI(t *testing.T) {
 	assert.EqualError(t, err, "refused: a customer can read the audit of its own accounts only (?account=)")
 
 	_, err = alice("audit")
-	assert.ErrorContains(t, err, "exactly one of account or engineer")
+	assert.ErrorContains(t, err, "broker audit: give -account or -engineer (exactly one)")
 	_, err = alice("request", "-account", account, "-ticket", strings.Repeat("9", 33), "-justification", "j")
 	assert.ErrorContains(t, err, "the ticket is too long: at most 32 characters", "the whole ticket has to fit in the session name")
 	_, err = alice("credentials", "-id", req.ID, "-format", "xml")
-	assert.ErrorContains(t, err, "want json, env or console")
+	assert.ErrorContains(t, err, "broker credentials: -format xml: give one of json, env or console")
 	_, err = alice("approve")
-	assert.ErrorContains(t, err, "-id is required")
+	assert.ErrorContains(t, err, "broker approve: -id is required")
 	_, err = alice("frobnicate")
-	assert.ErrorContains(t, err, "unknown broker command")
+	assert.ErrorContains(t, err, `unknown command "broker frobnicate"`)
 	_, err = alice()
-	assert.ErrorContains(t, err, "usage: supportctl broker")
+	assert.ErrorContains(t, err, "broker: which command?")
 }
 
 // The finding: the engineer who asked approved her own request with -as tenant:acme/security-officer,
@@ -298,7 +301,7 @@ func TestLoginCachesTheTokenForTheUserAlone(t *testing.T) {
 	e := env{"XDG_CONFIG_HOME": home, "SUPPORT_API_URL": api.URL, "SUPPORTCTL_PASSWORD": "alice-pw"}
 	sh := func(args ...string) (string, error) {
 		var out bytes.Buffer
-		err := run(t.Context(), args, e.getenv, &out)
+		err := run(t.Context(), args, e.getenv, &out, io.Discard)
 		return out.String(), err
 	}
 	path := filepath.Join(home, "supportctl", "token.json")
@@ -353,4 +356,37 @@ func TestLoginCachesTheTokenForTheUserAlone(t *testing.T) {
 	e["SUPPORTCTL_TOKEN_FILE"] = filepath.Join(shared, "token.json")
 	_, err = sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", "alice")
 	assert.ErrorContains(t, err, "others can write to "+shared+" (mode 0777)")
+}
+
+// A list or read that finds nothing says so on stderr, naming what it looked for; stdout stays what
+// a script parses (an empty JSON array, or no lines), and the exit code is 0.
+func TestBrokerSaysWhenNothingMatched(t *testing.T) {
+	const account = "111122223333"
+	apiURL, op := backendForTest(t, account)
+	e := env{"SUPPORT_API_URL": apiURL, "SUPPORTCTL_TOKEN_FILE": filepath.Join(t.TempDir(), "supportctl", "token.json"),
+		"SUPPORTCTL_PASSWORD": "bob-pw"}
+	sh := func(args ...string) (string, string, error) {
+		var out, notes bytes.Buffer
+		err := run(t.Context(), args, e.getenv, &out, &notes)
+		return out.String(), notes.String(), err
+	}
+	_, _, err := sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", "bob")
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		args       []string
+		out, notes string
+	}{
+		{[]string{"broker", "list"}, "[]\n", "supportctl: no access requests matched (any you can see)\n"},
+		{[]string{"broker", "list", "-state", "pending", "-account", account}, "[]\n",
+			"supportctl: no access requests matched (state PENDING, account " + account + ")\n"},
+		{[]string{"broker", "pre-approvals"}, "[]\n", "supportctl: no standing approvals matched (any you can see)\n"},
+		{[]string{"broker", "audit", "-account", account, "-since", "2026-01-01T00:00:00Z"}, "",
+			"supportctl: no audit events matched (account " + account + ", since 2026-01-01T00:00:00Z)\n"},
+	} {
+		out, notes, err := sh(tc.args...)
+		require.NoError(t, err, "%q", tc.args)
+		assert.Equal(t, tc.out, out, "%q", tc.args)
+		assert.Equal(t, tc.notes, notes, "%q", tc.args)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,10 +30,10 @@ func issuerShell(t *testing.T) (vars map[string]string, getenv func(string) stri
 	getenv = func(k string) string { return vars[k] }
 	sh = func(args ...string) (string, error) {
 		var out bytes.Buffer
-		err := run(t.Context(), append([]string{"issuer"}, args...), getenv, &out)
+		err := run(t.Context(), append([]string{"issuer"}, args...), getenv, &out, io.Discard)
 		return out.String(), err
 	}
-	require.NoError(t, run(t.Context(), []string{"create-table"}, getenv, &bytes.Buffer{}))
+	require.NoError(t, run(t.Context(), []string{"create-table"}, getenv, &bytes.Buffer{}, io.Discard))
 	cfg, err := srv.Config(t.Context(), "")
 	require.NoError(t, err)
 	return vars, getenv, sh, cfg, &registry.Registry{DB: dynamodb.NewFromConfig(cfg), Table: "onboardings"}
@@ -109,11 +110,21 @@ func TestIssuerCommandsAgainstMoto(t *testing.T) {
 	assert.ErrorContains(t, err, "-dir is required")
 	_, err = sh("rotate", "-account", pending)
 	assert.ErrorIs(t, err, issuer.ErrUnknownAccount)
+	var keysOut, notes bytes.Buffer
+	require.NoError(t, run(ctx, []string{"issuer", "keys", "-account", pending}, getenv, &keysOut, &notes), "nothing matched is no failure")
+	assert.Empty(t, keysOut.String())
+	assert.Equal(t, "supportctl: account "+pending+" has no signing keys: it is not onboarded, or no stack of it has registered yet\n", notes.String())
 	_, err = sh("frobnicate")
-	assert.ErrorContains(t, err, "unknown issuer command")
+	assert.ErrorContains(t, err, `unknown command "issuer frobnicate"`)
 	delete(vars, "SIGNER_ROLE_ARN")
 	_, err = sh("keys", "-account", account)
-	assert.ErrorContains(t, err, "set VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN")
+	assert.ErrorContains(t, err, "issuer keys: SIGNER_ROLE_ARN is not set")
+	assert.Equal(t, exitUsage, exitCode(err))
+	vars["SIGNER_ROLE_ARN"] = "arn:aws:iam::123456789012:role/DoiT-Support-Issuer"
+	vars["VENDOR_ACCOUNT_ID"] = "12345"
+	_, err = sh("keys", "-account", account)
+	assert.EqualError(t, err, "issuer keys: VENDOR_ACCOUNT_ID=12345: not 12 digits (the vendor's AWS account ID, such as 111122223333) (see supportctl issuer keys -h)",
+		"a variable that is set but wrong is not reported as unset")
 }
 
 // -lead is checked as it is parsed: never negative, at most issuer.MaxPublishLead (1h) unless
@@ -143,11 +154,11 @@ func TestIssuerRotateLead(t *testing.T) {
 
 	_, err = sh("rotate", "-account", account, "-lead", "5h")
 	require.Error(t, err)
-	assert.Equal(t, "issuer rotate -lead: publication lead 5h0m0s is longer than 1h0m0s, the most rendering and uploading "+
+	assert.Equal(t, "issuer rotate: -lead 5h: publication lead 5h0m0s is longer than 1h0m0s, the most rendering and uploading "+
 		"the JWKS and the caches' refresh (max-age 60 s) need: the current key would go on signing until then; "+
-		"pass -allow-long-lead to confirm", err.Error())
+		"pass -allow-long-lead to confirm (see supportctl issuer rotate -h)", err.Error())
 	_, err = sh("rotate", "-account", account, "-lead", "-1m")
-	assert.EqualError(t, err, "issuer rotate -lead: publication lead -1m0s is negative (0 switches at once)")
+	assert.EqualError(t, err, "issuer rotate: -lead -1m: publication lead -1m0s is negative (0 switches at once) (see supportctl issuer rotate -h)")
 	_, err = sh("rotate", "-account", account, "-lead", "-1m", "-allow-long-lead")
 	assert.ErrorContains(t, err, "is negative", "the confirmation is for long leads only")
 	assert.Equal(t, 1, keyCount(), "a refused lead rotates nothing")

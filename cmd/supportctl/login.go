@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"html"
 	"io"
@@ -19,50 +18,63 @@ import (
 	"golang.org/x/oauth2"
 )
 
-const loginUsage = `usage: supportctl login -issuer URL -client-id ID [-user U | -redirect URL]
-
-Signs in at the OpenID Provider (the vendor's Cognito user pool, or the local provider) and caches
-the token for the broker commands in SUPPORTCTL_TOKEN_FILE (default
-$XDG_CONFIG_HOME/supportctl/token.json or ~/.config/supportctl/token.json), mode 0600.
-
-  -user U        the local provider (cmd/localop): sign U in without a browser, the password from
-                 SUPPORTCTL_PASSWORD (empty for a user without one)
-  -redirect URL  otherwise a browser signs in (authorization code with PKCE): supportctl prints the
-                 URL to open and waits for the provider's redirect on this loopback URL (default
-                 http://127.0.0.1:0/callback, any free port; Cognito needs the exact URL registered
-                 as a callback URL of its app client, e.g. http://localhost:8484/callback)
-
-supportctl logout removes the cached token.`
-
 // loginTimeout bounds how long login waits for the person at the browser.
 const loginTimeout = 5 * time.Minute
 
-// runLogin runs "supportctl login".
-func runLogin(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
-	flags := flag.NewFlagSet("login", flag.ContinueOnError)
-	flags.SetOutput(io.Discard)
-	issuer := flags.String("issuer", "", "the OpenID Provider's issuer URL")
-	clientID := flags.String("client-id", "", "the app client's ID")
-	user := flags.String("user", "", "sign in at the local provider as this user")
-	redirect := flags.String("redirect", "http://127.0.0.1:0/callback", "the loopback redirect URL")
-	if err := flags.Parse(args); err != nil {
-		return fmt.Errorf("login: %w\n%s", err, loginUsage)
+// tokenEnv is where the token is cached.
+var tokenEnv = envVar{"SUPPORTCTL_TOKEN_FILE", "where the token is cached (default $XDG_CONFIG_HOME/supportctl/token.json or ~/.config/supportctl/token.json)"}
+
+func loginCommand() *command {
+	return &command{
+		name: "login", synopsis: "-issuer URL -client-id ID [-user U | -redirect URL]", section: people,
+		summary: "sign in and cache the token the broker's commands send",
+		about: `Signs in at the OpenID Provider (the vendor's Cognito user pool, or the local provider) and caches
+the token for the broker's commands, mode 0600 in a directory of mode 0700. With -user, the local
+provider (cmd/localop) signs U in without a browser, the password from SUPPORTCTL_PASSWORD.
+Otherwise a browser signs in (authorization code with PKCE): supportctl prints the URL to open and
+waits for the provider's redirect on the loopback -redirect URL (Cognito needs the exact URL
+registered as a callback URL of its app client, e.g. http://localhost:8484/callback).`,
+		env: []envVar{tokenEnv, {"SUPPORTCTL_PASSWORD", "with -user: the password (empty for a user without one); never a flag"}},
+		examples: []string{"supportctl login -issuer https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123 -client-id 1example23456789",
+			"SUPPORTCTL_PASSWORD=alice-local supportctl login -issuer http://127.0.0.1:9998 -client-id supportaccess-local -user alice"},
+		flags: func(f *flagSet) action {
+			issuer := f.text("issuer", "URL", "the OpenID Provider's issuer URL: https, or http on a loopback address", required, checkSecureURL)
+			clientID := f.text("client-id", "ID", "the app client's ID", required, nil)
+			user := f.text("user", "U", "sign in at the local provider as this user, without a browser", optional, nil)
+			redirect := f.textDefault("redirect", "URL", defaultRedirect, "the loopback URL the browser is sent back to; port 0: any free one", checkRedirect)
+			return func(ctx context.Context, x *invocation) error {
+				return login(ctx, x, *issuer, *clientID, *user, *redirect)
+			}
+		},
 	}
-	if *issuer == "" || *clientID == "" || flags.NArg() > 0 {
-		return errors.New(loginUsage)
+}
+
+// defaultRedirect is where the browser comes back to: any free port on the loopback address.
+const defaultRedirect = "http://127.0.0.1:0/callback"
+
+// checkRedirect says why raw is not a loopback redirect URL: http://<loopback address>:<port>/<path>.
+func checkRedirect(raw string) error {
+	ru, err := url.Parse(raw)
+	if err != nil || ru.Scheme != "http" || ru.Port() == "" || ru.RawQuery != "" || ru.Fragment != "" {
+		return errors.New("want http://<loopback address>:<port>/<path>, e.g. " + defaultRedirect)
 	}
-	if err := secureURL("-issuer", *issuer); err != nil {
-		return err
+	if !auth.IsLoopback(ru.Hostname()) {
+		return errors.New("the host must be localhost or a loopback IP address")
 	}
-	path, err := tokenPath(getenv)
+	return nil
+}
+
+// login signs in and caches the token.
+func login(ctx context.Context, x *invocation, issuer, clientID, user, redirect string) error {
+	path, err := tokenPath(x.getenv)
 	if err != nil {
-		return err
+		return &usageError{err: fmt.Errorf("login: %w", err)}
 	}
 	var tok *oauth2.Token
-	if *user != "" {
-		tok, err = localop.Login(ctx, *issuer, *clientID, *user, getenv("SUPPORTCTL_PASSWORD"))
+	if user != "" {
+		tok, err = localop.Login(ctx, issuer, clientID, user, x.getenv("SUPPORTCTL_PASSWORD"))
 	} else {
-		tok, err = browserLogin(ctx, *issuer, *clientID, *redirect, out)
+		tok, err = browserLogin(ctx, issuer, clientID, redirect, x.out)
 	}
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
@@ -74,44 +86,47 @@ func runLogin(ctx context.Context, args []string, getenv func(string) string, ou
 	if bearer == "" {
 		return errors.New("login: the provider gave no token")
 	}
-	if err := saveToken(path, cachedToken{Issuer: *issuer, ClientID: *clientID, Token: bearer, Expiry: tok.Expiry}); err != nil {
+	if err := saveToken(path, cachedToken{Issuer: issuer, ClientID: clientID, Token: bearer, Expiry: tok.Expiry}); err != nil {
 		return err
 	}
 	until := ""
 	if !tok.Expiry.IsZero() {
 		until = " until " + tok.Expiry.UTC().Format(time.RFC3339)
 	}
-	_, err = fmt.Fprintf(out, "signed in at %s%s; token cached in %s\n", *issuer, until, path)
+	_, err = fmt.Fprintf(x.out, "signed in at %s%s; token cached in %s\n", issuer, until, path)
 	return err
 }
 
-// runLogout runs "supportctl logout".
-func runLogout(args []string, getenv func(string) string, out io.Writer) error {
-	if len(args) > 0 {
-		return errors.New("usage: supportctl logout")
+func logoutCommand() *command {
+	return &command{
+		name: "logout", section: people,
+		summary:  "remove the cached token",
+		env:      []envVar{tokenEnv},
+		examples: []string{"supportctl logout"},
+		flags: func(f *flagSet) action {
+			return func(ctx context.Context, x *invocation) error {
+				path, err := tokenPath(x.getenv)
+				if err != nil {
+					return &usageError{err: fmt.Errorf("logout: %w", err)}
+				}
+				if err := removeToken(path); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintln(x.out, "signed out: removed", path)
+				return err
+			}
+		},
 	}
-	path, err := tokenPath(getenv)
-	if err != nil {
-		return err
-	}
-	if err := removeToken(path); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(out, "signed out: removed", path)
-	return err
 }
 
 // browserLogin is the authorization-code flow with PKCE for a native app (RFC 8252): it listens
 // on a loopback redirect URL, prints the authorization URL for the user to open, and exchanges the
 // code the provider sends back, checking the state.
 func browserLogin(ctx context.Context, issuer, clientID, redirect string, out io.Writer) (*oauth2.Token, error) {
-	ru, err := url.Parse(redirect)
-	if err != nil || ru.Scheme != "http" || ru.Port() == "" || ru.RawQuery != "" || ru.Fragment != "" {
-		return nil, fmt.Errorf("-redirect %q: want http://<loopback address>:<port>/<path>", redirect)
+	if err := checkRedirect(redirect); err != nil {
+		return nil, fmt.Errorf("-redirect %s: %w", shown(redirect), err)
 	}
-	if !auth.IsLoopback(ru.Hostname()) {
-		return nil, fmt.Errorf("-redirect %q: the host must be localhost or a loopback IP address", redirect)
-	}
+	ru, _ := url.Parse(redirect)
 	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
 	defer cancel()
 	ctx = oidc.ClientContext(ctx, &http.Client{Timeout: 30 * time.Second})

@@ -33,7 +33,7 @@ func TestLoginWithABrowser(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"login", "-issuer", op.Issuer(), "-client-id", op.ClientID()}, e.getenv, pw)
+		err := run(ctx, []string{"login", "-issuer", op.Issuer(), "-client-id", op.ClientID()}, e.getenv, pw, io.Discard)
 		_ = pw.CloseWithError(err)
 		done <- err
 	}()
@@ -90,7 +90,7 @@ func TestLoginWithABrowser(t *testing.T) {
 		"https://127.0.0.1:8484/callback":  "want http://<loopback address>:<port>/<path>",
 		"http://127.0.0.1/callback":        "want http://<loopback address>:<port>/<path>",
 	} {
-		err := run(t.Context(), []string{"login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-redirect", redirect}, e.getenv, io.Discard)
+		err := run(t.Context(), []string{"login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-redirect", redirect}, e.getenv, io.Discard, io.Discard)
 		assert.ErrorContains(t, err, reason, redirect)
 	}
 }
@@ -102,14 +102,16 @@ func TestTokensGoOverHTTPSOnly(t *testing.T) {
 		"http://api.example.com": false, "http://10.0.0.1:8080": false, "ftp://api.example.com": false,
 		"https://user:pw@api.example.com": false, "api.example.com": false, "https://api.example.com/?x=1": false,
 	} {
-		err := secureURL("SUPPORT_API_URL", raw)
+		err := checkSecureURL(raw)
 		assert.Equal(t, ok, err == nil, "%s: %v", raw, err)
 	}
-	_, err := newAPIClient(func(k string) string {
-		return map[string]string{"SUPPORT_API_URL": "http://api.example.com", "SUPPORTCTL_TOKEN_FILE": t.TempDir() + "/token.json"}[k]
-	})
-	assert.ErrorContains(t, err, "tokens go over https only")
-	err = runLogin(t.Context(), []string{"-issuer", "http://login.example.com", "-client-id", "c", "-user", "alice"},
-		func(string) string { return "" }, io.Discard)
-	assert.ErrorContains(t, err, "tokens go over https only")
+	vars := env{"SUPPORT_API_URL": "http://api.example.com", "SUPPORTCTL_TOKEN_FILE": t.TempDir() + "/token.json"}
+	err := run(t.Context(), []string{"broker", "list"}, vars.getenv, io.Discard, io.Discard)
+	assert.EqualError(t, err, "broker list: SUPPORT_API_URL=http://api.example.com: tokens go over https only: give an https URL, "+
+		"or http on a loopback address for a local server (no user, query or fragment) (see supportctl broker list -h)")
+	assert.Equal(t, exitUsage, exitCode(err))
+	err = run(t.Context(), []string{"login", "-issuer", "http://login.example.com", "-client-id", "c", "-user", "alice"},
+		env{}.getenv, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "login: -issuer http://login.example.com: tokens go over https only")
+	assert.Equal(t, exitUsage, exitCode(err))
 }

@@ -33,6 +33,10 @@ const (
 // names no request.
 var requestIDPattern = regexp.MustCompile(`^req-[0-9a-f]{24}$`)
 
+// ValidRequestID reports whether id has the shape of the IDs the broker gives requests: a client can
+// refuse any other before asking, since it names no request.
+func ValidRequestID(id string) bool { return requestIDPattern.MatchString(id) }
+
 // validatePrincipal says why p, the principal acting (what the sign-in, or supportctl -as, gave),
 // cannot be recorded, or nil: it is UTF-8 text of 1 to MaxPrincipalBytes bytes without control
 // characters or line breaks.

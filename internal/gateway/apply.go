@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/supportaccess/gateway/internal/awsx"
 )
@@ -57,7 +58,7 @@ func (a *applier) apply(ctx context.Context, steps []Step) (recheck bool, err er
 
 // step makes one change. It returns true when IAM said the state was not what the plan assumed.
 func (a *applier) step(ctx context.Context, s Step) (bool, error) {
-	var raced bool
+	var raced, roleSeen bool
 	err := awsx.Retry(ctx, a.budget, a.backoff, propagating, func(ctx context.Context) error {
 		err := a.call(ctx, s)
 		switch {
@@ -69,14 +70,57 @@ func (a *applier) step(ctx context.Context, s Step) (bool, error) {
 		case isCreate(s.Op) && isAlreadyExists(err):
 			raced = true // created meanwhile: the next observation decides
 			return nil
+		case s.Op == AttachPolicy && awsx.IsNotFound(err) && isAWSManaged(s.Arg):
+			// NoSuchEntity names the role (created moments ago, not propagated yet: retried) or the
+			// policy. Every AWS account has every AWS managed policy, so once the role is seen and the
+			// attachment still fails, the policy is what is missing, and no retry will bring it.
+			if roleSeen {
+				return &MissingManagedPolicyError{PolicyARN: s.Arg, Err: err}
+			}
+			roleSeen = a.roleExists(ctx)
 		}
 		return err
 	})
 	return raced, err
 }
 
-// propagating errors are IAM not having caught up with a change it accepted moments ago.
-func propagating(err error) bool { return awsx.IsAccessDenied(err) || awsx.IsNotFound(err) }
+// MissingManagedPolicyError is an AWS managed policy the role is to have attached that IAM says does
+// not exist, though the role does. AWS itself has every managed policy in every account; a stand-in
+// for AWS may have none: moto loads them only when started with MOTO_IAM_LOAD_MANAGED_POLICIES=true.
+// It is terminal: retrying cannot create the policy.
+type MissingManagedPolicyError struct {
+	PolicyARN string
+	Err       error // IAM's NoSuchEntity
+}
+
+func (e *MissingManagedPolicyError) Error() string {
+	return fmt.Sprintf("the AWS managed policy %s does not exist (NoSuchEntity), though the role does: every AWS account has it, "+
+		"so this is likely a stand-in for AWS without managed policies (moto needs MOTO_IAM_LOAD_MANAGED_POLICIES=true): %v", e.PolicyARN, e.Err)
+}
+
+func (e *MissingManagedPolicyError) Unwrap() error { return e.Err }
+
+// roleExists reports whether IAM shows the role now (GetRole, which the management policy grants).
+func (a *applier) roleExists(ctx context.Context) bool {
+	_, err := a.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(a.d.Role.Name)})
+	return err == nil
+}
+
+// isAWSManaged reports whether policyARN is an AWS managed policy's (arn:<partition>:iam::aws:policy/…).
+func isAWSManaged(policyARN string) bool {
+	a, err := arn.Parse(policyARN)
+	return err == nil && a.Service == "iam" && a.AccountID == "aws" && strings.HasPrefix(a.Resource, "policy/")
+}
+
+// propagating errors are IAM not having caught up with a change it accepted moments ago; a missing
+// AWS managed policy is not one, though IAM answers NoSuchEntity for it too.
+func propagating(err error) bool {
+	var missing *MissingManagedPolicyError
+	if errors.As(err, &missing) {
+		return false
+	}
+	return awsx.IsAccessDenied(err) || awsx.IsNotFound(err)
+}
 
 func isDelete(op Op) bool {
 	return strings.HasPrefix(string(op), "Delete") || op == DetachPolicy

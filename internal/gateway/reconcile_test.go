@@ -247,3 +247,25 @@ func TestConcurrentReconcilesConverge(t *testing.T) {
 	}
 	assert.Greater(t, raced, 8, "both sides sent creates and deletes: the race really happened")
 }
+
+// Against moto: an AWS managed policy moto does not have (as when it is started without
+// MOTO_IAM_LOAD_MANAGED_POLICIES=true) fails the reconcile within seconds, naming the policy and the
+// likely cause, instead of retrying NoSuchEntity for the whole propagation budget.
+func TestReconcileNamesAMissingManagedPolicy(t *testing.T) {
+	a := newAccount(t)
+	a.rec.Budget = time.Minute
+	d := DesiredState(vendor, a.target(), opts)
+	missing := a.target().AWSManagedPolicyARN("NotInThisStandIn")
+	d.Attachments = append(d.Attachments, missing)
+	start := time.Now()
+	_, err := a.rec.Reconcile(t.Context(), d, Present)
+	var m *MissingManagedPolicyError
+	require.ErrorAs(t, err, &m)
+	assert.Equal(t, missing, m.PolicyARN)
+	assert.ErrorContains(t, err, "AttachRolePolicy "+d.Role.ARN+": the AWS managed policy "+missing+" does not exist")
+	assert.ErrorContains(t, err, "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
+	assert.Less(t, time.Since(start), 20*time.Second, "not the minute's budget")
+	o, err := Observe(t.Context(), a.iam, d)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, d.Attachments[:len(d.Attachments)-1], o.Role.Attached, "the policies that exist are attached")
+}
