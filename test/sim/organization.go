@@ -51,7 +51,9 @@ func (o *Organization) CreateOU(ctx context.Context, parent, name string) (strin
 	return aws.ToString(out.OrganizationalUnit.Id), nil
 }
 
-// CreateAccounts creates n member accounts, named prefix-1 … prefix-n, and moves them into ou.
+// CreateAccounts creates n member accounts, named prefix-1 … prefix-n, moves them into ou, and
+// signs in to each as its administrator (OrganizationAccountAccessRole's part): moto sets up a new
+// account's IAM, AWS's managed policies included, at its first request, which takes a while.
 func (o *Organization) CreateAccounts(ctx context.Context, ou, prefix string, n int) ([]string, error) {
 	var ids []string
 	for i := 1; i <= n; i++ {
@@ -68,6 +70,9 @@ func (o *Organization) CreateAccounts(ctx context.Context, ou, prefix string, n 
 		if _, err := o.c.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id),
 			SourceParentId: aws.String(o.Root), DestinationParentId: aws.String(ou)}); err != nil {
 			return ids, fmt.Errorf("moving account %s into %s: %w", id, ou, err)
+		}
+		if _, err := o.sim.Account(ctx, id); err != nil {
+			return ids, err
 		}
 		ids = append(ids, id)
 	}

@@ -286,3 +286,17 @@ func (p *props) done(typ string) error {
 func joined(s *Stack, logicalID string) string {
 	return s.Name + "-" + logicalID + "-" + strings.ToUpper(newUUID()[:13])
 }
+
+// Resource is one resource of a stack as CloudFormation lists it.
+type Resource struct {
+	LogicalID, Type, PhysicalID string
+}
+
+// Resources lists the stack's resources in creation order.
+func (s *Stack) Resources() []Resource {
+	out := make([]Resource, len(s.resources))
+	for i, r := range s.resources {
+		out[i] = Resource{LogicalID: r.logicalID, Type: r.typ, PhysicalID: r.physicalID}
+	}
+	return out
+}
