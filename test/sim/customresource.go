@@ -74,7 +74,7 @@ func (a *AWS) Send(ctx context.Context, r Request) (Response, error) {
 		return Response{}, ctx.Err()
 	}
 	inv, err := fn.Invoke(ctx, payload, hookTimeout)
-	a.hooks <- fn
+	a.release(ctx, fn)
 	if err != nil {
 		return Response{}, fmt.Errorf("invoking the hook with the %s of %s: %w", r.RequestType, r.LogicalResourceID, err)
 	}

@@ -49,7 +49,7 @@ type Config struct {
 	// HookBinary is a hook bootstrap built for this machine; empty: Start builds lambdas/hook.
 	HookBinary string
 	// HookConcurrency is how many execution environments of the hook run, as Lambda scales a
-	// function out under concurrent events (0: 1). Each is a process.
+	// function out under concurrent events (0: 1). Each is a process; one that dies is replaced.
 	HookConcurrency int
 	// HookEnv holds extra KEY=VALUE settings of the hook (they override the defaults).
 	HookEnv []string
@@ -64,14 +64,14 @@ type AWS struct {
 	moto    *moto.Server
 	check   *awscheck.Server
 	hooks   chan *lambdaruntime.Runtime // the idle execution environments
-	all     []*lambdaruntime.Runtime
+	all     []*lambdaruntime.Runtime    // every environment started, dead ones included (Close stops them)
 	tmp     string
 	vendor  aws.Config
 	s3      *s3.Client
 	presign *s3.PresignClient
 	reg     *registry.Registry
 
-	mu       sync.Mutex
+	mu       sync.Mutex            // guards all and accounts
 	accounts map[string]aws.Config // each account's administrator, as moto serves it
 }
 
@@ -121,15 +121,39 @@ func Start(ctx context.Context, cfg Config) (a *AWS, err error) {
 	a.presign = s3.NewPresignClient(presigner)
 	a.hooks = make(chan *lambdaruntime.Runtime, cfg.HookConcurrency)
 	for range cfg.HookConcurrency {
-		fn, err := lambdaruntime.Start(ctx, lambdaruntime.Config{Binary: a.cfg.HookBinary, Env: a.HookEnv(),
-			Stdout: cfg.Logs, Stderr: cfg.Logs, InitTimeout: 30 * time.Second})
+		fn, err := a.startHook(ctx)
 		if err != nil {
-			return a, fmt.Errorf("starting the hook Lambda: %w", err)
+			return a, err
 		}
-		a.all = append(a.all, fn)
 		a.hooks <- fn
 	}
 	return a, nil
+}
+
+// startHook starts one execution environment of the hook.
+func (a *AWS) startHook(ctx context.Context) (*lambdaruntime.Runtime, error) {
+	fn, err := lambdaruntime.Start(ctx, lambdaruntime.Config{Binary: a.cfg.HookBinary, Env: a.HookEnv(),
+		Stdout: a.cfg.Logs, Stderr: a.cfg.Logs, InitTimeout: 30 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("starting the hook Lambda: %w", err)
+	}
+	a.mu.Lock()
+	a.all = append(a.all, fn)
+	a.mu.Unlock()
+	return fn, nil
+}
+
+// release makes fn idle again; if its process died (a crash, or stopped at its timeout), a new
+// execution environment takes its place, as Lambda starts one.
+func (a *AWS) release(ctx context.Context, fn *lambdaruntime.Runtime) {
+	select {
+	case <-fn.Exited():
+		if fresh, err := a.startHook(ctx); err == nil {
+			fn = fresh
+		} // else the dead one stays: the next invocation says why
+	default:
+	}
+	a.hooks <- fn
 }
 
 // vendorAccount makes what the vendor's backend stack holds and the hook needs: the registry table,
@@ -186,6 +210,8 @@ func BuildHook(ctx context.Context, root, dir string) (string, error) {
 // Close stops the hook, the front end and moto, and removes the build directory.
 func (a *AWS) Close() error {
 	var errs []error
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for _, fn := range a.all {
 		errs = append(errs, fn.Close())
 	}
@@ -242,6 +268,8 @@ func (a *AWS) Account(ctx context.Context, account string) (aws.Config, error) {
 // HookLogs is what the hook's execution environments have written so far.
 func (a *AWS) HookLogs() string {
 	var b strings.Builder
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	for _, fn := range a.all {
 		b.WriteString(fn.Logs())
 	}
