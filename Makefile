@@ -46,12 +46,15 @@ demo-deps:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 
 # The story end to end through the product's code (cmd/demo, AWS played by test/sim); exits non-zero
-# naming the step that failed. make up serves the same backend until interrupted.
+# naming the step that failed. make up serves the same backend until interrupted, the API on
+# 127.0.0.1:8080 and sign-in on 127.0.0.1:9998 (DEMO_FLAGS="-api-addr … -op-addr …" moves them;
+# go run ./cmd/demo -h lists the flags).
+DEMO_FLAGS ?=
 demo: demo-deps
-	$(GO) run ./cmd/demo
+	$(GO) run ./cmd/demo $(DEMO_FLAGS)
 
 up: demo-deps
-	$(GO) run ./cmd/demo -up
+	$(GO) run ./cmd/demo -up $(DEMO_FLAGS)
 
 templates: tools
 	$(GO) run ./cdk -export .

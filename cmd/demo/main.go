@@ -69,7 +69,9 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	flags.StringVar(&o.opAddr, "op-addr", "", "where the OpenID Provider listens (default: any free port; with -up 127.0.0.1:9998)")
 	flags.StringVar(&o.hookBinary, "hook", "", "a hook bootstrap already built for this machine (default: build lambdas/hook)")
 	flags.BoolVar(&o.keepLogs, "keep-logs", false, "keep the hook's and the API's logs even when every step passed")
-	if err := flags.Parse(args); err != nil {
+	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	if flags.NArg() > 0 || o.accounts < 1 {
