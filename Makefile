@@ -1,6 +1,7 @@
 # The two commands that work on a fresh machine (see README.md):
 #   make templates   synthesize the customer templates into templates/ and stacksets/
 #   make test        install pinned tools, then run every check; fails on the first that fails
+# and, to see it work: make demo (the whole story on this machine), make up (the backend until Ctrl-C).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -10,11 +11,13 @@ GO      ?= go
 PYTHON  ?= python3
 TEMPLATES := templates/management-role.yaml templates/support-gateway.json stacksets/support-gateway-stackset.yaml
 
-.PHONY: help tools deps templates build test fmt-check vet unit fuzz lint-templates iam-suite bench fault-matrix
+.PHONY: help tools deps demo-deps templates build test fmt-check vet unit fuzz lint-templates iam-suite bench fault-matrix demo up
 
 help:
 	@echo "make templates  synthesize the customer templates (go run ./cdk -export .)"
 	@echo "make test       install pinned dependencies and run every check"
+	@echo "make demo       the whole story on this machine, each step narrated and timed (Go and moto only)"
+	@echo "make up         the backend (moto, sign-in, API, a registered account) until Ctrl-C; prints how to use it"
 	@echo "make build      build the Lambdas as they deploy (bin/{hook,api}/bootstrap, bin/{hook,api}.zip)"
 	@echo "                and the commands for this machine (bin/supportctl, bin/supportd, bin/localop)"
 	@echo "make bench      run the benchmarks"
@@ -35,6 +38,24 @@ deps: tools
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	cd test/iam && npm ci --no-audit --no-fund --loglevel=error
+
+# What make demo and make up need, and nothing more: Go modules and the Python requirements (moto).
+demo-deps:
+	@missing=""; for t in $(GO) $(PYTHON); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then echo "make: missing required tools:$$missing (see README.md, 'Requirements')" >&2; exit 1; fi
+	$(GO) mod download
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+
+# The story end to end through the product's code (cmd/demo, AWS played by test/sim); exits non-zero
+# naming the step that failed. make up serves the same backend until interrupted, the API on
+# 127.0.0.1:8080 and sign-in on 127.0.0.1:9998 (DEMO_FLAGS="-api-addr … -op-addr …" moves them;
+# go run ./cmd/demo -h lists the flags).
+DEMO_FLAGS ?=
+demo: demo-deps
+	$(GO) run ./cmd/demo $(DEMO_FLAGS)
+
+up: demo-deps
+	$(GO) run ./cmd/demo -up $(DEMO_FLAGS)
 
 templates: tools
 	$(GO) run ./cdk -export .
@@ -96,7 +117,7 @@ lint-templates:
 iam-suite:
 	cd test/iam && node --test
 
-test: deps fmt-check vet unit fuzz build lint-templates iam-suite
+test: deps fmt-check vet unit fuzz build lint-templates iam-suite demo
 	@echo "make test: all checks passed"
 
 # The fault matrix alone, printed as a table (it also runs in make test, quietly).

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// make demo's program tells the whole story: every step passes, each is timed, and nothing it
+// started is left running (run returns only once it has stopped everything).
+func TestDemo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	err := run(ctx, nil, &out)
+	require.NoError(t, err, out.String())
+	assert.Contains(t, out.String(), "demo: all 14 steps passed")
+	assert.Regexp(t, `(?m)^ +\d+\.\d\ds  total \(wall time\)$`, out.String())
+	assert.NotContains(t, out.String(), "param_ExternalId=ext-0", "the link's ExternalId is not printed whole")
+}
+
+// A failure stops the demo and names the step and the reason: here acme's customer has no tenant
+// group, so the API does not let him see, let alone approve, the request.
+func TestDemoFailureNamesTheStep(t *testing.T) {
+	users := filepath.Join(t.TempDir(), "users.yaml")
+	require.NoError(t, os.WriteFile(users, []byte(`users:
+  - {username: alice, email: alice@doit.com, password: a, groups: [doit-engineers]}
+  - {username: bob, email: bob@acme.example, password: b}
+`), 0o600))
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"-users", users}, &out)
+	require.Error(t, err)
+	assert.Regexp(t, `^step 7 \(The customer \(bob of acme\) signs in and approves\): 403 Forbidden: `, err.Error())
+	assert.Contains(t, out.String(), "FAILED after")
+	assert.Contains(t, out.String(), "logs: ")
+	logs := regexp.MustCompile(`logs: (\S+)`).FindStringSubmatch(out.String())
+	require.Len(t, logs, 2)
+	assert.FileExists(t, filepath.Join(logs[1], "hook.log"), "kept for the reader")
+	require.NoError(t, os.RemoveAll(logs[1]))
+}
+
+// lockedBuffer is a bytes.Buffer the test reads while run writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// make up's program serves until interrupted, and what it prints works: the API answers at the
+// printed URL, and the export block is valid shell that sets supportctl's settings.
+func TestUpServesUntilInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-up", "-api-addr", "127.0.0.1:0", "-op-addr", "127.0.0.1:0"}, &out) }()
+	deadline := time.After(3 * time.Minute)
+	for !strings.Contains(out.String(), "Ctrl-C stops everything.") {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended before it was ready: %v\n%s", err, out.String())
+		case <-deadline:
+			t.Fatalf("not ready within 3 minutes:\n%s", out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	printed := out.String()
+	api := regexp.MustCompile(`export SUPPORT_API_URL=(\S+)`).FindStringSubmatch(printed)
+	require.Len(t, api, 2, printed)
+	resp, err := http.Get(api[1] + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	var exports []string
+	for _, line := range strings.Split(printed, "\n") {
+		if strings.HasPrefix(line, "export ") {
+			exports = append(exports, line)
+		}
+	}
+	sh := exec.Command("bash", "-euc", strings.Join(exports, "\n")+"\nenv")
+	sh.Env = []string{"PATH=" + os.Getenv("PATH")}
+	env, err := sh.Output()
+	require.NoError(t, err)
+	for _, v := range []string{"SUPPORT_API_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "REGISTRY_TABLE", "BROKER_TABLE",
+		"VENDOR_ACCOUNT_ID", "SIGNER_ROLE_ARN", "HOOK_TOPIC_ARN"} {
+		assert.Regexp(t, `(?m)^`+v+`=\S+$`, string(env))
+	}
+	for _, who := range []string{"alice", "bob", "carol", "dave"} {
+		assert.Contains(t, printed, "  "+who+" ", "the users are listed")
+	}
+	assert.Contains(t, printed, "password alice-local")
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(time.Minute):
+		t.Fatal("run did not stop within a minute of the interrupt")
+	}
+	_, err = http.Get(api[1] + "/healthz")
+	assert.Error(t, err, "the API stopped")
+}

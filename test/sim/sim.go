@@ -1,0 +1,296 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/test/awscheck"
+	"github.com/supportaccess/gateway/test/lambdaruntime"
+	"github.com/supportaccess/gateway/test/moto"
+)
+
+// The vendor's account as the stand-ins hold it. The names are the templates' defaults (cdk.json),
+// so the committed templates deploy unchanged.
+const (
+	VendorAccount  = moto.DefaultAccountID // moto's default account plays the vendor
+	Region         = moto.Region
+	HookTopic      = "arn:aws:sns:us-east-1:" + VendorAccount + ":doit-support-gateway-hook"
+	RegistryTable  = "onboardings"
+	IssuerBucket   = "doit-support-issuer" // the issuer hosts' origin: the hook publishes each account's documents here
+	ResponseBucket = "cloudformation-custom-resource-response-useast1"
+	// SignerRoleARN is the one principal the signing keys' policies let sign; only the backend
+	// role may assume it.
+	SignerRoleARN = "arn:aws:iam::" + VendorAccount + ":role/DoiT-Support-Broker"
+	// BackendRoleARN is the hook Lambda's (and the API's) execution role, the one the management
+	// trust names. BackendAccessKey, a static key, stands for it at the checking front end.
+	BackendRoleARN   = "arn:aws:iam::" + VendorAccount + ":role/DoiT-Support-Gateway-Backend"
+	BackendAccessKey = "testing"
+	backendSecret    = "testing"
+)
+
+// Config is how to run the stand-ins.
+type Config struct {
+	// Root is the repository's root: the templates, the StackSet and lambdas/hook are read from it.
+	Root string
+	// HookBinary is a hook bootstrap built for this machine; empty: Start builds lambdas/hook.
+	HookBinary string
+	// HookConcurrency is how many execution environments of the hook run, as Lambda scales a
+	// function out under concurrent events (0: 1). Each is a process; one that dies is replaced.
+	HookConcurrency int
+	// HookEnv holds extra KEY=VALUE settings of the hook (they override the defaults).
+	HookEnv []string
+	// Logs, if set, receives the hook's log lines as they are written.
+	Logs io.Writer
+}
+
+// AWS is the running stand-ins: one moto server for the vendor and every customer account, the
+// checking front end before it, and the hook Lambda.
+type AWS struct {
+	cfg     Config
+	moto    *moto.Server
+	check   *awscheck.Server
+	hooks   chan *lambdaruntime.Runtime // the idle execution environments
+	all     []*lambdaruntime.Runtime    // every environment started, dead ones included (Close stops them)
+	tmp     string
+	vendor  aws.Config
+	s3      *s3.Client
+	presign *s3.PresignClient
+	reg     *registry.Registry
+
+	mu       sync.Mutex            // guards all and accounts
+	accounts map[string]aws.Config // each account's administrator, as moto serves it
+}
+
+// Start builds the hook (unless cfg.HookBinary is set) and runs the stand-ins; Close stops them.
+// On an error everything already started is stopped.
+func Start(ctx context.Context, cfg Config) (a *AWS, err error) {
+	if cfg.Root == "" {
+		return nil, errors.New("sim: Config.Root (the repository's root) is required")
+	}
+	if cfg.HookConcurrency <= 0 {
+		cfg.HookConcurrency = 1
+	}
+	a = &AWS{cfg: cfg, accounts: map[string]aws.Config{}}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+			a = nil
+		}
+	}()
+	if a.tmp, err = os.MkdirTemp("", "sim-"); err != nil {
+		return a, err
+	}
+	if cfg.HookBinary == "" {
+		if a.cfg.HookBinary, err = BuildHook(ctx, cfg.Root, a.tmp); err != nil {
+			return a, err
+		}
+	}
+	if a.moto, err = moto.Start(ctx); err != nil {
+		return a, err
+	}
+	if a.vendor, err = a.moto.Config(ctx, VendorAccount); err != nil {
+		return a, err
+	}
+	if err := a.vendorAccount(ctx); err != nil {
+		return a, err
+	}
+	a.check, err = awscheck.Start(awscheck.Config{
+		Moto: a.moto.URL(), Admin: a.moto.Config, Principals: map[string]string{BackendAccessKey: BackendRoleARN},
+		Fetch:      a.issuerSite,
+		MotoDigest: true, // the issuer signs SHA-256 digests; moto's KMS hashes them again
+	})
+	if err != nil {
+		return a, err
+	}
+	// CloudFormation's pre-signed ResponseURLs, on the front end (the hook's only endpoint)
+	presigner := s3.NewFromConfig(a.vendor, moto.PathStyle, func(o *s3.Options) { o.BaseEndpoint = aws.String(a.check.URL()) })
+	a.presign = s3.NewPresignClient(presigner)
+	a.hooks = make(chan *lambdaruntime.Runtime, cfg.HookConcurrency)
+	for range cfg.HookConcurrency {
+		fn, err := a.startHook(ctx)
+		if err != nil {
+			return a, err
+		}
+		a.hooks <- fn
+	}
+	return a, nil
+}
+
+// startHook starts one execution environment of the hook.
+func (a *AWS) startHook(ctx context.Context) (*lambdaruntime.Runtime, error) {
+	fn, err := lambdaruntime.Start(ctx, lambdaruntime.Config{Binary: a.cfg.HookBinary, Env: a.HookEnv(),
+		Stdout: a.cfg.Logs, Stderr: a.cfg.Logs, InitTimeout: 30 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("starting the hook Lambda: %w", err)
+	}
+	a.mu.Lock()
+	a.all = append(a.all, fn)
+	a.mu.Unlock()
+	return fn, nil
+}
+
+// release makes fn idle again; if its process died (a crash, or stopped at its timeout), a new
+// execution environment takes its place, as Lambda starts one.
+func (a *AWS) release(ctx context.Context, fn *lambdaruntime.Runtime) {
+	select {
+	case <-fn.Exited():
+		if fresh, err := a.startHook(ctx); err == nil {
+			fn = fresh
+		} // else the dead one stays: the next invocation says why
+	default:
+	}
+	a.hooks <- fn
+}
+
+// vendorAccount makes what the vendor's backend stack holds and the hook needs: the registry table,
+// the response and issuer buckets, and the signer role, which only the backend role may assume.
+func (a *AWS) vendorAccount(ctx context.Context) error {
+	if _, err := dynamodb.NewFromConfig(a.vendor).CreateTable(ctx, registry.TableInput(RegistryTable)); err != nil {
+		return fmt.Errorf("creating the registry table: %w", err)
+	}
+	a.reg = &registry.Registry{DB: dynamodb.NewFromConfig(a.vendor), Table: RegistryTable}
+	a.s3 = s3.NewFromConfig(a.vendor, moto.PathStyle)
+	for _, b := range []string{ResponseBucket, IssuerBucket} {
+		if _, err := a.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", b, err)
+		}
+	}
+	name := SignerRoleARN[strings.LastIndex(SignerRoleARN, "/")+1:]
+	if _, err := iam.NewFromConfig(a.vendor).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` +
+			BackendRoleARN + `"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+		return fmt.Errorf("creating the signer role: %w", err)
+	}
+	return nil
+}
+
+// HookEnv is the hook Lambda's environment: the vendor's settings, and the front end as its AWS
+// endpoint, where it acts as the backend role.
+func (a *AWS) HookEnv() []string {
+	return append([]string{
+		"AWS_ENDPOINT_URL=" + a.check.URL(),
+		"AWS_REGION=" + Region,
+		"AWS_ACCESS_KEY_ID=" + BackendAccessKey, "AWS_SECRET_ACCESS_KEY=" + backendSecret,
+		"REGISTRY_TABLE=" + RegistryTable,
+		"VENDOR_ACCOUNT_ID=" + VendorAccount,
+		"RESPONSE_URL_EXTRA_HOSTS=" + strings.TrimPrefix(a.check.URL(), "http://"),
+		"SIGNER_ROLE_ARN=" + SignerRoleARN,
+		"ISSUER_BUCKET=" + IssuerBucket,
+		"PROPAGATION_BUDGET=20s", // moto is consistent at once; a refusal is final sooner
+		"RESPONSE_MARGIN=3s",
+	}, a.cfg.HookEnv...)
+}
+
+// BuildHook compiles lambdas/hook as it ships (lambda.norpc), for this machine, into dir.
+func BuildHook(ctx context.Context, root, dir string) (string, error) {
+	out := filepath.Join(dir, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, "./lambdas/hook")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the hook Lambda: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// Close stops the hook, the front end and moto, and removes the build directory.
+func (a *AWS) Close() error {
+	var errs []error
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, fn := range a.all {
+		errs = append(errs, fn.Close())
+	}
+	if a.check != nil {
+		errs = append(errs, a.check.Close())
+	}
+	if a.moto != nil {
+		errs = append(errs, a.moto.Close())
+	}
+	if a.tmp != "" {
+		errs = append(errs, os.RemoveAll(a.tmp))
+	}
+	return errors.Join(errs...)
+}
+
+// MotoURL is moto's own endpoint: what a caller uses to see AWS's state without the front end's checks.
+func (a *AWS) MotoURL() string { return a.moto.URL() }
+
+// Endpoint is the checking front end: the AWS endpoint of the vendor's code (the hook, the API,
+// supportctl), which refuses what AWS would refuse.
+func (a *AWS) Endpoint() string { return a.check.URL() }
+
+// Backend is the vendor backend role's configuration, through the checking front end: what the
+// hook Lambda and the API run as.
+func (a *AWS) Backend() aws.Config {
+	return aws.Config{Region: Region, BaseEndpoint: aws.String(a.check.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider(BackendAccessKey, backendSecret, "")}
+}
+
+// Vendor is the vendor account's administrator, on moto.
+func (a *AWS) Vendor() aws.Config { return a.vendor }
+
+// Registry is the vendor's registry, read and written as its administrator.
+func (a *AWS) Registry() *registry.Registry { return a.reg }
+
+// Account is account's administrator (the customer's own access), on moto.
+func (a *AWS) Account(ctx context.Context, account string) (aws.Config, error) {
+	a.mu.Lock()
+	cfg, ok := a.accounts[account]
+	a.mu.Unlock()
+	if ok {
+		return cfg, nil
+	}
+	cfg, err := a.moto.Config(ctx, account)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	a.mu.Lock()
+	a.accounts[account] = cfg
+	a.mu.Unlock()
+	return cfg, nil
+}
+
+// HookLogs is what the hook's execution environments have written so far.
+func (a *AWS) HookLogs() string {
+	var b strings.Builder
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, fn := range a.all {
+		b.WriteString(fn.Logs())
+	}
+	return b.String()
+}
+
+// Decisions lists the checking front end's verdicts so far (AssumeRole, AssumeRoleWithWebIdentity,
+// Sign, …), in order.
+func (a *AWS) Decisions() []awscheck.Decision { return a.check.Decisions() }
+
+// issuerSite is what STS fetches at an issuer URL: the object the hook published under that path
+// (the issuer hosts are CloudFront distributions in front of the issuer bucket).
+func (a *AWS) issuerSite(ctx context.Context, rawURL string) ([]byte, error) {
+	key, ok := strings.CutPrefix(rawURL, "https://")
+	if !ok {
+		return nil, fmt.Errorf("%s is not an https URL", rawURL)
+	}
+	out, err := a.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(IssuerBucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, err
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}
