@@ -1,7 +1,6 @@
 # The two commands that work on a fresh machine (see README.md):
 #   make demo        the whole story on local stand-ins for AWS, narrated and timed
 #   make test        install pinned tools, then run every check; fails on the first that fails
-# and, to see it work: make demo (the whole story on this machine), make up (the backend until Ctrl-C).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
