@@ -539,6 +539,11 @@ func apiError(resp *http.Response) error {
 	if json.Unmarshal(raw, &e) == nil {
 		reason = e.Error
 	}
+	if reason == "" && resp.StatusCode != http.StatusUnauthorized && resp.StatusCode < 500 {
+		// not the API's {"error": …}: the URL names another server, or a path under the API's
+		return fmt.Errorf("%s %s answered %s, which the backend's API never does: is SUPPORT_API_URL its base URL "+
+			"(e.g. http://127.0.0.1:8080, without /v1)?", resp.Request.Method, resp.Request.URL.Redacted(), resp.Status)
+	}
 	if reason == "" {
 		reason = strings.TrimSpace(string(raw))
 		if len(reason) > 200 {

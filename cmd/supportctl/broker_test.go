@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func signIn(t *testing.T, apiURL string, op *localop.Server, user, password stri
 	}
 	out, err := sh("login", "-issuer", op.Issuer(), "-client-id", op.ClientID(), "-user", user)
 	require.NoError(t, err)
-	assert.Contains(t, out, "signed in at "+op.Issuer())
+	assert.Regexp(t, `^signed in as \S+@\S+ at `+regexp.QuoteMeta(op.Issuer())+` until `, out, "who signed in, and where")
 	return func(args ...string) (string, error) { return sh(append([]string{"broker"}, args...)...) }
 }
 
@@ -337,10 +338,11 @@ func TestLoginCachesTheTokenForTheUserAlone(t *testing.T) {
 
 	out, err = sh("logout")
 	require.NoError(t, err)
-	assert.Equal(t, "signed out: removed "+path+"\n", out)
+	assert.Equal(t, "signed out alice@doit.com: removed "+path+"\n", out, "a cache open to others is removed all the same")
 	assert.NoFileExists(t, path)
-	_, err = sh("logout")
+	out, err = sh("logout")
 	assert.NoError(t, err, "signed out already")
+	assert.Equal(t, "not signed in: no token cached in "+path+"\n", out)
 
 	// a token past its expiry is not sent
 	var stale bytes.Buffer

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -71,8 +72,17 @@ func login(ctx context.Context, x *invocation, issuer, clientID, user, redirect 
 		return &usageError{err: fmt.Errorf("login: %w", err)}
 	}
 	var tok *oauth2.Token
+	// never replace what is not a token cache (SUPPORTCTL_TOKEN_FILE=~/.aws/credentials)
+	previous, err := readCache(path, os.Getuid(), false)
+	if err != nil && !errors.Is(err, errNoCache) {
+		return fmt.Errorf("login: %w", err)
+	}
 	if user != "" {
-		tok, err = localop.Login(ctx, issuer, clientID, user, x.getenv("SUPPORTCTL_PASSWORD"))
+		password := x.getenv("SUPPORTCTL_PASSWORD")
+		tok, err = localop.Login(ctx, issuer, clientID, user, password)
+		if err != nil && password == "" {
+			err = fmt.Errorf("%w (SUPPORTCTL_PASSWORD is empty: it holds the password of -user %s)", err, user)
+		}
 	} else {
 		tok, err = browserLogin(ctx, issuer, clientID, redirect, x.out)
 	}
@@ -89,11 +99,19 @@ func login(ctx context.Context, x *invocation, issuer, clientID, user, redirect 
 	if err := saveToken(path, cachedToken{Issuer: issuer, ClientID: clientID, Token: bearer, Expiry: tok.Expiry}); err != nil {
 		return err
 	}
-	until := ""
+	until, who := "", ""
 	if !tok.Expiry.IsZero() {
 		until = " until " + tok.Expiry.UTC().Format(time.RFC3339)
 	}
-	_, err = fmt.Fprintf(x.out, "signed in at %s%s; token cached in %s\n", issuer, until, path)
+	if e := tokenEmail(bearer); e != "" {
+		who = " as " + e
+	}
+	if was := tokenEmail(previous.Token); was != "" && who != " as "+was {
+		// one cache holds one person: say whose token went (two people on one machine: one
+		// SUPPORTCTL_TOKEN_FILE each)
+		x.note("replaced the token of %s in %s (keep one SUPPORTCTL_TOKEN_FILE per person)", was, path)
+	}
+	_, err = fmt.Fprintf(x.out, "signed in%s at %s%s; token cached in %s\n", who, issuer, until, path)
 	return err
 }
 
@@ -109,10 +127,19 @@ func logoutCommand() *command {
 				if err != nil {
 					return &usageError{err: fmt.Errorf("logout: %w", err)}
 				}
-				if err := removeToken(path); err != nil {
+				t, err := removeToken(path)
+				if errors.Is(err, errNoCache) {
+					_, err = fmt.Fprintln(x.out, "not signed in: no token cached in", path)
 					return err
 				}
-				_, err = fmt.Fprintln(x.out, "signed out: removed", path)
+				if err != nil {
+					return err
+				}
+				who := ""
+				if e := tokenEmail(t.Token); e != "" {
+					who = " " + e
+				}
+				_, err = fmt.Fprintf(x.out, "signed out%s: removed %s\n", who, path)
 				return err
 			}
 		},

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -90,10 +92,33 @@ func loadToken(path string, now time.Time) (cachedToken, error) {
 
 // readToken is loadToken for the user uid.
 func readToken(path string, uid int, now time.Time) (cachedToken, error) {
+	t, err := readCache(path, uid, true)
+	if errors.Is(err, errNoCache) {
+		return cachedToken{}, errNotSignedIn
+	}
+	if err != nil {
+		return cachedToken{}, err
+	}
+	if !t.Expiry.IsZero() && !now.Before(t.Expiry) {
+		return cachedToken{}, errNotSignedIn
+	}
+	return t, nil
+}
+
+// errNoCache: nothing is at the cache's path (or its directory is missing).
+var errNoCache = errors.New("no token cache")
+
+// readCache reads the token cache at path for the user uid, whatever its token's expiry: errNoCache
+// when there is none; an error when it is not a cache supportctl login could have written for uid
+// (checkCacheDir, checkCacheFile) or holds no token, so that login and logout never replace or
+// remove a file that is not one (SUPPORTCTL_TOKEN_FILE=~/.ssh/id_ed25519 supportctl logout). With
+// private false, a cache others can read is read all the same (logout removes it: the token may be
+// known).
+func readCache(path string, uid int, private bool) (cachedToken, error) {
 	dir := filepath.Dir(path)
 	dirInfo, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return cachedToken{}, errNotSignedIn
+		return cachedToken{}, errNoCache
 	}
 	if err != nil {
 		return cachedToken{}, fmt.Errorf("token cache: %w", err)
@@ -104,12 +129,12 @@ func readToken(path string, uid int, now time.Time) (cachedToken, error) {
 	// Lstat, so that a link is seen as one; the file opened must be the one looked at
 	linkInfo, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return cachedToken{}, errNotSignedIn
+		return cachedToken{}, errNoCache
 	}
 	if err != nil {
 		return cachedToken{}, fmt.Errorf("token cache: %w", err)
 	}
-	if err := checkCacheFile(path, linkInfo, uid); err != nil {
+	if err := checkCacheFile(path, linkInfo, uid, private); err != nil {
 		return cachedToken{}, err
 	}
 	f, err := os.Open(path)
@@ -125,14 +150,17 @@ func readToken(path string, uid int, now time.Time) (cachedToken, error) {
 		return cachedToken{}, fmt.Errorf("token cache: %s was replaced while it was read: run supportctl login", path)
 	}
 	var t cachedToken
-	if err := json.NewDecoder(f).Decode(&t); err != nil || t.Token == "" {
-		return cachedToken{}, fmt.Errorf("token cache: %s holds no token: run supportctl login", path)
-	}
-	if !t.Expiry.IsZero() && !now.Before(t.Expiry) {
-		return cachedToken{}, errNotSignedIn
+	dec := json.NewDecoder(io.LimitReader(f, maxCacheBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil || t.Token == "" || t.Issuer == "" {
+		return cachedToken{}, fmt.Errorf("token cache: %s is not a token cache supportctl wrote: "+
+			"set SUPPORTCTL_TOKEN_FILE to another path (if the file is an old cache of yours, remove it), then run supportctl login", path)
 	}
 	return t, nil
 }
+
+// maxCacheBytes bounds what is read of a token cache: a token is a few KiB.
+const maxCacheBytes = 256 << 10
 
 // checkCacheDir refuses a directory whose owner is not uid or root, or that group or others can
 // write to: they could replace the token with theirs, and the user would act as them.
@@ -151,12 +179,12 @@ func checkCacheDir(dir string, info fs.FileInfo, uid int) error {
 // checkCacheFile refuses what supportctl login does not write: a symbolic link, anything but a
 // regular file, a file whose owner is not uid (someone else's token, under which the user would
 // act), and a file group or others can read or write (the token may be known).
-func checkCacheFile(path string, info fs.FileInfo, uid int) error {
+func checkCacheFile(path string, info fs.FileInfo, uid int, private bool) error {
 	q := shellQuote(path)
 	switch {
 	case info.Mode()&fs.ModeSymlink != 0:
-		return fmt.Errorf("token cache: %s is a symbolic link: supportctl keeps the token in a regular file; "+
-			"run: rm %s, then supportctl login", path, q)
+		return fmt.Errorf("token cache: %s is a symbolic link: supportctl keeps the token in a regular file of its own; "+
+			"set SUPPORTCTL_TOKEN_FILE to another path, then run supportctl login", path)
 	case !info.Mode().IsRegular():
 		return fmt.Errorf("token cache: %s is not a regular file: move it away, then run supportctl login", path)
 	}
@@ -164,7 +192,7 @@ func checkCacheFile(path string, info fs.FileInfo, uid int) error {
 		return fmt.Errorf("token cache: %s belongs to uid %d, not to you (uid %d): it may hold someone else's token; "+
 			"if it is yours, run: sudo chown %d %s; else run: rm %s, then supportctl login", path, owner, uid, uid, q, q)
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+	if perm := info.Mode().Perm(); private && perm&0o077 != 0 {
 		return fmt.Errorf("token cache: %s is open to others (mode %04o, want 0600): run: chmod 600 %s; "+
 			"the token may be known, so also run supportctl logout, then supportctl login", path, perm, q)
 	}
@@ -182,10 +210,33 @@ func shellQuote(p string) string {
 	return p
 }
 
-// removeToken deletes the cache; a missing one is fine (already signed out).
-func removeToken(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("token cache: %w", err)
+// removeToken deletes the cache at path, only if it is one (readCache), and returns the token it
+// held; errNoCache when there is none (already signed out).
+func removeToken(path string) (cachedToken, error) {
+	t, err := readCache(path, os.Getuid(), false)
+	if err != nil {
+		return cachedToken{}, err
 	}
-	return nil
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return cachedToken{}, fmt.Errorf("token cache: %w", err)
+	}
+	return t, nil
+}
+
+// tokenEmail is the e-mail claim of a cached JWT, read without verifying it, to say whose token it
+// is ("" if it has none); nothing is decided on it.
+func tokenEmail(jwt string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Email string `json:"email"`
+	}
+	_ = json.Unmarshal(payload, &c)
+	return c.Email
 }

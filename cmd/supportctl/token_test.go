@@ -66,7 +66,7 @@ func TestLoadTokenRefusesAnUnsafeCache(t *testing.T) {
 		_, err := loadToken(link, now)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "is a symbolic link")
-		assert.Contains(t, err.Error(), "rm "+link)
+		assert.NotContains(t, err.Error(), "rm ", "never a removal of a path supportctl did not write")
 	})
 	t.Run("a symbolic link to nothing", func(t *testing.T) {
 		dir, _ := cache(t)
