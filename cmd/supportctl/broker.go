@@ -90,6 +90,9 @@ until a customer of the account's tenant decides, or APPROVED at once under a st
 					"justification": *justification, "duration": duration.String()}, &req); err != nil {
 					return err
 				}
+				if req.PreApproved && req.Duration() < *duration {
+					x.note("approved at once under the account's standing approval, for %s: its maximum (you asked for %s)", req.Duration(), *duration)
+				}
 				return emit(x.out, req)
 			}
 		},
@@ -204,7 +207,7 @@ func auditCommand() *command {
 			"supportctl broker audit -engineer alice@doit.com"},
 		flags: func(f *flagSet) action {
 			account := f.account("account", "the account whose events to list", optional)
-			engineer := f.text("engineer", "E", "the engineer whose events to list (an engineer: themself)", optional, nil)
+			engineer := f.text("engineer", "E", "the engineer whose events to list (the vendor's people read anyone's; a customer gives -account)", optional, nil)
 			since, sinceT := f.timestamp("since", "events from")
 			until, untilT := f.timestamp("until", "events until")
 			f.check(func() error {
@@ -239,7 +242,7 @@ func preApprovalsCommand() *command {
 		name: "broker pre-approvals", synopsis: "[-account A] [-tenant T]", section: everyone,
 		summary:  "standing approvals: a customer's tenant's; an engineer names an account or a tenant",
 		env:      apiEnv,
-		examples: []string{"supportctl broker pre-approvals", "supportctl broker pre-approvals -tenant acme"},
+		examples: []string{"supportctl broker pre-approvals   # a customer: its tenant's", "supportctl broker pre-approvals -tenant acme   # an engineer names a tenant or an account"},
 		flags: func(f *flagSet) action {
 			account := f.account("account", "only this account's", optional)
 			tenant := f.text("tenant", "T", "only this tenant's (engineers)", optional, nil)
@@ -311,7 +314,7 @@ expiry, at most 1h later.`,
 func preApproveCommand() *command {
 	return &command{
 		name: "broker pre-approve", synopsis: "-account A [-max-duration D]", section: customers,
-		summary: "a standing approval: requests of the account up to D are approved at once (0 removes it)",
+		summary: "a standing approval: the account's requests start approved, each capped at D (0 removes it)",
 		env:     apiEnv,
 		examples: []string{"supportctl broker pre-approve -account 111122223333 -max-duration 20m",
 			"supportctl broker pre-approve -account 111122223333 -max-duration 0"},
