@@ -50,11 +50,15 @@ demo-deps:
 # 127.0.0.1:8080 and sign-in on 127.0.0.1:9998 (DEMO_FLAGS="-api-addr … -op-addr …" moves them;
 # go run ./cmd/demo -h lists the flags).
 DEMO_FLAGS ?=
+# Built, then exec'd rather than go run: make passes SIGTERM on to its child, and go run would die
+# of it without passing it on, leaving the demo, moto and the hook running.
 demo: demo-deps
-	$(GO) run ./cmd/demo $(DEMO_FLAGS)
+	@mkdir -p .cache && $(GO) build -o .cache/demo ./cmd/demo
+	exec .cache/demo $(DEMO_FLAGS)
 
 up: demo-deps
-	$(GO) run ./cmd/demo -up $(DEMO_FLAGS)
+	@mkdir -p .cache && $(GO) build -o .cache/demo ./cmd/demo
+	exec .cache/demo -up $(DEMO_FLAGS)
 
 templates: tools
 	$(GO) run ./cdk -export .
