@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -37,15 +38,27 @@ flags:`
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
-	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("interrupted: %w", err)
-	}
+	interrupted := ctx.Err() != nil
 	stop()
-	if err != nil {
+	var usage *usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &usage):
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(2)
+	case interrupted:
+		fmt.Fprintln(os.Stderr, "demo: interrupted:", err)
+		os.Exit(130)
+	default:
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
+
+// usageError is a command line the demo cannot run: exit status 2, as supportctl's.
+type usageError struct{ error }
+
+func (e *usageError) Unwrap() error { return e.error }
 
 // options are the command line's.
 type options struct {
@@ -72,11 +85,14 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
-		return err
+		return &usageError{err}
 	}
-	if flags.NArg() > 0 || o.accounts < 1 {
+	if flags.NArg() > 0 {
 		flags.Usage()
-		return errors.New("bad arguments")
+		return &usageError{fmt.Errorf("unexpected %q: the demo takes flags only", flags.Arg(0))}
+	}
+	if o.accounts < 1 {
+		return &usageError{fmt.Errorf("-accounts %d: the organization needs 1 member account or more", o.accounts)}
 	}
 	if o.root == "" {
 		if o.root, err = findRoot(); err != nil {
@@ -88,6 +104,15 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	if o.opAddr == "" {
 		o.opAddr = map[bool]string{true: "127.0.0.1:9998", false: "127.0.0.1:0"}[o.up]
+	}
+	// fixed ports first, before anything starts: another make up holds them, most likely
+	for _, a := range []struct{ flag, addr string }{{"-api-addr", o.apiAddr}, {"-op-addr", o.opAddr}} {
+		ln, err := net.Listen("tcp", a.addr)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w (another make up? stop it, or choose other ports: "+
+				`make up DEMO_FLAGS="-api-addr 127.0.0.1:18080 -op-addr 127.0.0.1:19998")`, a.flag, a.addr, err)
+		}
+		_ = ln.Close()
 	}
 	usersPath := o.usersFile
 	if !filepath.IsAbs(usersPath) {
@@ -112,6 +137,10 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	defer func() {
 		_, _ = hookLog.Close(), apiLog.Close()
+		if ctx.Err() != nil && !o.keepLogs { // interrupted: nothing to look into
+			_ = os.RemoveAll(o.logs)
+			return
+		}
 		if err != nil || o.keepLogs {
 			fmt.Fprintf(out, "\nlogs: %s (hook.log: the hook Lambda, api.log: the API and sign-in)\n", o.logs)
 			if tail := lastLines(filepath.Join(o.logs, "hook.log"), 12); err != nil && tail != "" {
@@ -123,7 +152,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}()
 	log := slog.New(slog.NewJSONHandler(apiLog, nil))
 
-	d := &demo{story: story{out: out}, opts: o, users: users, log: log, hookLog: hookLog}
+	d := &demo{story: story{out: out, interrupted: func() bool { return ctx.Err() != nil }}, opts: o, users: users, log: log, hookLog: hookLog}
 	defer func() { err = errors.Join(err, d.close()) }()
 	if o.up {
 		return d.up(ctx)

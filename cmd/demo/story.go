@@ -11,6 +11,9 @@ import (
 type story struct {
 	out   io.Writer
 	steps []timing
+	// interrupted reports whether the person stopped the demo (Ctrl-C, SIGTERM): a step that fails
+	// then was cut short, not broken.
+	interrupted func() bool
 }
 
 type timing struct {
@@ -33,6 +36,10 @@ func (s *story) step(title string, f func(say sayFunc) error) error {
 	})
 	took := time.Since(start)
 	s.steps = append(s.steps, timing{title, took})
+	if err != nil && s.interrupted != nil && s.interrupted() {
+		fmt.Fprintf(s.out, "    interrupted after %s\n", seconds(took))
+		return fmt.Errorf("step %d (%s): interrupted", n, title)
+	}
 	if err != nil {
 		fmt.Fprintf(s.out, "    FAILED after %s: %v\n", seconds(took), err)
 		return fmt.Errorf("step %d (%s): %w", n, title, err)
