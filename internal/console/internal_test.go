@@ -1,0 +1,104 @@
+package console
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/supportaccess/gateway/internal/auth"
+)
+
+// After sign-in the browser goes back to a page of the console, never anywhere else.
+func TestReturnPath(t *testing.T) {
+	for next, want := range map[string]string{
+		"":                                  "/console/accounts",
+		"/console/requests":                 "/console/requests",
+		"/console/log?account=111122223333": "/console/log?account=111122223333",
+		"/console/":                         "/console/",
+		"https://evil.example/console/":     "/console/accounts",
+		"//evil.example/console/":           "/console/accounts",
+		"/\\evil.example/console/":          "/console/accounts",
+		"/console/../v1/requests":           "/console/accounts",
+		"/console//evil":                    "/console/accounts",
+		"/v1/requests":                      "/console/accounts",
+		"javascript:alert(1)":               "/console/accounts",
+		"/console/\r\nSet-Cookie: x=y":      "/console/accounts",
+	} {
+		assert.Equal(t, want, returnPath(next), "next %q", next)
+	}
+}
+
+// fakeVerifier accepts any token as a customer's (the signature checks are the auth package's).
+type fakeVerifier struct{}
+
+func (fakeVerifier) Verify(context.Context, string) (auth.Identity, error) {
+	return auth.Identity{Tenant: "acme", Email: "bob@acme.example"}, nil
+}
+
+// The ID token must carry this sign-in's nonce, by its exact name; its exp bounds the session.
+func TestVerifyChecksTheNonce(t *testing.T) {
+	c := &Console{cfg: Config{Verifier: fakeVerifier{}}}
+	token := func(claims map[string]any) string {
+		b, err := json.Marshal(claims)
+		require.NoError(t, err)
+		return "e30." + base64.RawURLEncoding.EncodeToString(b) + ".c2ln"
+	}
+	exp := time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC)
+	_, got, err := c.verify(t.Context(), token(map[string]any{"nonce": "n-1", "exp": exp.Unix()}), "n-1")
+	require.NoError(t, err)
+	assert.Equal(t, exp, got)
+	for name, claims := range map[string]map[string]any{
+		"another nonce":           {"nonce": "n-2", "exp": exp.Unix()},
+		"no nonce":                {"exp": exp.Unix()},
+		"the nonce in other case": {"Nonce": "n-1", "exp": exp.Unix()},
+		"a nonce that is no text": {"nonce": 1, "exp": exp.Unix()},
+		"no exp":                  {"nonce": "n-1"},
+	} {
+		_, _, err := c.verify(t.Context(), token(claims), "n-1")
+		assert.Error(t, err, name)
+	}
+	_, _, err = c.verify(t.Context(), "", "n-1")
+	assert.Error(t, err, "no ID token")
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second: "0s", 0: "0s", 45 * time.Second: "45s", 15 * time.Minute: "15m", time.Hour: "1h",
+		90 * time.Minute: "1h 30m", 3*time.Hour - time.Second: "2h 59m", 61 * time.Second: "1m 1s", 26 * time.Hour: "1d 2h",
+	} {
+		assert.Equal(t, want, humanDuration(d), "%s", d)
+	}
+}
+
+// The sessions are bounded: past the bound, the entry closest to its end goes first, the expired
+// ones before it.
+func TestSessionsAreBounded(t *testing.T) {
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	m := map[string]time.Time{"expired": now.Add(-time.Second), "soon": now.Add(time.Minute), "later": now.Add(time.Hour)}
+	evict(m, now, 3, func(t time.Time) time.Time { return t })
+	assert.Equal(t, map[string]time.Time{"soon": now.Add(time.Minute), "later": now.Add(time.Hour)}, m, "the expired one made room")
+	m["third"] = now.Add(2 * time.Hour)
+	evict(m, now, 3, func(t time.Time) time.Time { return t })
+	assert.NotContains(t, m, "soon", "full: the one closest to its end goes")
+	assert.Len(t, m, 2)
+
+	ss := newSessions()
+	s := ss.start(session{principal: "tenant:acme/bob@acme.example", expires: now.Add(time.Hour)}, now)
+	assert.NotEqual(t, s.id, s.csrf)
+	_, ok := ss.get(s.id, now.Add(time.Hour))
+	assert.False(t, ok, "expired at its end")
+	state := ss.begin(pendingSignIn{verifier: "v"}, now)
+	_, ok = ss.finish(state, now.Add(pendingLifetime))
+	assert.False(t, ok, "a sign-in expires")
+	state = ss.begin(pendingSignIn{verifier: "v"}, now)
+	p, ok := ss.finish(state, now)
+	assert.True(t, ok)
+	assert.Equal(t, "v", p.verifier)
+	_, ok = ss.finish(state, now)
+	assert.False(t, ok, "once only")
+}
