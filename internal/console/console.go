@@ -29,6 +29,7 @@ type Broker interface {
 	Approve(ctx context.Context, who, id string) (broker.Request, error)
 	Dismiss(ctx context.Context, who, id, reason string) (broker.Request, error)
 	Revoke(ctx context.Context, who, id, reason string) (broker.Request, error)
+	ReadAudit(ctx context.Context, who string, f broker.Filter) ([]broker.Event, error)
 }
 
 var _ Broker = (*broker.Broker)(nil)
@@ -57,6 +58,9 @@ var _ Verifier = (*auth.Verifier)(nil)
 // MaxSessionLifetime bounds a session whatever the ID token's lifetime: a provider configured to
 // issue day-long ID tokens does not make day-long console sessions.
 const MaxSessionLifetime = 8 * time.Hour
+
+// LogWindow is how far back the access log page reads: the broker keeps events 30 days.
+const LogWindow = broker.Retention
 
 // Config is what the console is built from.
 type Config struct {
@@ -169,6 +173,9 @@ func (c *Console) routes() {
 	for _, action := range []string{"approve", "dismiss", "revoke"} {
 		handle("POST /console/requests/{id}/"+action, c.form(action, c.decide(action)))
 	}
+	handle("GET /console/log", c.page(c.log))
+	handle("GET /console/log.csv", c.page(c.logCSV))
+	handle("GET /console/log.jsonl", c.page(c.logJSONLines))
 	handle("GET /console/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})

@@ -1,8 +1,11 @@
 package console_test
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -181,7 +184,19 @@ func TestPagesRenderForACustomer(t *testing.T) {
 	assert.Contains(t, one.body, `data-state="PENDING"`)
 	assert.Contains(t, one.body, `action="/console/requests/`+pending.ID+`/dismiss"`)
 
-	for _, p := range []page{accounts, requests, one} {
+	log := b.get(console.Prefix + "log")
+	require.Equal(t, http.StatusOK, log.status, log.body)
+	assert.Contains(t, log.body, `data-type="REQUESTED"`)
+	assert.Contains(t, log.body, `data-type="APPROVED"`)
+	assert.Contains(t, log.body, `data-type="PRE_APPROVAL"`)
+	gwLog := b.get(console.Prefix + "log?account=" + acmeGateway)
+	var types []string
+	for _, m := range regexp.MustCompile(`data-type="([A-Z_]+)"`).FindAllStringSubmatch(gwLog.body, -1) {
+		types = append(types, m[1])
+	}
+	assert.Equal(t, []string{"APPROVED", "REQUESTED"}, types, "newest first, though both happened in one second")
+
+	for _, p := range []page{accounts, requests, one, log} {
 		for _, other := range []string{globexAccount, globexReq.ID, "globex"} {
 			assert.NotContains(t, p.body, other, "another tenant's objects on %s", p.url.Path)
 		}
@@ -201,6 +216,11 @@ func TestEmptyStates(t *testing.T) {
 	for _, id := range []string{"pending-empty", "approved-empty", "standing-empty"} {
 		assert.Contains(t, requests.body, `data-testid="`+id+`"`)
 	}
+	log := b.get(console.Prefix + "log?type=DISMISSED")
+	assert.Contains(t, log.body, `data-testid="log-empty">No event matches this filter`)
+	bad := b.get(console.Prefix + "log?type=NOPE")
+	assert.Equal(t, http.StatusBadRequest, bad.status)
+	assert.Contains(t, bad.body, `&#34;NOPE&#34; is not an event type`)
 	missing := b.get(console.Prefix + "nowhere")
 	assert.Equal(t, http.StatusNotFound, missing.status)
 }
@@ -316,7 +336,8 @@ func TestAnotherTenantGets404(t *testing.T) {
 	b := e.browser()
 	token := csrf(t, b.signIn("gina", ginaPassword))
 
-	for _, path := range []string{"requests/" + pending.ID, "requests/" + approved.ID, "requests/req-000000000000000000000000"} {
+	for _, path := range []string{"requests/" + pending.ID, "requests/" + approved.ID, "log?account=" + acmeAccount,
+		"log.csv?account=" + acmeAccount, "log.jsonl?account=" + acmeAccount, "log?account=" + acmePending, "requests/req-000000000000000000000000"} {
 		p := b.get(console.Prefix + path)
 		assert.Equal(t, http.StatusNotFound, p.status, path)
 		assert.NotContains(t, p.body, "acme", path)
@@ -331,7 +352,7 @@ func TestAnotherTenantGets404(t *testing.T) {
 	assert.Equal(t, broker.Pending, e.state(pending.ID))
 	assert.Equal(t, broker.Approved, e.state(approved.ID))
 
-	for _, path := range []string{"accounts", "requests"} {
+	for _, path := range []string{"accounts", "requests", "log", "log.csv", "log.jsonl"} {
 		p := b.get(console.Prefix + path)
 		require.Equal(t, http.StatusOK, p.status, path)
 		for _, other := range []string{acmeAccount, acmeGateway, acmePending, pending.ID, approved.ID, "acme", "bob"} {
@@ -340,8 +361,83 @@ func TestAnotherTenantGets404(t *testing.T) {
 	}
 }
 
+var eventRow = regexp.MustCompile(`data-testid="event" data-event="([^"]+)"`)
+
+// The downloads hold the rows the page shows, in its order, whatever the filter.
+func TestDownloadsHoldThePagesRows(t *testing.T) {
+	e := newEnv(t)
+	for range 2 {
+		r := e.request(acmeAccount)
+		_, err := e.b.Approve(t.Context(), bob, r.ID)
+		require.NoError(t, err)
+	}
+	r := e.request(acmeGateway)
+	_, err := e.b.Dismiss(t.Context(), bob, r.ID, "=HYPERLINK(\"https://evil.example\")")
+	require.NoError(t, err)
+	_, err = e.b.Approve(t.Context(), "tenant:acme/eve@doit.com", e.request(acmeGateway).ID) // refused: staff
+	require.Error(t, err)
+
+	b := e.browser()
+	b.signIn("bob", bobPassword)
+	for _, filter := range []string{"", "?account=" + acmeGateway, "?type=APPROVED", "?engineer=ALICE@doit.com", "?type=REFUSED&account=" + acmeGateway} {
+		t.Run(filter, func(t *testing.T) {
+			p := b.get(console.Prefix + "log" + filter)
+			require.Equal(t, http.StatusOK, p.status, p.body)
+			var onPage []string
+			for _, m := range eventRow.FindAllStringSubmatch(p.body, -1) {
+				onPage = append(onPage, m[1])
+			}
+			require.NotEmpty(t, onPage)
+			q, err := url.ParseQuery(strings.TrimPrefix(filter, "?"))
+			require.NoError(t, err)
+			link := ""
+			if len(q) > 0 {
+				link = "?" + strings.ReplaceAll(q.Encode(), "&", "&amp;")
+			}
+			assert.Contains(t, p.body, `href="/console/log.csv`+link+`"`, "the download link keeps the filter")
+
+			c := b.get(console.Prefix + "log.csv" + filter)
+			require.Equal(t, http.StatusOK, c.status)
+			assert.Equal(t, "text/csv; charset=utf-8", c.header.Get("Content-Type"))
+			assert.Regexp(t, `^attachment; filename="access-log-\d{4}-\d\d-\d\d\.csv"$`, c.header.Get("Content-Disposition"))
+			rows, err := csv.NewReader(strings.NewReader(c.body)).ReadAll()
+			require.NoError(t, err)
+			require.Equal(t, console.CSVHeader, rows[0])
+			var inCSV []string
+			for _, row := range rows[1:] {
+				inCSV = append(inCSV, row[0])
+				for _, cell := range row {
+					assert.False(t, cell != "" && strings.ContainsRune("=+-@", rune(cell[0])), "a formula cell: %q", cell)
+				}
+			}
+			assert.Equal(t, onPage, inCSV)
+
+			j := b.get(console.Prefix + "log.jsonl" + filter)
+			require.Equal(t, http.StatusOK, j.status)
+			assert.Equal(t, "application/x-ndjson", j.header.Get("Content-Type"))
+			var inJSON []string
+			dec := json.NewDecoder(strings.NewReader(j.body))
+			for dec.More() {
+				var ev broker.Event
+				require.NoError(t, dec.Decode(&ev))
+				inJSON = append(inJSON, ev.ID)
+				assert.Empty(t, ev.Detail, "the vendor's detail is not the customer's")
+				switch {
+				case strings.Contains(filter, "type="):
+					assert.Equal(t, strings.TrimPrefix(strings.Split(filter, "&")[0], "?type="), string(ev.Type))
+				case strings.Contains(filter, "engineer="):
+					assert.Equal(t, engineer, ev.Engineer)
+				case strings.Contains(filter, "account="):
+					assert.Equal(t, acmeGateway, ev.Account)
+				}
+			}
+			assert.Equal(t, onPage, inJSON)
+		})
+	}
+}
+
 // Every answer of the console carries the security headers: pages, errors, redirects, the
-// stylesheet, refusals.
+// stylesheet, the downloads, refusals.
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
@@ -350,7 +446,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	}
 	b.get("/console")
 	b.signIn("bob", bobPassword)
-	for _, path := range []string{"", "accounts", "requests", "requests/req-000000000000000000000000"} {
+	for _, path := range []string{"", "accounts", "requests", "requests/req-000000000000000000000000", "log", "log.csv", "log.jsonl", "log?type=x"} {
 		b.get(console.Prefix + path)
 	}
 	b.post(console.Prefix+"requests/req-000000000000000000000000/approve", url.Values{}, nil)
@@ -358,7 +454,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	require.NoError(t, err)
 	p := b.do(req)
 	assert.Equal(t, http.StatusMethodNotAllowed, p.status)
-	assert.Greater(t, len(b.responses), 15) // each was checked by the browser (browser.do)
+	assert.Greater(t, len(b.responses), 20) // each was checked by the browser (browser.do)
 
 	css := b.get(console.Prefix + "static/console.css")
 	assert.Equal(t, "text/css; charset=utf-8", css.header.Get("Content-Type"))

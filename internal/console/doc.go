@@ -1,6 +1,6 @@
 // Package console is the customer's web console: the pages where a person of a customer's tenant
-// sees the tenant's accounts, approves or dismisses engineers' access requests and revokes an
-// approval, without a terminal. The backend serves it under /console/ (Prefix), in
+// sees the tenant's accounts, approves or dismisses engineers' access requests, revokes an approval
+// and reads the access log, without a terminal. The backend serves it under /console/ (Prefix), in
 // the same process and with the same sign-in as the API; it holds no business rule of its own: who
 // may read or decide what is the broker's, what an account's records mean is the registry's.
 //

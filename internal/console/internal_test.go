@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/supportaccess/gateway/internal/auth"
+	"github.com/supportaccess/gateway/internal/broker"
 )
 
 // After sign-in the browser goes back to a page of the console, never anywhere else.
@@ -101,4 +102,16 @@ func TestSessionsAreBounded(t *testing.T) {
 	assert.Equal(t, "v", p.verifier)
 	_, ok = ss.finish(state, now)
 	assert.False(t, ok, "once only")
+}
+
+// A cell a spreadsheet would run as a formula is written as text.
+func TestCSVRowDefusesFormulas(t *testing.T) {
+	row := CSVRow(broker.Event{ID: "evt-1", Type: broker.EventDismissed, Reason: "=HYPERLINK(\"x\")", Ticket: "+1", Actor: "@me",
+		Engineer: "-x", Account: "111122223333"})
+	assert.Equal(t, "'=HYPERLINK(\"x\")", row[9])
+	assert.Equal(t, "'+1", row[8])
+	assert.Equal(t, "'@me", row[4])
+	assert.Equal(t, "'-x", row[6])
+	assert.Equal(t, "111122223333", row[5])
+	assert.Len(t, row, len(CSVHeader))
 }

@@ -14,7 +14,7 @@ import (
 var templateFiles embed.FS
 
 // pageNames are the pages, each templates/<name>.html defining "content" inside templates/layout.html.
-var pageNames = []string{"signin", "signedout", "error", "accounts", "requests", "request"}
+var pageNames = []string{"signin", "signedout", "error", "accounts", "requests", "request", "log"}
 
 // pages are the parsed templates, by name.
 type pages map[string]*template.Template
