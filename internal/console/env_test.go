@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
+	"github.com/supportaccess/gateway/internal/api"
 	"github.com/supportaccess/gateway/internal/auth"
 	"github.com/supportaccess/gateway/internal/auth/localop"
 	"github.com/supportaccess/gateway/internal/broker"
@@ -29,9 +30,9 @@ import (
 	"github.com/supportaccess/gateway/test/moto"
 )
 
-// The console runs as it is served: over HTTP on a loopback port, with the broker and the registry
-// on moto's DynamoDB, signing people in at the local OpenID Provider through the
-// authorization-code flow with PKCE. A test's browser is an HTTP client with a cookie jar that
+// The console runs as it is served: in the backend's handler tree (api.Handler) over HTTP on a
+// loopback port, with the broker and the registry on moto's DynamoDB, signing people in at the
+// local OpenID Provider through the authorization-code flow with PKCE. A test's browser is an HTTP client with a cookie jar that
 // follows redirects one by one, answers the provider's sign-in form, and sends what a browser
 // sends with a form (Origin, Sec-Fetch-Site).
 var server moto.Shared
@@ -108,7 +109,7 @@ func newEnv(t *testing.T) *env {
 	c, err := console.New(console.Config{URL: e.base + console.Prefix, Issuer: op.Issuer(), ClientID: op.ClientID(), Verifier: verifier,
 		Broker: b, Audit: b.Audit(), Registry: reg, Vendor: v, Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
 	require.NoError(t, err)
-	hs.Config.Handler = c
+	hs.Config.Handler = api.Handler(api.Config{Broker: api.SignedIn(b, verifier), Console: c, Logger: slog.New(slog.DiscardHandler)})
 	hs.Start()
 	t.Cleanup(hs.Close)
 	return e
