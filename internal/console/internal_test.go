@@ -4,6 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +17,8 @@ import (
 
 	"github.com/supportaccess/gateway/internal/auth"
 	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/policy"
+	"github.com/supportaccess/gateway/internal/registry"
 )
 
 // After sign-in the browser goes back to a page of the console, never anywhere else.
@@ -114,4 +121,41 @@ func TestCSVRowDefusesFormulas(t *testing.T) {
 	assert.Equal(t, "'-x", row[6])
 	assert.Equal(t, "111122223333", row[5])
 	assert.Len(t, row, len(CSVHeader))
+}
+
+// failingRegistry and failingBroker fail as DynamoDB does, naming the vendor's resources.
+type failingRegistry struct{}
+
+func (failingRegistry) TenantAccounts(context.Context, string) ([]registry.AccountState, error) {
+	return nil, errors.New("reading the records: operation error DynamoDB: Scan, arn:aws:dynamodb:us-east-1:123456789012:table/registry: ResourceNotFoundException")
+}
+
+type failingBroker struct{ Broker }
+
+func (failingBroker) ListRequests(context.Context, string, broker.ListQuery) (broker.RequestPage, error) {
+	return broker.RequestPage{}, errors.New("querying ByTenant: arn:aws:dynamodb:us-east-1:123456789012:table/broker: throttled")
+}
+
+// A failure behind a page is a 500 page that says nothing was changed and nothing of the error,
+// which names the vendor's resources; the log has it.
+func TestFailuresAreLoggedNotShown(t *testing.T) {
+	var logs strings.Builder
+	c, err := New(Config{URL: "http://127.0.0.1:8080/console/", Issuer: "http://127.0.0.1:1", ClientID: "client", Verifier: fakeVerifier{},
+		Broker: failingBroker{}, Audit: &broker.AuditLog{}, Registry: failingRegistry{}, Vendor: policy.DefaultVendor(),
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	require.NoError(t, err)
+	s := c.sessions.start(session{principal: "tenant:acme/bob@acme.example", tenant: "acme", email: "bob@acme.example",
+		expires: time.Now().Add(time.Hour)}, time.Now())
+	for _, path := range []string{"/console/accounts", "/console/requests", "/console/log"} {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: s.id})
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, r)
+		assert.Equal(t, http.StatusInternalServerError, w.Code, path)
+		assert.Contains(t, w.Body.String(), "Something went wrong on our side, and nothing was changed", path)
+		assert.NotContains(t, w.Body.String(), "arn:aws", path)
+		assert.Equal(t, ContentSecurityPolicy, w.Header().Get("Content-Security-Policy"))
+	}
+	assert.Contains(t, logs.String(), "table/registry")
+	assert.Contains(t, logs.String(), "table/broker")
 }
