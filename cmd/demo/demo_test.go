@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,6 +112,18 @@ func TestUpServesUntilInterrupted(t *testing.T) {
 		"VENDOR_ACCOUNT_ID", "SIGNER_ROLE_ARN", "HOOK_TOPIC_ARN"} {
 		assert.Regexp(t, `(?m)^`+v+`=\S+$`, string(env))
 	}
+	consoleLine := regexp.MustCompile(`console \(customers\)\s+(\S+)\s+sign in as bob \(password bob-local\), a customer of acme`).FindStringSubmatch(printed)
+	require.Len(t, consoleLine, 2, printed)
+	assert.Equal(t, api[1]+"/console/", consoleLine[1])
+	resp, err = http.Get(consoleLine[1])
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(page), `data-testid="sign-in"`, "the console's sign-in page")
+	accounts := signInToConsole(t, consoleLine[1], "bob", "bob-local")
+	assert.Contains(t, accounts, `data-account="111122223333" data-status="active"`, "the customer printed signs in and sees the registered account")
 	for _, who := range []string{"alice", "bob", "carol", "dave"} {
 		assert.Contains(t, printed, "  "+who+" ", "the users are listed")
 	}
@@ -122,4 +138,29 @@ func TestUpServesUntilInterrupted(t *testing.T) {
 	}
 	_, err = http.Get(api[1] + "/healthz")
 	assert.Error(t, err, "the API stopped")
+}
+
+// signInToConsole signs username in to the console at consoleURL as a browser does, answering the
+// local provider's form, and returns the page it lands on (the accounts page).
+func signInToConsole(t *testing.T, consoleURL, username, password string) string {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	browser := &http.Client{Jar: jar, Timeout: time.Minute}
+	resp, err := browser.Get(consoleURL + "signin")
+	require.NoError(t, err)
+	form, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	id := regexp.MustCompile(`name="authRequestID" value="([^"]*)"`).FindSubmatch(form)
+	require.NotNil(t, id, "the provider's sign-in form: %s", form)
+	resp, err = browser.PostForm(resp.Request.URL.ResolveReference(&url.URL{Path: "/login"}).String(),
+		url.Values{"authRequestID": {html.UnescapeString(string(id[1]))}, "username": {username}, "password": {password}})
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", page)
+	require.Equal(t, "/console/accounts", resp.Request.URL.Path)
+	return string(page)
 }

@@ -31,6 +31,8 @@ func (d *demo) upInstructions() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("")
 	w("  API (supportd's handler)   %s   (/healthz, /v1/… with a bearer token)", d.vendor.apiURL)
+	w("  console (customers)        %s   sign in as %s (password %s), a customer of %s", d.vendor.consoleURL, customer,
+		d.vendor.user(customer).Password, tenant)
 	w("  OpenID Provider (sign-in)  %s   client %s", d.vendor.op.Issuer(), d.vendor.op.ClientID())
 	w("  AWS (moto, checked)        %s   (moto itself: %s)", d.aws.Endpoint(), d.aws.MotoURL())
 	w("  registered account         %s (tenant %s, management-role stack)", customerAccount, tenant)

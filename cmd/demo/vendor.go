@@ -13,6 +13,7 @@ import (
 	"github.com/supportaccess/gateway/internal/auth/localop"
 	"github.com/supportaccess/gateway/internal/backend"
 	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/console"
 	"github.com/supportaccess/gateway/test/sim"
 )
 
@@ -22,15 +23,16 @@ const (
 )
 
 // vendor is the vendor's backend as it runs locally: the local OpenID Provider, and supportd's
-// handler tree (backend.Server, what cmd/supportd serves) on HTTP, acting as the backend role
-// through the checking front end.
+// handler tree (backend.Server, what cmd/supportd serves: the API and the customers' console) on
+// HTTP, acting as the backend role through the checking front end.
 type vendor struct {
-	op     *localop.Server
-	users  []localop.User
-	apiURL string
-	srv    *http.Server
-	served chan error
-	env    map[string]string // the server's settings, as supportd reads them from its environment
+	op         *localop.Server
+	users      []localop.User
+	apiURL     string
+	consoleURL string // the customers' web console, served by the same handler tree
+	srv        *http.Server
+	served     chan error
+	env        map[string]string // the server's settings, as supportd reads them from its environment
 }
 
 // startVendor does the operator's once-per-account setup (the broker's table, the pairwise-subject
@@ -64,15 +66,19 @@ func startVendor(ctx context.Context, a *sim.AWS, users []localop.User, opAddr, 
 		return v, err
 	}
 	v.env["OIDC_ISSUER"], v.env["OIDC_AUDIENCE"] = v.op.Issuer(), v.op.ClientID()
-	h, err := backend.Server(ctx, getenv, a.Backend(), log)
-	if err != nil {
-		return v, err
-	}
+	// listen first: the console's URL (its sign-in callback) names the port
 	ln, err := net.Listen("tcp", apiAddr)
 	if err != nil {
 		return v, fmt.Errorf("the API's address: %w", err)
 	}
 	v.apiURL = "http://" + ln.Addr().String()
+	v.consoleURL = v.apiURL + console.Prefix
+	v.env["CONSOLE_URL"] = v.consoleURL
+	h, err := backend.Server(ctx, getenv, a.Backend(), log)
+	if err != nil {
+		_ = ln.Close()
+		return v, err
+	}
 	v.srv = backend.HTTPServer(ln.Addr().String(), h, log)
 	v.served = make(chan error, 1)
 	go func() { v.served <- v.srv.Serve(ln) }()

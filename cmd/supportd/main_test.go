@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/auth/localop"
 	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/console"
 	"github.com/supportaccess/gateway/test/moto"
 )
 
@@ -62,4 +65,30 @@ func TestServerSignsInEveryCaller(t *testing.T) {
 	for _, secret := range []string{alice, "slow queries"} {
 		assert.NotContains(t, s.logs.String(), secret, "the access log holds no token and no body")
 	}
+}
+
+// With CONSOLE_URL the server serves the customers' console under /console/, signing in at the
+// same provider as the API: its sign-in goes to the provider's authorization endpoint with PKCE,
+// for the console's callback.
+func TestServerServesTheConsole(t *testing.T) {
+	const consoleURL = "http://localhost:8080/console/" // where the platform team publishes it
+	s := startServer(t, moto.StartForTest(t), serverOptions{env: map[string]string{"CONSOLE_URL": consoleURL},
+		users: []localop.User{{Username: "bob", Email: "bob@acme.example", Password: password, Groups: []string{"tenant:acme"}}}})
+	home := s.call("GET", "/console/", "", "")
+	assert.Equal(t, http.StatusOK, home.status)
+	assert.Contains(t, home.body, `data-testid="sign-in"`)
+	assert.Equal(t, console.ContentSecurityPolicy, home.header.Get("Content-Security-Policy"))
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.base+"/console/signin", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	to, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	assert.Equal(t, s.op.Issuer()+"/authorize", to.Scheme+"://"+to.Host+to.Path)
+	assert.Equal(t, consoleURL+"callback", to.Query().Get("redirect_uri"))
+	assert.Equal(t, "S256", to.Query().Get("code_challenge_method"))
+	assert.Equal(t, s.op.ClientID(), to.Query().Get("client_id"))
 }

@@ -62,7 +62,8 @@ type server struct {
 // serverOptions are what startServer sets up beyond the tables.
 type serverOptions struct {
 	users  []localop.User
-	issuer bool // VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN set, and the subject key made
+	issuer bool              // VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN set, and the subject key made
+	env    map[string]string // more settings
 }
 
 // startServer starts supportd on srv. It sets the AWS SDK's variables for the test (run loads its
@@ -99,6 +100,9 @@ func startServer(t testing.TB, srv *moto.Server, o serverOptions) *server {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.op.Close() })
 	env["OIDC_ISSUER"], env["OIDC_AUDIENCE"] = s.op.Issuer(), s.op.ClientID()
+	for k, v := range o.env {
+		env[k] = v
+	}
 
 	runCtx, stop := context.WithCancel(context.Background())
 	s.stopRun, s.done = stop, make(chan error, 1)

@@ -1,5 +1,6 @@
 // Package api is the vendor backend's one http.Handler tree: the broker's API under /v1/, the
-// issuer's discovery documents and JWKS, and the health routes, with what every route gets (a body
+// issuer's discovery documents and JWKS, the health routes, and the customers' web console under
+// /console/ when it is configured, with what every route gets (a body
 // limit, panic recovery, a JSON access log without tokens or credentials). The same tree is served
 // over HTTP (cmd/supportd) and in AWS Lambda behind API Gateway (lambdas/api). It holds no business
 // rule and no sign-in of its own: who the caller is, is the broker handler's question, answered
@@ -34,6 +35,10 @@ type Config struct {
 	// Issuer serves GET /accounts/{account}/.well-known/{openid-configuration,jwks.json}
 	// (issuer.Issuer.Handler); nil: those paths are 404.
 	Issuer http.Handler
+	// Console is the customers' web console (console.Console), served under ConsolePrefix with the
+	// path kept ("/console" redirects there); nil: those paths are 404. Its pages are not part of the
+	// API, so Routes and openapi.yaml leave them out.
+	Console http.Handler
 	// Ready reports whether the server's dependencies answer (GET /readyz: 200 or 503).
 	Ready func(context.Context) error
 	// Logger gets one access-log line per request; slog.Default() if nil.
@@ -43,6 +48,9 @@ type Config struct {
 // BrokerPrefix is where the broker's API is mounted: each of its routes is served below it, with
 // the prefix stripped before the broker sees the request.
 const BrokerPrefix = "/v1"
+
+// ConsolePrefix is where the console is mounted (console.Prefix): its pages and forms are below it.
+const ConsolePrefix = "/console/"
 
 // issuerMount is where the issuer's documents are mounted: each of the issuer's routes is below it.
 const issuerMount = "GET /accounts/{account}/.well-known/"
@@ -59,6 +67,7 @@ var OpenAPIDocument []byte
 //	GET  /readyz                           200 {"status":"ready"}, or 503 {"status":"not ready"} (the reason logged)
 //	     /v1/…                             the broker's API (Config.Broker)
 //	GET  /accounts/{account}/.well-known/… the issuer's documents (Config.Issuer)
+//	     /console/…                        the customers' web console (Config.Console)
 //
 // Anything else is 404. Routes lists every route; openapi.yaml describes them.
 func Handler(c Config) http.Handler {
@@ -73,6 +82,10 @@ func Handler(c Config) http.Handler {
 	}
 	if c.Issuer != nil {
 		mux.Handle(issuerMount, c.Issuer)
+	}
+	if c.Console != nil {
+		mux.Handle(ConsolePrefix, c.Console)
+		mux.Handle(strings.TrimSuffix(ConsolePrefix, "/"), c.Console)
 	}
 	return accessLog(log, recoverPanics(log, limitBodies(mux)))
 }

@@ -100,6 +100,29 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+// The console, when configured, gets every path below /console/ as it is, and /console itself;
+// without one, those are 404 like any other unknown path.
+func TestConsoleIsMountedWhenConfigured(t *testing.T) {
+	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "console "+r.Method+" "+r.URL.Path)
+	})
+	h := api.Handler(api.Config{Broker: stubBroker(), Console: console, Logger: slog.New(slog.DiscardHandler)})
+	for target, want := range map[string]string{"/console/": "console GET /console/", "/console": "console GET /console",
+		"/console/requests/req-1": "console GET /console/requests/req-1"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", target, nil))
+		assert.Equal(t, want, w.Body.String())
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/console/signout", strings.NewReader("csrf=x")))
+	assert.Equal(t, "console POST /console/signout", w.Body.String())
+
+	f := newFixture(t) // no console
+	for _, target := range []string{"/console/", "/console", "/console/accounts"} {
+		assert.Equal(t, http.StatusNotFound, f.do(t, "GET", target, nil, nil).Code, target)
+	}
+}
+
 // /readyz is public: why it is not ready goes to the log, not to the caller (AWS's errors name
 // accounts, roles and tables).
 func TestReadyzLogsWhyNot(t *testing.T) {

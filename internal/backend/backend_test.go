@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -50,5 +51,30 @@ func TestNewBrokerChecksItsSettings(t *testing.T) {
 			}
 			assert.ErrorContains(t, err, tc.reason)
 		})
+	}
+}
+
+// A console URL the console cannot be served at stops the server at start, naming the variable;
+// without CONSOLE_URL there is no console.
+func TestServerChecksTheConsoleURL(t *testing.T) {
+	env := map[string]string{"REGISTRY_TABLE": "registry", "BROKER_TABLE": "broker", "OIDC_ISSUER": "http://127.0.0.1:1",
+		"OIDC_JWKS_URL": "http://127.0.0.1:1/keys", "OIDC_AUDIENCE": "client", "OIDC_ENGINEER_GROUP": "doit-engineers"}
+	cfg := aws.Config{Region: "us-east-1"}
+	log := slog.New(slog.DiscardHandler)
+	for url, reason := range map[string]string{
+		"http://support.example.com/console/":  "must be https (http only on a loopback address)",
+		"https://support.example.com/":         "must be its host's /console/",
+		"https://support.example.com/console":  "must be its host's /console/",
+		"https://support.example.com/console/": "",
+		"http://127.0.0.1:8080/console/":       "",
+	} {
+		env["CONSOLE_URL"] = url
+		_, err := Server(t.Context(), func(k string) string { return env[k] }, cfg, log)
+		if reason == "" {
+			assert.NoError(t, err, url)
+			continue
+		}
+		assert.ErrorContains(t, err, "CONSOLE_URL="+url, url)
+		assert.ErrorContains(t, err, reason, url)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/supportaccess/gateway/internal/auth"
 	"github.com/supportaccess/gateway/internal/awsx"
 	"github.com/supportaccess/gateway/internal/broker"
+	"github.com/supportaccess/gateway/internal/console"
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/registry"
 )
@@ -30,10 +31,16 @@ const ServerUsage = `environment:
   OIDC_TENANT_GROUP_PREFIX          tenant groups' prefix (default tenant:)
   VENDOR_ACCOUNT_ID, SIGNER_ROLE_ARN the issuer (without them the API issues no credentials); the API signs
                                     as SIGNER_ROLE_ARN; ISSUER_PRIMARY_HOST, ISSUER_STANDBY_HOST as for the hook
-  VENDOR_NAME, SUPPORT_ENVIRONMENT, BROKER_MAX_DURATION, BROKER_PENDING_FOR, BROKER_STAFF_DOMAINS as for supportctl`
+  VENDOR_NAME, SUPPORT_ENVIRONMENT, BROKER_MAX_DURATION, BROKER_PENDING_FOR, BROKER_STAFF_DOMAINS as for supportctl
+  CONSOLE_URL                       the customers' web console, served under /console/: its public URL,
+                                    https://<host>/console/ (http only on a loopback address); <URL>callback must
+                                    be a callback URL of the OIDC_AUDIENCE app client, and OIDC_ISSUER must serve a
+                                    discovery document. Sessions live in this process's memory: serve the console
+                                    from one process (supportd). Unset: no console`
 
 // Server builds the backend's one handler tree (api.Handler) from the environment: the broker's API
-// behind OIDC sign-in, the issuer's documents, and the health routes, /readyz checking both tables.
+// behind OIDC sign-in, the issuer's documents, the health routes, /readyz checking both tables, and
+// with CONSOLE_URL the customers' web console, signing in at the same provider.
 func Server(ctx context.Context, getenv func(string) string, awsCfg aws.Config, log *slog.Logger) (http.Handler, error) {
 	var problems []error
 	need := func(name string) string {
@@ -74,6 +81,15 @@ func Server(ctx context.Context, getenv func(string) string, awsCfg aws.Config, 
 	if err != nil {
 		return nil, err
 	}
+	var web http.Handler // nil interface unless configured: api.Config.Console
+	if u := getenv("CONSOLE_URL"); u != "" {
+		c, err := console.New(console.Config{URL: u, Issuer: cfg.Issuer, ClientID: cfg.Audience, Verifier: verifier, Broker: b,
+			Audit: b.Audit(), Registry: reg, Vendor: Vendor(getenv), Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("CONSOLE_URL=%s: %w", u, err)
+		}
+		web = c
+	}
 	ready := func(ctx context.Context) error {
 		for _, t := range []string{regTable, brokerTable} {
 			if _, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t)}); err != nil {
@@ -82,7 +98,7 @@ func Server(ctx context.Context, getenv func(string) string, awsCfg aws.Config, 
 		}
 		return nil
 	}
-	return api.Handler(api.Config{Broker: api.SignedIn(b, verifier), Issuer: issuerDocs, Ready: ready, Logger: log}), nil
+	return api.Handler(api.Config{Broker: api.SignedIn(b, verifier), Issuer: issuerDocs, Console: web, Ready: ready, Logger: log}), nil
 }
 
 // NoMinter stands in for an issuer that is not configured: no credentials are issued.

@@ -147,3 +147,41 @@ func TestCustomerAuditIsItsTenantsOnly(t *testing.T) {
 	assert.Contains(t, globex, `"pre-approve"`, "globex's refusal on its own account is in the account's audit")
 	assert.NotContains(t, globex, `"detail"`, "a refusal's detail is the vendor's: the caller was told less")
 }
+
+// ReadAudit is GET /audit's rule for a program in the same process (the console): a customer reads
+// its own account's events, its tenant's only and without their detail; another tenant's account
+// answers as an unknown one, and the refusal is audited under the prober.
+func TestReadAuditAppliesTheCustomerRule(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	r := f.request(t)
+	_, err := f.b.Approve(ctx, "tenant:globex/mallory@globex.example", r.ID)
+	require.ErrorIs(t, err, broker.ErrNotFound)
+	_, err = f.b.Dismiss(ctx, approver, r.ID, "") // refused: a reason is required
+	require.ErrorIs(t, err, broker.ErrInvalid)
+
+	events, err := f.b.ReadAudit(ctx, approver, broker.Filter{Account: acct, Tenant: "globex"})
+	require.NoError(t, err)
+	var types []broker.EventType
+	for _, e := range events {
+		types = append(types, e.Type)
+		assert.Equal(t, "acme", e.Tenant, "the tenant is the caller's, whatever the filter said")
+		assert.Empty(t, e.Detail)
+	}
+	assert.Equal(t, []broker.EventType{broker.EventRequested, broker.EventRefused}, types)
+
+	_, err = f.b.ReadAudit(ctx, "tenant:globex/mallory@globex.example", broker.Filter{Account: acct})
+	require.ErrorIs(t, err, broker.ErrAccountUnavailable)
+	assert.Equal(t, "no account "+acct+" you can use", err.Error())
+	probe := lastRefusal(t, f.events(t, broker.Filter{Engineer: "tenant:globex/mallory@globex.example"}))
+	assert.Equal(t, "read-audit", probe.Action)
+
+	_, err = f.b.ReadAudit(ctx, approver, broker.Filter{Engineer: engineer})
+	require.ErrorIs(t, err, broker.ErrForbidden, "a customer reads by account only")
+	_, err = f.b.ReadAudit(ctx, approver, broker.Filter{Account: "12"})
+	require.ErrorIs(t, err, broker.ErrInvalid)
+	probes, err := f.b.ReadAudit(ctx, "ops@doit.com", broker.Filter{Engineer: "tenant:globex/mallory@globex.example"})
+	require.NoError(t, err)
+	require.NotEmpty(t, probes, "the vendor reads any person's events")
+	assert.Contains(t, probes[0].Detail, "acme", "with the detail the prober was not told")
+}

@@ -188,7 +188,7 @@ func (b *Broker) routes(caller Caller, handle func(pattern string, h func(http.R
 			}
 		}
 		if err == nil {
-			f, err = b.mayReadAudit(r, who, f)
+			f, err = b.mayReadAudit(r.Context(), who, f)
 		}
 		if err == nil {
 			err = f.Check() // before the status line goes out
@@ -244,7 +244,7 @@ func checkQuery(r *http.Request, names ...string) (url.Values, error) {
 // accounts its tenant owns, and of those only its tenant's events (Filter.Tenant): not another
 // tenant's probes of the account, nor its history under a previous tenant. An account it cannot use
 // answers as an unknown one does. A vendor principal reads any.
-func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) (Filter, error) {
+func (b *Broker) mayReadAudit(ctx context.Context, who string, f Filter) (Filter, error) {
 	if err := validatePrincipal(who); err != nil {
 		return f, err
 	}
@@ -255,7 +255,7 @@ func (b *Broker) mayReadAudit(r *http.Request, who string, f Filter) (Filter, er
 	if !ok || f.Account == "" {
 		return f, refuse(ErrForbidden, "a customer can read the audit of its own accounts only (?account=)")
 	}
-	o, err := b.active(r.Context(), f.Account)
+	o, err := b.active(ctx, f.Account)
 	if err != nil {
 		return f, err
 	}

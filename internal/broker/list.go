@@ -235,6 +235,22 @@ func (b *Broker) ReadRequest(ctx context.Context, who, id string) (Request, erro
 	return r, nil
 }
 
+// ReadAudit returns the audit events f selects, oldest first, as who may read them: the rules of
+// GET /audit (mayReadAudit), a customer reading one account its tenant owns now (f.Account), its
+// tenant's events only and without their Detail; a vendor principal any account's or person's.
+// An account the customer cannot use answers as an unknown one (404). Refusals are audited
+// (action "read-audit").
+func (b *Broker) ReadAudit(ctx context.Context, who string, f Filter) ([]Event, error) {
+	f, err := b.mayReadAudit(ctx, who, f)
+	if err == nil {
+		err = f.Check()
+	}
+	if err != nil {
+		return nil, b.refused(ctx, err, Event{Action: "read-audit", Actor: who, Account: f.Account})
+	}
+	return b.audit.List(ctx, f)
+}
+
 // PreApprovalQuery selects standing approvals: one account's (12 digits), or one tenant's (a
 // vendor principal's query; a customer's tenant is its own).
 type PreApprovalQuery struct {

@@ -309,3 +309,50 @@ func TestExternalIDsAreFreshAndValid(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// A tenant's accounts are those with a record naming it, as tenant or as a pending claim's tenant,
+// each read whole; another tenant's accounts, and a claim of another tenant's, are not among them.
+func TestTenantAccounts(t *testing.T) {
+	r, _ := newRegistry(t)
+	ctx := t.Context()
+	const (
+		registered = "111100000001"
+		pending    = "111100000002"
+		claimed    = "111100000003"
+		ended      = "111100000004"
+		globex     = "111100000005"
+		unclaimed  = "111100000006"
+	)
+	registrytest.Put(t, r, registered, registry.Writes{Management: &registry.Onboarding{Status: registry.Registered, Tenant: "acme"},
+		Conflict: &registry.Conflict{Tenant: "acme", Claimant: "globex"}})
+	registrytest.Put(t, r, pending, registry.Writes{Management: &registry.Onboarding{Status: registry.Pending, Tenant: "acme", ExternalID: "ext-1"}})
+	registrytest.Put(t, r, claimed, registry.Writes{Gateway: &registry.Onboarding{Status: registry.PendingProof, ClaimTenant: "acme"}})
+	registrytest.Put(t, r, ended, registry.Writes{Management: &registry.Onboarding{Status: registry.Deregistered, Tenant: "acme"}})
+	registrytest.Put(t, r, globex, registry.Writes{Gateway: &registry.Onboarding{Status: registry.Registered, Tenant: "globex"}})
+	registrytest.Put(t, r, unclaimed, registry.Writes{Gateway: &registry.Onboarding{Status: registry.Unclaimed}})
+	_, err := r.IssueTenantToken(ctx, "acme") // not an account's record
+	require.NoError(t, err)
+
+	got, err := r.TenantAccounts(ctx, "acme")
+	require.NoError(t, err)
+	var ids []string
+	for _, st := range got {
+		ids = append(ids, st.AccountID)
+	}
+	assert.Equal(t, []string{registered, pending, claimed, ended}, ids)
+	require.NotNil(t, got[0].Management)
+	require.NotNil(t, got[0].Conflict, "the account is read whole")
+	assert.Equal(t, registry.Registered, got[0].Management.Status)
+	assert.Equal(t, "acme", got[2].Gateway.ClaimTenant)
+
+	got, err = r.TenantAccounts(ctx, "globex")
+	require.NoError(t, err)
+	require.Len(t, got, 1, "a conflict naming globex as claimant is not globex's account")
+	assert.Equal(t, globex, got[0].AccountID)
+
+	got, err = r.TenantAccounts(ctx, "initech")
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	_, err = r.TenantAccounts(ctx, "")
+	assert.Error(t, err)
+}

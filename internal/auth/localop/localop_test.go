@@ -168,6 +168,19 @@ func TestAuthorizationCodeFlowWithPKCE(t *testing.T) {
 		status := signIn(t, evil.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)), "alice", "alice-local")
 		assert.Equal(t, http.StatusBadRequest, status)
 	})
+	t.Run("the web console's callback on any loopback port is registered, no other path", func(t *testing.T) {
+		for path, want := range map[string]int{"/console/callback": http.StatusOK, "/elsewhere/callback": http.StatusBadRequest} {
+			console := a.conf
+			console.RedirectURL = "http://127.0.0.1:8080" + path
+			resp, err := browser(t).Get(console.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, want, resp.StatusCode, path)
+			if want == http.StatusOK {
+				assert.Equal(t, "/login", resp.Request.URL.Path, "the sign-in form")
+			}
+		}
+	})
 	t.Run("another client ID is refused", func(t *testing.T) {
 		other := a.conf
 		other.ClientID = "other-client"

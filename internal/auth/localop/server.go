@@ -24,8 +24,10 @@ const (
 	DefaultLifetime = time.Hour
 )
 
-// DefaultRedirectURIs: any port on the loopback addresses, path /callback (RFC 8252 §7.3).
-var DefaultRedirectURIs = []string{"http://127.0.0.1/callback", "http://localhost/callback"}
+// DefaultRedirectURIs: any port on the loopback addresses (RFC 8252 §7.3), path /callback (the CLI's
+// and Login's) or /console/callback (the backend's web console, served under /console/).
+var DefaultRedirectURIs = []string{"http://127.0.0.1/callback", "http://localhost/callback",
+	"http://127.0.0.1/console/callback", "http://localhost/console/callback"}
 
 // Config is a local provider's setup. Only Users is required.
 type Config struct {
