@@ -13,11 +13,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/supportaccess/gateway/internal/issuer"
+	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/internal/registry/registrytest"
+	"github.com/supportaccess/gateway/test/moto"
 )
 
 // issuerShell starts moto with the registry table and returns the settings (vars, which the test
@@ -170,4 +173,45 @@ func TestIssuerRotateLead(t *testing.T) {
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now().Add(5*time.Hour), signsFrom(out), time.Minute, "confirmed: the old key signs for 5 hours")
 	assert.Equal(t, 3, keyCount())
+}
+
+// With ISSUER_BUCKET, as the hook has it, a rotation from supportctl publishes the account's
+// documents before the new key signs: the JWKS in the bucket lists the old key and the new one. A
+// rotation once uploaded nothing, and tokens of the new key would have failed at STS once its lead
+// passed unless an operator rendered and synced by hand (found in review).
+func TestIssuerRotatePublishes(t *testing.T) {
+	ctx := t.Context()
+	const account = "111122223333"
+	vars, getenv, sh, cfg, reg := issuerShell(t)
+	vars["ISSUER_BUCKET"] = "doit-issuer"
+	s3c := s3.NewFromConfig(cfg, moto.PathStyle)
+	_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("doit-issuer")})
+	require.NoError(t, err)
+	_, err = reg.StartOnboarding(ctx, "acme", account, "ext-1")
+	require.NoError(t, err)
+	registrytest.Put(t, reg, account, registry.Writes{Management: &registry.Onboarding{Status: registry.Registered, Tenant: "acme",
+		ExternalID: "ext-1", RoleARN: "arn:aws:iam::" + account + ":role/DoiT_Management_Role_DO-NOT-DELETE",
+		Owner: registry.Owner{StackID: "stack-1", LogicalID: "Hook"}}})
+	iss, err := newIssuer(getenv, cfg, reg, dynamodb.NewFromConfig(cfg), nil)
+	require.NoError(t, err)
+	first, err := iss.CreateAccountKey(ctx, account)
+	require.NoError(t, err)
+
+	_, err = sh("rotate", "-account", account)
+	require.NoError(t, err)
+	keys, err := iss.Keys(ctx, account)
+	require.NoError(t, err)
+	require.Len(t, keys, 2)
+	for _, host := range policy.DefaultVendor().IssuerHosts {
+		obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("doit-issuer"),
+			Key: aws.String(host + "/accounts/" + account + "/.well-known/jwks.json")})
+		require.NoError(t, err, host)
+		body, err := io.ReadAll(obj.Body)
+		require.NoError(t, err)
+		for _, k := range keys {
+			assert.Contains(t, string(body), k.KeyID, "%s: the JWKS lists key %s", host, k.KeyID)
+		}
+		assert.Contains(t, string(body), first.KeyID)
+		assert.False(t, keys[1].PublishedAt.IsZero(), "the new key is recorded as published")
+	}
 }

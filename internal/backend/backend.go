@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/supportaccess/gateway/internal/broker"
 	"github.com/supportaccess/gateway/internal/issuer"
@@ -41,13 +42,19 @@ func Vendor(getenv func(string) string) policy.Vendor {
 // NewIssuer wires the issuer from VENDOR_ACCOUNT_ID and SIGNER_ROLE_ARN, its keys in the registry's
 // table; nil, nil when either is not set (everything but minting and key management works without).
 // signer, if not nil, signs and computes subjects (a KMS client acting as SIGNER_ROLE_ARN, which the
-// keys' policies name); nil: awsCfg's own credentials do.
+// keys' policies name); nil: awsCfg's own credentials do. With ISSUER_BUCKET, as the hook has it,
+// the issuer publishes an account's documents there whenever its keys change (a rotation from
+// supportctl included, before the new key signs), and signs only with published keys.
 func NewIssuer(getenv func(string) string, awsCfg aws.Config, reg *registry.Registry, db *dynamodb.Client, signer issuer.KMSAPI) (*issuer.Issuer, error) {
 	if getenv("VENDOR_ACCOUNT_ID") == "" || getenv("SIGNER_ROLE_ARN") == "" {
 		return nil, nil
 	}
-	return issuer.New(issuer.Config{Vendor: Vendor(getenv), Partition: "aws", VendorAccount: getenv("VENDOR_ACCOUNT_ID"),
-		SignerRoleARN: getenv("SIGNER_ROLE_ARN"), Signer: signer}, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: reg.Table})
+	cfg := issuer.Config{Vendor: Vendor(getenv), Partition: "aws", VendorAccount: getenv("VENDOR_ACCOUNT_ID"),
+		SignerRoleARN: getenv("SIGNER_ROLE_ARN"), Signer: signer}
+	if bucket := getenv("ISSUER_BUCKET"); bucket != "" {
+		cfg.Publisher = &issuer.S3Publisher{S3: s3.NewFromConfig(awsCfg), Bucket: bucket}
+	}
+	return issuer.New(cfg, kms.NewFromConfig(awsCfg), &issuer.DynamoStore{DB: db, Table: reg.Table})
 }
 
 // NewBroker wires a broker on table from SUPPORT_ENVIRONMENT, BROKER_MAX_DURATION,
