@@ -111,7 +111,7 @@ func (d *demo) startVendor(ctx context.Context) error {
 		say("the operator, once per vendor account: the broker's table and the key that names engineers per account")
 		say("  $ supportctl broker create-table && supportctl issuer create-subject-key")
 		say("sign-in: the local OpenID Provider at %s, %d users from %s", d.vendor.op.Issuer(), len(d.users), d.opts.usersFile)
-		say("the API: supportd's handler at %s (/v1 behind sign-in, the issuer's documents, /healthz)", d.vendor.apiURL)
+		say("the API: supportd's handler at %s (/v1 behind sign-in, /healthz; the issuer's documents for the issuer hosts)", d.vendor.apiURL)
 		return nil
 	})
 }
