@@ -1,6 +1,6 @@
 // Findings of the first review of the templates, kept as tests. The fixed ones guard their fix; the
 // known limits assert today's answer under a name that says so, so that a change in either
-// direction is noticed (see README.md, "Findings").
+// direction is noticed (see docs/templates.md, "Findings").
 import { describe, it } from 'node:test'
 import { awsManagedPolicies, gatewayRole, management } from './fixtures.js'
 import { ENGINEER_SUB, GATEWAY_ROLE, PRIMARY_HOST, SUPPORT_ROLE, audience, issuerPath, providerArn } from './resources.js'
@@ -27,7 +27,7 @@ const CONFIG_LEAKS = [
   ['cognito-idp:DescribeIdentityProvider', `arn:aws:cognito-idp:${r}:userpool/us-east-1_ABCdef123`, 'federated IdP client secrets (ProviderDetails)'],
 ]
 
-// ... and kept where troubleshooting needs them: a known limit, documented in the README (secrets
+// ... and kept where troubleshooting needs them: a known limit, documented in docs/templates.md (secrets
 // belong in Secrets Manager or SecureString parameters, which stay denied). lambda:ListFunctions
 // returns the same environment variables, so denying GetFunctionConfiguration alone would not help.
 const KNOWN_CONFIG_LIMITS = [
@@ -56,7 +56,7 @@ describe('fixed finding: the gateway role does not read these (SecurityAudit gra
   }
 })
 
-describe('known limit (README): configuration reads that can show plain-text secrets stay allowed', () => {
+describe('known limit (docs/templates.md): configuration reads that can show plain-text secrets stay allowed', () => {
   for (const [action, resource, what] of KNOWN_CONFIG_LIMITS) {
     const name = `known limit: gateway role may ${action} (${what})`
     it(name, async () => {

@@ -70,7 +70,7 @@ describe('resource policies: a session on the gateway role is held to its sessio
       expectDecision(name, sim, 'Denied')
     })
   }
-  // Known limit (README): the gateway role has no boundary (a customer stack's role, holding
+  // Known limit (docs/templates.md): the gateway role has no boundary (a customer stack's role, holding
   // SecurityAudit), so a session opened without the broker's session policy, which only a
   // compromised vendor backend could open, gets the writes an account-wide grant hands out.
   for (const [action, resource] of GRANTS.filter(([a]) => !/Get|Decrypt|Receive/.test(a))) {

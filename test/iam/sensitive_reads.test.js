@@ -9,7 +9,7 @@
 // sensitive-reads.json, reviewed by a person:
 //
 //   deny     denied to every session and under the boundary (simulated below);
-//   limit    kept, a known limit listed in the README with the reason (simulated as allowed);
+//   limit    kept, a known limit listed in docs/templates.md with the reason (simulated as allowed);
 //   benign   the field found is not sensitive content (the reason says why).
 //
 // An action found without a verdict fails the suite, so bumping iam-data, botocore or the managed
@@ -26,7 +26,8 @@ import { expectDecision, simulate } from './sim.js'
 
 const here = (f) => new URL(f, import.meta.url)
 const review = JSON.parse(readFileSync(here('sensitive-reads.json')))
-const readme = readFileSync(here('../../README.md'), 'utf8')
+// the security review of every permission, where the known limits are listed (moved from the README)
+const readme = readFileSync(here('../../docs/templates.md'), 'utf8')
 
 // Every action IAM knows, by service.
 const ALL = new Map()
@@ -96,9 +97,9 @@ describe('sensitive reads: every read of the kind the allow-lists admit has a re
       assert.ok(v.kind && v.why && v.why.length > 10, `${a}: needs a kind and a reason`)
     }
   })
-  it('the README lists every kept read as a known limit', () => {
+  it('docs/templates.md lists every kept read as a known limit', () => {
     const missing = by('limit').filter((a) => !readme.includes(`\`${a}\``))
-    assert.deepEqual(missing, [], 'README.md must name each kept read (as `service:Action`) among the known limits')
+    assert.deepEqual(missing, [], 'docs/templates.md must name each kept read (as `service:Action`) among the known limits')
   })
 })
 
@@ -107,7 +108,7 @@ const sessionDocument = () => sessionPolicyDocument('all')
 const allFeatures = { AllowSupportRunbooksExecutions: 'true', GrantDiagnosticToolAccess: 'true' }
 // The boundary's sensitive-read Deny, expanded: what it denies inside its cap.
 const boundaryDenies = expand(management.boundary.Statement.filter((s) => s.Sid === 'DenySensitiveDataReads').flatMap((s) => list(s.Action)))
-// Known limit of the boundary (README): reviewed denies it does not repeat for room. Every session is
+// Known limit of the boundary (docs/templates.md): reviewed denies it does not repeat for room. Every session is
 // denied them by the role's own policy; the DoiT-Support role would read them only if the vendor's
 // backend, compromised, rewrote its own policy. Only environment variables, job arguments, task
 // parameters and template bodies may be left out this way.
@@ -147,11 +148,11 @@ describe('sensitive reads: the reads the field report named', () => {
 })
 
 describe('sensitive reads: what the boundary leaves to the role policies', () => {
-  it('only environment variables, arguments, parameters and template bodies, each named in the README', () => {
+  it('only environment variables, arguments, parameters and template bodies, each named in docs/templates.md', () => {
     const wrongKind = boundaryLimits.filter((a) => !['environment', 'parameters'].includes(verdicts[a].kind))
     assert.deepEqual(wrongKind, [], 'the boundary must deny every reviewed read of user data, credentials, personal data or content it admits')
     const unlisted = boundaryLimits.filter((a) => !readme.includes(`\`${a}\``))
-    assert.deepEqual(unlisted, [], 'README.md must name each read the boundary leaves to the role policies')
+    assert.deepEqual(unlisted, [], 'docs/templates.md must name each read the boundary leaves to the role policies')
   })
   it('the issue\'s user-data and credential reads are denied by the boundary itself', () => {
     for (const a of ['autoscaling:DescribeLaunchConfigurations', 'ec2:DescribeSpotInstanceRequests', 'ec2:DescribeSpotFleetRequests', 'codepipeline:GetJobDetails', 'codepipeline:GetThirdPartyJobDetails']) {
