@@ -26,6 +26,7 @@ import (
 	"syscall"
 
 	"github.com/supportaccess/gateway/internal/auth/localop"
+	"github.com/supportaccess/gateway/test/docs"
 )
 
 const usage = `usage: demo [-up] [flags]
@@ -160,23 +161,13 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	return d.play(ctx)
 }
 
-// findRoot walks up from the working directory to the module's go.mod.
+// findRoot is the repository's root (docs.Root), or why the demo cannot find it.
 func findRoot() (string, error) {
-	dir, err := os.Getwd()
+	root, err := docs.Root()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w; pass -root", err)
 	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.Contains(string(b), "module github.com/supportaccess/gateway\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the repository (no go.mod of github.com/supportaccess/gateway above the working directory); pass -root")
-		}
-		dir = parent
-	}
+	return root, nil
 }
 
 // lastLines is the end of a file, at most n lines.

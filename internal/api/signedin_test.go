@@ -74,10 +74,16 @@ func newIDP(t *testing.T) *idp {
 // e-mail address in groups.
 func (p *idp) token(t *testing.T, key *rsa.PrivateKey, kid, email string, groups ...string) string {
 	t.Helper()
+	return signClaims(t, key, kid, map[string]any{"iss": oidcIssuer, "aud": oidcClient, "sub": "sub-" + email,
+		"exp": time.Now().Add(time.Hour).Unix(), "email": email, "email_verified": true, "cognito:groups": groups})
+}
+
+// signClaims is a JWT of claims, signed RS256 with key under kid.
+func signClaims(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]any) string {
+	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, nil)
 	require.NoError(t, err)
-	payload, err := json.Marshal(map[string]any{"iss": oidcIssuer, "aud": oidcClient, "sub": "sub-" + email,
-		"exp": time.Now().Add(time.Hour).Unix(), "email": email, "email_verified": true, "cognito:groups": groups})
+	payload, err := json.Marshal(claims)
 	require.NoError(t, err)
 	obj, err := signer.Sign(payload)
 	require.NoError(t, err)

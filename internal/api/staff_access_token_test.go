@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"crypto/rsa"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -31,19 +29,6 @@ func (staffRegistry) Account(_ context.Context, account string) (registry.Accoun
 		st.Management = &registry.Onboarding{AccountID: account, Kind: registry.Management, Tenant: "acme", Status: registry.Registered}
 	}
 	return st, nil
-}
-
-func signClaims(t *testing.T, key *rsa.PrivateKey, claims map[string]any) string {
-	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
-	require.NoError(t, err)
-	payload, err := json.Marshal(claims)
-	require.NoError(t, err)
-	obj, err := signer.Sign(payload)
-	require.NoError(t, err)
-	tok, err := obj.CompactSerialize()
-	require.NoError(t, err)
-	return tok
 }
 
 // The staff rule (a customer principal whose address is at a staff domain never decides) reads the
@@ -81,14 +66,14 @@ func TestStaffCannotApproveWithAnAccessToken(t *testing.T) {
 
 	// carol is the vendor's staff (carol@doit.com), also put in acme's group
 	now := time.Now()
-	idToken := signClaims(t, p.key, map[string]any{"iss": oidcIssuer, "aud": oidcClient, "sub": "sub-carol", "token_use": "id",
+	idToken := signClaims(t, p.key, "k1", map[string]any{"iss": oidcIssuer, "aud": oidcClient, "sub": "sub-carol", "token_use": "id",
 		"exp": now.Add(time.Hour).Unix(), "email": "carol@doit.com", "email_verified": true,
 		"cognito:username": "carol", "cognito:groups": []string{"tenant:acme"}})
 	code, body = do("POST", "/requests/"+req.ID+"/approve", idToken, "")
 	require.Equal(t, http.StatusForbidden, code, "with the ID token the staff rule holds: %s", body)
 
 	// Cognito's access token of the same sign-in: no aud, client_id, no e-mail
-	accessToken := signClaims(t, p.key, map[string]any{"iss": oidcIssuer, "client_id": oidcClient, "sub": "sub-carol",
+	accessToken := signClaims(t, p.key, "k1", map[string]any{"iss": oidcIssuer, "client_id": oidcClient, "sub": "sub-carol",
 		"token_use": "access", "exp": now.Add(time.Hour).Unix(), "username": "carol", "cognito:groups": []string{"tenant:acme"}})
 	code, body = do("POST", "/requests/"+req.ID+"/approve", accessToken, "")
 	assert.Equal(t, http.StatusUnauthorized, code, "a customer's token names them by a verified e-mail, or not at all: %s", body)
