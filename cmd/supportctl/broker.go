@@ -340,6 +340,9 @@ func preApproveCommand() *command {
 					map[string]string{"maxDuration": maxDuration.String()}, &p); err != nil {
 					return err
 				}
+				if *maxDuration == 0 {
+					x.note("removed the standing approval of account %s: its requests wait for a decision", *account)
+				}
 				return emit(x.out, p)
 			}
 		},

@@ -391,4 +391,13 @@ func TestBrokerSaysWhenNothingMatched(t *testing.T) {
 		assert.Equal(t, tc.out, out, "%q", tc.args)
 		assert.Equal(t, tc.notes, notes, "%q", tc.args)
 	}
+
+	// removing a standing approval says so: the record it prints has a maximum of 0
+	_, notes, err := sh("broker", "pre-approve", "-account", account, "-max-duration", "20m")
+	require.NoError(t, err)
+	assert.Empty(t, notes)
+	out, notes, err := sh("broker", "pre-approve", "-account", account, "-max-duration", "0")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"maxDurationSeconds": 0`)
+	assert.Equal(t, "supportctl: removed the standing approval of account "+account+": its requests wait for a decision\n", notes)
 }

@@ -163,7 +163,12 @@ func (c *command) sub(name string) *command {
 // unknown is the usage error for a command c does not have, with the nearest one it has.
 func (c *command) unknown(name string) error {
 	if strings.HasPrefix(name, "-") {
-		return &usageError{err: fmt.Errorf("%s: the command comes before its flags, as in %s <command> %s …", c.path(), c.path(), name),
+		// main prefixes "supportctl: "; a group names itself ("broker: …")
+		where := ""
+		if c.name != "" {
+			where = c.name + ": "
+		}
+		return &usageError{err: fmt.Errorf("%sthe command comes before its flags, as in %s <command> %s …", where, c.path(), name),
 			help: c.path() + " help"}
 	}
 	msg := fmt.Sprintf("unknown command %q", strings.TrimSpace(c.name+" "+name))

@@ -158,13 +158,15 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		"unknown command":      {[]string{"frobnicate"}, `unknown command "frobnicate" (see supportctl help)`},
-		"a near miss":          {[]string{"brokr", "list"}, `unknown command "brokr"; did you mean "broker"? (see supportctl help)`},
-		"unknown subcommand":   {[]string{"broker", "aprove"}, `unknown command "broker aprove"; did you mean "approve"? (see supportctl broker help)`},
-		"help for no command":  {[]string{"help", "issuer", "spin"}, `unknown command "issuer spin" (see supportctl issuer help)`},
-		"unknown flag":         {[]string{"broker", "approve", "-id", id, "-as", "bob"}, "broker approve: flag provided but not defined: -as (see supportctl broker approve -h)"},
-		"positional argument":  {[]string{"broker", "show", id}, "broker show: unexpected argument " + id + ": supportctl broker show takes flags only, each value after its flag (see supportctl broker show -h)"},
-		"argument to no flags": {[]string{"logout", "now"}, "logout: unexpected argument now: supportctl logout takes no arguments (see supportctl logout -h)"},
+		"unknown command":                 {[]string{"frobnicate"}, `unknown command "frobnicate" (see supportctl help)`},
+		"a flag before any command":       {[]string{"-v"}, "the command comes before its flags, as in supportctl <command> -v … (see supportctl help)"},
+		"a flag before a group's command": {[]string{"broker", "-v"}, "broker: the command comes before its flags, as in supportctl broker <command> -v … (see supportctl broker help)"},
+		"a near miss":                     {[]string{"brokr", "list"}, `unknown command "brokr"; did you mean "broker"? (see supportctl help)`},
+		"unknown subcommand":              {[]string{"broker", "aprove"}, `unknown command "broker aprove"; did you mean "approve"? (see supportctl broker help)`},
+		"help for no command":             {[]string{"help", "issuer", "spin"}, `unknown command "issuer spin" (see supportctl issuer help)`},
+		"unknown flag":                    {[]string{"broker", "approve", "-id", id, "-as", "bob"}, "broker approve: flag provided but not defined: -as (see supportctl broker approve -h)"},
+		"positional argument":             {[]string{"broker", "show", id}, "broker show: unexpected argument " + id + ": supportctl broker show takes flags only, each value after its flag (see supportctl broker show -h)"},
+		"argument to no flags":            {[]string{"logout", "now"}, "logout: unexpected argument now: supportctl logout takes no arguments (see supportctl logout -h)"},
 
 		// missing flags, named as missing, before any value is looked at
 		"request without flags":      {[]string{"broker", "request"}, "broker request: -account, -ticket and -justification are required (see supportctl broker request -h)"},
