@@ -243,6 +243,19 @@ func (b *Broker) active(ctx context.Context, account string) (registry.Onboardin
 // failedReason is a FAILED event's Reason: what the caller was told; the error is its Detail.
 const failedReason = "internal error: nothing was issued or changed"
 
+// tenantsAccount is account's usable onboarding (active) if tenant owns it now, else the one answer
+// for an account the caller cannot use (its detail names the owner, for the vendor's audit).
+func (b *Broker) tenantsAccount(ctx context.Context, tenant, account string) (registry.Onboarding, error) {
+	o, err := b.active(ctx, account)
+	if err != nil {
+		return registry.Onboarding{}, err
+	}
+	if o.Tenant != tenant {
+		return registry.Onboarding{}, noAccount(account, "account %s belongs to tenant %q, not %q", account, o.Tenant, tenant)
+	}
+	return o, nil
+}
+
 // refused records that action by actor was refused (a rule) or failed (AWS, the issuer) and returns
 // err. A failure to record it is joined.
 func (b *Broker) refused(ctx context.Context, err error, e Event) error {

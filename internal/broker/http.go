@@ -255,12 +255,8 @@ func (b *Broker) mayReadAudit(ctx context.Context, who string, f Filter) (Filter
 	if !ok || f.Account == "" {
 		return f, refuse(ErrForbidden, "a customer can read the audit of its own accounts only (?account=)")
 	}
-	o, err := b.active(ctx, f.Account)
-	if err != nil {
+	if _, err := b.tenantsAccount(ctx, tenant, f.Account); err != nil {
 		return f, err
-	}
-	if o.Tenant != tenant {
-		return f, noAccount(f.Account, "account %s belongs to tenant %q, not %q", f.Account, o.Tenant, tenant)
 	}
 	f.Tenant = tenant
 	return f, nil

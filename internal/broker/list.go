@@ -156,12 +156,8 @@ func (b *Broker) listRequests(ctx context.Context, who string, q ListQuery) (Req
 			return owned, err
 		}
 		if q.Account != "" {
-			o, err := b.active(ctx, q.Account)
-			if err != nil {
+			if _, err := b.tenantsAccount(ctx, tenant, q.Account); err != nil {
 				return RequestPage{}, err
-			}
-			if o.Tenant != tenant {
-				return RequestPage{}, noAccount(q.Account, "account %s belongs to tenant %q, not %q", q.Account, o.Tenant, tenant)
 			}
 			index, attr, value = IndexByAccount, attrListAccount, q.Account
 		}
@@ -281,12 +277,8 @@ func (b *Broker) listPreApprovals(ctx context.Context, who string, q PreApproval
 			return nil, refuse(ErrInvalid, "a customer lists its own tenant's standing approvals: leave out tenant")
 		}
 		if q.Account != "" {
-			o, err := b.active(ctx, q.Account)
-			if err != nil {
+			if _, err := b.tenantsAccount(ctx, tenant, q.Account); err != nil {
 				return nil, err
-			}
-			if o.Tenant != tenant {
-				return nil, noAccount(q.Account, "account %s belongs to tenant %q, not %q", q.Account, o.Tenant, tenant)
 			}
 		}
 		q.Tenant = tenant

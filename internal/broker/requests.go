@@ -246,12 +246,9 @@ func (b *Broker) preApprove(ctx context.Context, approver, account string, maxDu
 	case maxDuration > b.cfg.MaxDuration:
 		return PreApproval{}, refuse(ErrInvalid, "maximum duration %s is over the maximum, %s", maxDuration, b.cfg.MaxDuration)
 	}
-	o, err := b.active(ctx, account)
+	o, err := b.tenantsAccount(ctx, tenant, account)
 	if err != nil {
 		return PreApproval{}, err
-	}
-	if tenant != o.Tenant {
-		return PreApproval{}, noAccount(account, "account %s belongs to tenant %q, not %q", account, o.Tenant, tenant)
 	}
 	now := b.clock()
 	p := PreApproval{Account: account, Tenant: tenant, ApprovedBy: approver, MaxDurationSeconds: int64(maxDuration / time.Second),
