@@ -983,3 +983,44 @@ func TestARedeployAfterTheRegistrationEndedIsProvenAtOnce(t *testing.T) {
 	u, ok := f.usable(t, acct)
 	assert.True(t, ok && u.Tenant == "acme", "the redeployed stack is proven at once (%s)", f.status(t, registry.Gateway))
 }
+
+// A tenant revokes the token its StackSet carries (the console's organization page): the accounts
+// it registered stay registered, and their stacks' Updates, and the rollbacks of those, still
+// succeed (a failed rollback is UPDATE_ROLLBACK_FAILED); a new stack with it is refused, saying
+// why.
+func TestARevokedTokenNeverWedgesTheStacksItRegistered(t *testing.T) {
+	f := newFixture(t)
+	create := gwEvent(cfnresource.Create, nil)
+	_, err := f.put(t, create)
+	require.NoError(t, err)
+	up := f.ownerAddsToken(t, create)
+	require.Equal(t, registry.Registered, f.status(t, registry.Gateway))
+	tokens, err := f.reg.TenantTokens(t.Context(), "acme")
+	require.NoError(t, err)
+	require.Len(t, tokens, 1)
+	_, err = f.reg.RevokeTenantToken(t.Context(), "acme", tokens[0].ID, "tenant:acme/bob@acme.example")
+	require.NoError(t, err)
+
+	// an update of the stack (an option flipped), and its rollback
+	flip := gwEvent(cfnresource.Update, map[string]any{"TenantToken": up.ResourceProperties["TenantToken"], "Runbooks": "true"})
+	flip.RequestID, flip.OldResourceProperties = "req-flip", up.ResourceProperties
+	_, err = f.put(t, flip)
+	require.NoError(t, err, "an Update of a stack the revoked token registered")
+	back := gwEvent(cfnresource.Update, nil)
+	back.RequestID, back.ResourceProperties, back.OldResourceProperties = "req-flip-back", up.ResourceProperties, flip.ResourceProperties
+	_, err = f.put(t, back)
+	require.NoError(t, err, "its rollback")
+	o := f.gateway(t, acct)
+	assert.Equal(t, registry.Registered, o.Status)
+	assert.Equal(t, "acme", o.Tenant, "the registration stands")
+
+	// a new account's stack with the revoked token
+	const next = "240000000020"
+	_, err = f.put(t, gwEventFor(cfnresource.Create, next, "arn:aws:cloudformation:us-east-1:"+next+":stack/x/y",
+		map[string]any{"TenantToken": up.ResourceProperties["TenantToken"]}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "or it was revoked")
+	_, found, err := f.reg.Get(t.Context(), next, registry.Gateway)
+	require.NoError(t, err)
+	assert.False(t, found, "nothing recorded")
+}

@@ -142,14 +142,25 @@ func (h *Hook) putGateway(ctx context.Context, c claim) (cfnresource.Result, err
 	}
 	if p.TenantToken != "" {
 		tenant, ok, err := h.Registry.ResolveTenantToken(ctx, p.TenantToken)
+		revoked := false
+		if err == nil && !ok && !gc.Create {
+			revoked, err = h.Registry.TokenRevoked(ctx, p.TenantToken)
+		}
 		if err != nil {
 			return cfnresource.Result{}, fmt.Errorf("the registry could not be read, try again: %w", err)
 		}
-		if !ok {
+		switch {
+		case ok:
+			gc.Tenant, gc.TokenHash = tenant, registry.TokenHash(p.TenantToken)
+		case revoked:
+			// An Update naming a token its tenant revoked: a stack it registered, or the rollback of an
+			// update, which must not fail (UPDATE_ROLLBACK_FAILED). It claims as a token-less Update
+			// does: a registration bound to a tenant stays as it is.
+			h.log().InfoContext(ctx, "a gateway Update names a revoked token: treated as token-less", "account", c.account)
+		default:
 			return cfnresource.Result{}, fmt.Errorf("the TenantToken is not one %s issued, or it was revoked: copy it again from %s's console, "+
 				"or leave it empty to register the account unclaimed", h.Vendor.Name, h.Vendor.Name)
 		}
-		gc.Tenant, gc.TokenHash = tenant, registry.TokenHash(p.TenantToken)
 	}
 	var d gatewayDecision
 	_, err := h.Registry.Update(ctx, c.account, func(st registry.AccountState) (registry.Writes, error) {

@@ -21,6 +21,7 @@ type Registry interface {
 	Update(ctx context.Context, account string, decide func(registry.AccountState) (registry.Writes, error)) (registry.AccountState, error)
 	ResolveTenantToken(ctx context.Context, token string) (string, bool, error)
 	ResolveTokenHash(ctx context.Context, hash string) (string, bool, error)
+	TokenRevoked(ctx context.Context, token string) (bool, error)
 	MarkRolledBack(ctx context.Context, marker string) error
 	RolledBack(ctx context.Context, marker string) (bool, error)
 	Take(ctx context.Context, budget string, limit int, window time.Duration) (bool, time.Time, error)

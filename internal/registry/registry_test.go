@@ -356,3 +356,59 @@ func TestTenantAccounts(t *testing.T) {
 	_, err = r.TenantAccounts(ctx, "")
 	assert.Error(t, err)
 }
+
+// A tenant lists its tokens (never another tenant's, never the token) and revokes one: the
+// revoked token resolves to nothing, the others still do, and the list says who revoked it.
+func TestTenantTokenListAndRevocation(t *testing.T) {
+	r, c := newRegistry(t)
+	ctx := t.Context()
+	first, firstToken, err := r.IssueTenantTokenBy(ctx, "acme", "tenant:acme/bob@acme.example")
+	require.NoError(t, err)
+	c.now = c.now.Add(time.Minute)
+	second, secondToken, err := r.IssueTenantTokenBy(ctx, "acme", "")
+	require.NoError(t, err)
+	other, otherToken, err := r.IssueTenantTokenBy(ctx, "globex", "tenant:globex/gina@globex.example")
+	require.NoError(t, err)
+	assert.Equal(t, registry.TokenHash(firstToken)[:registry.TokenIDLength], first.ID)
+	assert.NotContains(t, firstToken, first.ID, "the ID is of the hash, not a piece of the token")
+
+	list, err := r.TenantTokens(ctx, "acme")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, []string{first.ID, second.ID}, []string{list[0].ID, list[1].ID}, "oldest first")
+	assert.Equal(t, "tenant:acme/bob@acme.example", list[0].IssuedBy)
+	assert.Equal(t, time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC), list[0].IssuedAt)
+	assert.True(t, list[0].RevokedAt.IsZero())
+
+	// another tenant's token, an unknown ID and a prefix are not acme's to revoke
+	for _, id := range []string{other.ID, "0123456789abcdef", first.ID[:8], ""} {
+		_, err := r.RevokeTenantToken(ctx, "acme", id, "tenant:acme/bob@acme.example")
+		assert.ErrorIs(t, err, registry.ErrNoSuchToken, "%q", id)
+	}
+	c.now = c.now.Add(time.Minute)
+	revoked, err := r.RevokeTenantToken(ctx, "acme", first.ID, "tenant:acme/bob@acme.example")
+	require.NoError(t, err)
+	assert.Equal(t, c.now, revoked.RevokedAt)
+	_, err = r.RevokeTenantToken(ctx, "acme", first.ID, "tenant:acme/bob@acme.example")
+	assert.ErrorIs(t, err, registry.ErrNoSuchToken, "revoked once only")
+
+	for token, want := range map[string]string{firstToken: "", secondToken: "acme", otherToken: "globex"} {
+		tenant, ok, err := r.ResolveTenantToken(ctx, token)
+		require.NoError(t, err)
+		assert.Equal(t, want != "", ok)
+		assert.Equal(t, want, tenant)
+	}
+	for token, want := range map[string]bool{firstToken: true, secondToken: false, "tt-never-issued": false, "": false} {
+		revoked, err := r.TokenRevoked(ctx, token)
+		require.NoError(t, err)
+		assert.Equal(t, want, revoked, "%q", token)
+	}
+	list, err = r.TenantTokens(ctx, "acme")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, c.now, list[0].RevokedAt)
+	assert.Equal(t, "tenant:acme/bob@acme.example", list[0].RevokedBy)
+	assert.True(t, list[1].RevokedAt.IsZero())
+	_, err = r.TenantTokens(ctx, "")
+	assert.Error(t, err)
+}

@@ -45,9 +45,12 @@ func accountKey(account, sk string) map[string]types.AttributeValue {
 	}
 }
 
+// tokenPKPrefix begins a tenant token's partition key; its hash follows.
+const tokenPKPrefix = "TENANTTOKEN#"
+
 func tokenKey(hash string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: "TENANTTOKEN#" + hash},
+		attrPK: &types.AttributeValueMemberS{Value: tokenPKPrefix + hash},
 		attrSK: &types.AttributeValueMemberS{Value: "TOKEN"},
 	}
 }
