@@ -32,7 +32,7 @@ const (
 	engineer          = "alice"        // a vendor engineer (doit-engineers)
 	customer          = "bob"          // acme's customer (tenant:acme)
 	ticket            = "SUP-42"
-	managementLinkURL = "https://doit-aws-ops-prod-templates.s3.amazonaws.com/doitmanagement.yaml" // where the template is published
+	managementLinkURL = hook.DefaultManagementTemplateURL // where the template is published
 )
 
 // demo is the story's state, step to step.

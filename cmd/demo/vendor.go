@@ -45,7 +45,9 @@ func startVendor(ctx context.Context, a *sim.AWS, users []localop.User, opAddr, 
 		}
 	}()
 	v.env = map[string]string{"REGISTRY_TABLE": sim.RegistryTable, "BROKER_TABLE": brokerTable,
-		"VENDOR_ACCOUNT_ID": sim.VendorAccount, "SIGNER_ROLE_ARN": sim.SignerRoleARN, "OIDC_ENGINEER_GROUP": engineerGroup}
+		"VENDOR_ACCOUNT_ID": sim.VendorAccount, "SIGNER_ROLE_ARN": sim.SignerRoleARN, "OIDC_ENGINEER_GROUP": engineerGroup,
+		// the console's quick-create links: the templates test/sim deploys (sim.Published)
+		"HOOK_TOPIC_ARN": sim.HookTopic, "MANAGEMENT_TEMPLATE_URL": managementLinkURL}
 	getenv := func(k string) string { return v.env[k] }
 
 	// the operator, with the vendor account's own access: supportctl broker create-table, supportctl

@@ -78,9 +78,6 @@ exit codes:
 	}
 }
 
-// defaultTemplateURL is the published management template, for onboard's link.
-const defaultTemplateURL = "https://doit-aws-ops-prod-templates.s3.amazonaws.com/doitmanagement.yaml"
-
 func onboardCommand() *command {
 	return &command{
 		name: "onboard", synopsis: "-tenant T -account A", section: operators,
@@ -91,7 +88,7 @@ stack has registered, or that is bound to another tenant, is refused.`,
 		env: []envVar{regEnv,
 			{"VENDOR_ACCOUNT_ID", "the vendor's AWS account ID (required), 12 digits"},
 			{"HOOK_TOPIC_ARN", "the management template's ServiceToken (required): the hook's SNS topic, or Lambda function, in us-east-1 of VENDOR_ACCOUNT_ID"},
-			{"MANAGEMENT_TEMPLATE_URL", "the management template, https (default " + defaultTemplateURL + ")"},
+			{"MANAGEMENT_TEMPLATE_URL", "the management template, https (default " + hook.DefaultManagementTemplateURL + ")"},
 			awsEnv},
 		examples: []string{"supportctl onboard -tenant acme -account 111122223333"},
 		flags: func(f *flagSet) action {
@@ -103,7 +100,7 @@ stack has registered, or that is bound to another tenant, is refused.`,
 					VendorAccountID: e.accountID("VENDOR_ACCOUNT_ID", "the vendor's AWS account ID", required),
 					HookTopicARN:    e.get("HOOK_TOPIC_ARN")}
 				if link.TemplateURL == "" {
-					link.TemplateURL = defaultTemplateURL
+					link.TemplateURL = hook.DefaultManagementTemplateURL
 				}
 				if len(e.problems) == 0 {
 					if err := link.Validate(); err != nil {

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/supportaccess/gateway/internal/awsx"
 	"github.com/supportaccess/gateway/internal/broker"
 	"github.com/supportaccess/gateway/internal/console"
+	"github.com/supportaccess/gateway/internal/hook"
 	"github.com/supportaccess/gateway/internal/issuer"
 	"github.com/supportaccess/gateway/internal/registry"
 )
@@ -36,7 +38,11 @@ const ServerUsage = `environment:
                                     https://<host>/console/ (http only on a loopback address); <URL>callback must
                                     be a callback URL of the OIDC_AUDIENCE app client, and OIDC_ISSUER must serve a
                                     discovery document. Sessions live in this process's memory: serve the console
-                                    from one process (supportd). Unset: no console`
+                                    from one process (supportd). Unset: no console
+  HOOK_TOPIC_ARN, MANAGEMENT_TEMPLATE_URL  the console's quick-create links for the management-role template, as
+                                    for supportctl onboard (unset HOOK_TOPIC_ARN: the console makes no such link)
+  GATEWAY_TEMPLATE_URL              the published support-gateway template (default ` + hook.DefaultGatewayTemplateURL + `)
+  STACKSET_TEMPLATE_URL             the published StackSet template (unset: the console offers it to upload)`
 
 // Server builds the backend's one handler tree (api.Handler) from the environment: the broker's API
 // behind OIDC sign-in, the issuer's documents, the health routes, /readyz checking both tables, and
@@ -84,7 +90,7 @@ func Server(ctx context.Context, getenv func(string) string, awsCfg aws.Config, 
 	var web http.Handler // nil interface unless configured: api.Config.Console
 	if u := getenv("CONSOLE_URL"); u != "" {
 		c, err := console.New(console.Config{URL: u, Issuer: cfg.Issuer, ClientID: cfg.Audience, Verifier: verifier, Broker: b,
-			Audit: b.Audit(), Registry: reg, Vendor: Vendor(getenv), Logger: log})
+			Audit: b.Audit(), Registry: reg, Vendor: Vendor(getenv), Links: ConsoleLinks(getenv), Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("CONSOLE_URL=%s: %w", u, err)
 		}
@@ -99,6 +105,14 @@ func Server(ctx context.Context, getenv func(string) string, awsCfg aws.Config, 
 		return nil
 	}
 	return api.Handler(api.Config{Broker: api.SignedIn(b, verifier), Issuer: issuerDocs, Console: web, Ready: ready, Logger: log}), nil
+}
+
+// ConsoleLinks are the console's quick-create settings from the environment (ServerUsage).
+func ConsoleLinks(getenv func(string) string) console.Links {
+	l := console.Links{Management: hook.LinkConfig{TemplateURL: cmp.Or(getenv("MANAGEMENT_TEMPLATE_URL"), hook.DefaultManagementTemplateURL),
+		HookTopicARN: getenv("HOOK_TOPIC_ARN"), VendorAccountID: getenv("VENDOR_ACCOUNT_ID")},
+		GatewayTemplateURL: cmp.Or(getenv("GATEWAY_TEMPLATE_URL"), hook.DefaultGatewayTemplateURL), StackSetTemplateURL: getenv("STACKSET_TEMPLATE_URL")}
+	return l
 }
 
 // NoMinter stands in for an issuer that is not configured: no credentials are issued.

@@ -29,6 +29,9 @@ const (
 	EventSession     EventType = "SESSION_ISSUED"
 	EventRefused     EventType = "REFUSED" // a rule refused it; Reason says which
 	EventFailed      EventType = "FAILED"  // an error stopped it (AWS, the issuer); nothing was issued
+	// EventConfigured: a customer changed how its accounts reach support (the console: a new
+	// onboarding link, a tenant token issued or revoked); Action says which.
+	EventConfigured EventType = "CONFIGURED"
 )
 
 // Event is one audit record. It never holds a token or a secret.

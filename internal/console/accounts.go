@@ -62,6 +62,9 @@ func (a Account) KindText() string {
 	return "Management role (the vendor provisions the support role)"
 }
 
+// Gateway reports whether the account's stack is the support gateway.
+func (a Account) Gateway() bool { return a.Kind == registry.Gateway }
+
 // Usable reports whether engineers can get access to the account, and its tenant reads its log.
 func (a Account) Usable() bool { return a.Status == Active || a.Status == NeedsRepair }
 

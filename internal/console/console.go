@@ -29,6 +29,7 @@ type Broker interface {
 	Approve(ctx context.Context, who, id string) (broker.Request, error)
 	Dismiss(ctx context.Context, who, id, reason string) (broker.Request, error)
 	Revoke(ctx context.Context, who, id, reason string) (broker.Request, error)
+	PreApprove(ctx context.Context, who, account string, maxDuration time.Duration) (broker.PreApproval, error)
 	ReadAudit(ctx context.Context, who string, f broker.Filter) ([]broker.Event, error)
 }
 
@@ -41,9 +42,14 @@ type Auditor interface {
 
 var _ Auditor = (*broker.AuditLog)(nil)
 
-// Registry is the part of the registry the accounts page reads.
+// Registry is the part of the registry the accounts, configure and organization pages use.
 type Registry interface {
 	TenantAccounts(ctx context.Context, tenant string) ([]registry.AccountState, error)
+	Account(ctx context.Context, account string) (registry.AccountState, error)
+	StartOnboarding(ctx context.Context, tenant, account, externalID string) (registry.Onboarding, error)
+	IssueTenantTokenBy(ctx context.Context, tenant, by string) (registry.TenantToken, string, error)
+	TenantTokens(ctx context.Context, tenant string) ([]registry.TenantToken, error)
+	RevokeTenantToken(ctx context.Context, tenant, id, by string) (registry.TenantToken, error)
 }
 
 var _ Registry = (*registry.Registry)(nil)
@@ -80,6 +86,8 @@ type Config struct {
 	Registry Registry
 	// Vendor names the vendor on the pages and the support roles of the accounts.
 	Vendor policy.Vendor
+	// Links are the templates and quick-create settings the configure and organization pages use.
+	Links Links
 	// HTTPClient talks to the OpenID Provider; nil: a client with a 10-second timeout.
 	HTTPClient *http.Client
 	// Logger gets one line per sign-in, refusal and failure; slog.Default() if nil.
@@ -127,6 +135,9 @@ func New(cfg Config) (*Console, error) {
 	if verr := cfg.Vendor.Validate(); verr != nil {
 		problems = append(problems, verr)
 	}
+	if lerr := cfg.Links.Validate(); lerr != nil {
+		problems = append(problems, lerr)
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("console: %w", errors.Join(problems...))
 	}
@@ -173,6 +184,14 @@ func (c *Console) routes() {
 	for _, action := range []string{"approve", "dismiss", "revoke"} {
 		handle("POST /console/requests/{id}/"+action, c.form(action, c.decide(action)))
 	}
+	handle("GET /console/accounts/{id}/configure", c.page(c.configure))
+	handle("POST /console/accounts/{id}/link", c.form("onboarding-link", c.newLink))
+	handle("GET /console/organization", c.page(c.organization))
+	handle("POST /console/organization/tokens", c.form("issue-tenant-token", c.issueToken))
+	handle("POST /console/organization/tokens/{id}/revoke", c.form("revoke-tenant-token", c.revokeToken))
+	handle("POST /console/standing", c.form("pre-approve", c.standing))
+	handle("GET /console/templates/{file}", c.templateFile)
+	handle("GET /console/static/console.js", c.script)
 	handle("GET /console/log", c.page(c.log))
 	handle("GET /console/log.csv", c.page(c.logCSV))
 	handle("GET /console/log.jsonl", c.page(c.logJSONLines))

@@ -200,7 +200,8 @@ func TestPagesRenderForACustomer(t *testing.T) {
 		for _, other := range []string{globexAccount, globexReq.ID, "globex"} {
 			assert.NotContains(t, p.body, other, "another tenant's objects on %s", p.url.Path)
 		}
-		assert.NotContains(t, p.body, "<script", "no script on %s", p.url.Path)
+		scripts := regexp.MustCompile(`<script[^>]*>`).FindAllString(p.body, -1)
+		assert.Equal(t, []string{`<script src="/console/static/console.js" defer>`}, scripts, "the one script, no inline one, on %s", p.url.Path)
 		assert.NotContains(t, p.body, "style=", "no inline style on %s", p.url.Path)
 		assert.Contains(t, p.body, `<main id="main"`)
 		assert.Contains(t, p.body, `<nav aria-label="Console">`)

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"crypto/subtle"
 	"net/http"
 	"time"
@@ -81,10 +80,5 @@ func (c *Console) refuseForgery(r *http.Request, s *session, action, why string)
 	if id := r.PathValue("id"); broker.ValidRequestID(id) {
 		e.RequestID = id
 	}
-	// recorded even if the caller hangs up: the refusal happened
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
-	defer cancel()
-	if err := c.cfg.Audit.Record(ctx, e); err != nil {
-		c.cfg.Logger.ErrorContext(r.Context(), "recording a refused form failed", "action", action, "principal", s.principal, "error", err)
-	}
+	c.audit(r, e)
 }

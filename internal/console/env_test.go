@@ -24,6 +24,7 @@ import (
 	"github.com/supportaccess/gateway/internal/auth/localop"
 	"github.com/supportaccess/gateway/internal/broker"
 	"github.com/supportaccess/gateway/internal/console"
+	"github.com/supportaccess/gateway/internal/hook"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/internal/registry/registrytest"
@@ -61,6 +62,14 @@ var users = []localop.User{
 	{Username: "bob", Email: "bob@acme.example", Password: bobPassword, Groups: []string{"tenant:acme"}},
 	{Username: "gina", Email: "gina@globex.example", Password: ginaPassword, Groups: []string{"tenant:globex"}},
 	{Username: "dave", Email: "dave@example.com"},
+}
+
+// links are the console's quick-create settings in the tests.
+var links = console.Links{
+	Management: hook.LinkConfig{TemplateURL: "https://doit-aws-ops-prod-templates.s3.amazonaws.com/doitmanagement.yaml",
+		HookTopicARN: "arn:aws:sns:us-east-1:123456789012:doit-support-gateway-hook", VendorAccountID: "123456789012"},
+	GatewayTemplateURL:  "https://doit-support.s3.amazonaws.com/doit-support.json",
+	StackSetTemplateURL: "https://doit-support.s3.amazonaws.com/doit-support-stackset.yaml",
 }
 
 // env is a console on a loopback port with everything behind it.
@@ -107,7 +116,7 @@ func newEnv(t *testing.T) *env {
 	hs := httptest.NewUnstartedServer(nil)
 	e.base = "http://" + hs.Listener.Addr().String()
 	c, err := console.New(console.Config{URL: e.base + console.Prefix, Issuer: op.Issuer(), ClientID: op.ClientID(), Verifier: verifier,
-		Broker: b, Audit: b.Audit(), Registry: reg, Vendor: v, Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
+		Broker: b, Audit: b.Audit(), Registry: reg, Vendor: v, Links: links, Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
 	require.NoError(t, err)
 	hs.Config.Handler = api.Handler(api.Config{Broker: api.SignedIn(b, verifier), Console: c, Logger: slog.New(slog.DiscardHandler)})
 	hs.Start()
@@ -141,7 +150,7 @@ func (e *env) events(f broker.Filter) []broker.Event {
 
 // securityHeaders are what every response of the console carries.
 var securityHeaders = map[string]string{
-	"Content-Security-Policy":      "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+	"Content-Security-Policy":      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 	"X-Content-Type-Options":       "nosniff",
 	"X-Frame-Options":              "DENY",
 	"Referrer-Policy":              "no-referrer",

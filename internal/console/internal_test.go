@@ -124,10 +124,20 @@ func TestCSVRowDefusesFormulas(t *testing.T) {
 }
 
 // failingRegistry and failingBroker fail as DynamoDB does, naming the vendor's resources.
-type failingRegistry struct{}
+type failingRegistry struct{ Registry }
+
+var errRegistry = errors.New("reading the records: operation error DynamoDB: Scan, arn:aws:dynamodb:us-east-1:123456789012:table/registry: ResourceNotFoundException")
 
 func (failingRegistry) TenantAccounts(context.Context, string) ([]registry.AccountState, error) {
-	return nil, errors.New("reading the records: operation error DynamoDB: Scan, arn:aws:dynamodb:us-east-1:123456789012:table/registry: ResourceNotFoundException")
+	return nil, errRegistry
+}
+
+func (failingRegistry) Account(context.Context, string) (registry.AccountState, error) {
+	return registry.AccountState{}, errRegistry
+}
+
+func (failingRegistry) TenantTokens(context.Context, string) ([]registry.TenantToken, error) {
+	return nil, errRegistry
 }
 
 type failingBroker struct{ Broker }
@@ -146,7 +156,8 @@ func TestFailuresAreLoggedNotShown(t *testing.T) {
 	require.NoError(t, err)
 	s := c.sessions.start(session{principal: "tenant:acme/bob@acme.example", tenant: "acme", email: "bob@acme.example",
 		expires: time.Now().Add(time.Hour)}, time.Now())
-	for _, path := range []string{"/console/accounts", "/console/requests", "/console/log"} {
+	for _, path := range []string{"/console/accounts", "/console/requests", "/console/log", "/console/organization",
+		"/console/accounts/111122223333/configure"} {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
 		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: s.id})
 		w := httptest.NewRecorder()

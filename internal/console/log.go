@@ -16,7 +16,7 @@ import (
 
 // EventTypes are the types the access log's filter offers, in the order of a request's life.
 var EventTypes = []broker.EventType{broker.EventRequested, broker.EventApproved, broker.EventDismissed, broker.EventRevoked,
-	broker.EventPreApproval, broker.EventTokenMinted, broker.EventSession, broker.EventRefused, broker.EventFailed}
+	broker.EventPreApproval, broker.EventTokenMinted, broker.EventSession, broker.EventRefused, broker.EventFailed, broker.EventConfigured}
 
 // eventTypeText is each type as the page says it.
 var eventTypeText = map[broker.EventType]string{
@@ -29,6 +29,7 @@ var eventTypeText = map[broker.EventType]string{
 	broker.EventSession:     "Session issued",
 	broker.EventRefused:     "Refused",
 	broker.EventFailed:      "Failed",
+	broker.EventConfigured:  "Configured",
 }
 
 // logQuery is the access log's filter: all empty for every event of the tenant's accounts.

@@ -14,7 +14,7 @@ import (
 var templateFiles embed.FS
 
 // pageNames are the pages, each templates/<name>.html defining "content" inside templates/layout.html.
-var pageNames = []string{"signin", "signedout", "error", "accounts", "requests", "request", "log"}
+var pageNames = []string{"signin", "signedout", "error", "accounts", "requests", "request", "log", "configure", "organization"}
 
 // pages are the parsed templates, by name.
 type pages map[string]*template.Template
@@ -22,7 +22,9 @@ type pages map[string]*template.Template
 var funcs = template.FuncMap{
 	// utc is the text of a time: UTC, to the minute. The markup puts iso in the datetime attribute.
 	"utc": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// zero reports whether a time is unset.
+	"zero": func(t time.Time) bool { return t.IsZero() },
+	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	// seconds is a duration in seconds as people write it: 1h, 30m, 1h 30m.
 	"seconds": func(s int64) string { return humanDuration(time.Duration(s) * time.Second) },
 }

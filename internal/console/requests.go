@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +30,19 @@ type requestsPage struct {
 	ApprovedMore      bool
 	PreApprovals      []broker.PreApproval
 	MaxReason         int // the longest reason, in characters
+	// Usable are the accounts a standing approval may be set for; Durations the choices of its
+	// maximum duration.
+	Usable    []Account
+	Durations []choice
 }
+
+// choice is one option of a select: its value, and its text.
+type choice struct{ Value, Text string }
+
+// standingDurations are the maximum durations a standing approval may be set to (the broker
+// refuses one over its own maximum, saying so): from the shortest session AWS issues up to an hour,
+// the longest session the support role allows (MaxSessionDuration).
+var standingDurations = []time.Duration{broker.MinSession, 30 * time.Minute, time.Hour}
 
 // listState lists who's requests in state, newest first, at most maxListPages of them; more says
 // there are others.
@@ -81,8 +94,49 @@ func (c *Console) requests(w http.ResponseWriter, r *http.Request, s *session) {
 		c.failed(w, r, s, err)
 		return
 	}
+	accounts, err := c.tenantAccounts(r, s.tenant)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
+	}
+	for _, a := range accounts {
+		if a.Usable() {
+			p.Usable = append(p.Usable, a)
+		}
+	}
+	for _, d := range standingDurations {
+		p.Durations = append(p.Durations, choice{Value: strconv.FormatInt(int64(d/time.Second), 10), Text: "up to " + humanDuration(d)})
+	}
 	p.MaxReason = broker.MaxJustificationLength
 	c.render(w, r, s, http.StatusOK, "requests", "Access requests", "requests", p)
+}
+
+// standing is the form that sets or removes an account's standing approval (max 0 removes it), as
+// the session's principal: the broker decides whether it may, and audits either way.
+func (c *Console) standing(w http.ResponseWriter, r *http.Request, s *session) {
+	account := r.PostForm.Get("account")
+	seconds, perr := strconv.ParseInt(r.PostForm.Get("max"), 10, 64)
+	if perr != nil || seconds < 0 || seconds > int64(broker.MaxSession/time.Second) {
+		c.sessions.tell(s.id, notice{Error: true, Text: "Nothing was changed: choose a maximum duration from the list."})
+		http.Redirect(w, r, Prefix+"requests#standing", http.StatusSeeOther)
+		return
+	}
+	max := time.Duration(seconds) * time.Second
+	_, err := c.cfg.Broker.PreApprove(r.Context(), s.principal, account, max)
+	switch status := statusOf(err); {
+	case err == nil && max == 0:
+		c.sessions.tell(s.id, notice{Text: "Removed the standing approval of account " + account + ": every request waits for a decision."})
+	case err == nil:
+		c.sessions.tell(s.id, notice{Text: "Account " + account + " approves each request at once, for up to " + humanDuration(max) + "."})
+	case status == http.StatusNotFound || status == http.StatusInternalServerError:
+		c.failed(w, r, s, err)
+		return
+	default:
+		c.sessions.tell(s.id, notice{Error: true, Text: "Nothing was changed: " + err.Error() + "."})
+	}
+	c.cfg.Logger.InfoContext(r.Context(), "console standing approval", "principal", s.principal, "account", auth.Clip(account, 64),
+		"max_seconds", seconds, "refused", err != nil)
+	http.Redirect(w, r, Prefix+"requests#standing", http.StatusSeeOther)
 }
 
 // requestPage is one request's page data.

@@ -6,10 +6,18 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 )
+
+// DefaultManagementTemplateURL is where the management-role template is published (docs/deploy.md,
+// "Publishing the templates"): the onboarding links' template unless configured otherwise.
+const DefaultManagementTemplateURL = "https://doit-aws-ops-prod-templates.s3.amazonaws.com/doitmanagement.yaml"
+
+// DefaultGatewayTemplateURL is where the support-gateway template is published.
+const DefaultGatewayTemplateURL = "https://doit-support.s3.amazonaws.com/doit-support.json"
 
 // LinkConfig is what the vendor's onboarding link points at.
 type LinkConfig struct {
@@ -122,18 +130,27 @@ func Link(ctx context.Context, reg Onboarder, c LinkConfig, tenant, account stri
 // QuickCreateURL is the CloudFormation console link that opens the management-role template with
 // its parameters filled in, in us-east-1 (the region the template requires).
 func QuickCreateURL(c LinkConfig, externalID string) string {
-	console, stack := c.ConsoleURL, c.StackName
-	if console == "" {
-		console = "https://console.aws.amazon.com"
-	}
+	stack := c.StackName
 	if stack == "" {
 		stack = "doit-management-role"
 	}
-	// The console reads the quick-create parameters from the fragment.
-	return console + "/cloudformation/home?region=us-east-1#/stacks/quickcreate?" +
-		"templateURL=" + url.QueryEscape(c.TemplateURL) +
-		"&stackName=" + url.QueryEscape(stack) +
-		"&param_ExternalId=" + url.QueryEscape(externalID) +
-		"&param_ServiceToken=" + url.QueryEscape(c.HookTopicARN) +
-		"&param_AccountNumberParameter=" + url.QueryEscape(c.VendorAccountID)
+	return QuickCreate(c.ConsoleURL, c.TemplateURL, stack, [2]string{"ExternalId", externalID},
+		[2]string{"ServiceToken", c.HookTopicARN}, [2]string{"AccountNumberParameter", c.VendorAccountID})
+}
+
+// QuickCreate is the CloudFormation console link (console: default https://console.aws.amazon.com)
+// that opens templateURL as stack, with params (name, value) filled in, in us-east-1. The console
+// reads the quick-create parameters from the fragment, which browsers never send to a server.
+// Source: "Creating quick-create links for stacks", AWS CloudFormation User Guide.
+func QuickCreate(console, templateURL, stack string, params ...[2]string) string {
+	if console == "" {
+		console = "https://console.aws.amazon.com"
+	}
+	var b strings.Builder
+	b.WriteString(console + "/cloudformation/home?region=us-east-1#/stacks/quickcreate?templateURL=" + url.QueryEscape(templateURL) +
+		"&stackName=" + url.QueryEscape(stack))
+	for _, p := range params {
+		b.WriteString("&param_" + p[0] + "=" + url.QueryEscape(p[1]))
+	}
+	return b.String()
 }
