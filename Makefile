@@ -10,7 +10,7 @@ GO      ?= go
 PYTHON  ?= python3
 TEMPLATES := templates/management-role.yaml templates/support-gateway.json stacksets/support-gateway-stackset.yaml
 
-.PHONY: help tools deps demo-deps templates build test fmt-check vet unit fuzz lint-templates iam-suite bench fault-matrix demo up
+.PHONY: help tools deps browser-deps demo-deps templates build test fmt-check vet unit fuzz lint-templates iam-suite bench fault-matrix demo up screenshots
 
 help:
 	@echo "make templates  synthesize the customer templates (go run ./cdk -export .)"
@@ -21,6 +21,7 @@ help:
 	@echo "                and the commands for this machine (bin/supportctl, bin/supportd, bin/localop)"
 	@echo "make bench      run the benchmarks"
 	@echo "make fault-matrix  print the fault-injection matrix"
+	@echo "make screenshots   run the console's browser suite and copy its screenshots into docs/console/"
 
 # Every tool a check needs must be here; a missing one fails the run and says which.
 tools:
@@ -31,12 +32,28 @@ tools:
 # one pinned) must not move the versions moto and cfn-lint run with.
 CHECKOV_VENV := .venv/checkov
 
-deps: tools
+deps: tools browser-deps
 	$(GO) mod download
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	cd test/iam && npm ci --no-audit --no-fund --loglevel=error
+
+# The console's browser suite (cmd/demo's TestConsoleInABrowser runs test/browser/console.mjs):
+# Debian's chromium, installed with apt-get when it is missing (this needs root, or sudo), and the
+# suite's pinned node modules (playwright-core, which downloads no browser of its own, and axe-core).
+# CHROMIUM=<path> uses another chromium.
+CHROMIUM ?= /usr/bin/chromium
+browser-deps: tools
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$(CHROMIUM)" != /usr/bin/chromium ] || ! command -v apt-get >/dev/null; then \
+	    echo "make: $(CHROMIUM) is missing: install chromium (Debian: apt-get install chromium), or set CHROMIUM=<its path>" >&2; exit 1; \
+	  fi; \
+	  sudo=; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+	  echo "make: installing chromium with apt-get (the console's browser suite)"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; \
+	fi
+	cd test/browser && npm ci --no-audit --no-fund --loglevel=error
 
 # What make demo and make up need, and nothing more: Go modules and the Python requirements (moto).
 demo-deps:
@@ -90,6 +107,10 @@ vet:
 # five minutes on a 2-core machine. The explicit timeout leaves room for a loaded machine without
 # letting a hung test run for ever (go test's default is 10 minutes per package).
 GO_TEST_TIMEOUT ?= 25m
+# The browser suite skips itself where chromium or its node modules are missing, unless
+# SUPPORT_BROWSER_REQUIRED is set: here it is, so a missing one fails the run (make deps installs them).
+unit: export SUPPORT_BROWSER_REQUIRED := 1
+unit: export CHROMIUM := $(CHROMIUM)
 unit:
 	$(GO) test -count=1 -race -timeout $(GO_TEST_TIMEOUT) ./...
 
@@ -129,6 +150,15 @@ test: deps fmt-check vet unit fuzz build lint-templates iam-suite demo
 # The fault matrix alone, printed as a table (it also runs in make test, quietly).
 fault-matrix:
 	$(GO) test -count=1 -run '^TestFaultMatrix$$' -v ./test/e2e | grep '^ *|' | sed 's/^ *//'
+
+# The console's screenshots in docs/console/ (docs/console.md shows them): the browser suite's, from
+# a run of its own; they are replaced only when every check passed.
+BROWSER_ARTIFACTS ?= $(CURDIR)/.cache/browser
+screenshots: browser-deps
+	SUPPORT_BROWSER_REQUIRED=1 CHROMIUM=$(CHROMIUM) BROWSER_ARTIFACTS=$(BROWSER_ARTIFACTS) \
+	  $(GO) test -count=1 -timeout 10m -run '^TestConsoleInABrowser$$' ./cmd/demo
+	mkdir -p docs/console && rm -f docs/console/*.png && cp $(BROWSER_ARTIFACTS)/*.png docs/console/
+	@ls docs/console
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out
