@@ -45,6 +45,11 @@ const (
 	secondAccount    = "111122224444" // acme's, registered like customerAccount
 	otherTenant      = "globex"
 	otherAccount     = "444455556666" // globex's, onboarding pending
+	pendingAccount   = "111122225555" // acme's, onboarding pending: bob configures it in the console
+	// acme's organization's management account (StackSets never reach it), which bob gives the
+	// support-gateway stack with the token he issues; then another account, once he revoked it
+	gatewayAccount = "111122226666"
+	lateAccount    = "111122227777"
 	// browserRequiredEnv, set by make test, turns a missing browser, node or node module from a
 	// skip into a failure.
 	browserRequiredEnv = "SUPPORT_BROWSER_REQUIRED"
@@ -84,6 +89,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	_, err = hook.Link(setup, d.aws.Registry(), hook.LinkConfig{TemplateURL: managementLinkURL, HookTopicARN: sim.HookTopic,
 		VendorAccountID: sim.VendorAccount}, otherTenant, otherAccount)
 	require.NoError(t, err, "globex's onboarding link")
+	_, err = hook.Link(setup, d.aws.Registry(), hook.LinkConfig{TemplateURL: managementLinkURL, HookTopicARN: sim.HookTopic,
+		VendorAccountID: sim.VendorAccount}, tenant, pendingAccount)
+	require.NoError(t, err, "acme's onboarding link for the account bob configures")
 	require.NoError(t, <-built, "building supportctl")
 	ctl := startControl(t, d)
 	t.Logf("setup: %s", seconds(time.Since(started)))
@@ -124,6 +132,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		"SECOND_ACCOUNT":   secondAccount,
 		"OTHER_TENANT":     otherTenant,
 		"OTHER_ACCOUNT":    otherAccount,
+		"PENDING_ACCOUNT":  pendingAccount,
+		"GATEWAY_ACCOUNT":  gatewayAccount,
+		"LATE_ACCOUNT":     lateAccount,
 		"SUPPORT_ROLE_ARN": vendor.SupportRoleARN(policy.Target{Partition: "aws", AccountID: customerAccount}),
 		"VENDOR":           vendor.Name,
 	}
@@ -136,7 +147,8 @@ func TestConsoleInABrowser(t *testing.T) {
 		return
 	}
 	t.Log(out)
-	for _, png := range []string{"signin", "accounts", "requests", "request", "log", "log-filtered", "not-found", "signed-out"} {
+	for _, png := range []string{"signin", "accounts", "requests", "request", "log", "log-filtered", "not-found", "signed-out",
+		"configure", "organization", "organization-token"} {
 		assert.FileExists(t, filepath.Join(artifacts, png+".png"), "every page's screenshot")
 	}
 }
@@ -288,6 +300,9 @@ func runNode(t *testing.T, node, dir string, env map[string]string) (string, err
 //	                           principal, never under an account
 //	POST /caller-identity      {AccessKeyId, SecretAccessKey, SessionToken} → {"Arn": …}: STS (moto)
 //	                           on the session supportctl printed
+//	POST /quick-create         {account, link} → {"created": bool, "error": …}: a customer opening a
+//	                           quick-create link the console gave in account and creating the stack
+//	                           (test/sim's CloudFormation, the hook behind it)
 func startControl(t *testing.T, d *demo) string {
 	t.Helper()
 	db := dynamodb.NewFromConfig(d.aws.Vendor())
@@ -315,6 +330,18 @@ func startControl(t *testing.T, d *demo) string {
 			return
 		}
 		answer(w, map[string]string{"Arn": aws.ToString(who.Arn), "Account": aws.ToString(who.Account)}, nil)
+	})
+	mux.HandleFunc("POST /quick-create", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Account, Link string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		out := map[string]any{"created": true}
+		if _, err := d.aws.QuickCreate(r.Context(), in.Account, in.Link); err != nil {
+			out = map[string]any{"created": false, "error": err.Error()}
+		}
+		answer(w, out, nil)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -117,8 +117,8 @@ func AccountView(st registry.AccountState, tenant string, v policy.Vendor) (Acco
 		}
 		switch o.Status {
 		case registry.Pending:
-			return from(o, PendingOnboarding, "Deploy the management-role stack from the link "+v.Name+" sent you (quick-create in "+
-				"CloudFormation). The account becomes active when the stack has registered.")
+			return from(o, PendingOnboarding, "Deploy the management-role stack in CloudFormation from its quick-create link (on this "+
+				"account's Configure page, or the one "+v.Name+" sent you). The account becomes active when the stack has registered.")
 		case registry.PendingProof:
 			return from(o, PendingProof, "The support-gateway stack registered the account; "+v.Name+" is proving its role, which "+
 				"takes a few minutes.")

@@ -229,3 +229,25 @@ func TestStandingApprovalsFromThePage(t *testing.T) {
 	assert.Contains(t, p.body, "Removed the standing approval of account "+acmeAccount)
 	assert.Empty(t, standing())
 }
+
+// An unknown page keeps a signed-in customer's navigation; signing out redirects to the
+// signed-out page (post/redirect/get), which a reload shows again without asking anything.
+func TestUnknownPagesAndSignOutKeepTheirPlace(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	token := csrf(t, b.signIn("bob", bobPassword))
+	p := b.get(console.Prefix + "nothing-here")
+	assert.Equal(t, http.StatusNotFound, p.status)
+	assert.Contains(t, p.body, `<nav aria-label="Console">`)
+	assert.Contains(t, p.body, `Back to your accounts`)
+	anon := e.browser().get(console.Prefix + "nothing-here")
+	assert.Equal(t, http.StatusNotFound, anon.status)
+	assert.NotContains(t, anon.body, `<nav aria-label="Console">`)
+
+	p = b.post(console.Prefix+"signout", url.Values{"csrf": {token}}, nil)
+	require.Equal(t, http.StatusOK, p.status)
+	assert.Equal(t, "/console/signedout", p.url.Path)
+	assert.Contains(t, p.body, "<h1>Signed out</h1>")
+	assert.Equal(t, http.StatusOK, b.get(console.Prefix+"signedout").status)
+	assert.Equal(t, "/login", b.get(console.Prefix+"accounts").url.Path, "the session ended: sent to sign in at the provider")
+}

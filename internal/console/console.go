@@ -195,8 +195,12 @@ func (c *Console) routes() {
 	handle("GET /console/log", c.page(c.log))
 	handle("GET /console/log.csv", c.page(c.logCSV))
 	handle("GET /console/log.jsonl", c.page(c.logJSONLines))
+	handle("GET /console/signedout", func(w http.ResponseWriter, r *http.Request) {
+		c.render(w, r, nil, http.StatusOK, "signedout", "Signed out", "", nil)
+	})
 	handle("GET /console/", func(w http.ResponseWriter, r *http.Request) {
-		c.fail(w, r, nil, http.StatusNotFound, "There is no such page.")
+		s, _ := c.session(r) // a signed-in customer keeps the navigation
+		c.fail(w, r, s, http.StatusNotFound, "There is no such page.")
 	})
 }
 

@@ -1,12 +1,15 @@
 // Package console is the customer's web console: the pages where a person of a customer's tenant
-// sees the tenant's accounts, approves or dismisses engineers' access requests, revokes an approval
-// and reads the access log, without a terminal. The backend serves it under /console/ (Prefix), in
+// sees the tenant's accounts, configures support access (an account's quick-create link, the
+// organization's StackSet and tenant tokens), approves or dismisses engineers' access requests,
+// revokes an approval, sets standing approvals and reads the access log, without a terminal. The backend serves it under /console/ (Prefix), in
 // the same process and with the same sign-in as the API; it holds no business rule of its own: who
 // may read or decide what is the broker's, what an account's records mean is the registry's.
 //
-// Pages are rendered on the server (html/template) with one stylesheet embedded in the binary;
-// they need no JavaScript, load nothing from elsewhere, and every change is a plain form POST
-// answered by a redirect (post/redirect/get).
+// Pages are rendered on the server (html/template) with one stylesheet and one script embedded in
+// the binary; the script only shows times in the viewer's time zone, so every page works without
+// it. Nothing is loaded from elsewhere, and every change is a plain form POST answered by a
+// redirect (post/redirect/get), but for the two whose answer shows something once: a new tenant
+// token, and a new quick-create link.
 //
 // # Sign-in
 //
@@ -36,6 +39,6 @@
 // field, compared in constant time; a request whose Origin is not the console's, or whose
 // Sec-Fetch-Site is not same-origin, is refused as well. A refusal is a 403 page, changes nothing,
 // and is recorded in the broker's audit log (REFUSED, under the signed-in principal). Every
-// response carries a strict Content-Security-Policy (no script at all, styles from the console
-// only, forms only to the console, no framing) and the other security headers (securityHeaders).
+// response carries a strict Content-Security-Policy (the console's own script and styles only, no
+// inline ones, forms only to the console, no framing) and the other security headers (securityHeaders).
 package console

@@ -203,5 +203,5 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *session) {
 	c.sessions.end(s.id)
 	http.SetCookie(w, c.cookie(sessionCookie, "", -1))
 	c.cfg.Logger.InfoContext(r.Context(), "console sign-out", "principal", s.principal)
-	c.render(w, r, nil, http.StatusOK, "signedout", "Signed out", "", nil)
+	http.Redirect(w, r, Prefix+"signedout", http.StatusSeeOther) // post/redirect/get: a reload asks nothing again
 }

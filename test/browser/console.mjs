@@ -26,6 +26,7 @@ import { chromium } from 'playwright-core';
 
 const env = Object.fromEntries(['CONSOLE_URL', 'SUPPORT_API_URL', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'SUPPORTCTL', 'CONTROL_URL',
   'CHROMIUM', 'ARTIFACTS', 'PEOPLE', 'TENANT', 'ACCOUNT', 'SECOND_ACCOUNT', 'OTHER_TENANT', 'OTHER_ACCOUNT', 'SUPPORT_ROLE_ARN',
+  'PENDING_ACCOUNT', 'GATEWAY_ACCOUNT', 'LATE_ACCOUNT',
   'VENDOR'].map((name) => {
   if (!process.env[name]) {
     console.error(`console.mjs: ${name} is not set: run it through TestConsoleInABrowser (go test -run TestConsoleInABrowser ./cmd/demo)`);
@@ -37,6 +38,9 @@ const people = JSON.parse(env.PEOPLE);
 const consoleOrigin = new URL(env.CONSOLE_URL).origin;
 const issuerOrigin = new URL(env.OIDC_ISSUER).origin;
 const VIEWPORT = { width: 1280, height: 800 };
+// the people's time zone: half an hour off any whole-hour zone, so a time shown in UTC, or in the
+// server's zone, cannot pass for it
+const TIME_ZONE = 'Asia/Kolkata';
 const ACTION_TIMEOUT = 15_000; // one click, fill or navigation
 const STEP_TIMEOUT = 60_000; // one step of the story
 const CLI_TIMEOUT = 60_000; // one supportctl command (credentials wait on KMS and STS)
@@ -75,11 +79,11 @@ const screenshots = new Set();
 
 /** check saves the page's screenshot as <name>.png, and runs axe-core on it as it is now (a form
  * filled in, a notice shown). */
-async function check(page, name) {
+async function check(page, name, { mask = [] } = {}) {
   assert.ok(!screenshots.has(name), `a second screenshot named ${name}`);
   screenshots.add(name);
   await axePage(page, name);
-  await page.screenshot({ path: join(env.ARTIFACTS, `${name}.png`), fullPage: true, animations: 'disabled' });
+  await page.screenshot({ path: join(env.ARTIFACTS, `${name}.png`), fullPage: true, animations: 'disabled', mask });
 }
 
 /** landed runs axe-core on every console page a navigation lands on: no page of the console the
@@ -131,7 +135,7 @@ let browser;
 
 /** person opens a browser context of its own (cookies, downloads) and a page in it. */
 async function person(name) {
-  const context = await browser.newContext({ viewport: VIEWPORT, acceptDownloads: true, locale: 'en-US', timezoneId: 'UTC' });
+  const context = await browser.newContext({ viewport: VIEWPORT, acceptDownloads: true, locale: 'en-US', timezoneId: TIME_ZONE });
   context.setDefaultTimeout(ACTION_TIMEOUT);
   context.setDefaultNavigationTimeout(ACTION_TIMEOUT);
   const page = await context.newPage();
@@ -288,6 +292,20 @@ async function unchanged(what, act) {
 
 const text = (locator) => locator.innerText().then((s) => s.replace(/\s+/g, ' ').trim());
 
+/** utcText is an instant as the server writes it: UTC, to the minute. */
+const utcText = (iso) => new Date(iso).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+
+/** shownTime asserts that the <time> in locator shows iso in the viewer's zone (console.js), with
+ * the UTC time on hover (its title). */
+async function shownTime(locator, iso, what) {
+  const el = locator.locator('time').first();
+  assert.equal(await el.getAttribute('datetime'), new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z'), `${what}: datetime`);
+  assert.equal(await el.getAttribute('title'), utcText(iso), `${what}: UTC on hover`);
+  const local = new Intl.DateTimeFormat('en-US', { hour: '2-digit', minute: '2-digit', timeZone: TIME_ZONE }).format(new Date(iso));
+  const shown = await text(el);
+  assert.ok(shown.includes(local) && !shown.includes('UTC'), `${what}: ${shown} is not ${local} in ${TIME_ZONE}`);
+}
+
 /** The rows of the access log's table as the page shows them. */
 function logRows(page) {
   return page.locator('[data-testid=event]').evaluateAll((rows) => rows.map((tr) => ({
@@ -432,7 +450,9 @@ async function bobSignsIn() {
     assert.equal(await text(row.getByTestId('support-role')),
       env.SUPPORT_ROLE_ARN.replace(env.ACCOUNT, account), `account ${account}'s support role`);
   }
-  assert.equal(await page.getByTestId('account-row').count(), 2, 'acme has two accounts');
+  const pending = page.locator(`[data-testid=account-row][data-account="${env.PENDING_ACCOUNT}"]`);
+  assert.equal(await pending.getAttribute('data-status'), 'pending-onboarding', 'the account bob configures later');
+  assert.equal(await page.getByTestId('account-row').count(), 3, 'acme has three accounts');
   await nothingOf(page, [env.OTHER_ACCOUNT, env.OTHER_TENANT], 'acme\'s accounts page');
   await check(page, 'accounts');
 }
@@ -480,12 +500,13 @@ async function approveInThePage() {
   const approved = await show(r.id);
   assert.equal(approved.state, 'APPROVED');
   assert.equal(approved.decidedBy, principal('bob'));
-  const until = new Date(approved.accessUntil).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const until = utcText(approved.accessUntil);
   assert.equal(await text(page.getByTestId('notice')),
     `Approved ${people.alice.email}'s request ${r.id} (ticket SUP-101) for account ${env.ACCOUNT}: access until ${until}.`);
   assert.equal(await card.count(), 0, 'no longer pending');
   const row = page.locator(`[data-testid=approved-request][data-request="${r.id}"]`);
-  assert.match(await text(row), new RegExp(`^${r.id} ${people.alice.email} ${env.ACCOUNT} SUP-101 ${principal('bob')} ${until} \\(\\d+m( \\d+s)? left\\)`));
+  assert.match(await text(row), new RegExp(`^${r.id} ${people.alice.email} ${env.ACCOUNT} SUP-101 ${principal('bob')} .+ \\(\\d+m( \\d+s)? left\\)`));
+  await shownTime(row.getByTestId('access-until'), approved.accessUntil, 'the access\'s end');
   await check(page, 'requests-approved');
 
   // alice's session, as the CLI prints it, and STS agrees
@@ -541,8 +562,13 @@ async function revokeInThePage() {
   assert.equal(page.url(), `${env.CONSOLE_URL}requests/${r.id}`, 'back to the request\'s page');
   const detail = page.getByTestId('request');
   assert.equal(await detail.getAttribute('data-state'), 'APPROVED');
-  assert.match(await text(page.getByTestId('decided-by')), new RegExp(`^${principal('bob').replace(/[.]/g, '\\.')}, \\d{4}-`));
-  assert.match(await text(page.getByTestId('access-until')), /^\d{4}-\d\d-\d\d \d\d:\d\d UTC \(4[45]m( \d+s)? left\)$/);
+  assert.match(await text(page.getByTestId('decided-by')), new RegExp(`^${principal('bob').replace(/[.]/g, '\\.')}, `));
+  assert.match(await text(page.getByTestId('access-until')), /\(4[45]m( \d+s)? left\)$/);
+  const decided = await show(r.id);
+  await shownTime(page.getByTestId('decided-by'), decided.decidedAt, 'the decision');
+  await shownTime(page.getByTestId('access-until'), decided.accessUntil, 'the access\'s end');
+  // (ICU names the zone by its older, canonical name)
+  assert.match(await text(page.locator('#time-zone')), /^Times are in your time zone \(Asia\/(Kolkata|Calcutta)\)/);
   assert.match(await text(page.getByTestId('notice')), new RegExp(`^Approved ${people.alice.email}'s request ${r.id} \\(ticket SUP-103\\)`));
   await check(page, 'request-approved');
   const before = ok(await credentials(r.id));
@@ -642,7 +668,7 @@ async function anotherTenant() {
   await navigate(page, () => page.getByTestId('nav-accounts').click());
   const { approved, dismissed, revoked, second } = s.requests;
   const ids = [approved.id, dismissed.id, revoked.id, second.id];
-  const acme = [env.ACCOUNT, env.SECOND_ACCOUNT, env.TENANT, ...ids, 'SUP-10', ...Object.values(justifications),
+  const acme = [env.ACCOUNT, env.SECOND_ACCOUNT, env.PENDING_ACCOUNT, env.TENANT, ...ids, 'SUP-10', ...Object.values(justifications),
     dismissReason, revokeReason, s.session];
   assert.equal(await text(page.getByTestId('tenant')), env.OTHER_TENANT);
   const row = page.locator(`[data-testid=account-row][data-account="${env.OTHER_ACCOUNT}"]`);
@@ -825,20 +851,155 @@ async function notFound() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pages being built: their flows go here. Each step runs with bob signed in (s.bob.page, acme's
-// customer) and erin (s.erin, globex's) still open; navigate or goto through the helpers above (axe
-// then checks every page they land on), check(page, name) the pages worth a screenshot (and show
-// them in docs/console.md), and check erin's 404 for acme's with nothingOf, as anotherTenant does.
-// A flow returns nothing when it has run; until then it says why it has not.
+// Configure and the organization page
 
-/** Configure: the quick-create link for a new account, and the organization's tenant tokens. */
-async function configure() {
-  return 'not in the console yet';
+/** quickCreate plays the customer opening link (a quick-create link the console gave) in account
+ * and creating the stack: test/sim's CloudFormation, the hook behind it. */
+const quickCreate = (account, link) => control('/quick-create', { account, link });
+
+/** fragmentParams are a quick-create link's parameters (in its fragment). */
+function fragmentParams(link) {
+  const u = new URL(link);
+  assert.equal(u.searchParams.get('region'), 'us-east-1', 'the templates deploy in us-east-1');
+  const [, query] = u.hash.split('/stacks/quickcreate?');
+  assert.ok(query, `a quick-create link: ${link}`);
+  return new URLSearchParams(query);
 }
 
-/** The organization page. */
+/** accountRow is account's row on the accounts page. */
+const accountRow = (page, account) => page.locator(`[data-testid=account-row][data-account="${account}"]`);
+
+async function configure() {
+  const { page, context } = s.bob;
+  await goto(page, `${env.CONSOLE_URL}accounts`);
+  await navigate(page, () => accountRow(page, env.PENDING_ACCOUNT).getByTestId('configure').click());
+  assert.equal(page.url(), `${env.CONSOLE_URL}accounts/${env.PENDING_ACCOUNT}/configure`);
+  assert.equal(await page.getByTestId('configure').getAttribute('data-status'), 'pending-onboarding');
+  assert.match(await text(page.getByTestId('external-id-note')), /ExternalId, a secret .* made for this account alone/);
+  const first = await page.getByTestId('quick-create').getAttribute('href');
+  const params = fragmentParams(first);
+  assert.match(params.get('param_ExternalId'), /^ext-[A-Za-z0-9_-]{32}$/, 'the account\'s ExternalId');
+  assert.equal(params.get('stackName'), 'doit-management-role');
+  await check(page, 'configure');
+
+  // the template, read before deploying: the committed file, as text
+  const template = await context.request.get(new URL(await page.getByTestId('view-management-template').getAttribute('href'),
+    env.CONSOLE_URL).href);
+  assert.equal(template.status(), 200);
+  assert.match(template.headers()['content-type'], /^text\/yaml/);
+  assert.match(await template.text(), /^AWSTemplateFormatVersion/m);
+
+  // a new link: the older one stops working
+  await submit(page, page.getByTestId('new-link'), 'making a new link', 200);
+  assert.equal(await page.getByTestId('link-fresh').count(), 1);
+  const second = await page.getByTestId('quick-create').getAttribute('href');
+  assert.notEqual(fragmentParams(second).get('param_ExternalId'), params.get('param_ExternalId'), 'a fresh ExternalId');
+  const stale = await quickCreate(env.PENDING_ACCOUNT, first);
+  assert.equal(stale.created, false, 'the older link no longer registers the account');
+  assert.match(stale.error, /ExternalId/);
+  await goto(page, `${env.CONSOLE_URL}accounts`);
+  assert.equal(await accountRow(page, env.PENDING_ACCOUNT).getAttribute('data-status'), 'pending-onboarding');
+
+  // bob deploys the stack from the new link: once the hook has registered it, the account is active
+  const created = await quickCreate(env.PENDING_ACCOUNT, second);
+  assert.equal(created.created, true, `the stack from the console's link: ${created.error}`);
+  await goto(page, `${env.CONSOLE_URL}accounts`);
+  assert.equal(await accountRow(page, env.PENDING_ACCOUNT).getAttribute('data-status'), 'active', 'active once the hook registered it');
+  await goto(page, `${env.CONSOLE_URL}accounts/${env.PENDING_ACCOUNT}/configure`);
+  assert.equal(await page.getByTestId('quick-create').count(), 0, 'an active account has no link to deploy');
+  assert.equal(await page.getByTestId('new-link').count(), 0);
+
+  // erin (globex) cannot open it, nor make a link for it
+  const erin = s.erin.page;
+  await unchanged('globex configuring acme\'s account', async () => {
+    await goto(erin, `${env.CONSOLE_URL}accounts/${env.PENDING_ACCOUNT}/configure`, 404);
+    await nothingOf(erin, [env.TENANT, params.get('param_ExternalId')], 'globex\'s view of acme\'s configure page', { except: [env.PENDING_ACCOUNT] });
+    await goto(erin, `${env.CONSOLE_URL}accounts`);
+    const response = await post(erin, `accounts/${env.PENDING_ACCOUNT}/link`, { csrf: s.erinCSRF });
+    assert.equal(response.status(), 404, 'erin\'s new link for acme\'s account');
+  });
+}
+
 async function organization() {
-  return 'not in the console yet';
+  const { page } = s.bob;
+  await navigate(page, () => page.getByTestId('nav-organization').click());
+  assert.equal(await page.getByTestId('nav-organization').getAttribute('aria-current'), 'page');
+  assert.match(await text(page.getByTestId('management-account-note')), /StackSets never deploy to the organization's management account/);
+  assert.equal(await page.getByTestId('tokens-empty').count(), 1);
+  await check(page, 'organization');
+
+  await submit(page, page.getByTestId('issue-token'), 'issuing a token', 200);
+  const token = await page.getByTestId('new-token').inputValue();
+  assert.match(token, /^tt-[0-9a-f]{64}$/);
+  // the demo publishes no StackSet template (STACKSET_TEMPLATE_URL): the page offers it to upload
+  assert.equal(await page.getByTestId('stackset-quick-create').count(), 0);
+  const stacksetTemplate = await s.bob.context.request.get(new URL(
+    await page.getByTestId('download-stackset-template').getAttribute('href'), env.CONSOLE_URL).href);
+  assert.equal(stacksetTemplate.status(), 200);
+  assert.match(stacksetTemplate.headers()['content-disposition'], /^attachment; filename="support-gateway-stackset.yaml"$/);
+  assert.match(await stacksetTemplate.text(), /AWS::CloudFormation::StackSet/);
+  const gatewayLink = await page.getByTestId('gateway-quick-create').getAttribute('href');
+  assert.equal(fragmentParams(gatewayLink).get('param_TenantToken'), token);
+  const id = await page.getByTestId('token').getAttribute('data-token');
+  assert.match(id, /^[0-9a-f]{16}$/);
+  assert.ok(!token.includes(id), 'the ID is not a piece of the token');
+  await check(page, 'organization-token', { mask: [page.getByTestId('new-token')] });
+
+  // the management account, which StackSets never reach: the support-gateway stack from the link
+  const created = await quickCreate(env.GATEWAY_ACCOUNT, gatewayLink);
+  assert.equal(created.created, true, `the support-gateway stack with the token: ${created.error}`);
+  await goto(page, `${env.CONSOLE_URL}accounts`);
+  const row = accountRow(page, env.GATEWAY_ACCOUNT);
+  assert.equal(await row.getAttribute('data-status'), 'active', 'registered to acme through its token');
+  assert.match(await text(row), /Support gateway/);
+
+  // shown once; listed by ID; revoked
+  await navigate(page, () => page.getByTestId('nav-organization').click());
+  assert.equal(await page.getByTestId('new-token').count(), 0, 'shown once');
+  assert.ok(!(await page.content()).includes(token), 'the token is nowhere on the page again');
+  const listed = page.locator(`[data-testid=token][data-token="${id}"]`);
+  assert.equal(await listed.getAttribute('data-revoked'), 'false');
+
+  // erin cannot see or revoke it
+  const erin = s.erin.page;
+  await goto(erin, `${env.CONSOLE_URL}organization`);
+  assert.equal(await erin.getByTestId('tokens-empty').count(), 1, 'globex has no token');
+  await nothingOf(erin, [id, env.TENANT], 'globex\'s organization page');
+  await unchanged('globex revoking acme\'s token', async () => {
+    const response = await post(erin, `organization/tokens/${id}/revoke`, { csrf: s.erinCSRF });
+    assert.equal(response.status(), 404, 'erin revoking acme\'s token');
+  });
+
+  await submit(page, listed.getByTestId('revoke-token'), 'revoking the token');
+  assert.match(await text(page.getByTestId('notice')), new RegExp(`^Revoked token ${id}: no new stack can register an account with it`));
+  assert.equal(await listed.getAttribute('data-revoked'), 'true');
+  const late = await quickCreate(env.LATE_ACCOUNT, gatewayLink);
+  assert.equal(late.created, false, 'a revoked token registers no new account');
+  assert.match(late.error, /revoked/);
+  await goto(page, `${env.CONSOLE_URL}accounts`);
+  assert.equal(await accountRow(page, env.GATEWAY_ACCOUNT).getAttribute('data-status'), 'active', 'what it registered stays');
+  assert.equal(await accountRow(page, env.LATE_ACCOUNT).count(), 0);
+}
+
+/** standing: bob sets a standing approval from the requests page; alice's next request starts
+ * approved; bob removes it. */
+async function standing() {
+  const { page } = s.bob;
+  await goto(page, `${env.CONSOLE_URL}requests`);
+  await page.getByTestId('standing-account').selectOption(env.SECOND_ACCOUNT);
+  await page.getByTestId('standing-max').selectOption({ label: 'up to 30m' });
+  await submit(page, page.getByTestId('standing-save'), 'setting a standing approval');
+  assert.match(await text(page.getByTestId('notice')), new RegExp(`^Account ${env.SECOND_ACCOUNT} approves each request at once, for up to 30m`));
+  const row = page.locator(`[data-testid=standing-approval][data-account="${env.SECOND_ACCOUNT}"]`);
+  assert.match(await text(row), /30m/);
+  const r = ok(await supportctl('alice', ['broker', 'request', '-account', env.SECOND_ACCOUNT, '-ticket', 'SUP-77',
+    '-justification', 'standing approval check', '-duration', '15m']));
+  assert.equal(r.state, 'APPROVED', 'the standing approval approves at once');
+  await check(page, 'requests-standing');
+  await page.getByTestId('standing-account').selectOption(env.SECOND_ACCOUNT);
+  await page.getByTestId('standing-max').selectOption('0');
+  await submit(page, page.getByTestId('standing-save'), 'removing the standing approval');
+  assert.equal(await row.count(), 0);
 }
 
 async function signOut() {
@@ -846,7 +1007,8 @@ async function signOut() {
   await goto(page, `${env.CONSOLE_URL}accounts`);
   const cookies = await context.cookies(env.CONSOLE_URL);
   assert.ok(cookies.length > 0, 'bob\'s session cookie');
-  await submit(page, page.getByTestId('sign-out'), 'signing out', 200);
+  await submit(page, page.getByTestId('sign-out'), 'signing out');
+  assert.equal(page.url(), `${env.CONSOLE_URL}signedout`, 'post/redirect/get');
   assert.equal(await text(page.locator('h1')), 'Signed out');
   assert.equal(await page.getByTestId('signed-in-as').count(), 0);
   await check(page, 'signed-out');
@@ -876,8 +1038,9 @@ const steps = [
   ['an engineer signing in to the console is refused, and cannot approve', engineerRefused],
   ['forged forms are refused, audited, and change nothing', forgedForms],
   ['a page that does not exist', notFound],
-  ['Configure (quick-create link, tenant tokens)', configure],
-  ['the organization page', organization],
+  ['bob configures a pending account; once its stack registers, it is active', configure],
+  ['bob issues a tenant token, deploys the gateway with it, and revokes it', organization],
+  ['bob sets a standing approval from the page, and removes it', standing],
   ['bob signs out; his session is over', signOut],
 ];
 

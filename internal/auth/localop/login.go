@@ -25,7 +25,7 @@ type login struct {
 
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in (local)</title></head>
-<body>
+<body><main>
 <h1>Sign in</h1>
 <p>Local OpenID Provider, for development only.</p>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
@@ -35,7 +35,7 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <label>Password <input name="password" type="password" autocomplete="current-password"></label>
 <button type="submit">Sign in</button>
 </form>
-</body></html>
+</main></body></html>
 `))
 
 func (l *login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
