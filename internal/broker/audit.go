@@ -144,9 +144,14 @@ func (a *AuditLog) puts(e Event) ([]types.TransactWriteItem, error) {
 	return puts, nil
 }
 
-// partitions are the indexes an event is listed under: its account, its engineer, and its actor.
+// partitions are the indexes an event is listed under: its account, its engineer, and its actor;
+// a CONFIGURED event also under its tenant (Filter.Configuration), for it may name no account the
+// tenant owns (a token, a link for an account not registered yet).
 func partitions(e Event) []string {
 	var out []string
+	if e.Type == EventConfigured && e.Tenant != "" {
+		out = append(out, tenantPartition(e.Tenant))
+	}
 	if e.Account != "" {
 		out = append(out, accountPartition(e.Account))
 	}
@@ -159,18 +164,20 @@ func partitions(e Event) []string {
 	return out
 }
 
-// Filter selects events: those of one account, or of one person (as engineer or actor), optionally
-// in [Since, Until). With Tenant set it is that tenant's view: its events only (Event.Tenant), and
-// without their Detail (what the vendor's log holds and the caller was not told).
+// Filter selects events: those of one account, of one person (as engineer or actor), or one
+// tenant's CONFIGURED events (Configuration), optionally in [Since, Until). With Tenant set it is
+// that tenant's view: its events only (Event.Tenant), and without their Detail (what the vendor's
+// log holds and the caller was not told).
 type Filter struct {
-	Account  string
-	Engineer string
-	Since    time.Time
-	Until    time.Time
-	Tenant   string
+	Account       string
+	Engineer      string
+	Configuration string // a tenant
+	Since         time.Time
+	Until         time.Time
+	Tenant        string
 }
 
-// ErrFilter: a filter must name exactly one account or one person.
+// ErrFilter: a filter must name exactly one account, one person or one tenant's configuration.
 var ErrFilter = errors.New("the audit filter needs exactly one of account or engineer")
 
 // List returns the events that match f, oldest first.
@@ -189,8 +196,14 @@ func (a *AuditLog) Export(ctx context.Context, w io.Writer, f Filter) error {
 // Check says why f selects nothing that can be listed, or nil: it names exactly one account (12
 // digits) or one person (at most MaxPrincipalBytes, as every principal recorded).
 func (f Filter) Check() error {
+	named := 0
+	for _, v := range []string{f.Account, f.Engineer, f.Configuration} {
+		if v != "" {
+			named++
+		}
+	}
 	switch {
-	case (f.Account == "") == (f.Engineer == ""):
+	case named != 1:
 		return refuse(ErrInvalid, "%s", ErrFilter.Error())
 	case f.Account != "" && !accountPattern.MatchString(f.Account):
 		return refuse(ErrInvalid, "account ID %q is not 12 digits", echo(f.Account))
@@ -205,8 +218,11 @@ func (a *AuditLog) each(ctx context.Context, f Filter, fn func(Event) error) err
 		return err
 	}
 	pk := principalPartition(f.Engineer)
-	if f.Account != "" {
+	switch {
+	case f.Account != "":
 		pk = accountPartition(f.Account)
+	case f.Configuration != "":
+		pk = tenantPartition(f.Configuration)
 	}
 	since, until := "0", "9"
 	if !f.Since.IsZero() {

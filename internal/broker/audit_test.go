@@ -185,3 +185,32 @@ func TestReadAuditAppliesTheCustomerRule(t *testing.T) {
 	require.NotEmpty(t, probes, "the vendor reads any person's events")
 	assert.Contains(t, probes[0].Detail, "acme", "with the detail the prober was not told")
 }
+
+// A tenant's CONFIGURED events (the console's tokens and links) are listed under the tenant too: its
+// customers read them there (without Detail), and no one of another tenant can.
+func TestTenantsConfigurationEvents(t *testing.T) {
+	f := newFixture(t)
+	log := f.b.Audit()
+	for _, e := range []broker.Event{
+		{Type: broker.EventConfigured, Action: "issue-tenant-token", Actor: approver, Tenant: "acme", Reason: "tenant token 0123 issued", Detail: "vendor only"},
+		{Type: broker.EventConfigured, Action: "issue-tenant-token", Actor: "tenant:globex/gina@globex.example", Tenant: "globex", Reason: "globex's"},
+		{Type: broker.EventRefused, Action: "console issue-tenant-token", Actor: approver, Tenant: "acme", Reason: "not a configuration"},
+	} {
+		require.NoError(t, log.Record(t.Context(), e))
+	}
+	got, err := f.b.ReadAudit(t.Context(), approver, broker.Filter{Configuration: "acme"})
+	require.NoError(t, err)
+	require.Len(t, got, 1, "acme's configuration only")
+	assert.Equal(t, "tenant token 0123 issued", got[0].Reason)
+	assert.Empty(t, got[0].Detail, "a customer reads no Detail")
+
+	for _, f2 := range []broker.Filter{{Configuration: "globex"}, {Configuration: "acme", Engineer: approver}, {Configuration: "acme", Account: acct}} {
+		_, err := f.b.ReadAudit(t.Context(), approver, f2)
+		assert.Error(t, err, "%+v", f2)
+	}
+	_, err = f.b.ReadAudit(t.Context(), "tenant:globex/gina@globex.example", broker.Filter{Configuration: "acme"})
+	assert.ErrorIs(t, err, broker.ErrForbidden, "another tenant's configuration")
+	all, err := log.List(t.Context(), broker.Filter{Configuration: "acme"})
+	require.NoError(t, err)
+	assert.Equal(t, "vendor only", all[0].Detail, "the vendor reads it whole")
+}

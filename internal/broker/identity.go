@@ -91,6 +91,11 @@ func (b *Broker) staffDomain(identity string) string {
 	return ""
 }
 
+// MayActForCustomer says why the customer principal p cannot decide for, or configure, its tenant
+// (a refusal of ErrForbidden), or nil: its user is one of the vendor's staff (Config.StaffDomains).
+// The console asks it before the changes it makes without the broker (tenant tokens, links).
+func (b *Broker) MayActForCustomer(p string) error { return b.mayActForCustomer(p) }
+
 // mayActForCustomer says why the customer principal p cannot decide for its tenant, or nil: its user
 // is one of the vendor's staff.
 func (b *Broker) mayActForCustomer(p string) error {

@@ -105,6 +105,7 @@ func preApprovalKey(account string) map[string]types.AttributeValue {
 // Audit partitions: one per account and one per person (engineer or actor).
 func accountPartition(account string) string     { return "AUDIT#ACCOUNT#" + account }
 func principalPartition(principal string) string { return "AUDIT#PRINCIPAL#" + principal }
+func tenantPartition(tenant string) string       { return "AUDIT#TENANT#" + tenant }
 
 // sortTime is a fixed-width UTC time, so that sort keys order by time.
 const sortTime = "2006-01-02T15:04:05.000000000Z"
