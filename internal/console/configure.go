@@ -1,8 +1,10 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"regexp"
@@ -27,12 +29,20 @@ type Links struct {
 	StackSetTemplateURL string
 }
 
+// templateURL is what the StackSet template's TemplateURL parameter admits (its AllowedPattern): an
+// https URL of an amazonaws.com host, as CloudFormation reads templates from S3.
+var templateURL = regexp.MustCompile(`^https://[A-Za-z0-9.-]+\.amazonaws\.com/\S+$`)
+
 // Validate says why l's links could not work: the management link's settings (hook.LinkConfig's
-// rules) when it is configured, and https URLs.
+// rules) when it is configured, https URLs, and a support-gateway template the StackSet admits.
 func (l Links) Validate() error {
 	var problems []error
 	if l.Management.HookTopicARN != "" {
 		problems = append(problems, l.Management.Validate())
+	}
+	if l.GatewayTemplateURL != "" && !templateURL.MatchString(l.GatewayTemplateURL) {
+		problems = append(problems, fmt.Errorf("the support-gateway template's URL %q is not one the StackSet's TemplateURL admits "+
+			"(an https URL of an amazonaws.com host, as S3's)", l.GatewayTemplateURL))
 	}
 	for name, u := range map[string]string{"the support-gateway template's URL": l.GatewayTemplateURL,
 		"the StackSet template's URL": l.StackSetTemplateURL, "the management template's URL": l.Management.TemplateURL} {
@@ -59,7 +69,8 @@ var shownTemplates = map[string]shownTemplate{
 }
 
 // templateFile serves one customer template as text, for anyone (they are public: the vendor
-// publishes them), as a download when ?download is set.
+// publishes them), as a download when ?download is set. The StackSet's names the support-gateway
+// template its member stacks deploy: the configured one (Links.GatewayTemplateURL).
 func (c *Console) templateFile(w http.ResponseWriter, r *http.Request) {
 	t, ok := shownTemplates[r.PathValue("file")]
 	if !ok {
@@ -71,6 +82,9 @@ func (c *Console) templateFile(w http.ResponseWriter, r *http.Request) {
 		c.cfg.Logger.ErrorContext(r.Context(), "reading an embedded template", "file", t.file, "error", err)
 		c.fail(w, r, nil, http.StatusInternalServerError, "The template could not be read.")
 		return
+	}
+	if t.file == stacksets.StackSet && c.cfg.Links.GatewayTemplateURL != "" {
+		b = bytes.ReplaceAll(b, []byte(hook.DefaultGatewayTemplateURL), []byte(c.cfg.Links.GatewayTemplateURL))
 	}
 	w.Header().Set("Content-Type", t.mime)
 	if r.URL.Query().Has("download") {
@@ -134,8 +148,34 @@ func (c *Console) configureData(st registry.AccountState, a Account, tenant stri
 		p.Link = hook.QuickCreateURL(l.Management, m.ExternalID)
 	}
 	p.CanLink = p.LinksReady && m != nil && m.Tenant == tenant && (m.Status == registry.Pending || m.Status == registry.Deregistered) &&
-		(a.Status == PendingOnboarding || a.Status == Removed)
+		(a.Status == PendingOnboarding || a.Status == Removed) && !namesAnother(st, tenant)
 	return p
+}
+
+// namesAnother reports whether a record of the account names another tenant than tenant: as its
+// tenant (a registration, ended or not), as the tenant a claim asks for, or in a conflict. A link
+// would bind the account to tenant again, over what another organization did since: only an
+// operator decides that (supportctl onboard).
+func namesAnother(st registry.AccountState, tenant string) bool {
+	for _, o := range []*registry.Onboarding{st.Management, st.Gateway} {
+		if o != nil && ((o.Tenant != "" && o.Tenant != tenant) || (o.ClaimTenant != "" && o.ClaimTenant != tenant)) {
+			return true
+		}
+	}
+	c := st.Conflict
+	return c != nil && ((c.Tenant != "" && c.Tenant != tenant) || (c.Claimant != "" && c.Claimant != tenant))
+}
+
+// staffRefused refuses action, and says so, when s's person is one of the vendor's staff, who
+// never decide for or configure a customer (the broker's rule, BROKER_STAFF_DOMAINS).
+func (c *Console) staffRefused(w http.ResponseWriter, r *http.Request, s *session, action string) bool {
+	err := c.cfg.Broker.MayActForCustomer(s.principal)
+	if err == nil {
+		return false
+	}
+	c.refuse(r, s, action, "the vendor's staff never configure a customer", err.Error())
+	c.fail(w, r, s, http.StatusForbidden, "Nothing was changed: "+err.Error()+".")
+	return true
 }
 
 // configure is the configure page of account {id}: how to give the vendor support access to it.
@@ -152,12 +192,13 @@ func (c *Console) configure(w http.ResponseWriter, r *http.Request, s *session) 
 // working). It never moves an account between tenants (registry.StartOnboarding refuses).
 func (c *Console) newLink(w http.ResponseWriter, r *http.Request, s *session) {
 	st, a, ok := c.tenantsAccount(w, r, s, "onboarding-link")
-	if !ok {
+	if !ok || c.staffRefused(w, r, s, "onboarding-link") {
 		return
 	}
 	if !c.configureData(st, a, s.tenant).CanLink {
-		c.refuse(r, s, "onboarding-link", "the account's onboarding is not pending or ended", "account "+a.ID)
-		c.fail(w, r, s, http.StatusConflict, "A new link is only made for an account whose onboarding is pending, or whose stack was deleted.")
+		c.refuse(r, s, "onboarding-link", "the account's onboarding is not pending or ended, or names another organization", "account "+a.ID)
+		c.fail(w, r, s, http.StatusConflict, "A new link is only made for an account whose onboarding is pending, or whose stack was deleted "+
+			"and that no other organization has registered since. Ask "+c.cfg.Vendor.Name+" support.")
 		return
 	}
 	_, err := hook.Link(r.Context(), c.cfg.Registry, c.cfg.Links.Management, s.tenant, a.ID)
@@ -208,8 +249,11 @@ func (c *Console) renderOrganization(w http.ResponseWriter, r *http.Request, s *
 	p := organizationPage{Tokens: tokens, Token: token, StackSetTemplate: l.StackSetTemplateURL, GatewayTemplate: l.GatewayTemplateURL}
 	if token != "" {
 		if l.StackSetTemplateURL != "" {
-			p.StackSetLink = hook.QuickCreate(l.Management.ConsoleURL, l.StackSetTemplateURL, c.stackName("support-gateway-stackset"),
-				[2]string{"TenantToken", token})
+			params := [][2]string{{"TenantToken", token}}
+			if l.GatewayTemplateURL != "" {
+				params = append(params, [2]string{"TemplateURL", l.GatewayTemplateURL})
+			}
+			p.StackSetLink = hook.QuickCreate(l.Management.ConsoleURL, l.StackSetTemplateURL, c.stackName("support-gateway-stackset"), params...)
 		}
 		if l.GatewayTemplateURL != "" {
 			params := [][2]string{{"TenantToken", token}}
@@ -227,8 +271,31 @@ func (c *Console) stackName(what string) string {
 	return strings.ToLower(c.cfg.Vendor.Name) + "-" + what
 }
 
+// MaxLiveTenantTokens bounds a tenant's live tokens: one or two are all a StackSet rotation needs,
+// and each is an item every token list scans.
+const MaxLiveTenantTokens = 10
+
 // issueToken issues a tenant token and shows it this once (only its hash is stored).
 func (c *Console) issueToken(w http.ResponseWriter, r *http.Request, s *session) {
+	if c.staffRefused(w, r, s, "issue-tenant-token") {
+		return
+	}
+	tokens, err := c.cfg.Registry.TenantTokens(r.Context(), s.tenant)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
+	}
+	live := 0
+	for _, t := range tokens {
+		if t.RevokedAt.IsZero() {
+			live++
+		}
+	}
+	if live >= MaxLiveTenantTokens {
+		c.refuse(r, s, "issue-tenant-token", fmt.Sprintf("the tenant has %d live tokens, the most it may have", live), "")
+		c.fail(w, r, s, http.StatusConflict, fmt.Sprintf("Your organization has %d live tokens, the most it may have: revoke one it no longer uses first.", live))
+		return
+	}
 	t, token, err := c.cfg.Registry.IssueTenantTokenBy(r.Context(), s.tenant, s.principal)
 	if err != nil {
 		c.failed(w, r, s, err)
@@ -242,6 +309,9 @@ func (c *Console) issueToken(w http.ResponseWriter, r *http.Request, s *session)
 
 // revokeToken revokes the tenant's token {id}: stacks can no longer register accounts with it.
 func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request, s *session) {
+	if c.staffRefused(w, r, s, "revoke-tenant-token") {
+		return
+	}
 	id := r.PathValue("id")
 	t, err := c.cfg.Registry.RevokeTenantToken(r.Context(), s.tenant, id, s.principal)
 	if errors.Is(err, registry.ErrNoSuchToken) {

@@ -30,6 +30,8 @@ type Broker interface {
 	Dismiss(ctx context.Context, who, id, reason string) (broker.Request, error)
 	Revoke(ctx context.Context, who, id, reason string) (broker.Request, error)
 	PreApprove(ctx context.Context, who, account string, maxDuration time.Duration) (broker.PreApproval, error)
+	// MayActForCustomer refuses the vendor's staff, who never decide for or configure a customer.
+	MayActForCustomer(who string) error
 	ReadAudit(ctx context.Context, who string, f broker.Filter) ([]broker.Event, error)
 }
 

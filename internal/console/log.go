@@ -109,13 +109,24 @@ func (c *Console) logRows(r *http.Request, s *session, q logQuery) (events []bro
 	}
 	since := c.now().Add(-LogWindow)
 	engineer := broker.NormalizeIdentity(q.Engineer)
+	filters := make([]broker.Filter, 0, len(read)+1)
 	for _, account := range read {
-		list, err := c.cfg.Broker.ReadAudit(r.Context(), s.principal, broker.Filter{Account: account, Since: since})
+		filters = append(filters, broker.Filter{Account: account, Since: since})
+	}
+	// the tenant's own configuration (tokens, links), which may name no account it owns yet
+	filters = append(filters, broker.Filter{Configuration: s.tenant, Since: since})
+	seen := map[string]bool{}
+	for _, f := range filters {
+		list, err := c.cfg.Broker.ReadAudit(r.Context(), s.principal, f)
 		if err != nil {
 			return nil, nil, err
 		}
 		for i := len(list) - 1; i >= 0; i-- { // newest first: events of one second stay in the order they happened
 			e := list[i]
+			if seen[e.ID] || (f.Configuration != "" && q.Account != "" && e.Account != q.Account) {
+				continue
+			}
+			seen[e.ID] = true
 			if (q.Type == "" || e.Type == q.Type) && (engineer == "" || broker.NormalizeIdentity(e.Engineer) == engineer) {
 				events = append(events, e)
 			}

@@ -117,6 +117,9 @@ func (c *Console) standing(w http.ResponseWriter, r *http.Request, s *session) {
 	account := r.PostForm.Get("account")
 	seconds, perr := strconv.ParseInt(r.PostForm.Get("max"), 10, 64)
 	if perr != nil || seconds < 0 || seconds > int64(broker.MaxSession/time.Second) {
+		c.refuse(r, s, "pre-approve", "a maximum duration the page does not offer", "account "+clip(account)+", max "+clip(r.PostForm.Get("max")))
+		c.cfg.Logger.InfoContext(r.Context(), "console standing approval", "principal", s.principal, "account", auth.Clip(account, 64),
+			"max_seconds", seconds, "refused", true)
 		c.sessions.tell(s.id, notice{Error: true, Text: "Nothing was changed: choose a maximum duration from the list."})
 		http.Redirect(w, r, Prefix+"requests#standing", http.StatusSeeOther)
 		return

@@ -370,7 +370,6 @@ func TestTenantTokenListAndRevocation(t *testing.T) {
 	other, otherToken, err := r.IssueTenantTokenBy(ctx, "globex", "tenant:globex/gina@globex.example")
 	require.NoError(t, err)
 	assert.Equal(t, registry.TokenHash(firstToken)[:registry.TokenIDLength], first.ID)
-	assert.NotContains(t, firstToken, first.ID, "the ID is of the hash, not a piece of the token")
 
 	list, err := r.TenantTokens(ctx, "acme")
 	require.NoError(t, err)

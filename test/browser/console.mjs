@@ -942,7 +942,6 @@ async function organization() {
   assert.equal(fragmentParams(gatewayLink).get('param_TenantToken'), token);
   const id = await page.getByTestId('token').getAttribute('data-token');
   assert.match(id, /^[0-9a-f]{16}$/);
-  assert.ok(!token.includes(id), 'the ID is not a piece of the token');
   await check(page, 'organization-token', { mask: [page.getByTestId('new-token')] });
 
   // the management account, which StackSets never reach: the support-gateway stack from the link
@@ -979,6 +978,15 @@ async function organization() {
   await goto(page, `${env.CONSOLE_URL}accounts`);
   assert.equal(await accountRow(page, env.GATEWAY_ACCOUNT).getAttribute('data-status'), 'active', 'what it registered stays');
   assert.equal(await accountRow(page, env.LATE_ACCOUNT).count(), 0);
+
+  // the access log shows who configured what: the new link, the token issued and revoked
+  await goto(page, `${env.CONSOLE_URL}log?type=CONFIGURED`);
+  const configured = await logRows(page);
+  assert.deepEqual(configured.map((r) => r.actor), [principal('bob'), principal('bob'), principal('bob')]);
+  const reasons = await page.locator('[data-testid=event] td.prose').allInnerTexts();
+  assert.deepEqual(reasons.map((r) => r.replace(/ .*/, '')), ['tenant', 'tenant', 'a'], 'revoked, issued (newest first), then the link');
+  assert.ok(reasons.every((r) => !r.includes(token)), 'never the token');
+  await check(page, 'log-configured');
 }
 
 /** standing: bob sets a standing approval from the requests page; alice's next request starts
