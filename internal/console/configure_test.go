@@ -251,3 +251,28 @@ func TestUnknownPagesAndSignOutKeepTheirPlace(t *testing.T) {
 	assert.Equal(t, http.StatusOK, b.get(console.Prefix+"signedout").status)
 	assert.Equal(t, "/login", b.get(console.Prefix+"accounts").url.Path, "the session ended: sent to sign in at the provider")
 }
+
+// A tenant has at most MaxLiveTenantTokens live tokens: past it, the page refuses to issue one and
+// says to revoke one first; a revoked token frees its place.
+func TestLiveTokensAreCapped(t *testing.T) {
+	e := newEnv(t)
+	var last registry.TenantToken
+	for range console.MaxLiveTenantTokens {
+		tok, _, err := e.reg.IssueTenantTokenBy(t.Context(), "acme", bob)
+		require.NoError(t, err)
+		last = tok
+	}
+	b := e.browser()
+	token := csrf(t, b.signIn("bob", bobPassword))
+	p := b.post(console.Prefix+"organization/tokens", url.Values{"csrf": {token}}, nil)
+	assert.Equal(t, http.StatusConflict, p.status)
+	assert.Contains(t, p.body, "revoke one it no longer uses first")
+	list, err := e.reg.TenantTokens(t.Context(), "acme")
+	require.NoError(t, err)
+	assert.Len(t, list, console.MaxLiveTenantTokens, "none issued")
+
+	_, err = e.reg.RevokeTenantToken(t.Context(), "acme", last.ID, bob)
+	require.NoError(t, err)
+	p = b.post(console.Prefix+"organization/tokens", url.Values{"csrf": {token}}, nil)
+	assert.Equal(t, http.StatusOK, p.status, "a revoked token frees its place")
+}
