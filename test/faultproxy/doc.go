@@ -93,8 +93,8 @@
 //   - order: a call's time is taken when its headers arrive, before the proxy's lock, so
 //     calls racing for the last token may take it out of arrival order (by microseconds).
 //
-// Inject starts every rate rule with a full bucket; Times and For of a rate rule count the
-// calls it throttled, after which it admits everything.
+// Inject starts every rate rule with a full bucket. Times and For of a rate rule count the
+// calls it throttled; once they are used up, the rule no longer applies.
 //
 // The proxy is safe for concurrent requests; rules apply in order, and the
 // first rule that matches a call and still has Times and For left handles it.
