@@ -23,6 +23,9 @@ type Call struct {
 	// Fault is the name of the injected fault ("Throttle", "Latency", ...);
 	// "" if the call was forwarded untouched.
 	Fault string
+	// Rate is what the rate rules (Rule.Rate) did to the call: RateAdmitted or
+	// RateThrottled; "" if no rate rule matched it.
+	Rate RateOutcome
 }
 
 // Duration is End - Start, or 0 while the call is in flight.
@@ -37,6 +40,9 @@ func (c Call) String() string {
 	fault := c.Fault
 	if fault == "" {
 		fault = "forwarded"
+	}
+	if c.Rate != "" {
+		fault += ", rate " + string(c.Rate)
 	}
 	return fmt.Sprintf("%s %s: %d (%s) in %v", c.Service, c.Operation, c.Status, fault, c.Duration().Round(time.Millisecond))
 }

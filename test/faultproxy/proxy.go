@@ -123,15 +123,17 @@ func (p *Proxy) Close() error {
 }
 
 // Inject replaces the active rules. Rules apply in order: a call gets the
-// fault of the first rule that matches it and has not used up its Times or For.
-// It panics on a rule with an unknown Fault or a negative limit.
+// fault of the first rule that matches it and has not used up its Times or For;
+// a rate rule that admits a call passes it on to the next rules. Rate rules
+// start with full buckets. It panics on a rule with an unknown Fault, a
+// negative limit or rate, or both Operation and Operations.
 func (p *Proxy) Inject(rules ...Rule) {
 	active := make([]*activeRule, len(rules))
 	for i, r := range rules {
 		if err := r.validate(); err != nil {
 			panic(err)
 		}
-		active[i] = &activeRule{Rule: r}
+		active[i] = newActiveRule(r)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -195,7 +197,12 @@ func (p *Proxy) handle(r *http.Request, body []byte, req request, rule *Rule, re
 	case !sleep(r.Context(), rule.Latency):
 		return answer{} // the client gave up or the proxy is closing
 	}
-	switch rule.Fault {
+	switch rule.fault() {
+	case Throttle:
+		if rule.Rate > 0 {
+			return rateAnswer(req, requestID)
+		}
+		return errorAnswer(req, Throttle, requestID)
 	case Latency:
 		return p.forward(r, body)
 	case Reset:
@@ -208,7 +215,7 @@ func (p *Proxy) handle(r *http.Request, body []byte, req request, rule *Rule, re
 		}
 		return answer{}
 	default:
-		return errorAnswer(req, rule.Fault, requestID)
+		return errorAnswer(req, rule.fault(), requestID)
 	}
 }
 
@@ -219,8 +226,14 @@ func (p *Proxy) begin(req request, start time.Time) (*Call, *Rule, string) {
 	call := &Call{Service: req.service, Operation: req.operation, Path: req.path, Start: start}
 	p.calls = append(p.calls, call)
 	for _, a := range p.rules {
-		if a.take(req.service, req.operation, req.path, start) {
-			call.Fault = a.Fault.String()
+		switch a.take(req.service, req.operation, req.path, start) {
+		case admitted:
+			call.Rate = RateAdmitted
+		case handled:
+			call.Fault = a.fault().String()
+			if a.Rate > 0 {
+				call.Rate = RateThrottled
+			}
 			p.nextID++
 			rule := a.Rule
 			return call, &rule, fmt.Sprintf("faultproxy-%08d", p.nextID)
