@@ -13,7 +13,26 @@ import (
 // managementAccountNote is said in the template and the README: StackSets never reach the
 // organization's management account.
 const managementAccountNote = "StackSets never deploy to the organization's management account: " +
-	"to give support access there too, deploy the support-gateway template in it directly (quick-create link)."
+	"to give support access there too, set CoverManagementAccount to true (this stack then deploys the support-gateway " +
+	"template in this account as well), or deploy the support-gateway template in it directly (quick-create link)."
+
+// The StackSet's operation preferences for an organization of a thousand accounts (docs/templates.md,
+// "The StackSet at scale"), from CloudFormation's "StackSet operation options":
+//   - SOFT_FAILURE_TOLERANCE decouples the concurrency from the failure tolerance. Under the default
+//     (STRICT) the concurrency is at most FailureToleranceCount + 1, so a tolerance of 0 deploys one
+//     account at a time: hours for a thousand accounts.
+//   - stackSetMaxConcurrentPercent of the targeted accounts at once: a thousand accounts in four waves.
+//     The vendor's side answers each stack before its key and proof (which are paced within AWS's
+//     quotas), so the waves are bounded by CloudFormation, not by the hook.
+//   - stackSetFailureTolerancePercent: an account that cannot take the stack (an SCP denying IAM, a
+//     suspended account) fails alone; a rollout failing in more accounts than this stops.
+//
+// They apply to the stack set's operations, not to auto-deployment, which CloudFormation runs as
+// accounts join.
+const (
+	stackSetMaxConcurrentPercent    = 25
+	stackSetFailureTolerancePercent = 10
+)
 
 // NewStackSetStack is stacksets/support-gateway-stackset.yaml, seed 002's StackSet template: it
 // rolls the support-gateway template out to every account of the given OUs, and to accounts that
@@ -41,6 +60,13 @@ func NewStackSetStack(scope constructs.Construct, id string, c Config) awscdk.St
 				description: "Passed to every account: true lets " + v.Name + "'s diagnostic tool read metrics, cost and right-sizing data.",
 				props:       trueFalse("true")},
 		}},
+		group{title: "The management account", params: []param{
+			{id: "CoverManagementAccount", label: "Support access in this management account too",
+				description: "StackSets never deploy to the organization's management account, where this stack runs. true: this stack " +
+					"also deploys the support-gateway template here, so " + v.Name + " support can read this account as it reads the " +
+					"others (with the same read-only role and boundary). false: this account gets no support access.",
+				props: trueFalse("false")},
+		}},
 		group{title: v.Name + " support (leave as they are)", params: []param{
 			{id: "TenantToken", label: "Organization token",
 				description: "The token " + v.Name + " issued for your organization, passed to every account so each registers " +
@@ -67,7 +93,9 @@ func NewStackSetStack(scope constructs.Construct, id string, c Config) awscdk.St
 		},
 		Capabilities: jsii.Strings("CAPABILITY_NAMED_IAM"),
 		OperationPreferences: &cfn.CfnStackSet_OperationPreferencesProperty{
-			FailureTolerancePercentage: jsii.Number(0),
+			ConcurrencyMode:            jsii.String("SOFT_FAILURE_TOLERANCE"),
+			MaxConcurrentPercentage:    jsii.Number(stackSetMaxConcurrentPercent),
+			FailureTolerancePercentage: jsii.Number(stackSetFailureTolerancePercent),
 			RegionConcurrencyType:      jsii.String("PARALLEL"),
 		},
 		Parameters: &[]any{
@@ -83,5 +111,19 @@ func NewStackSetStack(scope constructs.Construct, id string, c Config) awscdk.St
 		}},
 		TemplateUrl: p["TemplateURL"].ValueAsString(),
 	})
+
+	// the management account, which the stack set never reaches: the same gateway template, here
+	cover := awscdk.NewCfnCondition(stack, jsii.String("CoverManagementAccountChosen"), &awscdk.CfnConditionProps{
+		Expression: awscdk.Fn_ConditionEquals(p["CoverManagementAccount"].ValueAsString(), jsii.String("true")),
+	})
+	here := cfn.NewCfnStack(stack, jsii.String("ManagementAccountGateway"), &cfn.CfnStackProps{
+		TemplateUrl: p["TemplateURL"].ValueAsString(),
+		Parameters: &map[string]*string{
+			"AllowSupportRunbooksExecutions": p["AllowSupportRunbooksExecutions"].ValueAsString(),
+			"GrantDiagnosticToolAccess":      p["GrantDiagnosticToolAccess"].ValueAsString(),
+			"TenantToken":                    p["TenantToken"].ValueAsString(),
+		},
+	})
+	here.CfnOptions().SetCondition(cover)
 	return stack
 }

@@ -212,6 +212,28 @@ func TestStackSetFollowsSeed(t *testing.T) {
 		assert.Contains(t, gw, key)
 	}
 	assert.Contains(t, tpl["Description"], "management account")
+
+	// a thousand accounts: not one at a time (under STRICT_FAILURE_TOLERANCE the concurrency is at
+	// most the failure tolerance + 1), and one account's failure does not stop the organization's
+	assert.Equal(t, map[string]any{"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "MaxConcurrentPercentage": stackSetMaxConcurrentPercent,
+		"FailureTolerancePercentage": stackSetFailureTolerancePercent, "RegionConcurrencyType": "PARALLEL"}, set["OperationPreferences"])
+
+	// the management account, which the stack set never reaches: the same gateway template, with the
+	// same parameters, only when the customer chose it
+	cover := tpl["Parameters"].(map[string]any)["CoverManagementAccount"].(map[string]any)
+	assert.Equal(t, "false", cover["Default"], "opt-in: the management account is the organization's most privileged")
+	here := tpl["Resources"].(map[string]any)["ManagementAccountGateway"].(map[string]any)
+	assert.Equal(t, "AWS::CloudFormation::Stack", here["Type"])
+	assert.Equal(t, "CoverManagementAccountChosen", here["Condition"])
+	assert.Equal(t, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "CoverManagementAccount"}, "true"}},
+		tpl["Conditions"].(map[string]any)["CoverManagementAccountChosen"])
+	hp := here["Properties"].(map[string]any)
+	assert.Equal(t, set["TemplateURL"], hp["TemplateURL"], "the template the members deploy")
+	nested := map[string]any{}
+	for k, v := range hp["Parameters"].(map[string]any) {
+		nested[k] = v
+	}
+	assert.Equal(t, passed, nested, "the parameters the members get")
 }
 
 // Every parameter appears once in the console's groups and has a label.
