@@ -184,7 +184,10 @@ type Operation struct {
 	Template    string // the member accounts' template, under the repository's root
 	Preferences Preferences
 	Instances   []Instance
-	Took        time.Duration
+	// Management is the gateway stack the StackSet's own stack made in the management account
+	// (CoverManagementAccount), nil if it made none.
+	Management *Instance
+	Took       time.Duration
 }
 
 // Count is how many instances are in status.
@@ -204,6 +207,9 @@ type stackSet struct {
 	targets        []string
 	parameters     map[string]string
 	prefs          map[string]any // OperationPreferences, as the template has them
+	// here is the nested stack the StackSet's own stack creates in the management account, if its
+	// condition holds (nil otherwise).
+	here *StackInput
 }
 
 // preferences are the template's OperationPreferences for n target accounts: counts, or
@@ -217,6 +223,10 @@ func (ss stackSet) preferences(n int) Preferences {
 		p.FailureTolerance = intOf(pct) * n / 100
 	}
 	p.MaxConcurrent = max(1, p.MaxConcurrent)
+	if mode, _ := ss.prefs["ConcurrencyMode"].(string); mode != "SOFT_FAILURE_TOLERANCE" {
+		// STRICT_FAILURE_TOLERANCE, the default: at most the failure tolerance + 1 at once
+		p.MaxConcurrent = min(p.MaxConcurrent, p.FailureTolerance+1)
+	}
 	return p
 }
 
@@ -240,6 +250,15 @@ func (o *Organization) DeployStackSet(ctx context.Context, in StackSetInput) (*O
 		prefs = *in.Preferences
 	}
 	op := &Operation{StackSet: ss.name, Template: ss.template, Preferences: prefs, Instances: make([]Instance, len(accounts))}
+	if ss.here != nil { // the StackSet's own stack, in the management account, creates it before the StackSet
+		t := time.Now()
+		stack, err := o.sim.CreateStack(ctx, *ss.here)
+		op.Management = &Instance{Account: o.Management, Status: Current, Stack: stack, Took: time.Since(t)}
+		if err != nil {
+			op.Management.Status, op.Management.Reason = Failed, err.Error()
+			return op, fmt.Errorf("the StackSet's stack: its ManagementAccountGateway: %w", err)
+		}
+	}
 	op.Preferences.MaxConcurrent = max(1, op.Preferences.MaxConcurrent)
 	for i, a := range accounts {
 		op.Instances[i] = Instance{Account: a, Status: Cancelled, Reason: "not attempted: the operation stopped"}
@@ -307,24 +326,54 @@ func (o *Organization) resolveStackSet(given map[string]string) (stackSet, error
 	for k, v := range params {
 		vars[k] = v
 	}
+	if vars, err = tpl.WithConditions(vars); err != nil {
+		return stackSet{}, err
+	}
 	resources, _ := tpl["Resources"].(map[string]any)
-	var raw any
+	var raw, nested any
 	for id, r := range resources {
 		def, _ := r.(map[string]any)
-		if def["Type"] != "AWS::CloudFormation::StackSet" {
+		switch {
+		case def["Type"] == "AWS::CloudFormation::Stack" && id == "ManagementAccountGateway":
+			if c, ok := def["Condition"].(string); !ok || vars["Condition::"+c] == "true" {
+				nested = def["Properties"]
+			}
+			continue
+		case def["Type"] != "AWS::CloudFormation::StackSet":
 			return stackSet{}, fmt.Errorf("resource %s (%v): only AWS::CloudFormation::StackSet is simulated here", id, def["Type"])
-		}
-		if raw != nil {
+		case raw != nil:
 			return stackSet{}, errors.New("the template has more than one StackSet")
 		}
 		raw = def["Properties"]
+	}
+	var ss stackSet
+	if nested != nil {
+		resolved, err := cfntemplate.Resolve(nested, vars)
+		if err != nil {
+			return stackSet{}, err
+		}
+		n := &props{m: resolved.(map[string]any), used: map[string]bool{}}
+		in := StackInput{Account: o.Management, Name: "StackSet-stack-ManagementAccountGateway-" + newUUID(),
+			Template: Published[n.str("TemplateURL")], Parameters: map[string]string{}}
+		if in.Template == "" {
+			return stackSet{}, fmt.Errorf("ManagementAccountGateway: TemplateURL %q is not a template the vendor publishes", n.str("TemplateURL"))
+		}
+		pm, _ := n.m["Parameters"].(map[string]any)
+		for k, v := range pm {
+			in.Parameters[k] = fmt.Sprint(v)
+		}
+		n.used["Parameters"] = true
+		if err := n.done("AWS::CloudFormation::Stack"); err != nil {
+			return stackSet{}, err
+		}
+		ss.here = &in
 	}
 	resolved, err := cfntemplate.Resolve(raw, vars)
 	if err != nil {
 		return stackSet{}, err
 	}
 	p := &props{m: resolved.(map[string]any), used: map[string]bool{}}
-	ss := stackSet{name: p.str("StackSetName"), parameters: map[string]string{}}
+	ss.name, ss.parameters = p.str("StackSetName"), map[string]string{}
 	if pm := p.str("PermissionModel"); pm != "SERVICE_MANAGED" {
 		return stackSet{}, fmt.Errorf("PermissionModel %q: only SERVICE_MANAGED is simulated", pm)
 	}

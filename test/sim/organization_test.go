@@ -53,7 +53,8 @@ func TestStackSetRollout(t *testing.T) {
 	op, err := org.DeployStackSet(ctx, StackSetInput{Parameters: map[string]string{"OrganizationalUnitIds": failing, "TenantToken": token}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "1 of 2 accounts failed, 0 tolerated")
-	assert.Equal(t, Preferences{MaxConcurrent: 1, FailureTolerance: 0}, op.Preferences, "the template's: FailureTolerancePercentage 0")
+	assert.Equal(t, Preferences{MaxConcurrent: 1, FailureTolerance: 0}, op.Preferences,
+		"the template's, for 2 accounts: 25 % at once and 10 % tolerated, rounded down (at least one at a time)")
 	assert.Equal(t, []string{Failed, Cancelled}, statuses(op))
 	assert.Contains(t, op.Instances[0].Reason, "CREATE_FAILED SupportGatewayRole")
 	assert.Contains(t, op.Instances[0].Reason, "the stack was rolled back")
@@ -74,6 +75,22 @@ func TestStackSetRollout(t *testing.T) {
 		assert.Equal(t, registry.Registered, o.Status, "%s: %+v", account, o.Proof)
 		assert.Equal(t, "acme", o.Tenant)
 	}
+	assert.Nil(t, op.Management, "CoverManagementAccount is false by default: nothing in the management account")
+
+	// CoverManagementAccount: the StackSet's own stack deploys the gateway in the management account,
+	// which the StackSet never reaches
+	empty, err := org.CreateOU(ctx, org.Root, "empty")
+	require.NoError(t, err)
+	op, err = org.DeployStackSet(ctx, StackSetInput{Parameters: map[string]string{"OrganizationalUnitIds": empty, "TenantToken": token,
+		"CoverManagementAccount": "true"}})
+	require.NoError(t, err)
+	assert.Empty(t, op.Instances)
+	require.NotNil(t, op.Management)
+	assert.Equal(t, Current, op.Management.Status, op.Management.Reason)
+	o, _, err := a.Registry().Get(ctx, org.Management, registry.Gateway)
+	require.NoError(t, err)
+	assert.Equal(t, registry.Registered, o.Status, "%+v", o.Proof)
+	assert.Equal(t, "acme", o.Tenant, "the management account, registered to the token's tenant")
 }
 
 func statuses(op *Operation) []string {
@@ -82,4 +99,27 @@ func statuses(op *Operation) []string {
 		out = append(out, in.Status)
 	}
 	return out
+}
+
+// The operation preferences as CloudFormation computes them ("StackSet operation options"):
+// percentages of the target accounts rounded down, at least one account at a time; under
+// STRICT_FAILURE_TOLERANCE (the default) at most the failure tolerance + 1 at once.
+func TestStackSetPreferences(t *testing.T) {
+	for _, tc := range []struct {
+		prefs map[string]any
+		n     int
+		want  Preferences
+	}{
+		{map[string]any{"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "MaxConcurrentPercentage": 25, "FailureTolerancePercentage": 10}, 1000,
+			Preferences{MaxConcurrent: 250, FailureTolerance: 100}},
+		{map[string]any{"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "MaxConcurrentPercentage": 25, "FailureTolerancePercentage": 10}, 3,
+			Preferences{MaxConcurrent: 1, FailureTolerance: 0}},
+		{map[string]any{"MaxConcurrentPercentage": 25, "FailureTolerancePercentage": 10}, 1000,
+			Preferences{MaxConcurrent: 101, FailureTolerance: 100}},
+		{map[string]any{"FailureTolerancePercentage": 0}, 1000, Preferences{MaxConcurrent: 1, FailureTolerance: 0}},
+		{map[string]any{"ConcurrencyMode": "STRICT_FAILURE_TOLERANCE", "MaxConcurrentCount": 20, "FailureToleranceCount": 4}, 50,
+			Preferences{MaxConcurrent: 5, FailureTolerance: 4}},
+	} {
+		assert.Equal(t, tc.want, stackSet{prefs: tc.prefs}.preferences(tc.n), "%v of %d", tc.prefs, tc.n)
+	}
 }
