@@ -8,15 +8,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/test/awscheck"
 	"github.com/supportaccess/gateway/test/lambdaruntime"
@@ -55,13 +58,34 @@ type Config struct {
 	HookEnv []string
 	// Logs, if set, receives the hook's log lines as they are written.
 	Logs io.Writer
+	// Serving is how moto serves the calls (Threaded: one moto_server).
+	Serving Serving
 }
+
+// Serving is how moto serves the stand-ins' calls.
+type Serving int
+
+const (
+	// Threaded is one moto_server, which serves requests on many threads: DynamoDB's conditional
+	// writes are not atomic there (test/moto's documentation), so racing claims on one account can
+	// both pass their condition.
+	Threaded Serving = iota
+	// SerialDynamoDB sends DynamoDB (the registry, the issuer's key records) to a moto of its own that
+	// serves one request at a time (moto.StartSerial), where conditional writes are atomic as in
+	// DynamoDB, and everything else to moto_server: what a test of racing deliveries needs.
+	SerialDynamoDB
+	// Serial serves everything from one serial moto: atomic too, and slower (one request at a time
+	// for IAM, STS, KMS and S3 as well).
+	Serial
+)
 
 // AWS is the running stand-ins: one moto server for the vendor and every customer account, the
 // checking front end before it, and the hook Lambda.
 type AWS struct {
 	cfg     Config
-	moto    *moto.Server
+	moto    *moto.Server // every service, or every service but DynamoDB (SerialDynamoDB)
+	dynamo  *moto.Server // DynamoDB's own, with SerialDynamoDB
+	front   *motoFront   // in front of moto: every client's endpoint for it
 	check   *awscheck.Server
 	hooks   chan *lambdaruntime.Runtime // the idle execution environments
 	all     []*lambdaruntime.Runtime    // every environment started, dead ones included (Close stops them)
@@ -99,17 +123,14 @@ func Start(ctx context.Context, cfg Config) (a *AWS, err error) {
 			return a, err
 		}
 	}
-	if a.moto, err = moto.Start(ctx); err != nil {
-		return a, err
-	}
-	if a.vendor, err = a.moto.Config(ctx, VendorAccount); err != nil {
+	if err := a.startMoto(ctx); err != nil {
 		return a, err
 	}
 	if err := a.vendorAccount(ctx); err != nil {
 		return a, err
 	}
 	a.check, err = awscheck.Start(awscheck.Config{
-		Moto: a.moto.URL(), Admin: a.moto.Config, Principals: map[string]string{BackendAccessKey: BackendRoleARN},
+		Moto: a.front.url, Admin: a.Account, Principals: map[string]string{BackendAccessKey: BackendRoleARN},
 		Fetch:      a.issuerSite,
 		MotoDigest: true, // the issuer signs SHA-256 digests; moto's KMS hashes them again
 	})
@@ -128,6 +149,37 @@ func Start(ctx context.Context, cfg Config) (a *AWS, err error) {
 		a.hooks <- fn
 	}
 	return a, nil
+}
+
+// startMoto starts moto as cfg.Serving says, and the front end every client reaches it through.
+func (a *AWS) startMoto(ctx context.Context) (err error) {
+	start, dynamoURL := moto.Start, ""
+	switch a.cfg.Serving {
+	case Threaded:
+	case Serial:
+		start = moto.StartSerial
+	case SerialDynamoDB:
+		if a.dynamo, err = moto.StartSerial(ctx); err != nil {
+			return err
+		}
+		dynamoURL = a.dynamo.URL()
+	default:
+		return fmt.Errorf("sim: Config.Serving %d is not one of Threaded, SerialDynamoDB, Serial", a.cfg.Serving)
+	}
+	if a.moto, err = start(ctx); err != nil {
+		return err
+	}
+	if a.front, err = startMotoFront(a.moto.URL(), dynamoURL); err != nil {
+		return err
+	}
+	// moto's static keys, and the backend's, are the vendor account's
+	a.front.learn(moto.AccessKeyID, VendorAccount)
+	a.front.learn(BackendAccessKey, VendorAccount)
+	if a.vendor, err = a.moto.Config(ctx, VendorAccount); err != nil {
+		return err
+	}
+	a.vendor.BaseEndpoint = aws.String(a.front.url)
+	return nil
 }
 
 // startHook starts one execution environment of the hook.
@@ -218,8 +270,13 @@ func (a *AWS) Close() error {
 	if a.check != nil {
 		errs = append(errs, a.check.Close())
 	}
-	if a.moto != nil {
-		errs = append(errs, a.moto.Close())
+	if a.front != nil {
+		errs = append(errs, a.front.Close())
+	}
+	for _, m := range []*moto.Server{a.moto, a.dynamo} {
+		if m != nil {
+			errs = append(errs, m.Close())
+		}
 	}
 	if a.tmp != "" {
 		errs = append(errs, os.RemoveAll(a.tmp))
@@ -227,8 +284,10 @@ func (a *AWS) Close() error {
 	return errors.Join(errs...)
 }
 
-// MotoURL is moto's own endpoint: what a caller uses to see AWS's state without the front end's checks.
-func (a *AWS) MotoURL() string { return a.moto.URL() }
+// MotoURL is moto's endpoint (the front end every client reaches it through, which sends DynamoDB
+// to its own server with SerialDynamoDB): what a caller uses to see AWS's state without the
+// checking front end's checks.
+func (a *AWS) MotoURL() string { return a.front.url }
 
 // Endpoint is the checking front end: the AWS endpoint of the vendor's code (the hook, the API,
 // supportctl), which refuses what AWS would refuse.
@@ -247,23 +306,36 @@ func (a *AWS) Vendor() aws.Config { return a.vendor }
 // Registry is the vendor's registry, read and written as its administrator.
 func (a *AWS) Registry() *registry.Registry { return a.reg }
 
-// Account is account's administrator (the customer's own access), on moto.
+// Account is account's administrator (the customer's own access), on moto: the vendor's static
+// key for the vendor account; for any other, a role of it assumed as moto.Server.Config does,
+// through the front end, which so learns whose the credentials are.
 func (a *AWS) Account(ctx context.Context, account string) (aws.Config, error) {
+	if account == VendorAccount {
+		return a.vendor, nil
+	}
+	if !accountID.MatchString(account) {
+		return aws.Config{}, fmt.Errorf("sim: account ID %q is not 12 digits", account)
+	}
 	a.mu.Lock()
 	cfg, ok := a.accounts[account]
 	a.mu.Unlock()
 	if ok {
 		return cfg, nil
 	}
-	cfg, err := a.moto.Config(ctx, account)
-	if err != nil {
-		return aws.Config{}, err
+	cfg = a.vendor.Copy()
+	roleARN := "arn:aws:iam::" + account + ":role/" + moto.AssumedRoleName
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(a.vendor), roleARN,
+		func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "sim-admin" }))
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return aws.Config{}, fmt.Errorf("signing in to account %s: %w", account, err)
 	}
 	a.mu.Lock()
 	a.accounts[account] = cfg
 	a.mu.Unlock()
 	return cfg, nil
 }
+
+var accountID = regexp.MustCompile(`^\d{12}$`)
 
 // HookLogs is what the hook's execution environments have written so far.
 func (a *AWS) HookLogs() string {
