@@ -68,6 +68,7 @@ func TestStackSetRollout(t *testing.T) {
 		Preferences: &Preferences{MaxConcurrent: 2}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{Current, Current}, statuses(op))
+	require.NoError(t, a.Settle(ctx), "the hook proves each role after answering")
 	for _, account := range want {
 		o, _, err := a.Registry().Get(ctx, account, registry.Gateway)
 		require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +61,14 @@ type Config struct {
 	Logs io.Writer
 	// Serving is how moto serves the calls (Threaded: one moto_server).
 	Serving Serving
+	// Duplicates is the share of notifications SNS delivers to the hook twice (0 to 1): delivery
+	// is at least once. The second comes DuplicateDelay or less after the first (0: at once, the two
+	// racing on two execution environments).
+	Duplicates     float64
+	DuplicateDelay time.Duration
+	// Seed seeds the simulation's random choices (which notifications are delivered twice, and
+	// when); 0: a random seed, which Seed reports.
+	Seed uint64
 }
 
 // Serving is how moto serves the stand-ins' calls.
@@ -95,6 +104,13 @@ type AWS struct {
 	presign *s3.PresignClient
 	reg     *registry.Registry
 
+	responses *responses      // CloudFormation's side of the ResponseURLs
+	inflight  counter         // notifications whose invocation has not ended
+	life      context.Context // the invocations' context: canceled by Close
+	stop      context.CancelFunc
+	randMu    sync.Mutex
+	rand      *rand.Rand
+
 	mu       sync.Mutex            // guards all and accounts
 	accounts map[string]aws.Config // each account's administrator, as moto serves it
 }
@@ -108,7 +124,11 @@ func Start(ctx context.Context, cfg Config) (a *AWS, err error) {
 	if cfg.HookConcurrency <= 0 {
 		cfg.HookConcurrency = 1
 	}
-	a = &AWS{cfg: cfg, accounts: map[string]aws.Config{}}
+	if cfg.Seed == 0 {
+		cfg.Seed = rand.Uint64()
+	}
+	a = &AWS{cfg: cfg, accounts: map[string]aws.Config{}, rand: newRand(cfg.Seed)}
+	a.life, a.stop = context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -137,8 +157,11 @@ func Start(ctx context.Context, cfg Config) (a *AWS, err error) {
 	if err != nil {
 		return a, err
 	}
-	// CloudFormation's pre-signed ResponseURLs, on the front end (the hook's only endpoint)
-	presigner := s3.NewFromConfig(a.vendor, moto.PathStyle, func(o *s3.Options) { o.BaseEndpoint = aws.String(a.check.URL()) })
+	// CloudFormation's pre-signed ResponseURLs, on its own endpoint, which hands them on to S3
+	if a.responses, err = startResponses(a.front.url); err != nil {
+		return a, err
+	}
+	presigner := s3.NewFromConfig(a.vendor, moto.PathStyle, func(o *s3.Options) { o.BaseEndpoint = aws.String(a.responses.url) })
 	a.presign = s3.NewPresignClient(presigner)
 	a.hooks = make(chan *lambdaruntime.Runtime, cfg.HookConcurrency)
 	for range cfg.HookConcurrency {
@@ -239,7 +262,7 @@ func (a *AWS) HookEnv() []string {
 		"AWS_ACCESS_KEY_ID=" + BackendAccessKey, "AWS_SECRET_ACCESS_KEY=" + backendSecret,
 		"REGISTRY_TABLE=" + RegistryTable,
 		"VENDOR_ACCOUNT_ID=" + VendorAccount,
-		"RESPONSE_URL_EXTRA_HOSTS=" + strings.TrimPrefix(a.check.URL(), "http://"),
+		"RESPONSE_URL_EXTRA_HOSTS=" + strings.TrimPrefix(a.responses.url, "http://") + "," + strings.TrimPrefix(a.check.URL(), "http://"),
 		"SIGNER_ROLE_ARN=" + SignerRoleARN,
 		"ISSUER_BUCKET=" + IssuerBucket,
 		"PROPAGATION_BUDGET=20s", // moto is consistent at once; a refusal is final sooner
@@ -259,13 +282,23 @@ func BuildHook(ctx context.Context, root, dir string) (string, error) {
 	return out, nil
 }
 
-// Close stops the hook, the front end and moto, and removes the build directory.
+// Close stops the hook (invocations still running are cut short), the front ends and moto, and
+// removes the build directory.
 func (a *AWS) Close() error {
 	var errs []error
+	if a.stop != nil {
+		a.stop()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, a.Settle(ctx))
+		cancel()
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, fn := range a.all {
 		errs = append(errs, fn.Close())
+	}
+	if a.responses != nil {
+		errs = append(errs, a.responses.Close())
 	}
 	if a.check != nil {
 		errs = append(errs, a.check.Close())
@@ -283,6 +316,9 @@ func (a *AWS) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Seed is the seed of the simulation's random choices (Config.Seed).
+func (a *AWS) Seed() uint64 { return a.cfg.Seed }
 
 // MotoURL is moto's endpoint (the front end every client reaches it through, which sends DynamoDB
 // to its own server with SerialDynamoDB): what a caller uses to see AWS's state without the
