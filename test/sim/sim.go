@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/test/awscheck"
+	"github.com/supportaccess/gateway/test/faultproxy"
 	"github.com/supportaccess/gateway/test/lambdaruntime"
 	"github.com/supportaccess/gateway/test/moto"
 )
@@ -66,6 +67,11 @@ type Config struct {
 	// racing on two execution environments).
 	Duplicates     float64
 	DuplicateDelay time.Duration
+	// FaultProxy puts test/faultproxy in front of the vendor's AWS endpoint: the hook's calls, and
+	// every caller of Endpoint and Backend, go through it before the checking front end, so a test
+	// can throttle, slow down or fail them (Faults().Inject), as AWS's quotas and outages would
+	// (KMS CreateKey and Sign, STS, DynamoDB). The customers' own calls do not pass through it.
+	FaultProxy bool
 	// Seed seeds the simulation's random choices (which notifications are delivered twice, and
 	// when); 0: a random seed, which Seed reports.
 	Seed uint64
@@ -96,6 +102,7 @@ type AWS struct {
 	dynamo  *moto.Server // DynamoDB's own, with SerialDynamoDB
 	front   *motoFront   // in front of moto: every client's endpoint for it
 	check   *awscheck.Server
+	faults  *faultproxy.Proxy           // nil unless Config.FaultProxy
 	hooks   chan *lambdaruntime.Runtime // the idle execution environments
 	all     []*lambdaruntime.Runtime    // every environment started, dead ones included (Close stops them)
 	tmp     string
@@ -156,6 +163,11 @@ func Start(ctx context.Context, cfg Config) (a *AWS, err error) {
 	})
 	if err != nil {
 		return a, err
+	}
+	if cfg.FaultProxy {
+		if a.faults, err = faultproxy.Start(a.check.URL()); err != nil {
+			return a, err
+		}
 	}
 	// CloudFormation's pre-signed ResponseURLs, on its own endpoint, which hands them on to S3
 	if a.responses, err = startResponses(a.front.url); err != nil {
@@ -253,11 +265,11 @@ func (a *AWS) vendorAccount(ctx context.Context) error {
 	return nil
 }
 
-// HookEnv is the hook Lambda's environment: the vendor's settings, and the front end as its AWS
+// HookEnv is the hook Lambda's environment: the vendor's settings, and Endpoint as its AWS
 // endpoint, where it acts as the backend role.
 func (a *AWS) HookEnv() []string {
 	return append([]string{
-		"AWS_ENDPOINT_URL=" + a.check.URL(),
+		"AWS_ENDPOINT_URL=" + a.Endpoint(),
 		"AWS_REGION=" + Region,
 		"AWS_ACCESS_KEY_ID=" + BackendAccessKey, "AWS_SECRET_ACCESS_KEY=" + backendSecret,
 		"REGISTRY_TABLE=" + RegistryTable,
@@ -300,6 +312,9 @@ func (a *AWS) Close() error {
 	if a.responses != nil {
 		errs = append(errs, a.responses.Close())
 	}
+	if a.faults != nil {
+		errs = append(errs, a.faults.Close())
+	}
 	if a.check != nil {
 		errs = append(errs, a.check.Close())
 	}
@@ -325,14 +340,23 @@ func (a *AWS) Seed() uint64 { return a.cfg.Seed }
 // checking front end's checks.
 func (a *AWS) MotoURL() string { return a.front.url }
 
-// Endpoint is the checking front end: the AWS endpoint of the vendor's code (the hook, the API,
-// supportctl), which refuses what AWS would refuse.
-func (a *AWS) Endpoint() string { return a.check.URL() }
+// Endpoint is the AWS endpoint of the vendor's code (the hook, the API, supportctl): the checking
+// front end, which refuses what AWS would refuse, behind the fault proxy if Config.FaultProxy.
+func (a *AWS) Endpoint() string {
+	if a.faults != nil {
+		return a.faults.URL()
+	}
+	return a.check.URL()
+}
 
-// Backend is the vendor backend role's configuration, through the checking front end: what the
-// hook Lambda and the API run as.
+// Faults is the fault proxy in front of the vendor's endpoint (Config.FaultProxy), or nil: where a
+// test injects AWS's throttling, latency and errors (Inject) and counts the vendor's calls (Calls).
+func (a *AWS) Faults() *faultproxy.Proxy { return a.faults }
+
+// Backend is the vendor backend role's configuration, on Endpoint: what the hook Lambda and the API
+// run as.
 func (a *AWS) Backend() aws.Config {
-	return aws.Config{Region: Region, BaseEndpoint: aws.String(a.check.URL()),
+	return aws.Config{Region: Region, BaseEndpoint: aws.String(a.Endpoint()),
 		Credentials: credentials.NewStaticCredentialsProvider(BackendAccessKey, backendSecret, "")}
 }
 
