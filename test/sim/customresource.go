@@ -15,9 +15,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// hookTimeout bounds one invocation of the hook: a Lambda function's timeout (the backend stack
-// gives the hook several minutes; here IAM and STS answer at once).
-const hookTimeout = 2 * time.Minute
+// The hook function's settings in the backend stack (cdk/backend_hook.go): its timeout (the
+// templates' ServiceTimeout, the propagation budget and the response margin), and how long Lambda's
+// asynchronous queue keeps an event before it sends it to the dead-letter queue instead (the
+// ServiceTimeout: CloudFormation has stopped waiting by then).
+const (
+	hookTimeout = 400 * time.Second
+	maxEventAge = 300 * time.Second
+)
 
 // Request is a CloudFormation custom-resource request, shaped as AWS documents it.
 type Request struct {

@@ -14,9 +14,13 @@ import (
 // CloudFormation publishes a custom resource's request to the vendor's topic; SNS invokes the hook
 // Lambda asynchronously, at least once: now and then it delivers a notification twice ("Amazon SNS
 // message delivery": at-least-once), and the two may run at once on two execution environments or
-// one after the other. CloudFormation acts on the first answer PUT to the ResponseURL and waits for
-// it at most the resource's ServiceTimeout; the Lambda goes on with its follow-up work after
-// answering, which keeps its execution environment busy. notify plays all of it.
+// one after the other. An event waits in Lambda's queue while every execution environment is busy
+// (Config.HookConcurrency is the function's reserved concurrency), for at most its MaxEventAge.
+// CloudFormation acts on the first answer PUT to the ResponseURL and waits for it at most the
+// resource's ServiceTimeout; the Lambda goes on with its follow-up work after answering, which keeps
+// its execution environment busy. notify plays all of it. Lambda's retries of an invocation that
+// returned an error (RetryAttempts 2) are not played: the hook returns one only when its answer
+// could not be delivered.
 
 // defaultServiceTimeout is how long CloudFormation waits for a custom resource without a
 // ServiceTimeout property (an hour), and the most it may be set to.
@@ -69,9 +73,12 @@ func (a *AWS) notify(d *delivery, payload []byte, delay time.Duration) {
 	}()
 }
 
-// invoke is one asynchronous invocation of the hook with payload.
+// invoke is one asynchronous invocation of the hook with payload, published delay ago at the
+// latest: an event that waits for an idle execution environment past maxEventAge is not delivered
+// (Lambda sends it to the dead-letter queue).
 func (a *AWS) invoke(payload []byte, delay time.Duration) error {
 	ctx := a.life
+	queued := time.Now()
 	if delay > 0 {
 		select {
 		case <-ctx.Done():
@@ -79,9 +86,13 @@ func (a *AWS) invoke(payload []byte, delay time.Duration) error {
 		case <-time.After(delay):
 		}
 	}
+	tooOld := time.NewTimer(maxEventAge - time.Since(queued))
+	defer tooOld.Stop()
 	var fn *lambdaruntime.Runtime
 	select {
 	case fn = <-a.hooks: // an idle execution environment
+	case <-tooOld.C:
+		return fmt.Errorf("not delivered: no execution environment was free for %s (MaxEventAge), the event went to the dead-letter queue", maxEventAge)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -54,7 +54,8 @@ type Config struct {
 	// HookBinary is a hook bootstrap built for this machine; empty: Start builds lambdas/hook.
 	HookBinary string
 	// HookConcurrency is how many execution environments of the hook run, as Lambda scales a
-	// function out under concurrent events (0: 1). Each is a process; one that dies is replaced.
+	// function out under concurrent events, up to its reserved concurrency (the backend stack
+	// reserves 20); 0: 1. Each is a process; one that dies is replaced. Events wait for a free one.
 	HookConcurrency int
 	// HookEnv holds extra KEY=VALUE settings of the hook (they override the defaults).
 	HookEnv []string
