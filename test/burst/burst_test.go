@@ -45,7 +45,7 @@ func TestStackSetBurst(t *testing.T) {
 	defer cancel()
 	started := time.Now()
 	b, o := run(ctx, t, setup{accounts: testAccounts, changes: 10, serving: sim.SerialDynamoDB, hooks: 20, duplicates: 0.1,
-		preferences: preferences(10)})
+		dupDelay: time.Second, preferences: preferences(10)})
 	t.Logf("%d accounts, %d requests, %d delivered twice, %d KMS keys created; StackSet %.1f accounts/s, answers p50 %s p99 %s; in %s\n%s",
 		testAccounts, o.requests, o.duplicates, o.createKeys, o.rate, percentile(o.latencies, 50).Round(time.Millisecond),
 		percentile(o.latencies, 99).Round(time.Millisecond), time.Since(started).Round(time.Second), b.Costs())
@@ -80,7 +80,7 @@ func BenchmarkStackSetBurst(b *testing.B) {
 		ctx, cancel := context.WithTimeout(b.Context(), *burstTimeout)
 		started := time.Now()
 		bu, o := run(ctx, b, setup{accounts: *burstAccounts, serving: s, hooks: *burstHooks,
-			duplicates: *burstDup, preferences: preferences(*burstPercent), catchUp: true,
+			duplicates: *burstDup, dupDelay: time.Second, preferences: preferences(*burstPercent), catchUp: true,
 			// the tenant's claims would otherwise be paced at 1000 an hour: see the report
 			hookEnv: []string{fmt.Sprintf("TENANT_CLAIMS_PER_HOUR=%d", 2**burstAccounts+1000)}})
 		cancel()
@@ -96,6 +96,9 @@ func BenchmarkStackSetBurst(b *testing.B) {
 		b.ReportMetric(float64(failures), "failures")
 		b.ReportMetric(float64(o.duplicates), "duplicates")
 		b.ReportMetric(float64(bu.pending), "pending-after-burst")
+		for _, why := range bu.pendingWhy {
+			b.Logf("left waiting after the burst: %s", why)
+		}
 		b.Logf("%d accounts (%s, %d hook environments), %d requests, %d delivered twice, %d KMS keys; stack p50 %s p99 %s\n%s",
 			*burstAccounts, *burstServing, *burstHooks, o.requests, o.duplicates, o.createKeys,
 			percentile(o.stackTimes, 50).Round(time.Millisecond), percentile(o.stackTimes, 99).Round(time.Millisecond), bu.Costs())

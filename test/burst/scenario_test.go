@@ -31,8 +31,9 @@ type setup struct {
 	// the organization, each (0: none, and no sweep).
 	changes     int
 	serving     sim.Serving
-	hooks       int     // the hook's execution environments
-	duplicates  float64 // the share of notifications SNS delivers twice
+	hooks       int           // the hook's execution environments
+	duplicates  float64       // the share of notifications SNS delivers twice
+	dupDelay    time.Duration // the second delivery comes up to this much later (0: at once)
 	preferences sim.OperationPreferences
 	hookEnv     []string
 	// catchUp runs the vendor's sweep 6 minutes after the roll-out, which proves the claims whose
@@ -56,6 +57,7 @@ type burst struct {
 	costs        []cost   // wall time per phase, in order
 	swept        []int    // the accounts each sweep proved
 	pending      int      // gateway claims still waiting for their proof after the roll-out
+	pendingWhy   []string // and why
 }
 
 type cost struct {
@@ -88,7 +90,7 @@ func start(ctx context.Context, s setup) (*burst, error) {
 	err := b.timed("start moto, the front ends and the hook's environments", func() error {
 		var err error
 		b.a, err = sim.Start(ctx, sim.Config{Root: "../..", HookConcurrency: s.hooks, Serving: s.serving,
-			Duplicates: s.duplicates, DuplicateDelay: time.Second, FaultProxy: true,
+			Duplicates: s.duplicates, DuplicateDelay: s.dupDelay, FaultProxy: true,
 			// moto has nothing to propagate: a Delete's re-check gives up on the gone role sooner
 			HookEnv: append([]string{"PROPAGATION_BUDGET=2s"}, s.hookEnv...)})
 		return err
@@ -155,6 +157,11 @@ func (b *burst) catchUpSweep(ctx context.Context) error {
 	b.pending = len(pending)
 	if b.pending == 0 {
 		return nil
+	}
+	for _, r := range pending {
+		if r.Proof != nil {
+			b.pendingWhy = append(b.pendingWhy, r.AccountID+": "+r.Proof.Reason)
+		}
 	}
 	return b.timed(fmt.Sprintf("the sweep 6 minutes later proves the %d claims left waiting", b.pending), func() error {
 		out, err := b.a.Sweep(ctx, time.Now().Add(6*time.Minute), hook.Paces{})
@@ -344,6 +351,9 @@ func (b *burst) inventory(ctx context.Context, targeted []string, o *outcome) er
 				return err
 			}
 			m := d.KeyMetadata
+			if m.KeyManager == kmstypes.KeyManagerTypeAws {
+				continue // AWS's own (moto makes aws/dynamodb when DynamoDB shares its server)
+			}
 			if m.KeySpec == kmstypes.KeySpecHmac256 {
 				if m.KeyState == kmstypes.KeyStateEnabled {
 					subjects++
@@ -363,7 +373,8 @@ func (b *burst) inventory(ctx context.Context, targeted []string, o *outcome) er
 			state, known := want[account]
 			switch {
 			case !known:
-				o.orphanKeys = append(o.orphanKeys, fmt.Sprintf("%s (account %q) %s", aws.ToString(k.KeyId), account, m.KeyState))
+				o.orphanKeys = append(o.orphanKeys, fmt.Sprintf("%s (account %q) %s %s %q created %s", aws.ToString(k.KeyId), account, m.KeyState,
+					m.KeySpec, aws.ToString(m.Description), aws.ToTime(m.CreationDate).Format(time.RFC3339Nano)))
 			case m.KeyState != state:
 				o.orphanKeys = append(o.orphanKeys, fmt.Sprintf("%s of %s %s, want %s", aws.ToString(k.KeyId), account, m.KeyState, state))
 			case state == kmstypes.KeyStateEnabled:
