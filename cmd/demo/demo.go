@@ -423,6 +423,9 @@ func (d *demo) organization(ctx context.Context) error {
 			return err
 		}},
 		{fmt.Sprintf("Every member account is registered to %s", tenant), func(say sayFunc) error {
+			if err := d.aws.Settle(ctx); err != nil { // the hook proves each role after its answer
+				return err
+			}
 			proven := 0
 			for _, dec := range d.aws.Decisions() {
 				if dec.Action == "AssumeRoleWithWebIdentity" && dec.Allowed && strings.HasSuffix(dec.Target, ":role/"+policy.DefaultVendor().GatewayRoleName()) {

@@ -86,6 +86,13 @@ func (h *Hook) decideGateway(st registry.AccountState, c gatewayClaim) gatewayDe
 	if m != nil && m.Status == registry.Registered {
 		return gatewayDecision{Refusal: h.otherTemplateError(registry.Management)}
 	}
+	// The same request delivered again (SNS and Lambda deliver at least once) while the claim it made
+	// waits for its proof: that proof, asked by the first delivery, answers both. A second one would
+	// race it, and two proofs of an account at once each make it a signing key.
+	if g != nil && g.Status == registry.PendingProof && c.RequestID != "" && g.LastRequestID == c.RequestID &&
+		g.Owner == c.Owner && g.RoleARN == c.RoleARN && g.ClaimTenant == c.Tenant && g.TemplateVersion == c.Version {
+		return gatewayDecision{}
+	}
 	// A registration its role's refusals ended keeps what a restore needs: a claim asks for its role to
 	// be proven against it (restore), never replaces it.
 	proven := g != nil && (g.Status == registry.Registered || g.Status == registry.Unclaimed || g.Restorable(c.At)) && g.RoleARN == c.RoleARN

@@ -163,6 +163,17 @@ func TestDecideGateway(t *testing.T) {
 			update(owner, ""), want{unchanged: true, alert: alertUnprovenUpdate}},
 		"a registered management stack": {registry.AccountState{Management: rec(registry.Registered, "acme", other)}, create(owner, "acme"),
 			want{refusal: "already has DoiT's management-role stack"}},
+		"the same request delivered again while its proof is pending: nothing more": {registry.AccountState{Gateway: &registry.Onboarding{
+			Status: registry.PendingProof, ClaimTenant: "acme", Owner: owner, RoleARN: role, LastRequestID: "r-1", ProofDue: true}},
+			func() gatewayClaim { c := create(owner, "acme"); c.RequestID = "r-1"; return c }(), want{unchanged: true}},
+		"another request for a pending claim asks for its own proof": {registry.AccountState{Gateway: &registry.Onboarding{
+			Status: registry.PendingProof, ClaimTenant: "acme", Owner: owner, RoleARN: role, LastRequestID: "r-1", ProofDue: true}},
+			func() gatewayClaim { c := create(owner, "acme"); c.RequestID = "r-2"; return c }(),
+			want{status: registry.PendingProof, owner: owner, claimed: "acme", prove: true}},
+		"the same request ID naming another tenant is a claim of its own": {registry.AccountState{Gateway: &registry.Onboarding{
+			Status: registry.PendingProof, ClaimTenant: "acme", Owner: owner, RoleARN: role, LastRequestID: "r-1", ProofDue: true}},
+			func() gatewayClaim { c := create(owner, "globex"); c.RequestID = "r-1"; return c }(),
+			want{status: registry.PendingProof, owner: owner, claimed: "globex", prove: true}},
 		"a rejected claim does not bind": {registry.AccountState{Gateway: rec(registry.Rejected, "acme", other)}, create(owner, "globex"),
 			want{status: registry.PendingProof, owner: owner, claimed: "globex", prove: true}},
 		"a deregistered account is free": {registry.AccountState{Gateway: rec(registry.Deregistered, "acme", owner)}, create(owner, "globex"),
@@ -617,4 +628,33 @@ func TestTransientProofFailureStaysPending(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, f.hook.Sweep(t.Context(), &out))
 	assert.Equal(t, registry.Unclaimed, f.status(t, registry.Gateway))
+}
+
+// SNS delivers a notification twice now and then: the second delivery of a gateway Create whose
+// claim still waits for the proof the first asked for answers the same and asks no proof of its
+// own, so the account is proven once and gets one signing key (two proofs at once would each make
+// one). The first delivery's proof then registers it.
+func TestARedeliveredCreateAsksNoSecondProof(t *testing.T) {
+	f := newFixture(t)
+	tok := f.token(t, "acme")
+	f.prover.tag(acct, tok)
+	e := gwEvent(cfnresource.Create, map[string]any{"TenantToken": tok, "DiagnosticTool": "false"}) // as the role has it
+	first, err := f.hook.Create(t.Context(), e)
+	require.NoError(t, err)
+	require.NotNil(t, first.Then, "the first delivery asks for the proof")
+	again, err := f.hook.Create(t.Context(), e) // while the first's proof has not run
+	require.NoError(t, err)
+	assert.Equal(t, first.PhysicalResourceID, again.PhysicalResourceID, "the same answer")
+	assert.Nil(t, again.Then, "no second proof")
+	assert.Equal(t, registry.PendingProof, f.gateway(t, acct).Status)
+	first.Then(t.Context())
+	assert.Equal(t, []string{acct}, f.prover.calls, "proven once")
+	o := f.gateway(t, acct)
+	assert.Equal(t, registry.Registered, o.Status)
+	assert.Equal(t, "acme", o.Tenant)
+
+	again, err = f.hook.Create(t.Context(), e) // after the proof: the registration stands as it is
+	require.NoError(t, err)
+	assert.Nil(t, again.Then)
+	assert.Equal(t, []string{acct}, f.prover.calls)
 }

@@ -8,16 +8,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/supportaccess/gateway/test/lambdaruntime"
 )
 
-// hookTimeout bounds one invocation of the hook: a Lambda function's timeout (the backend stack
-// gives the hook several minutes; here IAM and STS answer at once).
-const hookTimeout = 2 * time.Minute
+// The hook function's settings in the backend stack (cdk/backend_hook.go): its timeout (the
+// templates' ServiceTimeout, the propagation budget and the response margin), and how long Lambda's
+// asynchronous queue keeps an event before it sends it to the dead-letter queue instead (the
+// ServiceTimeout: CloudFormation has stopped waiting by then).
+const (
+	hookTimeout = 400 * time.Second
+	maxEventAge = 300 * time.Second
+)
 
 // Request is a CloudFormation custom-resource request, shaped as AWS documents it.
 type Request struct {
@@ -45,9 +50,13 @@ type Response struct {
 }
 
 // Send delivers r as CloudFormation does when the ServiceToken is the vendor's topic: a pre-signed
-// S3 PUT as its ResponseURL, wrapped in an SNS notification, handed to an idle execution
-// environment of the hook; it returns the answer the hook PUT there. r's RequestID and ResponseURL
-// are filled in when empty.
+// S3 PUT as its ResponseURL, wrapped in an SNS notification that invokes the hook asynchronously on
+// an idle execution environment (twice at the rate of Config.Duplicates). It returns the first
+// answer PUT to the ResponseURL, as soon as it arrives, which is what CloudFormation acts on; the
+// invocation goes on with its follow-up work (Settle waits for it). With no answer within the
+// resource's ServiceTimeout, or none by the time every invocation has ended, it fails as the
+// resource does. r's RequestID and ResponseURL are filled in when empty; with a ResponseURL of its
+// own, r is answered from S3 once the invocations have ended.
 func (a *AWS) Send(ctx context.Context, r Request) (Response, error) {
 	if r.ServiceToken != HookTopic {
 		return Response{}, fmt.Errorf("ServiceToken %s: no such topic or function in this simulation (the hook's topic is %s)", r.ServiceToken, HookTopic)
@@ -55,7 +64,8 @@ func (a *AWS) Send(ctx context.Context, r Request) (Response, error) {
 	if r.RequestID == "" {
 		r.RequestID = newUUID()
 	}
-	if r.ResponseURL == "" {
+	own := r.ResponseURL != ""
+	if !own {
 		signed, err := a.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(ResponseBucket),
 			Key: aws.String(r.RequestID)}, s3.WithPresignExpires(2*time.Hour))
 		if err != nil {
@@ -67,21 +77,32 @@ func (a *AWS) Send(ctx context.Context, r Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	var fn *lambdaruntime.Runtime
+	timeout := serviceTimeout(r.ResourceProperties)
+	n := a.notifications()
+	d := a.responses.begin(r, timeout, n)
+	a.notify(d, payload, 0)
+	if n > 1 {
+		a.notify(d, payload, a.duplicateDelay())
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
 	select {
-	case fn = <-a.hooks: // an idle execution environment
+	case <-d.answered:
+	case <-d.ended:
+	case <-deadline.C:
+		return Response{}, fmt.Errorf("the %s of %s: no answer within its ServiceTimeout of %s (CloudFormation fails the resource)",
+			r.RequestType, r.LogicalResourceID, timeout)
 	case <-ctx.Done():
 		return Response{}, ctx.Err()
 	}
-	inv, err := fn.Invoke(ctx, payload, hookTimeout)
-	a.release(ctx, fn)
-	if err != nil {
-		return Response{}, fmt.Errorf("invoking the hook with the %s of %s: %w", r.RequestType, r.LogicalResourceID, err)
+	if res, ok := a.responses.first(d); ok {
+		return res, nil
 	}
-	if inv.Error != nil {
-		return Response{}, fmt.Errorf("the hook failed the invocation (%s): %s", inv.Error.Type, inv.Error.Message)
+	if own {
+		return a.answer(ctx, r.RequestID)
 	}
-	return a.answer(ctx, r.RequestID)
+	return Response{}, fmt.Errorf("the %s of %s: the hook ended without answering: %s", r.RequestType, r.LogicalResourceID,
+		strings.Join(a.responses.errors(d), "; "))
 }
 
 // answer reads the response the hook PUT for requestID.

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/supportaccess/gateway/internal/hook"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 )
@@ -53,7 +54,8 @@ func TestStackSetRollout(t *testing.T) {
 	op, err := org.DeployStackSet(ctx, StackSetInput{Parameters: map[string]string{"OrganizationalUnitIds": failing, "TenantToken": token}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "1 of 2 accounts failed, 0 tolerated")
-	assert.Equal(t, Preferences{MaxConcurrent: 1, FailureTolerance: 0}, op.Preferences,
+	assert.Contains(t, err.Error(), "the StackSet's stack was rolled back")
+	assert.Equal(t, Preferences{MaxConcurrent: 1, FailureTolerance: 0, Mode: SoftFailureTolerance}, op.Preferences,
 		"the template's, for 2 accounts: 25 % at once and 10 % tolerated, rounded down (at least one at a time)")
 	assert.Equal(t, []string{Failed, Cancelled}, statuses(op))
 	assert.Contains(t, op.Instances[0].Reason, "CREATE_FAILED SupportGatewayRole")
@@ -65,32 +67,24 @@ func TestStackSetRollout(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, found, "the hook was never told")
 
+	assert.Nil(t, org.StackSet(op.StackSet), "the StackSet's stack was rolled back")
+
 	op, err = org.DeployStackSet(ctx, StackSetInput{Parameters: map[string]string{"OrganizationalUnitIds": healthy, "TenantToken": token},
-		Preferences: &Preferences{MaxConcurrent: 2}})
+		Preferences: &OperationPreferences{MaxConcurrentCount: 2, FailureToleranceCount: 1}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{Current, Current}, statuses(op))
+	ss := org.StackSet(op.StackSet)
+	require.NotNil(t, ss)
+	assert.True(t, ss.AutoDeployment, "the template's AutoDeployment")
+	assert.False(t, ss.RetainStacks)
+	assert.Len(t, ss.Stacks(), 2)
+	require.NoError(t, a.Settle(ctx), "the hook proves each role after answering")
 	for _, account := range want {
 		o, _, err := a.Registry().Get(ctx, account, registry.Gateway)
 		require.NoError(t, err)
 		assert.Equal(t, registry.Registered, o.Status, "%s: %+v", account, o.Proof)
 		assert.Equal(t, "acme", o.Tenant)
 	}
-	assert.Nil(t, op.Management, "CoverManagementAccount is false by default: nothing in the management account")
-
-	// CoverManagementAccount: the StackSet's own stack deploys the gateway in the management account,
-	// which the StackSet never reaches
-	empty, err := org.CreateOU(ctx, org.Root, "empty")
-	require.NoError(t, err)
-	op, err = org.DeployStackSet(ctx, StackSetInput{Parameters: map[string]string{"OrganizationalUnitIds": empty, "TenantToken": token,
-		"CoverManagementAccount": "true"}})
-	require.NoError(t, err)
-	assert.Empty(t, op.Instances)
-	require.NotNil(t, op.Management)
-	assert.Equal(t, Current, op.Management.Status, op.Management.Reason)
-	o, _, err := a.Registry().Get(ctx, org.Management, registry.Gateway)
-	require.NoError(t, err)
-	assert.Equal(t, registry.Registered, o.Status, "%+v", o.Proof)
-	assert.Equal(t, "acme", o.Tenant, "the management account, registered to the token's tenant")
 }
 
 func statuses(op *Operation) []string {
@@ -101,25 +95,128 @@ func statuses(op *Operation) []string {
 	return out
 }
 
-// The operation preferences as CloudFormation computes them ("StackSet operation options"):
-// percentages of the target accounts rounded down, at least one account at a time; under
-// STRICT_FAILURE_TOLERANCE (the default) at most the failure tolerance + 1 at once.
-func TestStackSetPreferences(t *testing.T) {
-	for _, tc := range []struct {
-		prefs map[string]any
-		n     int
-		want  Preferences
-	}{
-		{map[string]any{"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "MaxConcurrentPercentage": 25, "FailureTolerancePercentage": 10}, 1000,
-			Preferences{MaxConcurrent: 250, FailureTolerance: 100}},
-		{map[string]any{"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "MaxConcurrentPercentage": 25, "FailureTolerancePercentage": 10}, 3,
-			Preferences{MaxConcurrent: 1, FailureTolerance: 0}},
-		{map[string]any{"MaxConcurrentPercentage": 25, "FailureTolerancePercentage": 10}, 1000,
-			Preferences{MaxConcurrent: 101, FailureTolerance: 100}},
-		{map[string]any{"FailureTolerancePercentage": 0}, 1000, Preferences{MaxConcurrent: 1, FailureTolerance: 0}},
-		{map[string]any{"ConcurrencyMode": "STRICT_FAILURE_TOLERANCE", "MaxConcurrentCount": 20, "FailureToleranceCount": 4}, 50,
-			Preferences{MaxConcurrent: 5, FailureTolerance: 4}},
-	} {
-		assert.Equal(t, tc.want, stackSet{prefs: tc.prefs}.preferences(tc.n), "%v of %d", tc.prefs, tc.n)
+// StackSets' automatic deployment, as "Enable or disable automatic deployments for StackSets in AWS
+// Organizations" describes it, against moto and the real hook: an account created in a target OU
+// (here a child of the target) gets the stack, one moved between two targeted OUs keeps it
+// untouched, one moved to an OU the StackSet does not target and one removed from the organization
+// get theirs deleted (RetainStacksOnAccountRemoval false). The removed accounts' registrations end
+// and their keys are retired, as the sweep finds them minutes and days later.
+func TestStackSetAutoDeployment(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	a, err := Start(ctx, Config{Root: "../..", HookConcurrency: 2, Serving: SerialDynamoDB,
+		HookEnv: []string{"PROPAGATION_BUDGET=2s"}})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, a.Close()) }()
+
+	org, err := a.CreateOrganization(ctx, "210987654321")
+	require.NoError(t, err)
+	prod, err := org.CreateOU(ctx, org.Root, "prod")
+	require.NoError(t, err)
+	eu, err := org.CreateOU(ctx, prod, "eu") // nested: targeted through prod
+	require.NoError(t, err)
+	sandbox, err := org.CreateOU(ctx, org.Root, "sandbox")
+	require.NoError(t, err)
+	inProd, err := org.CreateAccounts(ctx, prod, "p", 3)
+	require.NoError(t, err)
+	inEU, err := org.CreateAccounts(ctx, eu, "e", 1)
+	require.NoError(t, err)
+	token, err := a.Registry().IssueTenantToken(ctx, "acme")
+	require.NoError(t, err)
+
+	op, err := org.DeployStackSet(ctx, StackSetInput{Parameters: map[string]string{"OrganizationalUnitIds": prod, "TenantToken": token},
+		Preferences: &OperationPreferences{MaxConcurrentCount: 2, FailureToleranceCount: 1}})
+	require.NoError(t, err)
+	assert.Equal(t, 4, op.Count(Current), "the OU's accounts and its child OU's")
+	ss := org.StackSet(op.StackSet)
+
+	ops, err := org.AutoDeploy(ctx)
+	require.NoError(t, err)
+	require.Len(t, ops, 1)
+	assert.Empty(t, ops[0].Instances, "nothing changed")
+
+	joined, err := org.CreateAccounts(ctx, eu, "joined", 1)
+	require.NoError(t, err)
+	require.NoError(t, org.MoveAccount(ctx, inProd[0], eu))      // between targeted OUs
+	require.NoError(t, org.MoveAccount(ctx, inProd[1], sandbox)) // out of the targets
+	require.NoError(t, org.RemoveAccount(ctx, inEU[0]))          // out of the organization
+	before := ss.Stacks()
+	ops, err = org.AutoDeploy(ctx)
+	require.NoError(t, err)
+	require.Len(t, ops, 1)
+	got := map[string]string{}
+	for _, in := range ops[0].Instances {
+		got[in.Account] = in.Action + " " + in.Status
 	}
+	assert.Equal(t, map[string]string{joined[0]: Create + " " + Current, inProd[1]: Delete + " " + Deleted, inEU[0]: Delete + " " + Deleted}, got)
+	after := ss.Stacks()
+	assert.Same(t, before[inProd[0]], after[inProd[0]], "the account moved between targeted OUs keeps its stack")
+	assert.NotContains(t, after, inProd[1])
+	assert.NotContains(t, after, inEU[0])
+	require.NoError(t, a.Settle(ctx))
+
+	for _, account := range []string{inProd[0], inProd[2], joined[0]} {
+		o, _, err := a.Registry().Get(ctx, account, registry.Gateway)
+		require.NoError(t, err)
+		assert.Equal(t, registry.Registered, o.Status, account)
+		assert.Equal(t, "acme", o.Tenant, account)
+	}
+	gone := []string{inProd[1], inEU[0]}
+	for _, account := range gone {
+		made, err := a.Footprint(ctx, account)
+		require.NoError(t, err)
+		assert.Empty(t, made, "the stack's deletion took the vendor's resources in %s", account)
+	}
+
+	// five minutes later STS still refuses the roles: the registrations end, their keys are kept
+	// for a week in case a role comes back; after the week they are retired
+	out, err := a.Sweep(ctx, time.Now().Add(6*time.Minute), hook.Paces{})
+	require.NoError(t, err, out)
+	for _, account := range gone {
+		o, _, err := a.Registry().Get(ctx, account, registry.Gateway)
+		require.NoError(t, err)
+		assert.Equal(t, registry.Deregistered, o.Status, account)
+		keys, err := a.KeyStates(ctx, account)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"Enabled"}, keys, "restorable for a week")
+	}
+	out, err = a.Sweep(ctx, time.Now().Add(registry.RestoreWindow+time.Hour), hook.Paces{ReproofsPerHour: 1})
+	require.NoError(t, err, out)
+	for _, account := range gone {
+		keys, err := a.KeyStates(ctx, account)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"PendingDeletion"}, keys, account)
+	}
+	keys, err := a.KeyStates(ctx, inProd[0])
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Enabled"}, keys, "a registered account keeps its key")
+}
+
+// CoverManagementAccount: the StackSet's own stack, which runs in the management account, deploys
+// the gateway template there too (StackSets never reach it), registered to the token's tenant;
+// without it, nothing is deployed there.
+func TestStackSetCoversTheManagementAccount(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	a, err := Start(ctx, Config{Root: "../.."})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, a.Close()) }()
+	org, err := a.CreateOrganization(ctx, "210987654321")
+	require.NoError(t, err)
+	empty, err := org.CreateOU(ctx, org.Root, "empty")
+	require.NoError(t, err)
+	token, err := a.Registry().IssueTenantToken(ctx, "acme")
+	require.NoError(t, err)
+
+	op, err := org.DeployStackSet(ctx, StackSetInput{Parameters: map[string]string{"OrganizationalUnitIds": empty, "TenantToken": token,
+		"CoverManagementAccount": "true"}})
+	require.NoError(t, err)
+	assert.Empty(t, op.Instances, "no member account")
+	require.NotNil(t, op.Management)
+	assert.Equal(t, Current, op.Management.Status, op.Management.Reason)
+	require.NoError(t, a.Settle(ctx))
+	o, _, err := a.Registry().Get(ctx, org.Management, registry.Gateway)
+	require.NoError(t, err)
+	assert.Equal(t, registry.Registered, o.Status, "%+v", o.Proof)
+	assert.Equal(t, "acme", o.Tenant, "the management account, registered to the token's tenant")
 }

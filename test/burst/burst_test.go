@@ -1,0 +1,106 @@
+package burst
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/supportaccess/gateway/test/sim"
+)
+
+var (
+	burstAccounts = flag.Int("burst", 0, "BenchmarkStackSetBurst: member accounts (make bench: 1000); 0 skips the benchmark")
+	burstServing  = flag.String("burst-serving", "serial-dynamodb", "how moto serves the burst: threaded, serial-dynamodb or serial")
+	burstHooks    = flag.Int("burst-hooks", 20, "the hook's execution environments (the backend stack reserves 20)")
+	burstDup      = flag.Float64("burst-duplicates", 0.1, "the share of notifications SNS delivers twice")
+	burstPercent  = flag.Int("burst-concurrency", 10, "the StackSet's MaxConcurrentPercentage")
+	burstTimeout  = flag.Duration("burst-timeout", 20*time.Minute, "BenchmarkStackSetBurst's timeout")
+)
+
+// testAccounts is the size of the organization TestStackSetBurst deploys to.
+const testAccounts = 200
+
+// testTimeout bounds TestStackSetBurst: about 2 minutes on a loaded 2-core machine.
+const testTimeout = 4 * time.Minute
+
+// The StackSet's operation preferences in the burst: a tenth of the accounts at a time, a tenth
+// tolerated, failures not slowing it down. The committed template's (FailureTolerancePercentage
+// 0, the default maximum and mode) deploy to one account at a time (sim's preferences.go).
+func preferences(percent int) sim.OperationPreferences {
+	return sim.OperationPreferences{MaxConcurrentPercentage: percent, FailureTolerancePercentage: 10,
+		ConcurrencyMode: sim.SoftFailureTolerance}
+}
+
+// 200 accounts under one tenant's token through the StackSet, a tenth of the notifications
+// delivered twice, then accounts joining, moving and leaving: no stack fails, every account is
+// registered once to the tenant with one key, every Create is answered within its ServiceTimeout and
+// a duplicate's answer agrees with the first, and nothing is left of the accounts that left.
+func TestStackSetBurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the burst takes about two minutes")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	started := time.Now()
+	b, o := run(ctx, t, setup{accounts: testAccounts, changes: 10, serving: sim.SerialDynamoDB, hooks: 20, duplicates: 0.1,
+		dupDelay: time.Second, preferences: preferences(10)})
+	t.Logf("%d accounts, %d requests, %d delivered twice, %d KMS keys created; StackSet %.1f accounts/s, answers p50 %s p99 %s; in %s\n%s",
+		testAccounts, o.requests, o.duplicates, o.createKeys, o.rate, percentile(o.latencies, 50).Round(time.Millisecond),
+		percentile(o.latencies, 99).Round(time.Millisecond), time.Since(started).Round(time.Second), b.Costs())
+	for what, l := range o.problems() {
+		t.Errorf("%s (%d): %v", what, len(l), l)
+	}
+	if o.duplicates == 0 {
+		t.Error("no notification was delivered twice: the test did not test at-least-once delivery")
+	}
+	if o.leaversSeen != 2*b.changes {
+		t.Errorf("%d leavers checked, want %d", o.leaversSeen, 2*b.changes)
+	}
+	// one key per account that ever registered (the operator made the subject key before)
+	if want := testAccounts + b.changes; o.createKeys != want {
+		t.Errorf("the hook's KMS CreateKey succeeded %d times, want %d: a key for each account, once", o.createKeys, want)
+	}
+}
+
+// BenchmarkStackSetBurst runs the burst with -burst N accounts (make bench: 1000) and reports the
+// StackSet's rate, the Creates' answers' p50 and p99 from Create sent, the failures and the
+// duplicates delivered. go test -run '^$' -bench StackSetBurst -burst 1000 ./test/burst
+func BenchmarkStackSetBurst(b *testing.B) {
+	if *burstAccounts <= 0 {
+		b.Skip("give -burst N (make bench: 1000)")
+	}
+	serving := map[string]sim.Serving{"threaded": sim.Threaded, "serial-dynamodb": sim.SerialDynamoDB, "serial": sim.Serial}
+	s, ok := serving[*burstServing]
+	if !ok {
+		b.Fatalf("-burst-serving %q: threaded, serial-dynamodb or serial", *burstServing)
+	}
+	for range b.N {
+		ctx, cancel := context.WithTimeout(b.Context(), *burstTimeout)
+		started := time.Now()
+		bu, o := run(ctx, b, setup{accounts: *burstAccounts, serving: s, hooks: *burstHooks,
+			duplicates: *burstDup, dupDelay: time.Second, preferences: preferences(*burstPercent), catchUp: true,
+			// the tenant's claims would otherwise be paced at 1000 an hour: see the report
+			hookEnv: []string{fmt.Sprintf("TENANT_CLAIMS_PER_HOUR=%d", 2**burstAccounts+1000)}})
+		cancel()
+		failures := 0
+		for what, l := range o.problems() {
+			failures += len(l)
+			b.Errorf("%s (%d): %v", what, len(l), l)
+		}
+		b.ReportMetric(time.Since(started).Seconds(), "wall-s")
+		b.ReportMetric(o.rate, "accounts/s")
+		b.ReportMetric(float64(percentile(o.latencies, 50).Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(percentile(o.latencies, 99).Milliseconds()), "p99-ms")
+		b.ReportMetric(float64(failures), "failures")
+		b.ReportMetric(float64(o.duplicates), "duplicates")
+		b.ReportMetric(float64(bu.pending), "pending-after-burst")
+		for _, why := range bu.pendingWhy {
+			b.Logf("left waiting after the burst: %s", why)
+		}
+		b.Logf("%d accounts (%s, %d hook environments), %d requests, %d delivered twice, %d KMS keys; stack p50 %s p99 %s\n%s",
+			*burstAccounts, *burstServing, *burstHooks, o.requests, o.duplicates, o.createKeys,
+			percentile(o.stackTimes, 50).Round(time.Millisecond), percentile(o.stackTimes, 99).Round(time.Millisecond), bu.Costs())
+	}
+}
