@@ -302,7 +302,8 @@ func runNode(t *testing.T, node, dir string, env map[string]string) (string, err
 //	                           on the session supportctl printed
 //	POST /quick-create         {account, link} → {"created": bool, "error": …}: a customer opening a
 //	                           quick-create link the console gave in account and creating the stack
-//	                           (test/sim's CloudFormation, the hook behind it)
+//	                           (test/sim's CloudFormation, the hook behind it), once the hook's
+//	                           invocations are over
 func startControl(t *testing.T, d *demo) string {
 	t.Helper()
 	db := dynamodb.NewFromConfig(d.aws.Vendor())
@@ -341,7 +342,9 @@ func startControl(t *testing.T, d *demo) string {
 		if _, err := d.aws.QuickCreate(r.Context(), in.Account, in.Link); err != nil {
 			out = map[string]any{"created": false, "error": err.Error()}
 		}
-		answer(w, out, nil)
+		// CloudFormation goes on at the hook's answer; the invocation (a gateway's proof) goes on
+		// after it: wait for it, as a customer waits for the console to say the account is active
+		answer(w, out, d.aws.Settle(r.Context()))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
