@@ -11,9 +11,7 @@ import (
 // Every notification delivered twice at once, the two racing on two execution environments: each
 // account still registers once, to the tenant, with one signing key, and the two answers agree.
 func TestEveryNotificationTwiceAtOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
+	needBurst(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	const accounts = 40
