@@ -16,6 +16,7 @@ import (
 	"github.com/supportaccess/gateway/internal/hook"
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
+	"github.com/supportaccess/gateway/test/faultproxy"
 	"github.com/supportaccess/gateway/test/sim"
 )
 
@@ -36,6 +37,10 @@ type setup struct {
 	dupDelay    time.Duration // the second delivery comes up to this much later (0: at once)
 	preferences sim.OperationPreferences
 	hookEnv     []string
+	// faults are injected before the vendor's endpoint from the start (sim.Config.FaultProxy): where
+	// AWS's quotas on the vendor's calls (KMS CreateKey and Sign, STS, DynamoDB) go, as
+	// test/faultproxy rules.
+	faults []faultproxy.Rule
 	// weekLater runs the sweep a week after the leaves too, which retires the leavers' keys.
 	weekLater bool
 	// catchUp runs the vendor's sweep 6 minutes after the roll-out, which proves the claims whose
@@ -93,6 +98,9 @@ func start(ctx context.Context, s setup) (*burst, error) {
 		var err error
 		b.a, err = sim.Start(ctx, sim.Config{Root: "../..", HookConcurrency: s.hooks, Serving: s.serving,
 			Duplicates: s.duplicates, DuplicateDelay: s.dupDelay, FaultProxy: true, HookEnv: s.hookEnv})
+		if err == nil {
+			b.a.Faults().Inject(s.faults...)
+		}
 		return err
 	})
 	return b, err
