@@ -658,3 +658,24 @@ func TestARedeliveredCreateAsksNoSecondProof(t *testing.T) {
 	assert.Nil(t, again.Then)
 	assert.Equal(t, []string{acct}, f.prover.calls)
 }
+
+// A Delete's re-check of a registration expects STS to refuse the role (the stack deletes it): it
+// retries the refusal for the re-proofs' short budget, not for the propagation budget a new claim's
+// role gets, so a deleted stack holds the Lambda's execution environment seconds, not minutes.
+func TestADeletesRecheckRetriesRefusalsBriefly(t *testing.T) {
+	f := newFixture(t)
+	f.hook.ProofBudget = 90 * time.Second
+	require.Equal(t, registry.Registered, f.genuineClaim(t, acct, "acme").Status)
+	f.prover.mu.Lock()
+	f.prover.refuse = map[string]bool{acct: true} // CloudFormation deleted the role after the answer
+	f.prover.mu.Unlock()
+	res, err := f.hook.Delete(t.Context(), gwEvent(cfnresource.Delete, nil))
+	require.NoError(t, err)
+	require.NotNil(t, res.Then)
+	res.Then(t.Context())
+	assert.Equal(t, []time.Duration{90 * time.Second, reproofBudget}, f.prover.budgets,
+		"the claim's proof: the propagation budget; the Delete's re-check: the re-proofs'")
+	o := f.gateway(t, acct)
+	assert.Equal(t, registry.Registered, o.Status, "ended only once STS has refused the role for a while")
+	assert.False(t, o.Proof.RefusedSince.IsZero())
+}

@@ -209,15 +209,17 @@ type fakeProver struct {
 	remade    map[string]int          // account → how many times its role was deleted and made again
 	transient bool
 	calls     []string
+	budgets   []time.Duration // each call's budget
 }
 
-func (p *fakeProver) ProveRole(ctx context.Context, account, _ string, _ time.Duration) (RoleEvidence, error) {
+func (p *fakeProver) ProveRole(ctx context.Context, account, _ string, budget time.Duration) (RoleEvidence, error) {
 	if _, err := p.keys.CreateAccountKey(ctx, account); err != nil {
 		return RoleEvidence{}, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls = append(p.calls, account)
+	p.budgets = append(p.budgets, budget)
 	switch {
 	case p.transient:
 		return RoleEvidence{}, errors.New("throttled")

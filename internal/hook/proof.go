@@ -304,7 +304,12 @@ func (h *Hook) Prove(ctx context.Context, account string) {
 		return
 	}
 	budget := h.proofBudget()
-	if out.claimed.ProofPeriodic { // a role proven before is propagated: a refusal needs no long retrying
+	// A role proven before has propagated: a refusal needs no long retrying. So for the daily
+	// re-proof, and for a Delete's re-check of a registration, which expects the refusal (the stack
+	// deletes the role): retrying it for the whole budget held the Lambda's execution environment
+	// that long for every deleted stack, and a StackSet's mass deletion queued every other event
+	// behind them.
+	if out.claimed.ProofPeriodic || (!out.claimed.RecheckAfter.IsZero() && out.claimed.Status != registry.PendingProof) {
 		budget = min(budget, reproofBudget)
 	}
 	out.ev, out.err = h.Prover.ProveRole(ctx, account, out.claimed.RoleARN, budget)

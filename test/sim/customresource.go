@@ -102,7 +102,7 @@ func (a *AWS) Send(ctx context.Context, r Request) (Response, error) {
 		return a.answer(ctx, r.RequestID)
 	}
 	return Response{}, fmt.Errorf("the %s of %s: the hook ended without answering: %s", r.RequestType, r.LogicalResourceID,
-		strings.Join(a.responses.errors(d), "; "))
+		strings.Join(a.responses.failures(d), "; "))
 }
 
 // answer reads the response the hook PUT for requestID.

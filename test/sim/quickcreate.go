@@ -15,14 +15,20 @@ var Published = map[string]string{
 }
 
 // QuickCreate is a customer opening a quick-create link in account and clicking "Create stack":
-// the link's template (one of Published), stack name and param_* values, the rest defaulted.
+// the link's template (one of Published), stack name and param_* values, the rest defaulted. It
+// returns once the stack is created and the hook has finished what it does after answering (a
+// gateway role's proof), as a person who then looks at the vendor's console sees it.
 func (a *AWS) QuickCreate(ctx context.Context, account, link string) (*Stack, error) {
 	in, err := ParseQuickCreate(link)
 	if err != nil {
 		return nil, err
 	}
 	in.Account = account
-	return a.CreateStack(ctx, in)
+	s, err := a.CreateStack(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return s, a.Settle(ctx)
 }
 
 // ParseQuickCreate reads a CloudFormation console quick-create link (its parameters are in the

@@ -166,8 +166,8 @@ func (r *responses) first(d *delivery) (Response, bool) {
 	return d.Answers[0].Response, true
 }
 
-// errors are d's failed invocations so far.
-func (r *responses) errors(d *delivery) []string {
+// failures are d's failed invocations so far.
+func (r *responses) failures(d *delivery) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), d.Errors...)
