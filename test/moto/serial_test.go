@@ -208,3 +208,87 @@ func ownedBy(pk string, racer int) map[string]ddbtypes.AttributeValue {
 		"owner": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(racer)},
 	}
 }
+
+// A transaction refused by one item's condition leaves every item as it was, and one that passes
+// writes every item: serial_server.py backs up only the items a transaction names (moto copies
+// every table it names), so this is the rollback that backup must still give, on a table with a
+// hash key and on one with a hash and a range key, including a Put of a new item, an Update, a
+// Delete and an item named by a Put in one table and a ConditionCheck in the other.
+func TestSerialServerRollsBackRefusedTransactions(t *testing.T) {
+	srv := moto.StartSerialForTest(t)
+	ctx := t.Context()
+	cfg, err := srv.Config(ctx, "")
+	require.NoError(t, err)
+	db := dynamodb.NewFromConfig(cfg)
+	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
+	for _, table := range []struct {
+		name string
+		keys []string
+	}{{"hash", []string{"pk"}}, {"ranged", []string{"pk", "sk"}}} {
+		in := &dynamodb.CreateTableInput{TableName: aws.String(table.name), BillingMode: ddbtypes.BillingModePayPerRequest}
+		for i, k := range table.keys {
+			in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(k), AttributeType: ddbtypes.ScalarAttributeTypeS})
+			in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: aws.String(k), KeyType: []ddbtypes.KeyType{ddbtypes.KeyTypeHash, ddbtypes.KeyTypeRange}[i]})
+		}
+		_, err := db.CreateTable(ctx, in)
+		require.NoError(t, err)
+	}
+	item := func(pk, sk, v string) map[string]ddbtypes.AttributeValue {
+		m := map[string]ddbtypes.AttributeValue{"pk": s(pk), "v": s(v)}
+		if sk != "" {
+			m["sk"] = s(sk)
+		}
+		return m
+	}
+	for _, put := range []struct{ table, pk, sk, v string }{
+		{"hash", "kept", "", "old"}, {"hash", "gone", "", "old"}, {"ranged", "a", "1", "old"}, {"ranged", "a", "2", "old"},
+	} {
+		_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(put.table), Item: item(put.pk, put.sk, put.v)})
+		require.NoError(t, err)
+	}
+	key := func(pk, sk string) map[string]ddbtypes.AttributeValue {
+		k := item(pk, sk, "")
+		delete(k, "v")
+		return k
+	}
+	write := func(condition string) error {
+		_, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
+			{Put: &ddbtypes.Put{TableName: aws.String("hash"), Item: item("new", "", "new")}},
+			{Update: &ddbtypes.Update{TableName: aws.String("hash"), Key: key("kept", ""), UpdateExpression: aws.String("SET v = :v"),
+				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":v": s("new")}}},
+			{Delete: &ddbtypes.Delete{TableName: aws.String("hash"), Key: key("gone", "")}},
+			{Put: &ddbtypes.Put{TableName: aws.String("ranged"), Item: item("a", "1", "new")}},
+			{Put: &ddbtypes.Put{TableName: aws.String("ranged"), Item: item("b", "1", "new")}},
+			{ConditionCheck: &ddbtypes.ConditionCheck{TableName: aws.String("ranged"), Key: key("a", "2"),
+				ConditionExpression: aws.String(condition)}},
+		}})
+		return err
+	}
+	state := func() map[string]string {
+		got := map[string]string{}
+		for _, table := range []string{"hash", "ranged"} {
+			out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+			require.NoError(t, err)
+			for _, it := range out.Items {
+				name := table + "/" + it["pk"].(*ddbtypes.AttributeValueMemberS).Value
+				if sk, ok := it["sk"]; ok {
+					name += "/" + sk.(*ddbtypes.AttributeValueMemberS).Value
+				}
+				got[name] = it["v"].(*ddbtypes.AttributeValueMemberS).Value
+			}
+		}
+		return got
+	}
+	before := map[string]string{"hash/kept": "old", "hash/gone": "old", "ranged/a/1": "old", "ranged/a/2": "old"}
+	require.Equal(t, before, state())
+
+	var canceled *ddbtypes.TransactionCanceledException
+	require.ErrorAs(t, write("attribute_not_exists(pk)"), &canceled, "the last item's condition is false")
+	assert.Equal(t, before, state(), "a refused transaction writes nothing")
+	require.ErrorAs(t, write("attribute_not_exists(pk)"), &canceled, "and again: the rollback left nothing behind")
+	assert.Equal(t, before, state())
+
+	require.NoError(t, write("attribute_exists(pk)"))
+	assert.Equal(t, map[string]string{"hash/kept": "new", "hash/new": "new", "ranged/a/1": "new", "ranged/a/2": "old", "ranged/b/1": "new"},
+		state(), "a transaction that passes writes every item")
+}
