@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/supportaccess/gateway/test/faultproxy"
 	"github.com/supportaccess/gateway/test/sim"
 )
 
@@ -17,6 +18,7 @@ var (
 	burstDup      = flag.Float64("burst-duplicates", 0.1, "the share of notifications SNS delivers twice")
 	burstPercent  = flag.Int("burst-concurrency", 10, "the StackSet's MaxConcurrentPercentage")
 	burstTimeout  = flag.Duration("burst-timeout", 20*time.Minute, "BenchmarkStackSetBurst's timeout")
+	burstQuotas   = flag.Bool("burst-quotas", true, "BenchmarkStackSetBurst: the vendor account's AWS request-rate quotas at AWS's rates (test/quotas)")
 	burstWeek     = flag.Bool("burst-week-later", false, "TestStackSetBurst: also run the sweep a week after the leaves and require their keys pending deletion (about 55 s more)")
 )
 
@@ -49,7 +51,8 @@ func needBurst(t *testing.T) {
 }
 
 // 200 accounts under one tenant's token through the StackSet, a tenth of the notifications
-// delivered twice, then accounts joining, moving and leaving: no stack fails, every account is
+// delivered twice, the vendor account's AWS quotas in force at AWS's rates (the first wave's 20
+// proofs at once meet KMS CreateKey's 5 a second: the hook must wait and retry, not fail), then accounts joining, moving and leaving: no stack fails, every account is
 // registered once to the tenant with one key, every Create is answered within its ServiceTimeout and
 // a duplicate's answer agrees with the first, and nothing is left of the accounts that left: no
 // registration, vendor resource or role, and their keys kept only for the restore window
@@ -60,15 +63,20 @@ func TestStackSetBurst(t *testing.T) {
 	defer cancel()
 	started := time.Now()
 	b, o := run(ctx, t, setup{accounts: testAccounts, changes: 10, serving: sim.SerialDynamoDB, hooks: 20, duplicates: 0.1,
-		dupDelay: time.Second, preferences: preferences(10), weekLater: *burstWeek})
-	t.Logf("%d accounts, %d requests, %d delivered twice, %d KMS keys created; StackSet %.1f accounts/s, answers p50 %s p99 %s; in %s\n%s",
+		dupDelay: time.Second, preferences: preferences(10), weekLater: *burstWeek, faults: awsQuotas()})
+	t.Logf("%d accounts, %d requests, %d delivered twice, %d KMS keys created; StackSet %.1f accounts/s, answers p50 %s p99 %s; "+
+		"%.1f accounts/s proven (KMS CreateKey's quota: %g/s); quotas: %s; in %s\n%s",
 		testAccounts, o.requests, o.duplicates, o.createKeys, o.rate, percentile(o.latencies, 50).Round(time.Millisecond),
-		percentile(o.latencies, 99).Round(time.Millisecond), time.Since(started).Round(time.Second), b.Costs())
+		percentile(o.latencies, 99).Round(time.Millisecond), o.registered, createKeyRate(), o.quotaLine(),
+		time.Since(started).Round(time.Second), b.Costs())
 	for what, l := range o.problems() {
 		t.Errorf("%s (%d): %v", what, len(l), l)
 	}
 	if o.duplicates == 0 {
 		t.Error("no notification was delivered twice: the test did not test at-least-once delivery")
+	}
+	if o.throttled("kms", "CreateKey") == 0 {
+		t.Errorf("KMS CreateKey was never throttled (%s): the test did not show the hook slowing down under the quota", o.quotaLine())
 	}
 	if o.leaversSeen != 2*b.changes {
 		t.Errorf("%d leavers checked, want %d", o.leaversSeen, 2*b.changes)
@@ -91,11 +99,15 @@ func BenchmarkStackSetBurst(b *testing.B) {
 	if !ok {
 		b.Fatalf("-burst-serving %q: threaded, serial-dynamodb or serial", *burstServing)
 	}
+	var faults []faultproxy.Rule
+	if *burstQuotas {
+		faults = awsQuotas()
+	}
 	for range b.N {
 		ctx, cancel := context.WithTimeout(b.Context(), *burstTimeout)
 		started := time.Now()
 		bu, o := run(ctx, b, setup{accounts: *burstAccounts, serving: s, hooks: *burstHooks,
-			duplicates: *burstDup, dupDelay: time.Second, preferences: preferences(*burstPercent), catchUp: true})
+			duplicates: *burstDup, dupDelay: time.Second, preferences: preferences(*burstPercent), catchUp: true, faults: faults})
 		cancel()
 		failures := 0
 		for what, l := range o.problems() {
@@ -109,11 +121,16 @@ func BenchmarkStackSetBurst(b *testing.B) {
 		b.ReportMetric(float64(failures), "failures")
 		b.ReportMetric(float64(o.duplicates), "duplicates")
 		b.ReportMetric(float64(bu.pending), "pending-after-burst")
+		// the binding quota's bound: one KMS key per account proven, at most createKeyRate a second
+		b.ReportMetric(o.registered, "proven-accounts/s")
+		b.ReportMetric(createKeyRate(), "bound-accounts/s")
+		b.ReportMetric(o.registered/createKeyRate(), "of-bound")
+		b.ReportMetric(float64(o.throttled("kms", "CreateKey")), "createkey-throttled")
 		for _, why := range bu.pendingWhy {
 			b.Logf("left waiting after the burst: %s", why)
 		}
-		b.Logf("%d accounts (%s, %d hook environments), %d requests, %d delivered twice, %d KMS keys; stack p50 %s p99 %s\n%s",
+		b.Logf("%d accounts (%s, %d hook environments), %d requests, %d delivered twice, %d KMS keys; stack p50 %s p99 %s; quotas: %s\n%s",
 			*burstAccounts, *burstServing, *burstHooks, o.requests, o.duplicates, o.createKeys,
-			percentile(o.stackTimes, 50).Round(time.Millisecond), percentile(o.stackTimes, 99).Round(time.Millisecond), bu.Costs())
+			percentile(o.stackTimes, 50).Round(time.Millisecond), percentile(o.stackTimes, 99).Round(time.Millisecond), o.quotaLine(), bu.Costs())
 	}
 }

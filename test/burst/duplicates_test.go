@@ -8,15 +8,16 @@ import (
 	"github.com/supportaccess/gateway/test/sim"
 )
 
-// Every notification delivered twice at once, the two racing on two execution environments: each
-// account still registers once, to the tenant, with one signing key, and the two answers agree.
+// Every notification delivered twice at once, the two racing on two execution environments, the
+// vendor's AWS quotas in force: each account still registers once, to the tenant, with one signing
+// key, and the two answers agree.
 func TestEveryNotificationTwiceAtOnce(t *testing.T) {
 	needBurst(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	const accounts = 40
 	b, err := start(ctx, setup{accounts: accounts, serving: sim.SerialDynamoDB, hooks: 20, duplicates: 1,
-		preferences: preferences(25)})
+		preferences: preferences(25), faults: awsQuotas()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func TestEveryNotificationTwiceAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d requests, %d delivered twice, %d KMS keys created\n%s", o.requests, o.duplicates, o.createKeys, b.Costs())
+	t.Logf("%d requests, %d delivered twice, %d KMS keys created; quotas: %s\n%s", o.requests, o.duplicates, o.createKeys, o.quotaLine(), b.Costs())
 	for what, l := range o.problems() {
 		t.Errorf("%s (%d): %v", what, len(l), l)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/supportaccess/gateway/internal/policy"
 	"github.com/supportaccess/gateway/internal/registry"
 	"github.com/supportaccess/gateway/test/faultproxy"
+	"github.com/supportaccess/gateway/test/quotas"
 	"github.com/supportaccess/gateway/test/sim"
 )
 
@@ -60,11 +61,12 @@ type burst struct {
 	auto         *sim.Operation
 	joined       []string
 	movedWithin  []string
-	left         []string // moved out of the targets, or out of the organization
-	costs        []cost   // wall time per phase, in order
-	swept        []int    // the accounts each sweep proved
-	pending      int      // gateway claims still waiting for their proof after the roll-out
-	pendingWhy   []string // and why
+	left         []string      // moved out of the targets, or out of the organization
+	costs        []cost        // wall time per phase, in order
+	swept        []int         // the accounts each sweep proved
+	pending      int           // gateway claims still waiting for their proof after the roll-out
+	registering  time.Duration // from the roll-out's start until the hook's proofs after it had ended
+	pendingWhy   []string      // and why
 }
 
 type cost struct {
@@ -142,6 +144,8 @@ func (b *burst) organize(ctx context.Context) error {
 
 // rollOut deploys the StackSet to the prod OU (its child included) and waits for the hook to finish.
 func (b *burst) rollOut(ctx context.Context) error {
+	started := time.Now()
+	defer func() { b.registering = time.Since(started) }()
 	err := b.timed(fmt.Sprintf("StackSet: %d stacks, answers collected", b.accounts), func() error {
 		var err error
 		b.deploy, err = b.org.DeployStackSet(ctx, sim.StackSetInput{
@@ -271,14 +275,18 @@ type outcome struct {
 	notSuccess []string // a first answer that was not SUCCESS
 	disagree   []string // a duplicate's answer that differs from the first (status or physical ID)
 	// after the leaves
-	leftovers   []string // a leaver with a registration not ended, a vendor resource or role, or a key neither pending deletion nor kept for the restore window
-	orphanKeys  []string // a signing key in KMS no account explains: untagged, a member's not Enabled or not one, a leaver's not as the sweeps left it
-	createKeys  int      // KMS CreateKey calls the vendor made (through the fault proxy)
-	duplicates  int      // notifications delivered twice
-	requests    int
-	latencies   []time.Duration // each Create's answer, from Create sent
-	stackTimes  []time.Duration // each stack's creation in the StackSet operation
-	rate        float64         // accounts per second, the StackSet operation's
+	leftovers  []string // a leaver with a registration not ended, a vendor resource or role, or a key neither pending deletion nor kept for the restore window
+	orphanKeys []string // a signing key in KMS no account explains: untagged, a member's not Enabled or not one, a leaver's not as the sweeps left it
+	createKeys int      // KMS CreateKey calls the vendor made (through the fault proxy)
+	duplicates int      // notifications delivered twice
+	requests   int
+	latencies  []time.Duration // each Create's answer, from Create sent
+	stackTimes []time.Duration // each stack's creation in the StackSet operation
+	rate       float64         // accounts per second, the StackSet operation's
+	// registered is accounts per second proven, from the roll-out's start until the hook's proofs
+	// after its answers have ended: what the binding quota (KMS CreateKey) bounds.
+	registered  float64
+	quotas      []faultproxy.RateCount // what the quotas' rate rules admitted and throttled, by operation
 	leaversSeen int
 }
 
@@ -309,6 +317,7 @@ func (b *burst) verify(ctx context.Context) (outcome, error) {
 			o.stackTimes = append(o.stackTimes, in.Took)
 		}
 		o.rate = float64(len(b.deploy.Instances)) / b.deploy.Took.Seconds()
+		o.registered = float64(len(b.deploy.Instances)-b.pending) / b.registering.Seconds()
 		if b.auto != nil {
 			for _, in := range b.auto.Instances {
 				want := sim.Current
@@ -329,11 +338,13 @@ func (b *burst) verify(ctx context.Context) (outcome, error) {
 			return err
 		}
 		b.answers(&o)
-		for _, c := range b.a.Faults().Calls() {
+		calls := b.a.Faults().Calls()
+		for _, c := range calls {
 			if c.Service == "kms" && c.Operation == "CreateKey" && c.Status == 200 {
 				o.createKeys++
 			}
 		}
+		o.quotas = faultproxy.RateCounts(calls)
 		if err := b.leavers(ctx, &o); err != nil {
 			return err
 		}
@@ -572,4 +583,44 @@ func run(ctx context.Context, tb testing.TB, s setup) (*burst, outcome) {
 		tb.Fatal(err)
 	}
 	return b, o
+}
+
+// awsQuotas is the vendor account's request-rate quotas at AWS's documented rates (test/quotas,
+// where each figure's source is named), as the fault proxy's rate rules: KMS CreateKey's 5 a
+// second binds first. The SDK's throttling answers are AWS's own.
+func awsQuotas() []faultproxy.Rule { return quotas.Rules(quotas.Vendor(), 1) }
+
+// createKeyRate is KMS CreateKey's quota in awsQuotas, a second: the hook creates one signing key
+// per account it proves, so n accounts are proven in at least n ÷ createKeyRate seconds.
+func createKeyRate() float64 {
+	for _, q := range quotas.Vendor() {
+		if q.Service == "kms" && slices.Equal(q.Operations, []string{"CreateKey"}) {
+			return q.Rate
+		}
+	}
+	panic("test/quotas has no KMS CreateKey quota")
+}
+
+// throttled is how many calls of service's operation the quotas throttled.
+func (o outcome) throttled(service, operation string) int {
+	for _, c := range o.quotas {
+		if c.Service == service && c.Operation == operation {
+			return c.Throttled
+		}
+	}
+	return 0
+}
+
+// quotaLine says what the quotas admitted and throttled, for the operations they throttled.
+func (o outcome) quotaLine() string {
+	var parts []string
+	for _, c := range o.quotas {
+		if c.Throttled > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s %d admitted, %d throttled", c.Service, c.Operation, c.Admitted, c.Throttled))
+		}
+	}
+	if len(parts) == 0 {
+		return "no call throttled"
+	}
+	return strings.Join(parts, "; ")
 }
