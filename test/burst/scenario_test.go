@@ -64,6 +64,7 @@ type burst struct {
 	left         []string      // moved out of the targets, or out of the organization
 	costs        []cost        // wall time per phase, in order
 	swept        []int         // the accounts each sweep proved
+	sweepOut     []string      // what each sweep printed
 	pending      int           // gateway claims still waiting for their proof after the roll-out
 	registering  time.Duration // from the roll-out's start until the hook's proofs after it had ended
 	pendingWhy   []string      // and why
@@ -156,24 +157,28 @@ func (b *burst) rollOut(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return b.timed("the hook's proofs after its answers (Settle)", func() error { return b.a.Settle(ctx) })
-}
-
-// catchUpSweep counts the claims the roll-out left waiting for their proof and has the sweep prove
-// them, as the vendor's sweep would 6 minutes later.
-func (b *burst) catchUpSweep(ctx context.Context) error {
+	err = b.timed("the hook's proofs after its answers (Settle)", func() error { return b.a.Settle(ctx) })
+	if err != nil {
+		return err
+	}
 	pending, err := b.a.Registry().ListByStatus(ctx, registry.PendingProof)
 	if err != nil {
 		return err
 	}
 	b.pending = len(pending)
-	if b.pending == 0 {
-		return nil
-	}
 	for _, r := range pending {
 		if r.Proof != nil {
 			b.pendingWhy = append(b.pendingWhy, r.AccountID+": "+r.Proof.Reason)
 		}
+	}
+	return nil
+}
+
+// catchUpSweep has the sweep prove the claims the roll-out left waiting for their proof, as the
+// vendor's sweep would 6 minutes later.
+func (b *burst) catchUpSweep(ctx context.Context) error {
+	if b.pending == 0 {
+		return nil
 	}
 	return b.timed(fmt.Sprintf("the sweep 6 minutes later proves the %d claims left waiting", b.pending), func() error {
 		out, err := b.a.Sweep(ctx, time.Now().Add(6*time.Minute), hook.Paces{})
@@ -248,6 +253,7 @@ func (b *burst) sweep(ctx context.Context) error {
 		err := b.timed(s.phase, func() error {
 			out, err := b.a.Sweep(ctx, time.Now().Add(s.after), s.paces)
 			b.swept = append(b.swept, strings.Count(out, "\n"))
+			b.sweepOut = append(b.sweepOut, out)
 			if err != nil {
 				return fmt.Errorf("%w\n%s", err, out)
 			}
@@ -504,7 +510,11 @@ func (b *burst) leavers(ctx context.Context, o *outcome) error {
 			return err
 		}
 		if found && r.Status != registry.Deregistered {
-			o.leftovers = append(o.leftovers, acct+" registration "+string(r.Status))
+			reason := ""
+			if r.Proof != nil {
+				reason = r.Proof.Reason
+			}
+			o.leftovers = append(o.leftovers, fmt.Sprintf("%s registration %s (%q); the hook's log of it:\n%s", acct, r.Status, reason, b.logOf(acct)))
 		}
 		// without the week-later sweep, the keys are kept for a week in case the role comes back:
 		// only under a registration that can still be restored, which the sweep ends then
@@ -623,4 +633,15 @@ func (o outcome) quotaLine() string {
 		return "no call throttled"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// logOf is the lines of the hook's log and the sweeps' output that name acct.
+func (b *burst) logOf(acct string) string {
+	var lines []string
+	for _, l := range strings.Split(b.a.HookLogs()+"\n"+strings.Join(b.sweepOut, "\n"), "\n") {
+		if strings.Contains(l, acct) {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
