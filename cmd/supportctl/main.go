@@ -342,7 +342,7 @@ func createTableCommand() *command {
 
 // loadAWSConfig loads the SDK's configuration from its standard sources.
 func loadAWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryMode(aws.RetryModeAdaptive))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(awsx.PatientRetryer(awsx.PatientRetry{})))
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading the AWS configuration: %w", err)
 	}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/supportaccess/gateway/internal/awsx"
 	"github.com/supportaccess/gateway/internal/cfnresource"
 	"github.com/supportaccess/gateway/internal/hook"
 )
@@ -26,9 +26,10 @@ func main() {
 		Level: cfg.LogLevel, ReplaceAttr: lambdacontext.ReplaceAttr,
 	}))
 	// AWS_REGION, AWS_ENDPOINT_URL and the credentials come from the SDK's standard sources. Throttling
-	// slows every client down (adaptive retry) instead of only retrying.
+	// slows every client down (adaptive retry), and a throttled call waits until AWS admits it or its
+	// context ends (a StackSet's burst meets KMS CreateKey's quota); other errors get 8 attempts.
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(),
-		awsconfig.WithRetryMode(aws.RetryModeAdaptive), awsconfig.WithRetryMaxAttempts(8))
+		awsconfig.WithRetryer(awsx.PatientRetryer(awsx.PatientRetry{MaxAttempts: 8})))
 	if err != nil {
 		logger.Error("loading the AWS configuration", "error", err)
 		os.Exit(1)
