@@ -36,7 +36,7 @@ func kmsAnswering(t *testing.T, o PatientRetry, adaptive bool, answer func(n int
 	t.Cleanup(srv.Close)
 	retryer := PatientRetryer(o)
 	if !adaptive {
-		retryer = func() aws.Retryer { return patientOver(retry.NewStandard(o.standard)) }
+		retryer = func() aws.Retryer { return o.over(retry.NewStandard(o.standard)) }
 	}
 	cfg := aws.Config{Region: "us-east-1", Retryer: retryer,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}
@@ -76,9 +76,10 @@ func TestPatientRetryerBoundsOtherErrors(t *testing.T) {
 	assert.EqualValues(t, 3, calls.Load())
 }
 
-// A call throttled for ever ends with its context, not before and not long after.
+// A call throttled for ever ends with its context, not before and not long after, or after its
+// ThrottledAttempts.
 func TestPatientRetryerEndsWithItsContext(t *testing.T) {
-	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, MaxBackoff: 20 * time.Millisecond}, false, func(int64) (int, string) {
+	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 1000, MaxBackoff: 20 * time.Millisecond}, false, func(int64) (int, string) {
 		return http.StatusBadRequest, "ThrottlingException"
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
@@ -105,4 +106,34 @@ func TestPatientRetryerSpendsNoRetryQuotaOnThrottles(t *testing.T) {
 		require.NoError(t, err, "call %d", i)
 	}
 	assert.EqualValues(t, 180, calls.Load(), "5 throttled attempts and 1 admitted, 30 times")
+}
+
+func TestPatientRetryerBoundsThrottledAttempts(t *testing.T) {
+	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 7, MaxBackoff: quick}, false, func(int64) (int, string) {
+		return http.StatusBadRequest, "ThrottlingException"
+	})
+	_, err := c.CreateKey(t.Context(), &kms.CreateKeyInput{})
+	var maxed *retry.MaxAttemptsError
+	require.ErrorAs(t, err, &maxed)
+	assert.EqualValues(t, 7, calls.Load())
+}
+
+// KMS's LimitExceededException is a resource quota (keys per Region, aliases per key), which
+// waiting does not clear, though the SDK counts it as a throttle: it gets MaxAttempts, as a 500
+// does; so does a call still in progress. A bare 429 is a rate throttle.
+func TestPatientRetryerWaitsOnlyForRateThrottles(t *testing.T) {
+	for code, want := range map[string]int64{"LimitExceededException": 3, "TransactionInProgressException": 3, "SlowDown": 7} {
+		c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 7, MaxBackoff: quick}, false, func(int64) (int, string) {
+			return http.StatusBadRequest, code
+		})
+		_, err := c.CreateKey(t.Context(), &kms.CreateKeyInput{})
+		require.Error(t, err, code)
+		assert.EqualValues(t, want, calls.Load(), code)
+	}
+	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 7, MaxBackoff: quick}, false, func(int64) (int, string) {
+		return http.StatusTooManyRequests, "SomethingUnmodeled"
+	})
+	_, err := c.CreateKey(t.Context(), &kms.CreateKeyInput{})
+	require.Error(t, err)
+	assert.EqualValues(t, 7, calls.Load(), "a 429")
 }

@@ -221,7 +221,8 @@ func (h *Hook) deleteGateway(ctx context.Context, account string, e cfnresource.
 			p.NextAt = time.Time{}
 			upd.Proof = &p
 		}
-		upd.RecheckAfter, upd.ProofDue, upd.ProofAsked, upd.LastRequestID, upd.ProofPeriodic = h.now(), true, h.now(), e.RequestID, false
+		now := h.now() // the re-check's own proof is the one asked when it opened (Prove's budget)
+		upd.RecheckAfter, upd.ProofDue, upd.ProofAsked, upd.LastRequestID, upd.ProofPeriodic = now, true, now, e.RequestID, false
 		upd.TenantAsked = false
 		asked = true
 		return registry.Writes{Gateway: &upd}, nil

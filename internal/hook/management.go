@@ -73,10 +73,10 @@ func (h *Hook) putManagement(ctx context.Context, c claim) (cfnresource.Result, 
 	outputs, created, err := h.Provisioner.Apply(applyCtx, acct, func(ctx context.Context, arns []string) error {
 		return h.own(ctx, c, p.ExternalID, arns)
 	})
-	cancel()
-	if err == nil {
-		err = h.ensureKey(ctx, c.account)
+	if err == nil { // a throttled CreateKey waits: within the time that leaves the undo its reserve
+		err = h.ensureKey(applyCtx, c.account)
 	}
+	cancel()
 	if err == nil {
 		err = h.registerManagement(ctx, c)
 	}

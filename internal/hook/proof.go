@@ -92,12 +92,17 @@ var _ RoleProver = (*WebIdentityProver)(nil)
 // name in the account, and the customer's CloudTrail shows the session as <vendor>-registration-check.
 const proofEngineer = "registration-check"
 
-// ProveRole creates (and publishes) the account's key if it has none, assumes roleARN with a token
+// ProveRole creates (and publishes) the account's key if it has none, within budget, assumes roleARN with a token
 // of the account's issuer, retrying the refusals that mean "not propagated yet" (a role or identity
 // provider created seconds ago, a JWKS just published) within budget, and reads the role's tenant
 // token tag in that session.
 func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN string, budget time.Duration) (RoleEvidence, error) {
-	if _, err := p.Issuer.CreateAccountKey(ctx, account); err != nil {
+	// A throttled KMS CreateKey waits its turn (awsx.PatientRetryer), within the proof's budget: not
+	// until the invocation's deadline, holding its execution environment while events queue.
+	kctx, cancel := context.WithTimeout(ctx, budget)
+	_, err := p.Issuer.CreateAccountKey(kctx, account)
+	cancel()
+	if err != nil {
 		return RoleEvidence{}, fmt.Errorf("creating the account's signing key: %w", err)
 	}
 	backoff := p.Backoff
@@ -113,7 +118,7 @@ func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN stri
 	start := time.Now()
 	var out *sts.AssumeRoleWithWebIdentityOutput
 	var refusal error // STS's last refusal, if it refused
-	err := awsx.Retry(ctx, budget, backoff, refusedByTrust, func(ctx context.Context) error {
+	err = awsx.Retry(ctx, budget, backoff, refusedByTrust, func(ctx context.Context) error {
 		token, err := p.Issuer.Mint(ctx, account, claims)
 		if errors.Is(err, issuer.ErrNoSubjectKey) { // the vendor's first proof: make the one subject key
 			if _, err = p.Issuer.EnsureSubjectKey(ctx); err == nil {
@@ -308,8 +313,11 @@ func (h *Hook) Prove(ctx context.Context, account string) {
 	// re-proof, and for a Delete's re-check of a registration, which expects the refusal (the stack
 	// deletes the role): retrying it for the whole budget held the Lambda's execution environment
 	// that long for every deleted stack, and a StackSet's mass deletion queued every other event
-	// behind them.
-	if out.claimed.ProofPeriodic || (!out.claimed.RecheckAfter.IsZero() && out.claimed.Status != registry.PendingProof) {
+	// behind them. Not for a proof a Create or an Update asked for since the Delete (ProofAsked after
+	// RecheckAfter): its stack may have made the role seconds ago.
+	c := out.claimed
+	recheck := !c.RecheckAfter.IsZero() && !c.ProofAsked.After(c.RecheckAfter) && c.Status != registry.PendingProof
+	if c.ProofPeriodic || recheck {
 		budget = min(budget, reproofBudget)
 	}
 	out.ev, out.err = h.Prover.ProveRole(ctx, account, out.claimed.RoleARN, budget)

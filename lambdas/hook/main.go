@@ -26,8 +26,9 @@ func main() {
 		Level: cfg.LogLevel, ReplaceAttr: lambdacontext.ReplaceAttr,
 	}))
 	// AWS_REGION, AWS_ENDPOINT_URL and the credentials come from the SDK's standard sources. Throttling
-	// slows every client down (adaptive retry), and a throttled call waits until AWS admits it or its
-	// context ends (a StackSet's burst meets KMS CreateKey's quota); other errors get 8 attempts.
+	// slows every client down (adaptive retry), and a throttled call waits until AWS admits it, its
+	// context ends or 30 attempts are spent (a StackSet's burst meets KMS CreateKey's quota); other
+	// errors get 8 attempts.
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(),
 		awsconfig.WithRetryer(awsx.PatientRetryer(awsx.PatientRetry{MaxAttempts: 8})))
 	if err != nil {
