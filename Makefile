@@ -10,6 +10,9 @@ GO      ?= go
 PYTHON  ?= python3
 TEMPLATES := templates/management-role.yaml templates/support-gateway.json stacksets/support-gateway-stackset.yaml
 
+# One step at a time, even under make -j: make test's burst must not run beside unit.
+.NOTPARALLEL:
+
 .PHONY: burst help tools deps browser-deps demo-deps templates build test fmt-check vet unit fuzz lint-templates iam-suite bench fault-matrix demo up screenshots
 
 help:
@@ -167,8 +170,9 @@ screenshots: browser-deps
 # leaves room for the 1,000-account StackSet burst on a 2-core machine.
 # The StackSet burst's tests (200 accounts under the vendor account's AWS quotas, and every
 # notification twice), alone: beside the other packages' tests a 2-core machine ran their proofs
-# and scans out of time (test/burst's SUPPORT_BURST comment). make test runs it after unit: about
-# 2.5 minutes on a quiet 2-core machine, bounded at 15.
+# and scans out of time (test/burst's SUPPORT_BURST comment). make test runs it after unit (make
+# runs this file's prerequisites one at a time: .NOTPARALLEL): about 3 minutes for both tests on a
+# quiet 2-core machine, bounded at 15.
 burst: demo-deps
 	SUPPORT_BURST=1 $(GO) test -count=1 -race -timeout 15m -v -run . ./test/burst
 

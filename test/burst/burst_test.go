@@ -25,7 +25,7 @@ var (
 // testAccounts is the size of the organization TestStackSetBurst deploys to.
 const testAccounts = 200
 
-// testTimeout bounds TestStackSetBurst, which takes about 3 minutes on the 2-core machine (with -race).
+// testTimeout bounds TestStackSetBurst, which takes about 2.5 minutes on the 2-core machine (with -race).
 const testTimeout = 5 * time.Minute
 
 // The StackSet's operation preferences in the burst: a tenth of the accounts at a time, a tenth

@@ -360,7 +360,7 @@ func (b *burst) verify(ctx context.Context) (outcome, error) {
 }
 
 // inventory lists every KMS key of the vendor's account, as KMS holds them (not as the issuer's
-// records say): one Enabled signing key per targeted account, the leavers' pending deletion, one
+// records say): one Enabled signing key per targeted account, the leavers' as the sweeps left them, one
 // subject key, and no other.
 func (b *burst) inventory(ctx context.Context, targeted []string, o *outcome) error {
 	want := map[string]kmstypes.KeyState{}
@@ -500,7 +500,8 @@ func (b *burst) answers(o *outcome) {
 }
 
 // leavers checks the accounts that left: their registration ended, no vendor resource and no
-// gateway role is left in them, and their signing keys are pending deletion.
+// gateway role is left in them, and their signing keys kept only while their registration can be
+// restored (with weekLater: pending deletion).
 func (b *burst) leavers(ctx context.Context, o *outcome) error {
 	role := policy.DefaultVendor().GatewayRoleName()
 	for _, acct := range b.left {
