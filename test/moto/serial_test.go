@@ -32,12 +32,9 @@ const (
 // loses no increment. moto_server's threaded server fails this: two writes can both pass their
 // condition.
 func TestSerialServerSerializesConditionalWrites(t *testing.T) {
-	srv := moto.StartSerialForTest(t)
 	ctx := t.Context()
-	cfg, err := srv.Config(ctx, "")
-	require.NoError(t, err)
-	db := dynamodb.NewFromConfig(cfg)
-	_, err = db.CreateTable(ctx, &dynamodb.CreateTableInput{
+	db := serialDynamoDB(t)
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String("race"),
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
@@ -215,11 +212,8 @@ func ownedBy(pk string, racer int) map[string]ddbtypes.AttributeValue {
 // hash key and on one with a hash and a range key, including a Put of a new item, an Update, a
 // Delete and an item named by a Put in one table and a ConditionCheck in the other.
 func TestSerialServerRollsBackRefusedTransactions(t *testing.T) {
-	srv := moto.StartSerialForTest(t)
 	ctx := t.Context()
-	cfg, err := srv.Config(ctx, "")
-	require.NoError(t, err)
-	db := dynamodb.NewFromConfig(cfg)
+	db := serialDynamoDB(t)
 	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
 	for _, table := range []struct {
 		name string
@@ -291,4 +285,12 @@ func TestSerialServerRollsBackRefusedTransactions(t *testing.T) {
 	require.NoError(t, write("attribute_exists(pk)"))
 	assert.Equal(t, map[string]string{"hash/kept": "new", "hash/new": "new", "ranged/a/1": "new", "ranged/a/2": "old", "ranged/b/1": "new"},
 		state(), "a transaction that passes writes every item")
+}
+
+// serialDynamoDB is a DynamoDB client of a StartSerialForTest server.
+func serialDynamoDB(t *testing.T) *dynamodb.Client {
+	t.Helper()
+	cfg, err := moto.StartSerialForTest(t).Config(t.Context(), "")
+	require.NoError(t, err)
+	return dynamodb.NewFromConfig(cfg)
 }
