@@ -8,10 +8,10 @@
 // the vendor are owed: no stack failed; every account registered once, to the tenant whose token
 // the StackSet carries, with one signing key; every Create answered within its ServiceTimeout, and
 // a request's answers (two for a duplicate) agreeing; after the leaves, no registration, vendor
-// resource or gateway role left for the accounts that left, and their keys kept only while their
-// registration can be restored (-burst-week-later: retired by the sweep a week later). It takes
-// about 2.5 minutes on the 2-core machine with -race (2 min 20 s to 2 min 40 s measured), and is
-// bounded at 5.
+// resource or gateway role left for the accounts that left, and their keys retired by the sweep a
+// week later. The vendor account's AWS request-rate quotas are in force at AWS's rates throughout,
+// and the StackSet has the committed template's operation preferences. It takes about 2.5 minutes
+// on the 2-core machine with -race, and is bounded at 5.
 // TestEveryNotificationTwiceAtOnce delivers every notification twice, racing. BenchmarkStackSetBurst
 // runs the roll-out with -burst N accounts (make bench: 1000) and reports the rate, the answers' p50
 // and p99 from Create sent, the failures and the duplicates.

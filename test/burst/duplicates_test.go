@@ -17,7 +17,7 @@ func TestEveryNotificationTwiceAtOnce(t *testing.T) {
 	defer cancel()
 	const accounts = 40
 	b, err := start(ctx, setup{accounts: accounts, serving: sim.SerialDynamoDB, hooks: 20, duplicates: 1,
-		preferences: preferences(25), faults: awsQuotas()})
+		preferences: preferences(0), faults: awsQuotas()})
 	if err != nil {
 		t.Fatal(err)
 	}
