@@ -215,7 +215,7 @@ func TestStackSetFollowsSeed(t *testing.T) {
 
 	// a thousand accounts: not one at a time (under STRICT_FAILURE_TOLERANCE the concurrency is at
 	// most the failure tolerance + 1), and one account's failure does not stop the organization's
-	assert.Equal(t, map[string]any{"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "MaxConcurrentPercentage": stackSetMaxConcurrentPercent,
+	assert.Equal(t, map[string]any{"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "MaxConcurrentCount": stackSetMaxConcurrentCount,
 		"FailureTolerancePercentage": stackSetFailureTolerancePercent, "RegionConcurrencyType": "PARALLEL"}, set["OperationPreferences"])
 
 	// the management account, which the stack set never reaches: the same gateway template, with the

@@ -26,7 +26,7 @@ type PatientRetry struct {
 // DefaultThrottledAttempts is how many attempts a throttled call gets at most: with the SDK's
 // backoff (exponential from 1 s, capped at 20 s, full jitter) about 4 minutes of waiting on
 // average, 8 at worst, against KMS CreateKey's 40 s for a burst of 200 keys at 5 a second. The
-// SDK's adaptive mode gives 3, and the hook's 8 ran out in a burst of 50 stacks at once.
+// SDK's standard mode gives 3, and the hook's 8 ran out in a burst of 20 stacks at once.
 const DefaultThrottledAttempts = 30
 
 // rateThrottles are the error codes AWS answers a call over a request-rate quota with, the ones
@@ -49,8 +49,8 @@ var rateThrottles = retry.IsErrorThrottles{
 }
 
 // PatientRetryer is the retryer for the vendor's calls to AWS from the hook and supportctl, for
-// aws.Config.Retryer. It is the SDK's adaptive mode (each client slows its own rate down when AWS
-// throttles it), with two changes for a call AWS throttles for its request rate (rateThrottles):
+// aws.Config.Retryer. It is the SDK's standard mode (exponential backoff with full jitter), with
+// two changes for a call AWS throttles for its request rate (rateThrottles):
 //
 //   - it gets ThrottledAttempts attempts (30), not MaxAttempts: it waits, backing off, until AWS
 //     admits it, its attempts run out or its context ends (the invocation's deadline, a proof's
@@ -63,15 +63,16 @@ var rateThrottles = retry.IsErrorThrottles{
 //     every later call of its lifetime unretried.
 //
 // Any other retryable error is retried as the standard mode does, at most MaxAttempts times in
-// all. With a custom retryer the SDK ignores AWS_MAX_ATTEMPTS and aws.Config.RetryMaxAttempts
+// all.
+//
+// Not the adaptive mode: its client-side rate limiter, one per client in each of the hook's 20
+// execution environments, cut each to a trickle after a few throttles, and in a 1,000-account
+// burst (test/burst) 13 keys waited in those limiters past their proofs' 90 s budget, while KMS
+// itself had throttled only 271 of 1,266 CreateKey calls. With a custom retryer the SDK ignores AWS_MAX_ATTEMPTS and aws.Config.RetryMaxAttempts
 // (config.LoadDefaultConfig); a client given RetryMaxAttempts in its own options would wrap this
 // retryer with that limit, for throttles too.
 func PatientRetryer(o PatientRetry) func() aws.Retryer {
-	return func() aws.Retryer {
-		return o.over(retry.NewAdaptiveMode(func(a *retry.AdaptiveModeOptions) {
-			a.StandardOptions = append(a.StandardOptions, o.standard)
-		}))
-	}
+	return func() aws.Retryer { return o.over(retry.NewStandard(o.standard)) }
 }
 
 func (o PatientRetry) standard(s *retry.StandardOptions) {

@@ -18,9 +18,8 @@ import (
 
 // kmsAnswering is a KMS client whose endpoint answers each call with answer(n), n counting the
 // calls from 1: the status, and KMS's JSON error type for a failure. Its retryer is
-// PatientRetryer's changes over the SDK's standard mode, or with adaptive, PatientRetryer itself
-// (the adaptive mode's own client-side rate limiting sleeps seconds after a few throttles).
-func kmsAnswering(t *testing.T, o PatientRetry, adaptive bool, answer func(n int64) (int, string)) (*kms.Client, *atomic.Int64) {
+// PatientRetryer(o).
+func kmsAnswering(t *testing.T, o PatientRetry, answer func(n int64) (int, string)) (*kms.Client, *atomic.Int64) {
 	t.Helper()
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -34,40 +33,30 @@ func kmsAnswering(t *testing.T, o PatientRetry, adaptive bool, answer func(n int
 		_, _ = w.Write([]byte(`{"KeyMetadata":{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}}`))
 	}))
 	t.Cleanup(srv.Close)
-	retryer := PatientRetryer(o)
-	if !adaptive {
-		retryer = func() aws.Retryer { return o.over(retry.NewStandard(o.standard)) }
-	}
-	cfg := aws.Config{Region: "us-east-1", Retryer: retryer,
+	cfg := aws.Config{Region: "us-east-1", Retryer: PatientRetryer(o),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}
 	return kms.NewFromConfig(cfg, func(k *kms.Options) { k.BaseEndpoint = aws.String(srv.URL) }), &calls
 }
 
 const quick = time.Millisecond // the backoff's cap in these tests
 
-// A throttled call is retried past the attempts any other error gets, until KMS admits it: over
-// the standard mode 12 times, and over the adaptive mode, as the hook has it, 3 times.
+// A throttled call is retried past the attempts any other error gets, until KMS admits it.
 func TestPatientRetryerWaitsOutThrottles(t *testing.T) {
-	for _, c := range []struct {
-		adaptive  bool
-		throttles int64
-	}{{false, 12}, {true, 3}} {
-		k, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, MaxBackoff: quick}, c.adaptive, func(n int64) (int, string) {
-			if n <= c.throttles {
-				return http.StatusBadRequest, "ThrottlingException"
-			}
-			return http.StatusOK, ""
-		})
-		_, err := k.CreateKey(t.Context(), &kms.CreateKeyInput{})
-		require.NoError(t, err, "adaptive %t", c.adaptive)
-		assert.EqualValues(t, c.throttles+1, calls.Load(), "adaptive %t: the throttled attempts, then the one admitted", c.adaptive)
-	}
+	k, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, MaxBackoff: quick}, func(n int64) (int, string) {
+		if n <= 12 {
+			return http.StatusBadRequest, "ThrottlingException"
+		}
+		return http.StatusOK, ""
+	})
+	_, err := k.CreateKey(t.Context(), &kms.CreateKeyInput{})
+	require.NoError(t, err)
+	assert.EqualValues(t, 13, calls.Load(), "12 throttled attempts, then the one admitted")
 }
 
 // Any other retryable error (a 500) still ends the call after MaxAttempts attempts, with the
 // standard mode's error.
 func TestPatientRetryerBoundsOtherErrors(t *testing.T) {
-	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, MaxBackoff: quick}, true, func(int64) (int, string) {
+	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, MaxBackoff: quick}, func(int64) (int, string) {
 		return http.StatusInternalServerError, "KMSInternalException"
 	})
 	_, err := c.CreateKey(t.Context(), &kms.CreateKeyInput{})
@@ -79,7 +68,7 @@ func TestPatientRetryerBoundsOtherErrors(t *testing.T) {
 // A call throttled for ever ends with its context, not before and not long after, or after its
 // ThrottledAttempts.
 func TestPatientRetryerEndsWithItsContext(t *testing.T) {
-	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 1000, MaxBackoff: 20 * time.Millisecond}, false, func(int64) (int, string) {
+	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 1000, MaxBackoff: 20 * time.Millisecond}, func(int64) (int, string) {
 		return http.StatusBadRequest, "ThrottlingException"
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
@@ -95,7 +84,7 @@ func TestPatientRetryerEndsWithItsContext(t *testing.T) {
 // The retry quota (500 tokens, 5 a retry) would stop retrying after 100 retries in a client's
 // lifetime; throttled retries take none, so 150 of them, over 30 calls, all end admitted.
 func TestPatientRetryerSpendsNoRetryQuotaOnThrottles(t *testing.T) {
-	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, MaxBackoff: quick}, false, func(n int64) (int, string) {
+	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, MaxBackoff: quick}, func(n int64) (int, string) {
 		if n%6 != 0 {
 			return http.StatusBadRequest, "ThrottlingException"
 		}
@@ -109,7 +98,7 @@ func TestPatientRetryerSpendsNoRetryQuotaOnThrottles(t *testing.T) {
 }
 
 func TestPatientRetryerBoundsThrottledAttempts(t *testing.T) {
-	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 7, MaxBackoff: quick}, false, func(int64) (int, string) {
+	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 7, MaxBackoff: quick}, func(int64) (int, string) {
 		return http.StatusBadRequest, "ThrottlingException"
 	})
 	_, err := c.CreateKey(t.Context(), &kms.CreateKeyInput{})
@@ -123,14 +112,14 @@ func TestPatientRetryerBoundsThrottledAttempts(t *testing.T) {
 // does; so does a call still in progress. A bare 429 is a rate throttle.
 func TestPatientRetryerWaitsOnlyForRateThrottles(t *testing.T) {
 	for code, want := range map[string]int64{"LimitExceededException": 3, "TransactionInProgressException": 3, "SlowDown": 7} {
-		c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 7, MaxBackoff: quick}, false, func(int64) (int, string) {
+		c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 7, MaxBackoff: quick}, func(int64) (int, string) {
 			return http.StatusBadRequest, code
 		})
 		_, err := c.CreateKey(t.Context(), &kms.CreateKeyInput{})
 		require.Error(t, err, code)
 		assert.EqualValues(t, want, calls.Load(), code)
 	}
-	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 7, MaxBackoff: quick}, false, func(int64) (int, string) {
+	c, calls := kmsAnswering(t, PatientRetry{MaxAttempts: 3, ThrottledAttempts: 7, MaxBackoff: quick}, func(int64) (int, string) {
 		return http.StatusTooManyRequests, "SomethingUnmodeled"
 	})
 	_, err := c.CreateKey(t.Context(), &kms.CreateKeyInput{})

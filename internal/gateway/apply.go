@@ -25,7 +25,7 @@ type applier struct {
 
 // apply runs the plan wave by wave, the steps of a wave concurrently. It reports whether a step met
 // a state its plan did not expect (an entity created or deleted meanwhile), so the caller observes
-// again. Throttling, 5xx and timeouts are the SDK retryer's (adaptive mode); AccessDenied and
+// again. Throttling, 5xx and timeouts are the SDK retryer's (awsx.PatientRetryer in the hook); AccessDenied and
 // NoSuchEntity right after a create are IAM propagating, retried within the budget.
 func (a *applier) apply(ctx context.Context, steps []Step) (recheck bool, err error) {
 	for wave := 0; wave < Waves(steps); wave++ {

@@ -109,7 +109,7 @@ type Hook struct {
 	// UnprovenPerHour bounds the proofs (and so the signing keys) that claims without a tenant token
 	// may cost the vendor per hour, across all processes; the others wait in the queue. 0: 100.
 	UnprovenPerHour int
-	// TenantClaimsPerHour bounds the proofs of claims naming one tenant, per tenant and hour. 0: 1000.
+	// TenantClaimsPerHour bounds the proofs of claims naming one tenant, per tenant and hour. 0: 5000.
 	TenantClaimsPerHour int
 	// TenantRejectionsPerDay is how many of a tenant's claims may be rejected a day before its
 	// claims are paced with the token-less ones. 0: 100.

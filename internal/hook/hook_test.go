@@ -608,7 +608,7 @@ func TestPacesFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	p, problems := PacesFromEnv(env(nil))
 	assert.Empty(t, problems)
-	assert.Equal(t, Paces{UnprovenPerHour: 100, TenantPerHour: 1000, TenantRejectionsPerDay: 100, ReproofsPerHour: 1000}, p, "the defaults")
+	assert.Equal(t, Paces{UnprovenPerHour: 100, TenantPerHour: 5000, TenantRejectionsPerDay: 100, ReproofsPerHour: 1000}, p, "the defaults")
 	p, problems = PacesFromEnv(env(map[string]string{"UNPROVEN_CLAIMS_PER_HOUR": " 20 ", "TENANT_CLAIMS_PER_HOUR": "500",
 		"TENANT_REJECTIONS_PER_DAY": "7", "REPROOFS_PER_HOUR": "300"}))
 	assert.Empty(t, problems)

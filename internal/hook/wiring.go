@@ -92,7 +92,7 @@ func New(cfg aws.Config, s Settings) (*Hook, *Reconciling, error) {
 // (README, "Configuration"). A zero field takes the Hook's default.
 type Paces struct {
 	UnprovenPerHour        int // UNPROVEN_CLAIMS_PER_HOUR: token-less claims and re-checks, per hour (default 100)
-	TenantPerHour          int // TENANT_CLAIMS_PER_HOUR: claims naming one tenant, per tenant and hour (default 1000)
+	TenantPerHour          int // TENANT_CLAIMS_PER_HOUR: claims naming one tenant, per tenant and hour (default 5000)
 	TenantRejectionsPerDay int // TENANT_REJECTIONS_PER_DAY: a tenant's rejected proofs a day before its claims are paced as token-less (default 100)
 	ReproofsPerHour        int // REPROOFS_PER_HOUR: the sweep's daily re-proofs of registrations, per hour (default 1000)
 }

@@ -45,7 +45,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.True(t, c.ProbeWithoutExternal, "the negative probe is on unless switched off")
 	assert.Empty(t, c.ResponseHosts)
 	assert.Equal(t, []string{"aws"}, c.Partitions, "only the aws partition unless configured")
-	assert.Equal(t, hook.Paces{UnprovenPerHour: 100, TenantPerHour: 1000, TenantRejectionsPerDay: 100, ReproofsPerHour: 1000}, c.Paces)
+	assert.Equal(t, hook.Paces{UnprovenPerHour: 100, TenantPerHour: 5000, TenantRejectionsPerDay: 100, ReproofsPerHour: 1000}, c.Paces)
 	assert.Equal(t, []string{"us-east-1"}, c.Regions, "the templates' region unless configured")
 }
 

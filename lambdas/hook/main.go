@@ -25,10 +25,10 @@ func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
 		Level: cfg.LogLevel, ReplaceAttr: lambdacontext.ReplaceAttr,
 	}))
-	// AWS_REGION, AWS_ENDPOINT_URL and the credentials come from the SDK's standard sources. Throttling
-	// slows every client down (adaptive retry), and a throttled call waits until AWS admits it, its
-	// context ends or 30 attempts are spent (a StackSet's burst meets KMS CreateKey's quota); other
-	// errors get 8 attempts.
+	// AWS_REGION, AWS_ENDPOINT_URL and the credentials come from the SDK's standard sources. A call
+	// AWS throttles for its request rate backs off and waits until AWS admits it, its context ends
+	// or 30 attempts are spent (a StackSet's burst meets KMS CreateKey's quota); other errors get 8
+	// attempts (awsx.PatientRetryer).
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background(),
 		awsconfig.WithRetryer(awsx.PatientRetryer(awsx.PatientRetry{MaxAttempts: 8})))
 	if err != nil {

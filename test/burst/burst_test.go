@@ -29,7 +29,7 @@ const testTimeout = 5 * time.Minute
 
 // preferences are the StackSet operation's preferences in a burst: percent of the accounts at a
 // time, a tenth tolerated, failures not slowing it down; 0 is nil, the committed template's own
-// (a quarter at a time, a tenth tolerated, soft: docs/templates.md, "The StackSet at scale").
+// (100 at a time, a tenth tolerated, soft: docs/templates.md, "The StackSet at scale").
 func preferences(percent int) *sim.OperationPreferences {
 	if percent == 0 {
 		return nil
@@ -53,8 +53,8 @@ func needBurst(t *testing.T) {
 }
 
 // 200 accounts under one tenant's token through the StackSet, a tenth of the notifications
-// delivered twice, the vendor account's AWS quotas in force at AWS's rates (the first wave's 50
-// proofs at once meet KMS CreateKey's 5 a second: the hook must wait and retry, not fail), then
+// delivered twice, the vendor account's AWS quotas in force at AWS's rates (the first wave's 100
+// stacks at once meet KMS CreateKey's 5 a second: the hook must wait and retry, not fail), then
 // accounts joining, moving and leaving: no stack fails, every account is
 // registered once to the tenant with one key, every Create is answered within its ServiceTimeout and
 // a duplicate's answer agrees with the first, and nothing is left of the accounts that left: no
