@@ -22,8 +22,8 @@ import (
 // the ServiceTimeout would cut the handler's time (a first AssumeRole alone may retry for the
 // propagation budget), and a longer one never delays the answer. What runs after the answer is the
 // follow-up (a gateway role's proof, bounded by hookPropagationBudget, after its key, for which a
-// throttled CreateKey waits its turn), so the timeout is ServiceTimeout + propagation budget +
-// margin: 400 s. A follow-up cut short by the deadline leaves the claim pending for the sweep.
+// throttled CreateKey waits its turn, 2 minutes at most), so the timeout is ServiceTimeout +
+// propagation budget + margin: 400 s. A follow-up cut short by the deadline leaves the claim pending for the sweep.
 const (
 	hookResponseMargin    = 10 * time.Second // RESPONSE_MARGIN
 	hookPropagationBudget = 90 * time.Second // PROPAGATION_BUDGET (awsx.PropagationBudget)

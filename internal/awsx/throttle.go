@@ -67,7 +67,7 @@ var rateThrottles = retry.IsErrorThrottles{
 //
 // Not the adaptive mode: its client-side rate limiter, one per client in each of the hook's 20
 // execution environments, cut each to a trickle after a few throttles, and in a 1,000-account
-// burst (test/burst) 13 keys waited in those limiters past their proofs' 90 s budget, while KMS
+// burst (test/burst) 13 keys waited in those limiters past their proofs' budget (20 s there), while KMS
 // itself had throttled only 271 of 1,266 CreateKey calls. With a custom retryer the SDK ignores AWS_MAX_ATTEMPTS and aws.Config.RetryMaxAttempts
 // (config.LoadDefaultConfig); a client given RetryMaxAttempts in its own options would wrap this
 // retryer with that limit, for throttles too.

@@ -126,3 +126,14 @@ func TestPatientRetryerWaitsOnlyForRateThrottles(t *testing.T) {
 	require.Error(t, err)
 	assert.EqualValues(t, 7, calls.Load(), "a 429")
 }
+
+// The base is the standard mode: the adaptive mode's client-side rate limiter starved throttled
+// calls in a 1,000-account burst (PatientRetryer's documentation).
+func TestPatientRetryerIsTheStandardMode(t *testing.T) {
+	p, ok := PatientRetryer(PatientRetry{})().(*patient)
+	require.True(t, ok)
+	_, standard := p.RetryerV2.(*retry.Standard)
+	assert.True(t, standard, "%T", p.RetryerV2)
+	assert.Equal(t, DefaultThrottledAttempts, p.MaxAttempts())
+	assert.Equal(t, retry.DefaultMaxAttempts, p.maxAttempts)
+}

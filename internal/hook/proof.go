@@ -97,10 +97,11 @@ const proofEngineer = "registration-check"
 // provider created seconds ago, a JWKS just published) within budget, and reads the role's tenant
 // token tag in that session.
 func (p *WebIdentityProver) ProveRole(ctx context.Context, account, roleARN string, budget time.Duration) (RoleEvidence, error) {
-	// A throttled KMS CreateKey waits its turn (awsx.PatientRetryer: 30 attempts at most) within the
-	// invocation's time, not the proof's budget, which is STS's: bounded by that budget (20 s in
-	// test/sim), 6 of 200 keys in a burst gave up and left their claims for the sweep.
-	_, err := p.Issuer.CreateAccountKey(ctx, account)
+	// A throttled KMS CreateKey waits its turn (awsx.PatientRetryer) for keyWait, or the proof's
+	// budget if that is longer.
+	kctx, cancel := context.WithTimeout(ctx, max(budget, keyWait))
+	_, err := p.Issuer.CreateAccountKey(kctx, account)
+	cancel()
 	if err != nil {
 		return RoleEvidence{}, fmt.Errorf("creating the account's signing key: %w", err)
 	}
@@ -415,6 +416,13 @@ func (h *Hook) notProven(st registry.AccountState, out proofOutcome, reason stri
 	upd.Proof = &proof
 	return registry.Writes{Gateway: &upd}
 }
+
+// keyWait bounds a proof's wait for its key while KMS throttles CreateKey: long enough for a
+// StackSet's burst to take its turn at KMS's 5 a second (bounded by test/sim's 20 s proof budget,
+// 6 of 200 keys gave up and left their claims for the sweep), short enough that a long throttling
+// holds an execution environment two minutes, not the invocation's 390 s, while other events queue
+// towards MaxEventAge: with the proof's 90 s, a follow-up ends within 3.5 minutes.
+const keyWait = 2 * time.Minute
 
 // reproofBudget bounds the retries of a periodic re-proof: its role was proven before, so STS's
 // refusal is not IAM propagating it.

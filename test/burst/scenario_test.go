@@ -373,6 +373,7 @@ func (b *burst) inventory(ctx context.Context, targeted []string, o *outcome) er
 	}
 	c := kms.NewFromConfig(b.a.Vendor())
 	enabled := map[string]int{}
+	found := map[string]bool{} // accounts with a key in the state wanted
 	subjects := 0
 	for pages := kms.NewListKeysPaginator(c, &kms.ListKeysInput{}); pages.HasMorePages(); {
 		page, err := pages.NextPage(ctx)
@@ -411,7 +412,10 @@ func (b *burst) inventory(ctx context.Context, targeted []string, o *outcome) er
 					m.KeySpec, aws.ToString(m.Description), aws.ToTime(m.CreationDate).Format(time.RFC3339Nano)))
 			case m.KeyState != state:
 				o.orphanKeys = append(o.orphanKeys, fmt.Sprintf("%s of %s %s, want %s", aws.ToString(k.KeyId), account, m.KeyState, state))
-			case state == kmstypes.KeyStateEnabled:
+			default:
+				found[account] = true
+			}
+			if known && m.KeyState == kmstypes.KeyStateEnabled && state == kmstypes.KeyStateEnabled {
 				if enabled[account]++; enabled[account] > 1 {
 					o.orphanKeys = append(o.orphanKeys, fmt.Sprintf("%s: %d Enabled keys", account, enabled[account]))
 				}
@@ -420,6 +424,11 @@ func (b *burst) inventory(ctx context.Context, targeted []string, o *outcome) er
 	}
 	if subjects != 1 {
 		o.orphanKeys = append(o.orphanKeys, fmt.Sprintf("%d Enabled subject keys, want 1", subjects))
+	}
+	for account, state := range want {
+		if !found[account] {
+			o.orphanKeys = append(o.orphanKeys, fmt.Sprintf("%s: no key %s in KMS", account, state))
+		}
 	}
 	return nil
 }

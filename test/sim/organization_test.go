@@ -14,10 +14,11 @@ import (
 	"github.com/supportaccess/gateway/internal/registry"
 )
 
-// A StackSet rollout against moto and the real hook: a failing account stops an operation that
-// tolerates no failure (the accounts after it are not attempted, and its stack is rolled back), and
-// an operation with two accounts at a time on two hook environments registers every account of the
-// OU to the token's tenant.
+// A StackSet rollout against moto and the real hook: a failing account fails an operation that
+// tolerates no failure, and its stack is rolled back (with the template's 100 at once, every
+// account of a small OU has started by then; one at a time, the accounts after it are not
+// attempted), and an operation with two accounts at a time on two hook environments registers
+// every account of the OU to the token's tenant.
 func TestStackSetRollout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
@@ -68,6 +69,11 @@ func TestStackSetRollout(t *testing.T) {
 	assert.False(t, found, "the hook was never told")
 
 	assert.Nil(t, org.StackSet(op.StackSet), "the StackSet's stack was rolled back")
+
+	op, err = org.DeployStackSet(ctx, StackSetInput{Parameters: map[string]string{"OrganizationalUnitIds": failing, "TenantToken": token},
+		Preferences: &OperationPreferences{MaxConcurrentCount: 1, FailureTolerancePercentage: 10, ConcurrencyMode: SoftFailureTolerance}})
+	require.Error(t, err)
+	assert.Equal(t, []string{Failed, Cancelled}, statuses(op), "one at a time: the account after the failure is not attempted")
 
 	op, err = org.DeployStackSet(ctx, StackSetInput{Parameters: map[string]string{"OrganizationalUnitIds": healthy, "TenantToken": token},
 		Preferences: &OperationPreferences{MaxConcurrentCount: 2, FailureToleranceCount: 1}})
