@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -73,8 +75,19 @@ func (e env) as(creds aws.CredentialsProvider) aws.Config {
 		Region:       moto.Region,
 		BaseEndpoint: aws.String(e.check.URL()),
 		Credentials:  creds,
-		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+		Retryer:      connectionRetryer,
 	}
+}
+
+// connectionRetryer retries a call only when its connection failed (a CI run lost one to "use of
+// closed network connection" reading moto's answer), never an answer: every answer a test looks at
+// is the first the front end or moto gave.
+func connectionRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.RateLimiter = ratelimit.None
+	})
 }
 
 // asKey calls through the front end with a static key.
