@@ -53,8 +53,8 @@ var rateThrottles = retry.IsErrorThrottles{
 // two changes for a call AWS throttles for its request rate (rateThrottles):
 //
 //   - it gets ThrottledAttempts attempts (30), not MaxAttempts: it waits, backing off, until AWS
-//     admits it, its attempts run out or its context ends (the invocation's deadline, a proof's
-//     budget). A request-rate quota (KMS CreateKey's 5 a second when a StackSet onboards a
+//     admits it, its attempts run out or its context ends (the invocation's deadline, the two
+//     minutes a proof's key may wait). A request-rate quota (KMS CreateKey's 5 a second when a StackSet onboards a
 //     thousand accounts) is met by waiting, as the AWS SDKs and Tools Reference Guide's "Retry
 //     behavior" advises, not by failing the work after a few tries;
 //   - its retry takes nothing from the retry quota (the client's token bucket of 500, 5 a retry),
@@ -67,8 +67,10 @@ var rateThrottles = retry.IsErrorThrottles{
 //
 // Not the adaptive mode: its client-side rate limiter, one per client in each of the hook's 20
 // execution environments, cut each to a trickle after a few throttles, and in a 1,000-account
-// burst (test/burst) 13 keys waited in those limiters past their proofs' budget (20 s there), while KMS
-// itself had throttled only 271 of 1,266 CreateKey calls. With a custom retryer the SDK ignores AWS_MAX_ATTEMPTS and aws.Config.RetryMaxAttempts
+// burst (test/burst) 13 keys waited in those limiters past their proofs' budget (20 s there),
+// while KMS itself had throttled only 271 of 1,266 CreateKey calls.
+//
+// With a custom retryer the SDK ignores AWS_MAX_ATTEMPTS and aws.Config.RetryMaxAttempts
 // (config.LoadDefaultConfig); a client given RetryMaxAttempts in its own options would wrap this
 // retryer with that limit, for throttles too.
 func PatientRetryer(o PatientRetry) func() aws.Retryer {
