@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -16,8 +17,8 @@ var Published = map[string]string{
 
 // QuickCreate is a customer opening a quick-create link in account and clicking "Create stack":
 // the link's template (one of Published), stack name and param_* values, the rest defaulted. It
-// returns once the stack is created and the hook has finished what it does after answering (a
-// gateway role's proof), as a person who then looks at the vendor's console sees it.
+// returns once the stack is created (or has failed) and the hook has finished what it does after
+// answering (a gateway role's proof), as a person who then looks at the vendor's console sees it.
 func (a *AWS) QuickCreate(ctx context.Context, account, link string) (*Stack, error) {
 	in, err := ParseQuickCreate(link)
 	if err != nil {
@@ -26,7 +27,7 @@ func (a *AWS) QuickCreate(ctx context.Context, account, link string) (*Stack, er
 	in.Account = account
 	s, err := a.CreateStack(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, a.Settle(ctx))
 	}
 	return s, a.Settle(ctx)
 }
