@@ -63,7 +63,6 @@ type burst struct {
 	movedWithin  []string
 	left         []string      // moved out of the targets, or out of the organization
 	costs        []cost        // wall time per phase, in order
-	swept        []int         // the accounts each sweep proved
 	sweepOut     []string      // what each sweep printed
 	pending      int           // gateway claims still waiting for their proof after the roll-out
 	registering  time.Duration // from the roll-out's start until the hook's proofs after it had ended
@@ -180,13 +179,7 @@ func (b *burst) catchUpSweep(ctx context.Context) error {
 	if b.pending == 0 {
 		return nil
 	}
-	return b.timed(fmt.Sprintf("the sweep 6 minutes later proves the %d claims left waiting", b.pending), func() error {
-		out, err := b.a.Sweep(ctx, time.Now().Add(6*time.Minute), hook.Paces{})
-		if err != nil {
-			return fmt.Errorf("%w\n%s", err, out)
-		}
-		return nil
-	})
+	return b.sweepAt(ctx, fmt.Sprintf("the sweep 6 minutes later proves the %d claims left waiting", b.pending), 6*time.Minute, hook.Paces{})
 }
 
 // change has accounts join the targets, move within them, move out of them and leave the
@@ -235,33 +228,23 @@ func (b *burst) change(ctx context.Context) error {
 // re-proofs of every other registration held to one an hour: they are not what is measured): about
 // 17 s for 200 accounts, two DynamoDB transactions a registration.
 func (b *burst) sweep(ctx context.Context) error {
-	sweeps := []struct {
-		phase string
-		after time.Duration
-		paces hook.Paces
-	}{{"the sweep 6 minutes later: the leavers' registrations end", 6 * time.Minute, hook.Paces{}}}
-	if b.weekLater {
-		sweeps = append(sweeps, struct {
-			phase string
-			after time.Duration
-			paces hook.Paces
-		}{"the sweep a week later: their keys are retired", registry.RestoreWindow + time.Hour, hook.Paces{ReproofsPerHour: 1}})
+	if err := b.sweepAt(ctx, "the sweep 6 minutes later: the leavers' registrations end", 6*time.Minute, hook.Paces{}); err != nil || !b.weekLater {
+		return err
 	}
-	for _, s := range sweeps {
-		err := b.timed(s.phase, func() error {
-			out, err := b.a.Sweep(ctx, time.Now().Add(s.after), s.paces)
-			b.swept = append(b.swept, strings.Count(out, "\n"))
-			b.sweepOut = append(b.sweepOut, out)
-			if err != nil {
-				return fmt.Errorf("%w\n%s", err, out)
-			}
-			return nil
-		})
+	return b.sweepAt(ctx, "the sweep a week later: their keys are retired", registry.RestoreWindow+time.Hour, hook.Paces{ReproofsPerHour: 1})
+}
+
+// sweepAt runs the vendor's sweep as if after had passed, with paces, as the phase, keeping what
+// it printed.
+func (b *burst) sweepAt(ctx context.Context, phase string, after time.Duration, paces hook.Paces) error {
+	return b.timed(phase, func() error {
+		out, err := b.a.Sweep(ctx, time.Now().Add(after), paces)
+		b.sweepOut = append(b.sweepOut, out)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w\n%s", err, out)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // outcome is what a customer and the vendor are owed, counted: every field but the figures must be
