@@ -135,6 +135,10 @@ func TestStackSetAutoDeployment(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, op.Count(Current), "the OU's accounts and its child OU's")
 	ss := org.StackSet(op.StackSet)
+	// the hook proves each role after answering: the accounts are registered before any leaves (an
+	// account that left while its claim still waited for its proof would end REJECTED, its role gone;
+	// a CI run under load raced that way)
+	require.NoError(t, a.Settle(ctx))
 
 	ops, err := org.AutoDeploy(ctx)
 	require.NoError(t, err)
