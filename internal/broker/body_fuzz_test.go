@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -19,6 +20,8 @@ func FuzzDecodeObject(f *testing.F) {
 		`{"reason":"a"}{"reason":"b"}`, `{"reason":"a","reason":"b"}`, `{"Reason":"a"}`, `{"reason":1}`,
 		`{"reason":"\ud800"}`, `{"reason":"\ufffd"}`, `[{"reason":"a"}]`, `{"reason":"a"`, "\xff", `{"reason":"a\u0000"}`,
 		`{"reason":null}`, `{"reason":"a"} x`, `{"x":{"y":"z"}}`,
+		// numbers too large for a float64, alone and as a field's value: the refusal must not repeat them
+		strings.Repeat("4", 400), `{"reason":` + strings.Repeat("4", 400) + `}`, `{"reason":"a","ticket":-` + strings.Repeat("9", 400) + `e9999}`,
 	} {
 		f.Add([]byte(seed))
 	}
